@@ -1,0 +1,82 @@
+//! The command line.
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "deskside-agent",
+    version,
+    about = "Deskside endpoint agent: inventory and health of this machine",
+    propagate_version = true
+)]
+pub struct Cli {
+    /// Configuration file (replaces the system and user files).
+    #[arg(long, global = true, value_name = "FILE", env = "DESKSIDE_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// State directory (overrides the configuration).
+    #[arg(long, global = true, value_name = "DIR")]
+    pub state_dir: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Collect and print the hardware and software inventory.
+    Inventory {
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = InventoryFormat::Table)]
+        format: InventoryFormat,
+    },
+    /// Take a health sample (CPU, memory, disks, network, processes).
+    Metrics {
+        /// Output format; with --watch, json prints one sample per line.
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+        /// Keep sampling until interrupted.
+        #[arg(long)]
+        watch: bool,
+        /// Time between samples with --watch.
+        #[arg(long, value_name = "DURATION", default_value = "2s", value_parser = humantime::parse_duration)]
+        interval: std::time::Duration,
+    },
+    /// Show what changed between two inventories saved with `inventory --format json`.
+    Diff {
+        /// The older inventory.
+        old: PathBuf,
+        /// The newer inventory.
+        new: PathBuf,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
+    /// Show what changed on this machine since the last run of this command
+    /// (the previous inventory is kept in the state directory).
+    Changes {
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
+    /// Print the commented example configuration (all defaults).
+    DefaultConfig,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum InventoryFormat {
+    /// A readable summary.
+    Table,
+    /// The Deskside protocol document.
+    Json,
+    /// GLPI's native inventory format.
+    Glpi,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// A readable summary.
+    Table,
+    /// JSON.
+    Json,
+}

@@ -1,0 +1,119 @@
+//! What each subcommand does.
+
+use std::io::{IsTerminal, Write};
+use std::path::Path;
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use deskside_agent::collect::{CollectOptions, collect_inventory};
+use deskside_agent::config::{AgentConfig, EXAMPLE};
+use deskside_agent::metrics::Sampler;
+use deskside_protocol::{Inventory, diff_inventories};
+
+use crate::cli::{Cli, Command, Format, InventoryFormat};
+use crate::render;
+
+fn collect_options(cfg: &AgentConfig) -> CollectOptions {
+    CollectOptions {
+        software_sources: cfg.inventory.software_sources.clone(),
+        command_timeout: cfg.inventory.command_timeout,
+        ..CollectOptions::default()
+    }
+}
+
+fn print(text: &str) -> Result<()> {
+    let mut out = std::io::stdout().lock();
+    // A closed pipe (`| head`) is the reader's choice, not an error.
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        r => r.context("writing to standard output"),
+    }
+}
+
+fn json(value: &impl serde::Serialize) -> Result<String> {
+    let mut s = serde_json::to_string_pretty(value).context("encoding JSON")?;
+    s.push('\n');
+    Ok(s)
+}
+
+fn read_inventory(path: &Path) -> Result<Inventory> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    serde_json::from_str(&text).with_context(|| format!("{} is not a Deskside inventory", path.display()))
+}
+
+pub fn run(cli: Cli) -> Result<ExitCode> {
+    if let Command::DefaultConfig = cli.command {
+        print(EXAMPLE)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let (mut cfg, _files) = AgentConfig::load(cli.config.as_deref())?;
+    if let Some(dir) = cli.state_dir {
+        cfg.state_dir = Some(dir);
+    }
+    match cli.command {
+        Command::DefaultConfig => unreachable!("handled above"),
+        Command::Inventory { format } => {
+            let inv = collect_inventory(&collect_options(&cfg));
+            print(&match format {
+                InventoryFormat::Table => render::inventory(&inv),
+                InventoryFormat::Json => json(&inv)?,
+                InventoryFormat::Glpi => json(&deskside_agent::glpi::to_glpi(&inv))?,
+            })?;
+        }
+        Command::Metrics { format, watch, interval } => {
+            let mut sampler = Sampler::new(cfg.metrics.top_processes, "/".into())?;
+            let tty = std::io::stdout().is_terminal();
+            // The first sample needs a measured window for CPU usage.
+            std::thread::sleep(if watch { interval } else { sysinfo::MINIMUM_CPU_UPDATE_INTERVAL });
+            loop {
+                let sample = sampler.sample();
+                let text = match format {
+                    Format::Table if watch && tty => format!("\x1b[2J\x1b[H{}", render::metrics(&sample)),
+                    Format::Table => render::metrics(&sample),
+                    Format::Json if watch => format!("{}\n", serde_json::to_string(&sample)?),
+                    Format::Json => json(&sample)?,
+                };
+                print(&text)?;
+                if !watch {
+                    break;
+                }
+                std::thread::sleep(interval);
+            }
+        }
+        Command::Diff { old, new, format } => {
+            let diff = diff_inventories(&read_inventory(&old)?, &read_inventory(&new)?);
+            print(&match format {
+                Format::Table => render::diff(&diff),
+                Format::Json => json(&diff)?,
+            })?;
+        }
+        Command::Changes { format } => {
+            let dir = cfg.state_dir();
+            let snapshot = dir.join("inventory.json");
+            let previous = match std::fs::read_to_string(&snapshot) {
+                Ok(text) => Some(
+                    serde_json::from_str::<Inventory>(&text)
+                        .with_context(|| format!("{} is corrupt; delete it to start over", snapshot.display()))?,
+                ),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+                Err(e) => return Err(e).with_context(|| format!("cannot read {}", snapshot.display())),
+            };
+            let current = collect_inventory(&collect_options(&cfg));
+            std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+            // Write then rename: a crash never leaves half a snapshot.
+            let tmp = dir.join("inventory.json.tmp");
+            std::fs::write(&tmp, serde_json::to_vec(&current)?).with_context(|| format!("cannot write {}", tmp.display()))?;
+            std::fs::rename(&tmp, &snapshot).with_context(|| format!("cannot write {}", snapshot.display()))?;
+            match (previous, format) {
+                (None, Format::Json) => print(&json(&serde_json::json!({"baseline": snapshot}))?)?,
+                (None, Format::Table) => print(&format!(
+                    "No earlier inventory; this one is the baseline ({}).\n",
+                    snapshot.display()
+                ))?,
+                (Some(prev), Format::Json) => print(&json(&diff_inventories(&prev, &current))?)?,
+                (Some(prev), Format::Table) => print(&render::diff(&diff_inventories(&prev, &current)))?,
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

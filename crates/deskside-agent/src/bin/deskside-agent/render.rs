@@ -1,0 +1,400 @@
+//! Readable text for a person at a terminal.
+
+use std::collections::BTreeMap;
+use std::fmt::Write;
+
+use deskside_protocol::{Inventory, InventoryDiff, MetricSample, SoftwareChangeKind};
+
+/// `1536` → `1.5 KiB`.
+pub fn bytes(n: u64) -> String {
+    const UNITS: [&str; 6] = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"];
+    let mut v = n as f64;
+    let mut unit = 0;
+    while v >= 1024.0 && unit < UNITS.len() - 1 {
+        v /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 { format!("{n} B") } else { format!("{v:.1} {}", UNITS[unit]) }
+}
+
+fn duration(secs: u64) -> String {
+    let (d, h, m) = (secs / 86400, secs % 86400 / 3600, secs % 3600 / 60);
+    match (d, h) {
+        (0, 0) => format!("{m}m"),
+        (0, _) => format!("{h}h {m}m"),
+        _ => format!("{d}d {h}h"),
+    }
+}
+
+/// Left-aligned columns, two spaces apart, indented.
+fn table(out: &mut String, headers: &[&str], rows: &[Vec<String>]) {
+    let mut widths: Vec<usize> = headers.iter().map(|h| h.chars().count()).collect();
+    for row in rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let line = |cells: Vec<&str>| {
+        let mut l = String::from("  ");
+        for (i, (cell, w)) in cells.iter().zip(&widths).enumerate() {
+            if i + 1 == cells.len() {
+                l.push_str(cell);
+            } else {
+                let _ = write!(l, "{cell:<w$}  ");
+            }
+        }
+        l.trim_end().to_owned() + "\n"
+    };
+    out.push_str(&line(headers.to_vec()));
+    for row in rows {
+        out.push_str(&line(row.iter().map(String::as_str).collect()));
+    }
+}
+
+fn field(out: &mut String, label: &str, value: Option<String>) {
+    if let Some(v) = value.filter(|v| !v.is_empty()) {
+        let _ = writeln!(out, "{label:<12}{v}");
+    }
+}
+
+fn join_some(parts: &[Option<&str>], sep: &str) -> Option<String> {
+    let v: Vec<&str> = parts.iter().flatten().copied().filter(|s| !s.is_empty()).collect();
+    (!v.is_empty()).then(|| v.join(sep))
+}
+
+fn dash(v: Option<&str>) -> String {
+    v.unwrap_or("-").to_owned()
+}
+
+pub fn inventory(inv: &Inventory) -> String {
+    let mut o = String::new();
+    let hw = &inv.hardware;
+    let os = &inv.os;
+    field(&mut o, "Host", inv.device.hostname.clone());
+    field(&mut o, "Device key", inv.device.device_key.as_ref().map(|k| format!("{}…", &k[..k.len().min(16)])));
+    if let Some(s) = &hw.system {
+        field(
+            &mut o,
+            "Model",
+            join_some(&[s.vendor.as_deref(), s.model.as_deref(), s.chassis_type.as_deref().map(|_| "")], " ")
+                .map(|m| match &s.chassis_type {
+                    Some(c) => format!("{m} ({c})"),
+                    None => m,
+                }),
+        );
+        field(&mut o, "Serial", s.serial_number.clone());
+        field(&mut o, "Virtual", s.virtualization.clone());
+    }
+    field(
+        &mut o,
+        "OS",
+        join_some(&[os.long_name.as_deref().or(os.name.as_deref()), os.build.as_deref()], " build "),
+    );
+    field(
+        &mut o,
+        "Kernel",
+        join_some(&[os.kernel_version.as_deref(), os.architecture.as_deref()], ", "),
+    );
+    field(&mut o, "Uptime", os.uptime_secs.map(duration));
+    field(
+        &mut o,
+        "Time zone",
+        os.timezone.as_ref().map(|tz| match tz.utc_offset_secs {
+            Some(off) => format!("{} (UTC{:+03}:{:02})", tz.name, off / 3600, (off.abs() % 3600) / 60),
+            None => tz.name.clone(),
+        }),
+    );
+    field(
+        &mut o,
+        "Users",
+        os.logged_in_users.as_ref().map(|u| {
+            if u.is_empty() {
+                "nobody logged in".to_owned()
+            } else {
+                u.iter()
+                    .map(|u| match &u.terminal {
+                        Some(t) => format!("{} ({t})", u.name),
+                        None => u.name.clone(),
+                    })
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            }
+        }),
+    );
+    if let Some(c) = &hw.cpu {
+        let cores = match (c.physical_cores, c.logical_cores) {
+            (Some(p), Some(l)) => format!("{p} cores, {l} threads"),
+            (None, Some(l)) => format!("{l} threads"),
+            _ => String::new(),
+        };
+        let freq = c.frequency_mhz.map(|f| format!("{f} MHz")).unwrap_or_default();
+        field(&mut o, "CPU", join_some(&[c.brand.as_deref(), Some(&cores), Some(&freq)], ", "));
+    }
+    if let Some(m) = &hw.memory {
+        field(
+            &mut o,
+            "Memory",
+            m.total_bytes.map(|t| format!("{} RAM, {} swap", bytes(t), bytes(m.swap_total_bytes.unwrap_or(0)))),
+        );
+    }
+    if let Some(b) = &hw.bios {
+        field(
+            &mut o,
+            "Firmware",
+            join_some(
+                &[b.vendor.as_deref(), b.version.as_deref(), b.release_date.map(|d| d.to_string()).as_deref()],
+                " ",
+            ),
+        );
+    }
+    if !hw.disks.is_empty() {
+        o.push_str("\nDisks\n");
+        let rows: Vec<Vec<String>> = hw
+            .disks
+            .iter()
+            .map(|d| {
+                vec![
+                    d.name.clone(),
+                    d.size_bytes.map(bytes).unwrap_or_else(|| "-".into()),
+                    d.kind.map(|k| format!("{k:?}").to_ascii_uppercase()).unwrap_or_else(|| "-".into()),
+                    dash(d.interface.as_deref()),
+                    if d.removable == Some(true) { "yes".into() } else { "no".into() },
+                    dash(d.model.as_deref()),
+                ]
+            })
+            .collect();
+        table(&mut o, &["NAME", "SIZE", "KIND", "BUS", "REMOVABLE", "MODEL"], &rows);
+    }
+    if !hw.volumes.is_empty() {
+        o.push_str("\nVolumes\n");
+        let rows: Vec<Vec<String>> = hw
+            .volumes
+            .iter()
+            .map(|v| {
+                vec![
+                    v.mount_point.clone(),
+                    dash(v.file_system.as_deref()),
+                    v.total_bytes.map(bytes).unwrap_or_else(|| "-".into()),
+                    v.free_bytes.map(bytes).unwrap_or_else(|| "-".into()),
+                    dash(v.device.as_deref()),
+                ]
+            })
+            .collect();
+        table(&mut o, &["MOUNT", "FS", "SIZE", "FREE", "DEVICE"], &rows);
+    }
+    if !hw.network_interfaces.is_empty() {
+        o.push_str("\nNetwork\n");
+        let rows: Vec<Vec<String>> = hw
+            .network_interfaces
+            .iter()
+            .map(|i| {
+                let addrs: Vec<String> = i
+                    .ipv4
+                    .iter()
+                    .chain(&i.ipv6)
+                    .map(|a| match a.prefix {
+                        Some(p) => format!("{}/{p}", a.address),
+                        None => a.address.to_string(),
+                    })
+                    .collect();
+                vec![
+                    i.name.clone(),
+                    match i.up {
+                        Some(true) => "up".into(),
+                        Some(false) => "down".into(),
+                        None => "-".into(),
+                    },
+                    dash(i.mac_address.as_deref()),
+                    if addrs.is_empty() { "-".into() } else { addrs.join(" ") },
+                ]
+            })
+            .collect();
+        table(&mut o, &["NAME", "STATE", "MAC", "ADDRESSES"], &rows);
+    }
+    if !hw.gpus.is_empty() {
+        o.push_str("\nGraphics\n");
+        let rows: Vec<Vec<String>> = hw
+            .gpus
+            .iter()
+            .map(|g| vec![g.name.clone(), dash(g.vendor.as_deref()), dash(g.driver.as_deref())])
+            .collect();
+        table(&mut o, &["NAME", "VENDOR", "DRIVER"], &rows);
+    }
+    if !hw.batteries.is_empty() {
+        o.push_str("\nBatteries\n");
+        let rows: Vec<Vec<String>> = hw
+            .batteries
+            .iter()
+            .map(|b| {
+                vec![
+                    b.name.clone(),
+                    b.charge_percent.map(|c| format!("{c:.0}%")).unwrap_or_else(|| "-".into()),
+                    b.health_percent.map(|h| format!("{h:.0}%")).unwrap_or_else(|| "-".into()),
+                    b.cycle_count.map(|c| c.to_string()).unwrap_or_else(|| "-".into()),
+                    dash(b.model.as_deref()),
+                ]
+            })
+            .collect();
+        table(&mut o, &["NAME", "CHARGE", "HEALTH", "CYCLES", "MODEL"], &rows);
+    }
+    let mut by_source: BTreeMap<&str, usize> = BTreeMap::new();
+    for p in &inv.software {
+        *by_source.entry(p.source.as_str()).or_default() += 1;
+    }
+    let sources: Vec<String> = by_source.iter().map(|(s, n)| format!("{s} {n}")).collect();
+    let _ = writeln!(
+        o,
+        "\n{:<12}{} packages{} (the list: --format json)",
+        "Software",
+        inv.software.len(),
+        if sources.is_empty() { String::new() } else { format!(" — {}", sources.join(", ")) }
+    );
+    o
+}
+
+pub fn metrics(s: &MetricSample) -> String {
+    let mut o = String::new();
+    if let Some(c) = &s.cpu {
+        let cores: Vec<String> = c.per_core_percent.iter().map(|p| format!("{p:.0}")).collect();
+        field(&mut o, "CPU", Some(format!("{:.1}%  (cores: {})", c.usage_percent, cores.join(" "))));
+    }
+    if let Some(l) = &s.load_average {
+        field(&mut o, "Load", Some(format!("{:.2} {:.2} {:.2}", l.one, l.five, l.fifteen)));
+    }
+    if let Some(m) = &s.memory {
+        field(
+            &mut o,
+            "Memory",
+            Some(format!("{} used of {}, {} available", bytes(m.used_bytes), bytes(m.total_bytes), bytes(m.available_bytes))),
+        );
+        field(&mut o, "Swap", Some(format!("{} used of {}", bytes(m.swap_used_bytes), bytes(m.swap_total_bytes))));
+    }
+    field(&mut o, "Processes", s.process_count.map(|n| n.to_string()));
+    for b in &s.batteries {
+        field(&mut o, "Battery", Some(format!("{} {}", b.name, b.percent.map(|p| format!("{p:.0}%")).unwrap_or_default())));
+    }
+    if !s.volumes.is_empty() {
+        o.push_str("\nVolumes\n");
+        let rows: Vec<Vec<String>> = s
+            .volumes
+            .iter()
+            .map(|v| {
+                let pct = if v.total_bytes > 0 { v.free_bytes as f64 * 100.0 / v.total_bytes as f64 } else { 0.0 };
+                vec![v.mount_point.clone(), bytes(v.free_bytes), format!("{pct:.0}%"), bytes(v.total_bytes)]
+            })
+            .collect();
+        table(&mut o, &["MOUNT", "FREE", "FREE%", "SIZE"], &rows);
+    }
+    if !s.network.is_empty() {
+        o.push_str("\nNetwork\n");
+        let rows: Vec<Vec<String>> = s
+            .network
+            .iter()
+            .map(|n| {
+                vec![
+                    n.interface.clone(),
+                    format!("{}/s", bytes(n.rx_bytes_per_sec as u64)),
+                    format!("{}/s", bytes(n.tx_bytes_per_sec as u64)),
+                ]
+            })
+            .collect();
+        table(&mut o, &["INTERFACE", "RECEIVED", "SENT"], &rows);
+    }
+    if !s.temperatures.is_empty() {
+        o.push_str("\nTemperatures\n");
+        let rows: Vec<Vec<String>> =
+            s.temperatures.iter().map(|t| vec![t.label.clone(), format!("{:.0} °C", t.celsius)]).collect();
+        table(&mut o, &["SENSOR", "NOW"], &rows);
+    }
+    for (title, list) in [("Top CPU", &s.top_cpu), ("Top memory", &s.top_memory)] {
+        if list.is_empty() {
+            continue;
+        }
+        let _ = writeln!(o, "\n{title}");
+        let rows: Vec<Vec<String>> = list
+            .iter()
+            .map(|p| vec![p.pid.to_string(), format!("{:.1}%", p.cpu_percent), bytes(p.memory_bytes), p.name.clone()])
+            .collect();
+        table(&mut o, &["PID", "CPU", "MEMORY", "NAME"], &rows);
+    }
+    o
+}
+
+pub fn diff(d: &InventoryDiff) -> String {
+    if d.is_empty() {
+        return "No changes.\n".to_owned();
+    }
+    let mut o = String::new();
+    let pkg = |name: &str, version: Option<&str>, source: &str, arch: Option<&str>| {
+        let mut s = name.to_owned();
+        if let Some(v) = version {
+            let _ = write!(s, " {v}");
+        }
+        let _ = write!(s, " ({source}{})", arch.map(|a| format!(", {a}")).unwrap_or_default());
+        s
+    };
+    if !d.software_added.is_empty() {
+        let _ = writeln!(o, "Software added ({})", d.software_added.len());
+        for p in &d.software_added {
+            let _ = writeln!(o, "  + {}", pkg(&p.name, p.version.as_deref(), p.source.as_str(), p.architecture.as_deref()));
+        }
+    }
+    if !d.software_removed.is_empty() {
+        let _ = writeln!(o, "Software removed ({})", d.software_removed.len());
+        for p in &d.software_removed {
+            let _ = writeln!(o, "  - {}", pkg(&p.name, p.version.as_deref(), p.source.as_str(), p.architecture.as_deref()));
+        }
+    }
+    if !d.software_changed.is_empty() {
+        let _ = writeln!(o, "Software changed ({})", d.software_changed.len());
+        for c in &d.software_changed {
+            let kind = match c.kind {
+                SoftwareChangeKind::Upgraded => "upgraded",
+                SoftwareChangeKind::Downgraded => "downgraded",
+                SoftwareChangeKind::Changed => "changed",
+            };
+            let _ = writeln!(
+                o,
+                "  ~ {} {} → {} ({kind}, {})",
+                c.name,
+                c.old_version.as_deref().unwrap_or("?"),
+                c.new_version.as_deref().unwrap_or("?"),
+                c.source.as_str()
+            );
+        }
+    }
+    if !d.system_changes.is_empty() {
+        let _ = writeln!(o, "System changes ({})", d.system_changes.len());
+        let show = |v: &Option<serde_json::Value>| match v {
+            None => "(none)".to_owned(),
+            Some(serde_json::Value::String(s)) => s.clone(),
+            Some(v) => v.to_string(),
+        };
+        for c in &d.system_changes {
+            let _ = writeln!(o, "  {}: {} → {}", c.path, show(&c.old), show(&c.new));
+        }
+    }
+    o
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_and_durations() {
+        assert_eq!(bytes(512), "512 B");
+        assert_eq!(bytes(1536), "1.5 KiB");
+        assert_eq!(bytes(25 * 1024 * 1024 * 1024), "25.0 GiB");
+        assert_eq!(duration(59), "0m");
+        assert_eq!(duration(3 * 86400 + 4 * 3600 + 5), "3d 4h");
+        assert_eq!(duration(3700), "1h 1m");
+    }
+
+    #[test]
+    fn tables_align() {
+        let mut o = String::new();
+        table(&mut o, &["A", "BBB"], &[vec!["long-cell".into(), "x".into()]]);
+        assert_eq!(o, "  A          BBB\n  long-cell  x\n");
+    }
+}

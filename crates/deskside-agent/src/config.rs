@@ -1,0 +1,340 @@
+//! Agent configuration: defaults → system file → user file (or the one
+//! given with `--config`) → `DESKSIDE_*` environment variables.
+//!
+//! Each file is checked on its own, so an error names the file and the key;
+//! unknown keys are errors, because a misspelt key silently ignored is a
+//! setting silently not applied.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use deskside_protocol::SoftwareSource;
+use serde::{Deserialize, Serialize};
+
+use crate::Error;
+
+/// The commented example configuration; `deskside-agent default-config`
+/// prints it and its values are the defaults.
+pub const EXAMPLE: &str = include_str!("../agent.example.toml");
+
+/// The agent's settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AgentConfig {
+    /// State directory; `None` means the platform default.
+    pub state_dir: Option<PathBuf>,
+    /// Health metrics sampling.
+    pub metrics: MetricsConfig,
+    /// Inventory collection.
+    pub inventory: InventoryConfig,
+}
+
+/// Health metrics sampling.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MetricsConfig {
+    /// Time between samples.
+    #[serde(with = "humantime_serde")]
+    pub interval: Duration,
+    /// How long raw samples are kept.
+    #[serde(with = "humantime_serde")]
+    pub raw_history: Duration,
+    /// How long one-minute rollups are kept.
+    #[serde(with = "humantime_serde")]
+    pub rollup_history: Duration,
+    /// Processes listed per sample, by CPU and by memory.
+    pub top_processes: usize,
+}
+
+impl Default for MetricsConfig {
+    fn default() -> Self {
+        Self {
+            interval: Duration::from_secs(10),
+            raw_history: Duration::from_secs(3600),
+            rollup_history: Duration::from_secs(24 * 3600),
+            top_processes: 5,
+        }
+    }
+}
+
+/// Inventory collection.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct InventoryConfig {
+    /// Package sources to scan.
+    pub software_sources: Vec<SoftwareSource>,
+    /// Deadline for each helper program.
+    #[serde(with = "humantime_serde")]
+    pub command_timeout: Duration,
+}
+
+impl Default for InventoryConfig {
+    fn default() -> Self {
+        Self {
+            software_sources: crate::collect::software::ALL_SOURCES.to_vec(),
+            command_timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+impl Default for AgentConfig {
+    fn default() -> Self {
+        Self { state_dir: None, metrics: MetricsConfig::default(), inventory: InventoryConfig::default() }
+    }
+}
+
+fn config_error(origin: impl Into<String>, message: impl Into<String>) -> Error {
+    Error::Config { origin: origin.into(), message: message.into() }
+}
+
+/// The system-wide file an installer or MDM deploys.
+pub fn system_config_path() -> Option<PathBuf> {
+    if cfg!(windows) {
+        std::env::var_os("ProgramData").map(|p| Path::new(&p).join("Deskside").join("agent.toml"))
+    } else if cfg!(target_os = "macos") {
+        Some(PathBuf::from("/Library/Application Support/Deskside/agent.toml"))
+    } else {
+        Some(PathBuf::from("/etc/deskside/agent.toml"))
+    }
+}
+
+fn home() -> Option<PathBuf> {
+    std::env::var_os("HOME").filter(|h| !h.is_empty()).map(PathBuf::from)
+}
+
+fn xdg(var: &str, fallback: &str) -> Option<PathBuf> {
+    std::env::var_os(var)
+        .filter(|v| Path::new(v).is_absolute())
+        .map(PathBuf::from)
+        .or_else(|| home().map(|h| h.join(fallback)))
+}
+
+/// The per-user file.
+pub fn user_config_path() -> Option<PathBuf> {
+    if cfg!(windows) {
+        std::env::var_os("APPDATA").map(|p| Path::new(&p).join("Deskside").join("agent.toml"))
+    } else if cfg!(target_os = "macos") {
+        home().map(|h| h.join("Library/Application Support/Deskside/agent.toml"))
+    } else {
+        xdg("XDG_CONFIG_HOME", ".config").map(|d| d.join("deskside").join("agent.toml"))
+    }
+}
+
+/// The platform's default state directory.
+pub fn default_state_dir() -> PathBuf {
+    let dir = if cfg!(windows) {
+        std::env::var_os("LOCALAPPDATA").map(|p| Path::new(&p).join("Deskside"))
+    } else if cfg!(target_os = "macos") {
+        home().map(|h| h.join("Library/Application Support/Deskside"))
+    } else {
+        xdg("XDG_STATE_HOME", ".local/state").map(|d| d.join("deskside"))
+    };
+    // No home at all: a system service.
+    dir.unwrap_or_else(|| PathBuf::from("/var/lib/deskside"))
+}
+
+impl AgentConfig {
+    /// The state directory in effect.
+    pub fn state_dir(&self) -> PathBuf {
+        self.state_dir.clone().unwrap_or_else(default_state_dir)
+    }
+
+    /// Loads the configuration. With `explicit`, that file (which must
+    /// exist) replaces the system and user files.
+    pub fn load(explicit: Option<&Path>) -> Result<(Self, Vec<PathBuf>), Error> {
+        Self::load_with(explicit, system_config_path(), user_config_path(), |k| std::env::var(k).ok())
+    }
+
+    /// [`AgentConfig::load`] with the file locations and the environment
+    /// given, for tests.
+    pub fn load_with(
+        explicit: Option<&Path>,
+        system: Option<PathBuf>,
+        user: Option<PathBuf>,
+        env: impl Fn(&str) -> Option<String>,
+    ) -> Result<(Self, Vec<PathBuf>), Error> {
+        let mut merged = toml::Table::new();
+        let mut used = Vec::new();
+        let files: Vec<(PathBuf, bool)> = match explicit {
+            Some(p) => vec![(p.to_path_buf(), true)],
+            None => [system, user].into_iter().flatten().map(|p| (p, false)).collect(),
+        };
+        for (path, required) in files {
+            let text = match std::fs::read_to_string(&path) {
+                Ok(t) => t,
+                Err(e) if !required && e.kind() == std::io::ErrorKind::NotFound => continue,
+                Err(source) => return Err(Error::Read { path, source }),
+            };
+            let origin = path.display().to_string();
+            let table: toml::Table = toml::from_str(&text).map_err(|e| config_error(&origin, e.message()))?;
+            // Check this file alone so the error points at it.
+            AgentConfig::deserialize(toml::Value::Table(table.clone()))
+                .map_err(|e| config_error(&origin, e.message()))?;
+            merge(&mut merged, table);
+            used.push(path);
+        }
+        let mut cfg = AgentConfig::deserialize(toml::Value::Table(merged))
+            .map_err(|e| config_error("configuration files", e.message()))?;
+        cfg.apply_env(env)?;
+        cfg.validate()?;
+        Ok((cfg, used))
+    }
+
+    fn apply_env(&mut self, env: impl Fn(&str) -> Option<String>) -> Result<(), Error> {
+        let duration = |var: &str, value: &str| {
+            humantime::parse_duration(value)
+                .map_err(|e| config_error(var, format!("{e} (expected a duration such as \"10s\" or \"5m\")")))
+        };
+        if let Some(v) = env("DESKSIDE_STATE_DIR").filter(|v| !v.is_empty()) {
+            self.state_dir = Some(PathBuf::from(v));
+        }
+        if let Some(v) = env("DESKSIDE_METRICS_INTERVAL") {
+            self.metrics.interval = duration("DESKSIDE_METRICS_INTERVAL", &v)?;
+        }
+        if let Some(v) = env("DESKSIDE_METRICS_RAW_HISTORY") {
+            self.metrics.raw_history = duration("DESKSIDE_METRICS_RAW_HISTORY", &v)?;
+        }
+        if let Some(v) = env("DESKSIDE_METRICS_ROLLUP_HISTORY") {
+            self.metrics.rollup_history = duration("DESKSIDE_METRICS_ROLLUP_HISTORY", &v)?;
+        }
+        if let Some(v) = env("DESKSIDE_METRICS_TOP_PROCESSES") {
+            self.metrics.top_processes = v.trim().parse().map_err(|_| {
+                config_error("DESKSIDE_METRICS_TOP_PROCESSES", format!("{v:?} is not a whole number"))
+            })?;
+        }
+        if let Some(v) = env("DESKSIDE_INVENTORY_SOFTWARE_SOURCES") {
+            self.inventory.software_sources = v
+                .split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(|s| {
+                    parse_source(s).ok_or_else(|| {
+                        config_error("DESKSIDE_INVENTORY_SOFTWARE_SOURCES", format!("unknown software source {s:?}"))
+                    })
+                })
+                .collect::<Result<_, _>>()?;
+        }
+        if let Some(v) = env("DESKSIDE_INVENTORY_COMMAND_TIMEOUT") {
+            self.inventory.command_timeout = duration("DESKSIDE_INVENTORY_COMMAND_TIMEOUT", &v)?;
+        }
+        Ok(())
+    }
+
+    /// Checks the values together; names the key at fault.
+    pub fn validate(&self) -> Result<(), Error> {
+        let m = &self.metrics;
+        let bad = |key: &str, msg: String| Err(config_error(key, msg));
+        if m.interval < Duration::from_secs(1) || m.interval > Duration::from_secs(3600) {
+            return bad("metrics.interval", format!("{} is outside 1s..1h", humantime::format_duration(m.interval)));
+        }
+        if m.raw_history < m.interval {
+            return bad("metrics.raw_history", "must be at least metrics.interval".into());
+        }
+        if m.rollup_history < Duration::from_secs(60) || m.rollup_history > Duration::from_secs(7 * 24 * 3600) {
+            return bad("metrics.rollup_history", "must be between 1m and 7days".into());
+        }
+        if m.top_processes > 50 {
+            return bad("metrics.top_processes", format!("{} is more than 50", m.top_processes));
+        }
+        if self.inventory.command_timeout < Duration::from_secs(1) {
+            return bad("inventory.command_timeout", "must be at least 1s".into());
+        }
+        if self.inventory.software_sources.contains(&SoftwareSource::Other) {
+            return bad("inventory.software_sources", "unknown software source".into());
+        }
+        Ok(())
+    }
+}
+
+fn parse_source(s: &str) -> Option<SoftwareSource> {
+    crate::collect::software::ALL_SOURCES.iter().copied().find(|src| src.as_str() == s)
+}
+
+/// Merges `over` into `base`, table by table.
+fn merge(base: &mut toml::Table, over: toml::Table) {
+    for (k, v) in over {
+        match (base.get_mut(&k), v) {
+            (Some(toml::Value::Table(b)), toml::Value::Table(o)) => merge(b, o),
+            (_, v) => {
+                base.insert(k, v);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn no_env(_: &str) -> Option<String> {
+        None
+    }
+
+    #[test]
+    fn example_file_states_the_defaults() {
+        let from_example: AgentConfig = toml::from_str(EXAMPLE).unwrap();
+        assert_eq!(from_example, AgentConfig::default());
+    }
+
+    #[test]
+    fn layers_apply_in_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let sys = dir.path().join("system.toml");
+        let user = dir.path().join("user.toml");
+        std::fs::write(&sys, "[metrics]\ninterval = \"30s\"\ntop_processes = 3\n").unwrap();
+        std::fs::write(&user, "[metrics]\ninterval = \"20s\"\n").unwrap();
+        let env = |k: &str| (k == "DESKSIDE_METRICS_TOP_PROCESSES").then(|| "7".to_owned());
+        let (cfg, used) = AgentConfig::load_with(None, Some(sys.clone()), Some(user.clone()), env).unwrap();
+        assert_eq!(cfg.metrics.interval, Duration::from_secs(20), "user file beats system file");
+        assert_eq!(cfg.metrics.top_processes, 7, "environment beats files");
+        assert_eq!(cfg.metrics.raw_history, Duration::from_secs(3600), "defaults fill the rest");
+        assert_eq!(used, [sys, user]);
+    }
+
+    #[test]
+    fn missing_optional_files_are_fine_but_explicit_one_is_not() {
+        let (cfg, used) =
+            AgentConfig::load_with(None, Some("/nonexistent/a.toml".into()), None, no_env).unwrap();
+        assert_eq!(cfg, AgentConfig::default());
+        assert!(used.is_empty());
+        let err = AgentConfig::load_with(Some(Path::new("/nonexistent/a.toml")), None, None, no_env).unwrap_err();
+        assert!(err.to_string().contains("/nonexistent/a.toml"), "{err}");
+    }
+
+    #[test]
+    fn errors_name_the_file_and_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("agent.toml");
+        std::fs::write(&f, "[metrics]\nintervall = \"10s\"\n").unwrap();
+        let err = AgentConfig::load_with(Some(&f), None, None, no_env).unwrap_err().to_string();
+        assert!(err.contains("agent.toml") && err.contains("intervall"), "{err}");
+
+        std::fs::write(&f, "[metrics]\ninterval = \"soon\"\n").unwrap();
+        let err = AgentConfig::load_with(Some(&f), None, None, no_env).unwrap_err().to_string();
+        assert!(err.contains("agent.toml"), "{err}");
+
+        std::fs::write(&f, "[metrics]\ninterval = \"10ms\"\n").unwrap();
+        let err = AgentConfig::load_with(Some(&f), None, None, no_env).unwrap_err().to_string();
+        assert!(err.contains("metrics.interval"), "{err}");
+
+        let env = |k: &str| (k == "DESKSIDE_INVENTORY_SOFTWARE_SOURCES").then(|| "dpkg,pacman".to_owned());
+        let err = AgentConfig::load_with(None, None, None, env).unwrap_err().to_string();
+        assert!(err.contains("DESKSIDE_INVENTORY_SOFTWARE_SOURCES") && err.contains("pacman"), "{err}");
+
+        let env = |k: &str| (k == "DESKSIDE_METRICS_INTERVAL").then(|| "often".to_owned());
+        let err = AgentConfig::load_with(None, None, None, env).unwrap_err().to_string();
+        assert!(err.contains("DESKSIDE_METRICS_INTERVAL"), "{err}");
+    }
+
+    #[test]
+    fn env_selects_sources_and_state_dir() {
+        let env = |k: &str| match k {
+            "DESKSIDE_INVENTORY_SOFTWARE_SOURCES" => Some("dpkg, snap".to_owned()),
+            "DESKSIDE_STATE_DIR" => Some("/tmp/ds".to_owned()),
+            _ => None,
+        };
+        let (cfg, _) = AgentConfig::load_with(None, None, None, env).unwrap();
+        assert_eq!(cfg.inventory.software_sources, [SoftwareSource::Dpkg, SoftwareSource::Snap]);
+        assert_eq!(cfg.state_dir(), PathBuf::from("/tmp/ds"));
+    }
+}

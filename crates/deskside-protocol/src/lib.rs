@@ -1,0 +1,31 @@
+//! Deskside's wire protocol: the types the agent sends and the desk server
+//! stores, plus the few pure functions both sides must compute identically
+//! (the stable inventory hash and the inventory diff).
+//!
+//! Conventions, shared by every type here:
+//! - JSON field names are `snake_case`;
+//! - every optional field may be absent, and absent means "unknown" — never
+//!   an error;
+//! - unknown fields are ignored and unknown enum values map to an `Other`/
+//!   `Unknown` variant, so an older peer can read a newer peer's documents;
+//! - timestamps are RFC 3339 in UTC.
+//!
+//! This crate does no I/O.
+
+#![warn(missing_docs)]
+
+pub mod changes;
+pub mod inventory;
+pub mod metrics;
+pub mod schema;
+
+pub use changes::{
+    FieldChange, InventoryDiff, SoftwareChange, SoftwareChangeKind, SoftwareRef, compare_versions,
+    diff_inventories, inventory_hash,
+};
+pub use inventory::*;
+pub use metrics::*;
+
+/// Version of the wire protocol. Bumped only for incompatible changes; new
+/// optional fields do not bump it.
+pub const PROTOCOL_VERSION: u32 = 1;

@@ -1,0 +1,28 @@
+//! JSON Schemas of the documents on the wire, generated from the types.
+//!
+//! The generated files are kept under `docs/schema/` for people and other
+//! implementations to read; a test fails when they are stale.
+
+use schemars::{JsonSchema, Schema, schema_for};
+
+use crate::{Inventory, InventoryDiff, MetricRollup, MetricSample};
+
+/// Every top-level document with the file name its schema is published as.
+pub fn all() -> Vec<(&'static str, Schema)> {
+    fn one<T: JsonSchema>(name: &'static str) -> (&'static str, Schema) {
+        (name, schema_for!(T))
+    }
+    vec![
+        one::<Inventory>("inventory.schema.json"),
+        one::<InventoryDiff>("inventory-diff.schema.json"),
+        one::<MetricSample>("metric-sample.schema.json"),
+        one::<MetricRollup>("metric-rollup.schema.json"),
+    ]
+}
+
+/// The text of a schema file as published: pretty JSON with a final newline.
+pub fn render(schema: &Schema) -> String {
+    let mut s = serde_json::to_string_pretty(schema).unwrap_or_default();
+    s.push('\n');
+    s
+}
