@@ -18,7 +18,7 @@ use crate::Error;
 pub const EXAMPLE: &str = include_str!("../agent.example.toml");
 
 /// The agent's settings.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct AgentConfig {
     /// State directory; `None` means the platform default.
@@ -77,14 +77,11 @@ impl Default for InventoryConfig {
     }
 }
 
-impl Default for AgentConfig {
-    fn default() -> Self {
-        Self { state_dir: None, metrics: MetricsConfig::default(), inventory: InventoryConfig::default() }
-    }
-}
-
 fn config_error(origin: impl Into<String>, message: impl Into<String>) -> Error {
-    Error::Config { origin: origin.into(), message: message.into() }
+    Error::Config {
+        origin: origin.into(),
+        message: message.into(),
+    }
 }
 
 /// The system-wide file an installer or MDM deploys.
@@ -92,14 +89,18 @@ pub fn system_config_path() -> Option<PathBuf> {
     if cfg!(windows) {
         std::env::var_os("ProgramData").map(|p| Path::new(&p).join("Deskside").join("agent.toml"))
     } else if cfg!(target_os = "macos") {
-        Some(PathBuf::from("/Library/Application Support/Deskside/agent.toml"))
+        Some(PathBuf::from(
+            "/Library/Application Support/Deskside/agent.toml",
+        ))
     } else {
         Some(PathBuf::from("/etc/deskside/agent.toml"))
     }
 }
 
 fn home() -> Option<PathBuf> {
-    std::env::var_os("HOME").filter(|h| !h.is_empty()).map(PathBuf::from)
+    std::env::var_os("HOME")
+        .filter(|h| !h.is_empty())
+        .map(PathBuf::from)
 }
 
 fn xdg(var: &str, fallback: &str) -> Option<PathBuf> {
@@ -142,7 +143,9 @@ impl AgentConfig {
     /// Loads the configuration. With `explicit`, that file (which must
     /// exist) replaces the system and user files.
     pub fn load(explicit: Option<&Path>) -> Result<(Self, Vec<PathBuf>), Error> {
-        Self::load_with(explicit, system_config_path(), user_config_path(), |k| std::env::var(k).ok())
+        Self::load_with(explicit, system_config_path(), user_config_path(), |k| {
+            std::env::var(k).ok()
+        })
     }
 
     /// [`AgentConfig::load`] with the file locations and the environment
@@ -157,7 +160,11 @@ impl AgentConfig {
         let mut used = Vec::new();
         let files: Vec<(PathBuf, bool)> = match explicit {
             Some(p) => vec![(p.to_path_buf(), true)],
-            None => [system, user].into_iter().flatten().map(|p| (p, false)).collect(),
+            None => [system, user]
+                .into_iter()
+                .flatten()
+                .map(|p| (p, false))
+                .collect(),
         };
         for (path, required) in files {
             let text = match std::fs::read_to_string(&path) {
@@ -166,7 +173,8 @@ impl AgentConfig {
                 Err(source) => return Err(Error::Read { path, source }),
             };
             let origin = path.display().to_string();
-            let table: toml::Table = toml::from_str(&text).map_err(|e| config_error(&origin, e.message()))?;
+            let table: toml::Table =
+                toml::from_str(&text).map_err(|e| config_error(&origin, e.message()))?;
             // Check this file alone so the error points at it.
             AgentConfig::deserialize(toml::Value::Table(table.clone()))
                 .map_err(|e| config_error(&origin, e.message()))?;
@@ -182,8 +190,12 @@ impl AgentConfig {
 
     fn apply_env(&mut self, env: impl Fn(&str) -> Option<String>) -> Result<(), Error> {
         let duration = |var: &str, value: &str| {
-            humantime::parse_duration(value)
-                .map_err(|e| config_error(var, format!("{e} (expected a duration such as \"10s\" or \"5m\")")))
+            humantime::parse_duration(value).map_err(|e| {
+                config_error(
+                    var,
+                    format!("{e} (expected a duration such as \"10s\" or \"5m\")"),
+                )
+            })
         };
         if let Some(v) = env("DESKSIDE_STATE_DIR").filter(|v| !v.is_empty()) {
             self.state_dir = Some(PathBuf::from(v));
@@ -199,7 +211,10 @@ impl AgentConfig {
         }
         if let Some(v) = env("DESKSIDE_METRICS_TOP_PROCESSES") {
             self.metrics.top_processes = v.trim().parse().map_err(|_| {
-                config_error("DESKSIDE_METRICS_TOP_PROCESSES", format!("{v:?} is not a whole number"))
+                config_error(
+                    "DESKSIDE_METRICS_TOP_PROCESSES",
+                    format!("{v:?} is not a whole number"),
+                )
             })?;
         }
         if let Some(v) = env("DESKSIDE_INVENTORY_SOFTWARE_SOURCES") {
@@ -209,7 +224,10 @@ impl AgentConfig {
                 .filter(|s| !s.is_empty())
                 .map(|s| {
                     parse_source(s).ok_or_else(|| {
-                        config_error("DESKSIDE_INVENTORY_SOFTWARE_SOURCES", format!("unknown software source {s:?}"))
+                        config_error(
+                            "DESKSIDE_INVENTORY_SOFTWARE_SOURCES",
+                            format!("unknown software source {s:?}"),
+                        )
                     })
                 })
                 .collect::<Result<_, _>>()?;
@@ -225,29 +243,56 @@ impl AgentConfig {
         let m = &self.metrics;
         let bad = |key: &str, msg: String| Err(config_error(key, msg));
         if m.interval < Duration::from_secs(1) || m.interval > Duration::from_secs(3600) {
-            return bad("metrics.interval", format!("{} is outside 1s..1h", humantime::format_duration(m.interval)));
+            return bad(
+                "metrics.interval",
+                format!(
+                    "{} is outside 1s..1h",
+                    humantime::format_duration(m.interval)
+                ),
+            );
         }
         if m.raw_history < m.interval {
-            return bad("metrics.raw_history", "must be at least metrics.interval".into());
+            return bad(
+                "metrics.raw_history",
+                "must be at least metrics.interval".into(),
+            );
         }
-        if m.rollup_history < Duration::from_secs(60) || m.rollup_history > Duration::from_secs(7 * 24 * 3600) {
-            return bad("metrics.rollup_history", "must be between 1m and 7days".into());
+        if m.rollup_history < Duration::from_secs(60)
+            || m.rollup_history > Duration::from_secs(7 * 24 * 3600)
+        {
+            return bad(
+                "metrics.rollup_history",
+                "must be between 1m and 7days".into(),
+            );
         }
         if m.top_processes > 50 {
-            return bad("metrics.top_processes", format!("{} is more than 50", m.top_processes));
+            return bad(
+                "metrics.top_processes",
+                format!("{} is more than 50", m.top_processes),
+            );
         }
         if self.inventory.command_timeout < Duration::from_secs(1) {
             return bad("inventory.command_timeout", "must be at least 1s".into());
         }
-        if self.inventory.software_sources.contains(&SoftwareSource::Other) {
-            return bad("inventory.software_sources", "unknown software source".into());
+        if self
+            .inventory
+            .software_sources
+            .contains(&SoftwareSource::Other)
+        {
+            return bad(
+                "inventory.software_sources",
+                "unknown software source".into(),
+            );
         }
         Ok(())
     }
 }
 
 fn parse_source(s: &str) -> Option<SoftwareSource> {
-    crate::collect::software::ALL_SOURCES.iter().copied().find(|src| src.as_str() == s)
+    crate::collect::software::ALL_SOURCES
+        .iter()
+        .copied()
+        .find(|src| src.as_str() == s)
 }
 
 /// Merges `over` into `base`, table by table.
@@ -284,10 +329,19 @@ mod tests {
         std::fs::write(&sys, "[metrics]\ninterval = \"30s\"\ntop_processes = 3\n").unwrap();
         std::fs::write(&user, "[metrics]\ninterval = \"20s\"\n").unwrap();
         let env = |k: &str| (k == "DESKSIDE_METRICS_TOP_PROCESSES").then(|| "7".to_owned());
-        let (cfg, used) = AgentConfig::load_with(None, Some(sys.clone()), Some(user.clone()), env).unwrap();
-        assert_eq!(cfg.metrics.interval, Duration::from_secs(20), "user file beats system file");
+        let (cfg, used) =
+            AgentConfig::load_with(None, Some(sys.clone()), Some(user.clone()), env).unwrap();
+        assert_eq!(
+            cfg.metrics.interval,
+            Duration::from_secs(20),
+            "user file beats system file"
+        );
         assert_eq!(cfg.metrics.top_processes, 7, "environment beats files");
-        assert_eq!(cfg.metrics.raw_history, Duration::from_secs(3600), "defaults fill the rest");
+        assert_eq!(
+            cfg.metrics.raw_history,
+            Duration::from_secs(3600),
+            "defaults fill the rest"
+        );
         assert_eq!(used, [sys, user]);
     }
 
@@ -297,7 +351,9 @@ mod tests {
             AgentConfig::load_with(None, Some("/nonexistent/a.toml".into()), None, no_env).unwrap();
         assert_eq!(cfg, AgentConfig::default());
         assert!(used.is_empty());
-        let err = AgentConfig::load_with(Some(Path::new("/nonexistent/a.toml")), None, None, no_env).unwrap_err();
+        let err =
+            AgentConfig::load_with(Some(Path::new("/nonexistent/a.toml")), None, None, no_env)
+                .unwrap_err();
         assert!(err.to_string().contains("/nonexistent/a.toml"), "{err}");
     }
 
@@ -306,23 +362,41 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let f = dir.path().join("agent.toml");
         std::fs::write(&f, "[metrics]\nintervall = \"10s\"\n").unwrap();
-        let err = AgentConfig::load_with(Some(&f), None, None, no_env).unwrap_err().to_string();
-        assert!(err.contains("agent.toml") && err.contains("intervall"), "{err}");
+        let err = AgentConfig::load_with(Some(&f), None, None, no_env)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("agent.toml") && err.contains("intervall"),
+            "{err}"
+        );
 
         std::fs::write(&f, "[metrics]\ninterval = \"soon\"\n").unwrap();
-        let err = AgentConfig::load_with(Some(&f), None, None, no_env).unwrap_err().to_string();
+        let err = AgentConfig::load_with(Some(&f), None, None, no_env)
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("agent.toml"), "{err}");
 
         std::fs::write(&f, "[metrics]\ninterval = \"10ms\"\n").unwrap();
-        let err = AgentConfig::load_with(Some(&f), None, None, no_env).unwrap_err().to_string();
+        let err = AgentConfig::load_with(Some(&f), None, None, no_env)
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("metrics.interval"), "{err}");
 
-        let env = |k: &str| (k == "DESKSIDE_INVENTORY_SOFTWARE_SOURCES").then(|| "dpkg,pacman".to_owned());
-        let err = AgentConfig::load_with(None, None, None, env).unwrap_err().to_string();
-        assert!(err.contains("DESKSIDE_INVENTORY_SOFTWARE_SOURCES") && err.contains("pacman"), "{err}");
+        let env = |k: &str| {
+            (k == "DESKSIDE_INVENTORY_SOFTWARE_SOURCES").then(|| "dpkg,pacman".to_owned())
+        };
+        let err = AgentConfig::load_with(None, None, None, env)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("DESKSIDE_INVENTORY_SOFTWARE_SOURCES") && err.contains("pacman"),
+            "{err}"
+        );
 
         let env = |k: &str| (k == "DESKSIDE_METRICS_INTERVAL").then(|| "often".to_owned());
-        let err = AgentConfig::load_with(None, None, None, env).unwrap_err().to_string();
+        let err = AgentConfig::load_with(None, None, None, env)
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("DESKSIDE_METRICS_INTERVAL"), "{err}");
     }
 
@@ -334,7 +408,10 @@ mod tests {
             _ => None,
         };
         let (cfg, _) = AgentConfig::load_with(None, None, None, env).unwrap();
-        assert_eq!(cfg.inventory.software_sources, [SoftwareSource::Dpkg, SoftwareSource::Snap]);
+        assert_eq!(
+            cfg.inventory.software_sources,
+            [SoftwareSource::Dpkg, SoftwareSource::Snap]
+        );
         assert_eq!(cfg.state_dir(), PathBuf::from("/tmp/ds"));
     }
 }

@@ -39,7 +39,11 @@ fn mb(v: Option<u64>) -> Option<Value> {
 }
 
 fn ipv4_mask(prefix: u8) -> Ipv4Addr {
-    let bits = if prefix == 0 { 0 } else { u32::MAX << (32 - u32::from(prefix.min(32))) };
+    let bits = if prefix == 0 {
+        0
+    } else {
+        u32::MAX << (32 - u32::from(prefix.min(32)))
+    };
     Ipv4Addr::from(bits)
 }
 
@@ -89,7 +93,11 @@ fn networks(inv: &Inventory) -> Vec<Value> {
                 Some((IpAddr::V4(a), prefix)) => {
                     let mask = prefix.map(ipv4_mask);
                     let subnet = mask.map(|m| Ipv4Addr::from(u32::from(*a) & u32::from(m)));
-                    (Some(json!(a.to_string())), mask.map(|m| json!(m.to_string())), subnet.map(|s| json!(s.to_string())))
+                    (
+                        Some(json!(a.to_string())),
+                        mask.map(|m| json!(m.to_string())),
+                        subnet.map(|s| json!(s.to_string())),
+                    )
                 }
                 _ => (None, None, None),
             };
@@ -104,7 +112,10 @@ fn networks(inv: &Inventory) -> Vec<Value> {
                 ("ipmask", ipmask),
                 ("ipsubnet", ipsubnet),
                 ("ipaddress6", ip6.map(|(a, _)| json!(a.to_string()))),
-                ("ipmask6", ip6.and_then(|(_, p)| p).map(|p| json!(p.to_string()))),
+                (
+                    "ipmask6",
+                    ip6.and_then(|(_, p)| p).map(|p| json!(p.to_string())),
+                ),
             ])
         };
         let v4: Vec<_> = i.ipv4.iter().map(|a| (&a.address, a.prefix)).collect();
@@ -139,12 +150,23 @@ pub fn to_glpi(inv: &Inventory) -> Value {
         ("name", s(inv.device.hostname.as_ref())),
         ("uuid", s(system.uuid.as_ref())),
         ("memory", mb(hw.memory.as_ref().and_then(|m| m.total_bytes))),
-        ("swap", mb(hw.memory.as_ref().and_then(|m| m.swap_total_bytes))),
+        (
+            "swap",
+            mb(hw.memory.as_ref().and_then(|m| m.swap_total_bytes)),
+        ),
         ("chassis_type", s(system.chassis_type.as_ref())),
-        ("vmsystem", Some(json!(system.virtualization.as_deref().unwrap_or("Physical")))),
+        (
+            "vmsystem",
+            Some(json!(
+                system.virtualization.as_deref().unwrap_or("Physical")
+            )),
+        ),
         (
             "lastloggeduser",
-            os.logged_in_users.as_ref().and_then(|u| u.last()).map(|u| json!(u.name)),
+            os.logged_in_users
+                .as_ref()
+                .and_then(|u| u.last())
+                .map(|u| json!(u.name)),
         ),
     ]);
     let operatingsystem = object([
@@ -192,7 +214,13 @@ pub fn to_glpi(inv: &Inventory) -> Value {
                 ("core", c.physical_cores.map(|n| json!(n))),
                 ("thread", threads),
                 ("speed", c.frequency_mhz.map(|f| json!(f))),
-                ("arch", os.architecture.as_deref().and_then(glpi_cpu_arch).map(|a| json!(a))),
+                (
+                    "arch",
+                    os.architecture
+                        .as_deref()
+                        .and_then(glpi_cpu_arch)
+                        .map(|a| json!(a)),
+                ),
             ])
         })
         .collect();
@@ -206,8 +234,20 @@ pub fn to_glpi(inv: &Inventory) -> Value {
                 ("manufacturer", s(d.vendor.as_ref())),
                 ("serial", s(d.serial_number.as_ref())),
                 ("disksize", mb(d.size_bytes)),
-                ("interface", d.interface.as_deref().map(|i| json!(i.to_ascii_uppercase()))),
-                ("type", Some(json!(if d.removable == Some(true) { "removable" } else { "disk" }))),
+                (
+                    "interface",
+                    d.interface
+                        .as_deref()
+                        .map(|i| json!(i.to_ascii_uppercase())),
+                ),
+                (
+                    "type",
+                    Some(json!(if d.removable == Some(true) {
+                        "removable"
+                    } else {
+                        "disk"
+                    })),
+                ),
             ])
         })
         .collect();
@@ -215,8 +255,9 @@ pub fn to_glpi(inv: &Inventory) -> Value {
         .volumes
         .iter()
         .map(|v| {
-            let windows_letter = (v.mount_point.len() <= 3 && v.mount_point.chars().nth(1) == Some(':'))
-                .then(|| json!(&v.mount_point[..2]));
+            let windows_letter = (v.mount_point.len() <= 3
+                && v.mount_point.chars().nth(1) == Some(':'))
+            .then(|| json!(&v.mount_point[..2]));
             object([
                 ("type", Some(json!(v.mount_point))),
                 ("letter", windows_letter),
@@ -263,9 +304,17 @@ pub fn to_glpi(inv: &Inventory) -> Value {
                 ("arch", s(p.architecture.as_ref())),
                 ("publisher", s(p.publisher.as_ref())),
                 ("filesize", p.size_bytes.map(|b| json!(b))),
-                ("install_date", p.install_date.as_ref().map(|d| json!(datetime(d)))),
+                (
+                    "install_date",
+                    p.install_date.as_ref().map(|d| json!(datetime(d))),
+                ),
                 ("from", Some(json!(software_from(p.source)))),
-                ("guid", (p.source == SoftwareSource::WindowsRegistry).then(|| s(p.identifier.as_ref())).flatten()),
+                (
+                    "guid",
+                    (p.source == SoftwareSource::WindowsRegistry)
+                        .then(|| s(p.identifier.as_ref()))
+                        .flatten(),
+                ),
             ])
         })
         .collect();
@@ -277,9 +326,19 @@ pub fn to_glpi(inv: &Inventory) -> Value {
         .collect();
 
     let mut content = Map::new();
-    content.insert("versionclient".into(), json!(format!("Deskside-Agent_v{}", crate::AGENT_VERSION)));
-    content.insert("accesslog".into(), json!({"logdate": datetime(&inv.collected_at)}));
-    for (key, section) in [("hardware", hardware), ("operatingsystem", operatingsystem), ("bios", bios)] {
+    content.insert(
+        "versionclient".into(),
+        json!(format!("Deskside-Agent_v{}", crate::AGENT_VERSION)),
+    );
+    content.insert(
+        "accesslog".into(),
+        json!({"logdate": datetime(&inv.collected_at)}),
+    );
+    for (key, section) in [
+        ("hardware", hardware),
+        ("operatingsystem", operatingsystem),
+        ("bios", bios),
+    ] {
         if section.as_object().is_some_and(|o| !o.is_empty()) {
             content.insert(key.into(), section);
         }
@@ -315,7 +374,8 @@ mod tests {
         assert_eq!(ipv4_mask(24).to_string(), "255.255.255.0");
         assert_eq!(ipv4_mask(0).to_string(), "0.0.0.0");
         assert_eq!(ipv4_mask(32).to_string(), "255.255.255.255");
-        let mut inv: Inventory = serde_json::from_str(r#"{"collected_at":"2026-01-01T00:00:00Z"}"#).unwrap();
+        let mut inv: Inventory =
+            serde_json::from_str(r#"{"collected_at":"2026-01-01T00:00:00Z"}"#).unwrap();
         assert_eq!(device_id(&inv), "deskside");
         inv.device.hostname = Some("pc1".into());
         inv.device.device_key = Some("abcdef0123456789".into());

@@ -266,7 +266,10 @@ pub fn diff_inventories(old: &Inventory, new: &Inventory) -> InventoryDiff {
                 .extend(n.iter().map(|v| software_ref(key, *v))),
             (Some(o), Some(n)) if o != n => {
                 if o.len() == 1 && n.len() == 1 {
-                    let (ov, nv) = (*o.iter().next().unwrap_or(&None), *n.iter().next().unwrap_or(&None));
+                    let (ov, nv) = (
+                        *o.iter().next().unwrap_or(&None),
+                        *n.iter().next().unwrap_or(&None),
+                    );
                     let kind = match (ov, nv) {
                         (Some(a), Some(b)) => match compare_versions(a, b) {
                             Ordering::Less => SoftwareChangeKind::Upgraded,
@@ -303,7 +306,12 @@ pub fn diff_inventories(old: &Inventory, new: &Inventory) -> InventoryDiff {
             o.remove("software");
         }
     }
-    diff_values("", Some(&old_view), Some(&new_view), &mut diff.system_changes);
+    diff_values(
+        "",
+        Some(&old_view),
+        Some(&new_view),
+        &mut diff.system_changes,
+    );
     diff
 }
 
@@ -365,7 +373,8 @@ pub fn compare_versions(a: &str, b: &str) -> Ordering {
     ea.cmp(&eb).then_with(|| {
         let (ua, va) = ra.rsplit_once('-').unwrap_or((ra, ""));
         let (ub, vb) = rb.rsplit_once('-').unwrap_or((rb, ""));
-        verrevcmp(ua.as_bytes(), ub.as_bytes()).then_with(|| verrevcmp(va.as_bytes(), vb.as_bytes()))
+        verrevcmp(ua.as_bytes(), ub.as_bytes())
+            .then_with(|| verrevcmp(va.as_bytes(), vb.as_bytes()))
     })
 }
 
@@ -393,7 +402,10 @@ fn verrevcmp(mut a: &[u8], mut b: &[u8]) -> Ordering {
         while a.first().is_some_and(|c| !c.is_ascii_digit())
             || b.first().is_some_and(|c| !c.is_ascii_digit())
         {
-            let (ac, bc) = (char_order(a.first().copied()), char_order(b.first().copied()));
+            let (ac, bc) = (
+                char_order(a.first().copied()),
+                char_order(b.first().copied()),
+            );
             if ac != bc {
                 return ac.cmp(&bc);
             }
@@ -507,7 +519,7 @@ mod tests {
             kind: Some(DiskKind::Ssd),
             removable: None,
             size_bytes: Some(512),
-        interface: None,
+            interface: None,
         });
         b.hardware.volumes[0].free_bytes = Some(3);
 
@@ -518,7 +530,10 @@ mod tests {
         assert_eq!(d.software_changed.len(), 1);
         assert_eq!(d.software_changed[0].kind, SoftwareChangeKind::Upgraded);
         let paths: Vec<&str> = d.system_changes.iter().map(|c| c.path.as_str()).collect();
-        assert_eq!(paths, ["hardware.disks[sdb]", "hardware.memory.total_bytes"]);
+        assert_eq!(
+            paths,
+            ["hardware.disks[sdb]", "hardware.memory.total_bytes"]
+        );
         assert!(d.system_changes[0].old.is_none());
         assert!(diff_inventories(&a, &a).is_empty());
     }

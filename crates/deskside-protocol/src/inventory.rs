@@ -441,7 +441,9 @@ pub struct Battery {
 }
 
 /// Where a package was found.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum SoftwareSource {
     /// Debian package database.
@@ -536,7 +538,10 @@ mod tests {
         };
         let json = serde_json::to_string(&inv).unwrap();
         assert!(!json.contains("null"), "{json}");
-        assert!(json.contains(r#""collected_at":"2026-01-02T03:04:05Z""#), "{json}");
+        assert!(
+            json.contains(r#""collected_at":"2026-01-02T03:04:05Z""#),
+            "{json}"
+        );
     }
 
     #[test]

@@ -22,7 +22,10 @@ pub fn read_linux(root: &Path) -> Vec<Battery> {
     let Ok(entries) = std::fs::read_dir(&base) else {
         return Vec::new();
     };
-    let mut names: Vec<String> = entries.flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect();
+    let mut names: Vec<String> = entries
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
     names.sort();
     names
         .into_iter()
@@ -35,7 +38,9 @@ pub fn read_linux(root: &Path) -> Vec<Battery> {
                     .filter(|s| !s.is_empty())
             };
             let num = |f: &str| text(f).and_then(|s| s.parse::<u64>().ok());
-            if text("type").as_deref() != Some("Battery") || text("scope").as_deref() == Some("Device") {
+            if text("type").as_deref() != Some("Battery")
+                || text("scope").as_deref() == Some("Device")
+            {
                 return None;
             }
             // Energy is in µWh; some batteries report charge in µAh instead,
@@ -45,7 +50,10 @@ pub fn read_linux(root: &Path) -> Vec<Battery> {
                 num(energy).map(|uwh| uwh / 1000).or_else(|| {
                     let uah = num(charge)?;
                     let uv = voltage_uv?;
-                    Some(u64::try_from(u128::from(uah) * u128::from(uv) / 1_000_000_000).unwrap_or(u64::MAX))
+                    Some(
+                        u64::try_from(u128::from(uah) * u128::from(uv) / 1_000_000_000)
+                            .unwrap_or(u64::MAX),
+                    )
                 })
             };
             let design = energy_mwh("energy_full_design", "charge_full_design").filter(|v| *v > 0);
@@ -63,7 +71,9 @@ pub fn read_linux(root: &Path) -> Vec<Battery> {
                 full_capacity_mwh: full,
                 health_percent,
                 // Firmware without a counter reports 0.
-                cycle_count: num("cycle_count").filter(|c| *c > 0).and_then(|c| u32::try_from(c).ok()),
+                cycle_count: num("cycle_count")
+                    .filter(|c| *c > 0)
+                    .and_then(|c| u32::try_from(c).ok()),
                 status: text("status").map(|s| parse_status(&s)),
                 charge_percent: num("capacity").map(|c| c as f32),
                 voltage_mv: voltage_uv.map(|v| v / 1000),
@@ -79,10 +89,17 @@ mod tests {
 
     #[test]
     fn reads_system_batteries_only() {
-        let root = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/sysroot-laptop"));
+        let root = Path::new(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/sysroot-laptop"
+        ));
         let bats = read_linux(root);
         let names: Vec<&str> = bats.iter().map(|b| b.name.as_str()).collect();
-        assert_eq!(names, ["BAT0", "BAT1"], "AC adapter and mouse battery are skipped");
+        assert_eq!(
+            names,
+            ["BAT0", "BAT1"],
+            "AC adapter and mouse battery are skipped"
+        );
         let b = &bats[0];
         assert_eq!(b.design_capacity_mwh, Some(57_000));
         assert_eq!(b.full_capacity_mwh, Some(45_600));

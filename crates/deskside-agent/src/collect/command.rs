@@ -49,9 +49,8 @@ pub fn run(program: &str, args: &[&str], timeout: Duration) -> Option<String> {
 
 /// Whether `program` is an executable on `PATH`.
 pub fn on_path(program: &str) -> bool {
-    std::env::var_os("PATH").is_some_and(|paths| {
-        std::env::split_paths(&paths).any(|dir| dir.join(program).is_file())
-    })
+    std::env::var_os("PATH")
+        .is_some_and(|paths| std::env::split_paths(&paths).any(|dir| dir.join(program).is_file()))
 }
 
 #[cfg(all(test, unix))]
@@ -60,7 +59,10 @@ mod tests {
 
     #[test]
     fn returns_output_of_a_successful_command() {
-        assert_eq!(run("sh", &["-c", "echo hi"], Duration::from_secs(5)).as_deref(), Some("hi\n"));
+        assert_eq!(
+            run("sh", &["-c", "echo hi"], Duration::from_secs(5)).as_deref(),
+            Some("hi\n")
+        );
     }
 
     #[test]

@@ -57,13 +57,23 @@ pub fn read_linux(root: &Path) -> Vec<Disk> {
         };
         // `size` is always in 512-byte sectors, whatever the logical
         // block size.
-        let size_bytes = read("size").and_then(|s| s.parse::<u64>().ok()).map(|s| s * 512);
+        let size_bytes = read("size")
+            .and_then(|s| s.parse::<u64>().ok())
+            .map(|s| s * 512);
         if size_bytes.is_none_or(|s| s == 0) {
             continue; // empty card readers and optical drives without media
         }
-        let link = std::fs::read_link(&dir).ok().map(|p| p.to_string_lossy().into_owned());
+        let link = std::fs::read_link(&dir)
+            .ok()
+            .map(|p| p.to_string_lossy().into_owned());
         out.push(Disk {
-            kind: read("queue/rotational").map(|r| if r == "1" { DiskKind::Hdd } else { DiskKind::Ssd }),
+            kind: read("queue/rotational").map(|r| {
+                if r == "1" {
+                    DiskKind::Hdd
+                } else {
+                    DiskKind::Ssd
+                }
+            }),
             removable: read("removable").map(|r| r == "1"),
             model: read("device/model"),
             // Virtio and NVMe expose a PCI vendor id here, not a name.
@@ -84,7 +94,10 @@ mod tests {
 
     #[test]
     fn reads_disks_and_skips_the_rest() {
-        let root = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/sysroot-laptop"));
+        let root = Path::new(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/sysroot-laptop"
+        ));
         let disks = read_linux(root);
         let names: Vec<&str> = disks.iter().map(|d| d.name.as_str()).collect();
         assert_eq!(names, ["nvme0n1", "sda"]);
@@ -106,7 +119,11 @@ mod tests {
     fn interfaces() {
         assert_eq!(interface_of("vda", None).as_deref(), Some("virtio"));
         assert_eq!(
-            interface_of("sda", Some("../devices/pci0000:00/0000:00:17.0/ata1/host0/target0:0:0/0:0:0:0/block/sda")).as_deref(),
+            interface_of(
+                "sda",
+                Some("../devices/pci0000:00/0000:00:17.0/ata1/host0/target0:0:0/0:0:0:0/block/sda")
+            )
+            .as_deref(),
             Some("sata")
         );
         assert_eq!(interface_of("xyz", None), None);

@@ -120,7 +120,11 @@ pub fn parse_bios_date(s: &str) -> Option<NaiveDate> {
 /// root (serials, UUID) are simply absent for other users.
 pub fn read_linux(root: &Path) -> DmiFacts {
     let dir = root.join("sys/class/dmi/id");
-    let get = |name: &str| std::fs::read_to_string(dir.join(name)).ok().and_then(|s| clean(&s));
+    let get = |name: &str| {
+        std::fs::read_to_string(dir.join(name))
+            .ok()
+            .and_then(|s| clean(&s))
+    };
     DmiFacts {
         system: SystemInfo {
             vendor: get("sys_vendor"),
@@ -169,10 +173,15 @@ pub struct IoregPlatform {
 pub fn parse_ioreg_platform(text: &str) -> IoregPlatform {
     let mut out = IoregPlatform::default();
     for line in text.lines() {
-        let Some((key, value)) = line.trim().trim_start_matches('|').trim().split_once(" = ") else {
+        let Some((key, value)) = line.trim().trim_start_matches('|').trim().split_once(" = ")
+        else {
             continue;
         };
-        let value = value.trim().trim_start_matches('<').trim_end_matches('>').trim_matches('"');
+        let value = value
+            .trim()
+            .trim_start_matches('<')
+            .trim_end_matches('>')
+            .trim_matches('"');
         let value = clean(value.trim_end_matches('\0'));
         match key.trim_matches('"') {
             "IOPlatformUUID" => out.uuid = value.map(|v| v.to_ascii_lowercase()),
@@ -188,7 +197,8 @@ pub fn parse_ioreg_platform(text: &str) -> IoregPlatform {
 /// macOS: firmware facts from `ioreg`.
 #[cfg(target_os = "macos")]
 pub fn read_macos(timeout: std::time::Duration) -> (DmiFacts, IoregPlatform) {
-    let text = super::command::run("ioreg", &["-rd1", "-c", "IOPlatformExpertDevice"], timeout).unwrap_or_default();
+    let text = super::command::run("ioreg", &["-rd1", "-c", "IOPlatformExpertDevice"], timeout)
+        .unwrap_or_default();
     let p = parse_ioreg_platform(&text);
     let facts = DmiFacts {
         system: SystemInfo {
@@ -209,10 +219,16 @@ pub fn read_macos(timeout: std::time::Duration) -> (DmiFacts, IoregPlatform) {
 pub fn read_windows() -> DmiFacts {
     use winreg::RegKey;
     use winreg::enums::HKEY_LOCAL_MACHINE;
-    let Ok(key) = RegKey::predef(HKEY_LOCAL_MACHINE).open_subkey(r"HARDWARE\DESCRIPTION\System\BIOS") else {
+    let Ok(key) =
+        RegKey::predef(HKEY_LOCAL_MACHINE).open_subkey(r"HARDWARE\DESCRIPTION\System\BIOS")
+    else {
         return DmiFacts::default();
     };
-    let get = |name: &str| key.get_value::<String, _>(name).ok().and_then(|s| clean(&s));
+    let get = |name: &str| {
+        key.get_value::<String, _>(name)
+            .ok()
+            .and_then(|s| clean(&s))
+    };
     DmiFacts {
         system: SystemInfo {
             vendor: get("SystemManufacturer"),
@@ -265,16 +281,25 @@ mod tests {
         let facts = read_linux(Path::new(&format!("{FIX}/sysroot-laptop")));
         assert_eq!(facts.system.vendor.as_deref(), Some("LENOVO"));
         assert_eq!(facts.system.model.as_deref(), Some("20QDS3E200"));
-        assert_eq!(facts.system.family.as_deref(), Some("ThinkPad X1 Carbon 7th"));
+        assert_eq!(
+            facts.system.family.as_deref(),
+            Some("ThinkPad X1 Carbon 7th")
+        );
         assert_eq!(facts.system.serial_number.as_deref(), Some("PF1ABCDE"));
-        assert_eq!(facts.system.uuid.as_deref(), Some("4c4c4544-0051-3010-8052-b4c04f4a4e32"));
+        assert_eq!(
+            facts.system.uuid.as_deref(),
+            Some("4c4c4544-0051-3010-8052-b4c04f4a4e32")
+        );
         assert_eq!(facts.system.chassis_type.as_deref(), Some("Notebook"));
         assert_eq!(facts.system.sku, None, "placeholder SKU");
         assert_eq!(facts.board.model.as_deref(), Some("20QDS3E200"));
         assert_eq!(facts.board.serial_number, None, "placeholder serial");
         assert_eq!(facts.bios.vendor.as_deref(), Some("LENOVO"));
         assert_eq!(facts.bios.version.as_deref(), Some("N2HET77W (1.60 )"));
-        assert_eq!(facts.bios.release_date, NaiveDate::from_ymd_opt(2023, 2, 24));
+        assert_eq!(
+            facts.bios.release_date,
+            NaiveDate::from_ymd_opt(2023, 2, 24)
+        );
     }
 
     #[test]
@@ -286,7 +311,10 @@ mod tests {
     fn parses_ioreg_output() {
         let text = std::fs::read_to_string(format!("{FIX}/macos/ioreg-platform.txt")).unwrap();
         let p = parse_ioreg_platform(&text);
-        assert_eq!(p.uuid.as_deref(), Some("a1b2c3d4-e5f6-5a6b-9c8d-0e1f2a3b4c5d"));
+        assert_eq!(
+            p.uuid.as_deref(),
+            Some("a1b2c3d4-e5f6-5a6b-9c8d-0e1f2a3b4c5d")
+        );
         assert_eq!(p.serial_number.as_deref(), Some("C02XK1ABJGH5"));
         assert_eq!(p.model.as_deref(), Some("MacBookPro18,3"));
         assert_eq!(p.manufacturer.as_deref(), Some("Apple Inc."));
@@ -294,8 +322,14 @@ mod tests {
 
     #[test]
     fn bios_dates() {
-        assert_eq!(parse_bios_date("02/24/2023"), NaiveDate::from_ymd_opt(2023, 2, 24));
-        assert_eq!(parse_bios_date("20230224"), NaiveDate::from_ymd_opt(2023, 2, 24));
+        assert_eq!(
+            parse_bios_date("02/24/2023"),
+            NaiveDate::from_ymd_opt(2023, 2, 24)
+        );
+        assert_eq!(
+            parse_bios_date("20230224"),
+            NaiveDate::from_ymd_opt(2023, 2, 24)
+        );
         assert_eq!(parse_bios_date("garbage"), None);
         assert_eq!(chassis_name(10), Some("Notebook"));
         assert_eq!(chassis_name(2), None, "'Unknown' is absent");

@@ -53,7 +53,10 @@ pub fn read_linux(root: &Path) -> Vec<Gpu> {
         .flatten()
         .map(|e| e.file_name().to_string_lossy().into_owned())
         // `card0` is an adapter; `card0-HDMI-A-1` is one of its connectors.
-        .filter(|n| n.strip_prefix("card").is_some_and(|d| !d.is_empty() && d.bytes().all(|b| b.is_ascii_digit())))
+        .filter(|n| {
+            n.strip_prefix("card")
+                .is_some_and(|d| !d.is_empty() && d.bytes().all(|b| b.is_ascii_digit()))
+        })
         .collect();
     cards.sort();
     let db = ["usr/share/misc/pci.ids", "usr/share/hwdata/pci.ids"]
@@ -99,7 +102,10 @@ mod tests {
 
     #[test]
     fn reads_and_names_gpus() {
-        let root = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/sysroot-laptop"));
+        let root = Path::new(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/sysroot-laptop"
+        ));
         let gpus = read_linux(root);
         assert_eq!(gpus.len(), 1, "{gpus:?}");
         let g = &gpus[0];

@@ -4,7 +4,10 @@
 use std::path::Path;
 
 use deskside_protocol::{Cpu, IpAddressInfo, Memory, NetworkInterface, Volume};
-use sysinfo::{CpuRefreshKind, DiskRefreshKind, Disks, InterfaceOperationalState, MemoryRefreshKind, Networks, RefreshKind, System};
+use sysinfo::{
+    CpuRefreshKind, DiskRefreshKind, Disks, InterfaceOperationalState, MemoryRefreshKind, Networks,
+    RefreshKind, System,
+};
 
 /// CPU and memory. `None` for a part the OS would not describe.
 pub fn cpu_and_memory(root: &Path) -> (Option<Cpu>, Option<Memory>) {
@@ -21,9 +24,12 @@ pub fn cpu_and_memory(root: &Path) -> (Option<Cpu>, Option<Memory>) {
     let cpu = first.map(|c| Cpu {
         brand: nonempty(c.brand()),
         vendor: nonempty(c.vendor_id()),
-        physical_cores: System::physical_core_count().ok().and_then(|n| u32::try_from(n).ok()),
+        physical_cores: System::physical_core_count()
+            .ok()
+            .and_then(|n| u32::try_from(n).ok()),
         logical_cores: u32::try_from(cpus.len()).ok(),
-        frequency_mhz: max_frequency_mhz_linux(root).or_else(|| Some(c.frequency()).filter(|f| *f > 0)),
+        frequency_mhz: max_frequency_mhz_linux(root)
+            .or_else(|| Some(c.frequency()).filter(|f| *f > 0)),
     });
     let memory = Some(Memory {
         total_bytes: Some(sys.total_memory()).filter(|m| *m > 0),
@@ -34,13 +40,21 @@ pub fn cpu_and_memory(root: &Path) -> (Option<Cpu>, Option<Memory>) {
 
 /// The rated maximum frequency: stable, unlike the current one.
 fn max_frequency_mhz_linux(root: &Path) -> Option<u64> {
-    let khz = std::fs::read_to_string(root.join("sys/devices/system/cpu/cpu0/cpufreq/cpuinfo_max_freq")).ok()?;
-    khz.trim().parse::<u64>().ok().map(|k| k / 1000).filter(|m| *m > 0)
+    let khz =
+        std::fs::read_to_string(root.join("sys/devices/system/cpu/cpu0/cpufreq/cpuinfo_max_freq"))
+            .ok()?;
+    khz.trim()
+        .parse::<u64>()
+        .ok()
+        .map(|k| k / 1000)
+        .filter(|m| *m > 0)
 }
 
 /// Mounted file systems, sorted by mount point.
 pub fn volumes() -> Vec<Volume> {
-    let Ok(disks) = Disks::new_with_refreshed_list_specifics(DiskRefreshKind::nothing().with_storage()) else {
+    let Ok(disks) =
+        Disks::new_with_refreshed_list_specifics(DiskRefreshKind::nothing().with_storage())
+    else {
         return Vec::new();
     };
     let mut out: Vec<Volume> = disks
@@ -75,10 +89,19 @@ pub fn network_interfaces() -> Vec<NetworkInterface> {
             let mac = data.mac_address();
             let (mut ipv4, mut ipv6) = (Vec::new(), Vec::new());
             for net in data.ip_networks() {
-                let info = IpAddressInfo { address: net.addr, prefix: Some(net.prefix) };
-                if net.addr.is_ipv4() { ipv4.push(info) } else { ipv6.push(info) }
+                let info = IpAddressInfo {
+                    address: net.addr,
+                    prefix: Some(net.prefix),
+                };
+                if net.addr.is_ipv4() {
+                    ipv4.push(info)
+                } else {
+                    ipv6.push(info)
+                }
             }
-            let loopback = name.as_os_str() == "lo" || (!data.ip_networks().is_empty() && data.ip_networks().iter().all(|n| n.addr.is_loopback()));
+            let loopback = name.as_os_str() == "lo"
+                || (!data.ip_networks().is_empty()
+                    && data.ip_networks().iter().all(|n| n.addr.is_loopback()));
             NetworkInterface {
                 name: name.to_string_lossy().into_owned(),
                 mac_address: (!mac.is_unspecified()).then(|| mac.to_string().to_ascii_lowercase()),
@@ -92,7 +115,10 @@ pub fn network_interfaces() -> Vec<NetworkInterface> {
                     _ => None,
                 },
                 mtu: Some(data.mtu()).filter(|m| *m > 0),
-                speed_mbps: data.transmit_link_speed().map(|bps| bps / 1_000_000).filter(|s| *s > 0),
+                speed_mbps: data
+                    .transmit_link_speed()
+                    .map(|bps| bps / 1_000_000)
+                    .filter(|s| *s > 0),
                 loopback: Some(loopback),
             }
         })

@@ -9,31 +9,40 @@ use sha2::{Digest, Sha256};
 /// is a secret of the machine (systemd asks applications to hash it with an
 /// application-specific key), so only this hash leaves the device.
 pub fn device_key(machine_id: &str) -> String {
-    let digest = Sha256::digest(format!("deskside-device-key:{}", machine_id.trim().to_ascii_lowercase()));
+    let digest = Sha256::digest(format!(
+        "deskside-device-key:{}",
+        machine_id.trim().to_ascii_lowercase()
+    ));
     digest.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Linux: the systemd/D-Bus machine id and where it came from.
 pub fn machine_id_linux(root: &Path) -> Option<(String, &'static str)> {
-    [("etc/machine-id", "/etc/machine-id"), ("var/lib/dbus/machine-id", "/var/lib/dbus/machine-id")]
-        .into_iter()
-        .find_map(|(rel, label)| {
-            let id = std::fs::read_to_string(root.join(rel)).ok()?;
-            let id = id.trim();
-            // An image built for cloning has an empty or "uninitialized" id.
-            (id.len() == 32 && id.bytes().all(|b| b.is_ascii_hexdigit())).then(|| (id.to_owned(), label))
-        })
+    [
+        ("etc/machine-id", "/etc/machine-id"),
+        ("var/lib/dbus/machine-id", "/var/lib/dbus/machine-id"),
+    ]
+    .into_iter()
+    .find_map(|(rel, label)| {
+        let id = std::fs::read_to_string(root.join(rel)).ok()?;
+        let id = id.trim();
+        // An image built for cloning has an empty or "uninitialized" id.
+        (id.len() == 32 && id.bytes().all(|b| b.is_ascii_hexdigit()))
+            .then(|| (id.to_owned(), label))
+    })
 }
 
 /// `PRETTY_NAME` from os-release (`Debian GNU/Linux 12 (bookworm)`).
 pub fn os_release_pretty_name(root: &Path) -> Option<String> {
-    ["etc/os-release", "usr/lib/os-release"].iter().find_map(|p| {
-        let text = std::fs::read_to_string(root.join(p)).ok()?;
-        text.lines()
-            .find_map(|l| l.strip_prefix("PRETTY_NAME="))
-            .map(|v| v.trim().trim_matches('"').trim_matches('\'').to_owned())
-            .filter(|v| !v.is_empty())
-    })
+    ["etc/os-release", "usr/lib/os-release"]
+        .iter()
+        .find_map(|p| {
+            let text = std::fs::read_to_string(root.join(p)).ok()?;
+            text.lines()
+                .find_map(|l| l.strip_prefix("PRETTY_NAME="))
+                .map(|v| v.trim().trim_matches('"').trim_matches('\'').to_owned())
+                .filter(|v| !v.is_empty())
+        })
 }
 
 /// Windows: `HKLM\SOFTWARE\Microsoft\Cryptography\MachineGuid`.
@@ -42,7 +51,10 @@ pub fn machine_id_windows() -> Option<(String, &'static str)> {
     use winreg::RegKey;
     use winreg::enums::{HKEY_LOCAL_MACHINE, KEY_READ, KEY_WOW64_64KEY};
     let key = RegKey::predef(HKEY_LOCAL_MACHINE)
-        .open_subkey_with_flags(r"SOFTWARE\Microsoft\Cryptography", KEY_READ | KEY_WOW64_64KEY)
+        .open_subkey_with_flags(
+            r"SOFTWARE\Microsoft\Cryptography",
+            KEY_READ | KEY_WOW64_64KEY,
+        )
         .ok()?;
     let guid: String = key.get_value("MachineGuid").ok()?;
     Some((guid, "MachineGuid"))
@@ -58,7 +70,9 @@ pub fn timezone_name_unix(root: &Path) -> Option<String> {
     }
     let target = std::fs::read_link(root.join("etc/localtime")).ok()?;
     let target = target.to_string_lossy();
-    target.split_once("zoneinfo/").map(|(_, name)| name.to_owned())
+    target
+        .split_once("zoneinfo/")
+        .map(|(_, name)| name.to_owned())
 }
 
 /// Windows: the time zone key name (`W. Europe Standard Time`).
@@ -101,7 +115,12 @@ pub fn classify_virtualization(
     if let Some(c) = container_marker {
         return Some(c.to_owned());
     }
-    let hay = format!("{} {}", dmi_vendor.unwrap_or_default(), dmi_product.unwrap_or_default()).to_ascii_lowercase();
+    let hay = format!(
+        "{} {}",
+        dmi_vendor.unwrap_or_default(),
+        dmi_product.unwrap_or_default()
+    )
+    .to_ascii_lowercase();
     let known = [
         ("vmware", "vmware"),
         ("virtualbox", "virtualbox"),
@@ -125,7 +144,11 @@ pub fn classify_virtualization(
 }
 
 /// Linux: virtualization clues under `root`.
-pub fn virtualization_linux(root: &Path, dmi_vendor: Option<&str>, dmi_product: Option<&str>) -> Option<String> {
+pub fn virtualization_linux(
+    root: &Path,
+    dmi_vendor: Option<&str>,
+    dmi_product: Option<&str>,
+) -> Option<String> {
     let container = if root.join(".dockerenv").exists() {
         Some("docker")
     } else if root.join("run/.containerenv").exists() {
@@ -139,7 +162,13 @@ pub fn virtualization_linux(root: &Path, dmi_vendor: Option<&str>, dmi_product: 
             .find(|l| l.starts_with("flags"))
             .is_some_and(|l| l.split_whitespace().any(|f| f == "hypervisor"))
     });
-    classify_virtualization(container, dmi_vendor, dmi_product, hypervisor.as_deref(), flag)
+    classify_virtualization(
+        container,
+        dmi_vendor,
+        dmi_product,
+        hypervisor.as_deref(),
+        flag,
+    )
 }
 
 #[cfg(test)]
@@ -161,10 +190,17 @@ mod tests {
         std::fs::write(dir.path().join("etc/machine-id"), "uninitialized\n").unwrap();
         assert_eq!(machine_id_linux(dir.path()), None);
         std::fs::create_dir_all(dir.path().join("var/lib/dbus")).unwrap();
-        std::fs::write(dir.path().join("var/lib/dbus/machine-id"), "0123456789abcdef0123456789abcdef\n").unwrap();
+        std::fs::write(
+            dir.path().join("var/lib/dbus/machine-id"),
+            "0123456789abcdef0123456789abcdef\n",
+        )
+        .unwrap();
         assert_eq!(
             machine_id_linux(dir.path()),
-            Some(("0123456789abcdef0123456789abcdef".to_owned(), "/var/lib/dbus/machine-id"))
+            Some((
+                "0123456789abcdef0123456789abcdef".to_owned(),
+                "/var/lib/dbus/machine-id"
+            ))
         );
     }
 
@@ -175,11 +211,21 @@ mod tests {
         assert_eq!(timezone_name_unix(dir.path()), None);
         #[cfg(unix)]
         {
-            std::os::unix::fs::symlink("/usr/share/zoneinfo/Asia/Seoul", dir.path().join("etc/localtime")).unwrap();
-            assert_eq!(timezone_name_unix(dir.path()).as_deref(), Some("Asia/Seoul"));
+            std::os::unix::fs::symlink(
+                "/usr/share/zoneinfo/Asia/Seoul",
+                dir.path().join("etc/localtime"),
+            )
+            .unwrap();
+            assert_eq!(
+                timezone_name_unix(dir.path()).as_deref(),
+                Some("Asia/Seoul")
+            );
         }
         std::fs::write(dir.path().join("etc/timezone"), "Asia/Tokyo\n").unwrap();
-        assert_eq!(timezone_name_unix(dir.path()).as_deref(), Some("Asia/Tokyo"));
+        assert_eq!(
+            timezone_name_unix(dir.path()).as_deref(),
+            Some("Asia/Tokyo")
+        );
     }
 
     #[test]
@@ -187,18 +233,61 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         assert_eq!(os_release_pretty_name(dir.path()), None);
         std::fs::create_dir_all(dir.path().join("etc")).unwrap();
-        std::fs::write(dir.path().join("etc/os-release"), "NAME=\"Debian GNU/Linux\"\nPRETTY_NAME=\"Debian GNU/Linux 12 (bookworm)\"\n").unwrap();
-        assert_eq!(os_release_pretty_name(dir.path()).as_deref(), Some("Debian GNU/Linux 12 (bookworm)"));
+        std::fs::write(
+            dir.path().join("etc/os-release"),
+            "NAME=\"Debian GNU/Linux\"\nPRETTY_NAME=\"Debian GNU/Linux 12 (bookworm)\"\n",
+        )
+        .unwrap();
+        assert_eq!(
+            os_release_pretty_name(dir.path()).as_deref(),
+            Some("Debian GNU/Linux 12 (bookworm)")
+        );
     }
 
     #[test]
     fn virtualization_clues() {
-        assert_eq!(classify_virtualization(Some("docker"), Some("QEMU"), None, None, true).as_deref(), Some("docker"));
-        assert_eq!(classify_virtualization(None, Some("QEMU"), Some("Standard PC (Q35 + ICH9, 2009)"), None, true).as_deref(), Some("qemu"));
-        assert_eq!(classify_virtualization(None, Some("innotek GmbH"), Some("VirtualBox"), None, true).as_deref(), Some("virtualbox"));
-        assert_eq!(classify_virtualization(None, Some("Microsoft Corporation"), Some("Virtual Machine"), None, true).as_deref(), Some("microsoft"));
-        assert_eq!(classify_virtualization(None, None, None, Some("xen\n"), false).as_deref(), Some("xen"));
-        assert_eq!(classify_virtualization(None, None, None, None, true).as_deref(), Some("vm"));
-        assert_eq!(classify_virtualization(None, Some("LENOVO"), Some("20QDS3E200"), None, false), None);
+        assert_eq!(
+            classify_virtualization(Some("docker"), Some("QEMU"), None, None, true).as_deref(),
+            Some("docker")
+        );
+        assert_eq!(
+            classify_virtualization(
+                None,
+                Some("QEMU"),
+                Some("Standard PC (Q35 + ICH9, 2009)"),
+                None,
+                true
+            )
+            .as_deref(),
+            Some("qemu")
+        );
+        assert_eq!(
+            classify_virtualization(None, Some("innotek GmbH"), Some("VirtualBox"), None, true)
+                .as_deref(),
+            Some("virtualbox")
+        );
+        assert_eq!(
+            classify_virtualization(
+                None,
+                Some("Microsoft Corporation"),
+                Some("Virtual Machine"),
+                None,
+                true
+            )
+            .as_deref(),
+            Some("microsoft")
+        );
+        assert_eq!(
+            classify_virtualization(None, None, None, Some("xen\n"), false).as_deref(),
+            Some("xen")
+        );
+        assert_eq!(
+            classify_virtualization(None, None, None, None, true).as_deref(),
+            Some("vm")
+        );
+        assert_eq!(
+            classify_virtualization(None, Some("LENOVO"), Some("20QDS3E200"), None, false),
+            None
+        );
     }
 }

@@ -19,7 +19,8 @@ use std::time::Duration;
 
 use chrono::{DateTime, Local, Utc};
 use deskside_protocol::{
-    BiosInfo, BoardInfo, DeviceIdentity, Hardware, Inventory, OperatingSystem, SoftwareSource, SystemInfo, TimeZone,
+    BiosInfo, BoardInfo, DeviceIdentity, Hardware, Inventory, OperatingSystem, SoftwareSource,
+    SystemInfo, TimeZone,
 };
 use sysinfo::System;
 
@@ -54,7 +55,8 @@ pub fn collect_inventory(opts: &CollectOptions) -> Inventory {
     // Package databases are the slow part; read them while the hardware is
     // being described.
     let (software, (device, os, hardware)) = std::thread::scope(|s| {
-        let sw = s.spawn(|| software::collect(&opts.root, &opts.software_sources, opts.command_timeout));
+        let sw =
+            s.spawn(|| software::collect(&opts.root, &opts.software_sources, opts.command_timeout));
         let rest = collect_system(opts);
         (sw.join().unwrap_or_default(), rest)
     });
@@ -91,13 +93,21 @@ fn collect_system(opts: &CollectOptions) -> (DeviceIdentity, OperatingSystem, Ha
         (facts, platform.uuid.map(|u| (u, "IOPlatformUUID")))
     };
     #[cfg(not(any(target_os = "linux", windows, target_os = "macos")))]
-    let (dmi, machine_id): (dmi::DmiFacts, Option<(String, &str)>) = (dmi::DmiFacts::default(), None);
+    let (dmi, machine_id): (dmi::DmiFacts, Option<(String, &str)>) =
+        (dmi::DmiFacts::default(), None);
 
-    let mut system = dmi.system;
     #[cfg(target_os = "linux")]
-    {
-        system.virtualization = identity::virtualization_linux(root, system.vendor.as_deref(), system.model.as_deref());
-    }
+    let virtualization = identity::virtualization_linux(
+        root,
+        dmi.system.vendor.as_deref(),
+        dmi.system.model.as_deref(),
+    );
+    #[cfg(not(target_os = "linux"))]
+    let virtualization: Option<String> = None;
+    let system = SystemInfo {
+        virtualization,
+        ..dmi.system
+    };
 
     let device = DeviceIdentity {
         hostname: System::host_name().ok().filter(|h| !h.is_empty()),
@@ -117,7 +127,8 @@ fn collect_system(opts: &CollectOptions) -> (DeviceIdentity, OperatingSystem, Ha
     #[cfg(windows)]
     let build = identity::windows_build();
     #[cfg(target_os = "macos")]
-    let build = command::run("sw_vers", &["-buildVersion"], opts.command_timeout).map(|s| s.trim().to_owned());
+    let build = command::run("sw_vers", &["-buildVersion"], opts.command_timeout)
+        .map(|s| s.trim().to_owned());
     #[cfg(not(any(windows, target_os = "macos")))]
     let build: Option<String> = None;
 
@@ -126,7 +137,9 @@ fn collect_system(opts: &CollectOptions) -> (DeviceIdentity, OperatingSystem, Ha
     #[cfg(not(target_os = "linux"))]
     let logged_in_users = None;
 
-    let boot_time = System::boot_time().ok().and_then(|t| DateTime::from_timestamp(i64::try_from(t).ok()?, 0));
+    let boot_time = System::boot_time()
+        .ok()
+        .and_then(|t| DateTime::from_timestamp(i64::try_from(t).ok()?, 0));
     let os = OperatingSystem {
         family: Some(std::env::consts::OS.to_owned()),
         name: System::name().ok().filter(|s| !s.is_empty()),
@@ -147,7 +160,11 @@ fn collect_system(opts: &CollectOptions) -> (DeviceIdentity, OperatingSystem, Ha
 
     let (cpu, memory) = hardware::cpu_and_memory(root);
     #[cfg(target_os = "linux")]
-    let (disks, gpus, batteries) = (disks::read_linux(root), gpu::read_linux(root), battery::read_linux(root));
+    let (disks, gpus, batteries) = (
+        disks::read_linux(root),
+        gpu::read_linux(root),
+        battery::read_linux(root),
+    );
     #[cfg(not(target_os = "linux"))]
     let (disks, gpus, batteries) = (Vec::new(), Vec::new(), Vec::new());
 

@@ -46,12 +46,16 @@ pub fn parse_logind_session(text: &str) -> Option<LoggedInUser> {
             .map(str::to_owned)
             .filter(|v| !v.is_empty())
     };
-    if get("CLASS").is_some_and(|c| c != "user") || get("ACTIVE").as_deref() == Some("0") && get("STATE").as_deref() == Some("closing") {
+    if get("CLASS").is_some_and(|c| c != "user")
+        || get("ACTIVE").as_deref() == Some("0") && get("STATE").as_deref() == Some("closing")
+    {
         return None;
     }
     Some(LoggedInUser {
         name: get("USER")?,
-        terminal: get("TTY").or_else(|| get("DISPLAY")).or_else(|| get("SEAT")),
+        terminal: get("TTY")
+            .or_else(|| get("DISPLAY"))
+            .or_else(|| get("SEAT")),
         host: get("REMOTE_HOST"),
         since: get("REALTIME")
             .and_then(|us| us.parse::<i64>().ok())
@@ -115,9 +119,17 @@ mod tests {
         assert_eq!(u.since.unwrap().timestamp(), 1_700_000_000);
         assert!(parse_logind_session("USER=gdm\nCLASS=greeter\n").is_none());
         let dir = tempfile::tempdir().unwrap();
-        assert_eq!(read_linux(dir.path()), None, "no utmp and no logind: unknown");
+        assert_eq!(
+            read_linux(dir.path()),
+            None,
+            "no utmp and no logind: unknown"
+        );
         std::fs::create_dir_all(dir.path().join("run/systemd/sessions")).unwrap();
-        std::fs::write(dir.path().join("run/systemd/sessions/3"), "USER=dave\nCLASS=user\n").unwrap();
+        std::fs::write(
+            dir.path().join("run/systemd/sessions/3"),
+            "USER=dave\nCLASS=user\n",
+        )
+        .unwrap();
         assert_eq!(read_linux(dir.path()).unwrap()[0].name, "dave");
     }
 }

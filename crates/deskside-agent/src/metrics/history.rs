@@ -68,7 +68,10 @@ impl Minute {
             self.swap_max = max_opt(self.swap_max, m.swap_used_bytes);
         }
         for v in s.volumes.iter().filter(|v| v.total_bytes > 0) {
-            self.min_free_pct = min_opt(self.min_free_pct, (v.free_bytes as f64 * 100.0 / v.total_bytes as f64) as f32);
+            self.min_free_pct = min_opt(
+                self.min_free_pct,
+                (v.free_bytes as f64 * 100.0 / v.total_bytes as f64) as f32,
+            );
         }
         if !s.network.is_empty() {
             self.net.0 += s.network.iter().map(|n| n.rx_bytes_per_sec).sum::<f64>();
@@ -146,10 +149,18 @@ impl MetricsHistory {
             }
         }
         self.raw.push_back(sample);
-        while self.raw.front().is_some_and(|s| now - s.timestamp > self.raw_retention) {
+        while self
+            .raw
+            .front()
+            .is_some_and(|s| now - s.timestamp > self.raw_retention)
+        {
             self.raw.pop_front();
         }
-        while self.rollups.front().is_some_and(|r| now - r.minute > self.rollup_retention) {
+        while self
+            .rollups
+            .front()
+            .is_some_and(|r| now - r.minute > self.rollup_retention)
+        {
             self.rollups.pop_front();
         }
     }
@@ -172,7 +183,11 @@ impl MetricsHistory {
     /// Finished one-minute rollups, oldest first, plus the minute in
     /// progress.
     pub fn rollups(&self) -> Vec<MetricRollup> {
-        self.rollups.iter().cloned().chain(self.current.as_ref().map(Minute::rollup)).collect()
+        self.rollups
+            .iter()
+            .cloned()
+            .chain(self.current.as_ref().map(Minute::rollup))
+            .collect()
     }
 }
 
@@ -185,7 +200,10 @@ mod tests {
         MetricSample {
             timestamp: at,
             window_secs: Some(10.0),
-            cpu: Some(CpuUsage { usage_percent: cpu, per_core_percent: vec![cpu] }),
+            cpu: Some(CpuUsage {
+                usage_percent: cpu,
+                per_core_percent: vec![cpu],
+            }),
             load_average: None,
             memory: Some(MemoryUsage {
                 total_bytes: 100,
@@ -194,7 +212,11 @@ mod tests {
                 swap_total_bytes: 0,
                 swap_used_bytes: 0,
             }),
-            volumes: vec![VolumeUsage { mount_point: "/".into(), total_bytes: 200, free_bytes: 50 }],
+            volumes: vec![VolumeUsage {
+                mount_point: "/".into(),
+                total_bytes: 200,
+                free_bytes: 50,
+            }],
             network: vec![],
             process_count: Some(1),
             top_cpu: vec![],
@@ -211,7 +233,11 @@ mod tests {
         // Two hours of samples every 10 s.
         for i in 0..720 {
             let cpu = if i % 6 == 0 { 90.0 } else { 30.0 };
-            h.push(sample(t0 + TimeDelta::seconds(i * 10), cpu, 40 + (i % 6) as u64));
+            h.push(sample(
+                t0 + TimeDelta::seconds(i * 10),
+                cpu,
+                40 + (i % 6) as u64,
+            ));
         }
         assert_eq!(h.raw().len(), 7, "only the last minute of raw samples");
         let r = h.rollups();
@@ -225,7 +251,10 @@ mod tests {
         assert_eq!(first_full.memory_used_max_bytes, Some(45));
         assert_eq!(first_full.memory_used_avg_bytes, Some(42));
         assert_eq!(first_full.min_volume_free_percent, Some(25.0));
-        assert!(r.windows(2).all(|w| w[1].minute - w[0].minute == TimeDelta::minutes(1)));
+        assert!(
+            r.windows(2)
+                .all(|w| w[1].minute - w[0].minute == TimeDelta::minutes(1))
+        );
         let latest = h.latest().unwrap().timestamp;
         assert_eq!(h.raw_since(latest - TimeDelta::seconds(15)).count(), 2);
     }

@@ -10,12 +10,12 @@ use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use deskside_protocol::{
-    BatteryCharge, CpuUsage, LoadAverage, MemoryUsage, MetricSample, NetworkThroughput, ProcessUsage, Temperature,
-    VolumeUsage,
+    BatteryCharge, CpuUsage, LoadAverage, MemoryUsage, MetricSample, NetworkThroughput,
+    ProcessUsage, Temperature, VolumeUsage,
 };
 use sysinfo::{
-    Components, DiskRefreshKind, Disks, MemoryRefreshKind, Networks, ProcessRefreshKind, ProcessesToUpdate, System,
-    ThreadKind,
+    Components, DiskRefreshKind, Disks, MemoryRefreshKind, Networks, ProcessRefreshKind,
+    ProcessesToUpdate, System, ThreadKind,
 };
 
 use super::MetricsHistory;
@@ -49,8 +49,10 @@ impl Sampler {
         Ok(Self {
             sys,
             networks: Networks::new_with_refreshed_list().map_err(sys_err)?,
-            disks: Disks::new_with_refreshed_list_specifics(DiskRefreshKind::nothing().with_storage())
-                .map_err(sys_err)?,
+            disks: Disks::new_with_refreshed_list_specifics(
+                DiskRefreshKind::nothing().with_storage(),
+            )
+            .map_err(sys_err)?,
             components: Components::new_with_refreshed_list().map_err(sys_err)?,
             last: Instant::now(),
             top_processes,
@@ -65,10 +67,13 @@ impl Sampler {
         let secs = window.as_secs_f64().max(f64::EPSILON);
 
         self.sys.refresh_cpu_usage();
-        self.sys.refresh_memory_specifics(MemoryRefreshKind::everything());
-        self.sys.refresh_processes_specifics(ProcessesToUpdate::All, true, process_kind());
+        self.sys
+            .refresh_memory_specifics(MemoryRefreshKind::everything());
+        self.sys
+            .refresh_processes_specifics(ProcessesToUpdate::All, true, process_kind());
         self.networks.refresh(true);
-        self.disks.refresh_specifics(true, DiskRefreshKind::nothing().with_storage());
+        self.disks
+            .refresh_specifics(true, DiskRefreshKind::nothing().with_storage());
         self.components.refresh(true);
 
         // sysinfo lists each thread of a process as a process of its own.
@@ -86,7 +91,11 @@ impl Sampler {
             .collect();
         let process_count = u32::try_from(procs.len()).ok();
         let n = self.top_processes;
-        procs.sort_by(|a, b| b.cpu_percent.total_cmp(&a.cpu_percent).then(a.pid.cmp(&b.pid)));
+        procs.sort_by(|a, b| {
+            b.cpu_percent
+                .total_cmp(&a.cpu_percent)
+                .then(a.pid.cmp(&b.pid))
+        });
         let top_cpu: Vec<ProcessUsage> = procs.iter().take(n).cloned().collect();
         procs.sort_by(|a, b| b.memory_bytes.cmp(&a.memory_bytes).then(a.pid.cmp(&b.pid)));
         procs.truncate(n);
@@ -129,7 +138,11 @@ impl Sampler {
         #[cfg(target_os = "linux")]
         let batteries = crate::collect::battery::read_linux(&self.root)
             .into_iter()
-            .map(|b| BatteryCharge { name: b.name, percent: b.charge_percent, status: b.status })
+            .map(|b| BatteryCharge {
+                name: b.name,
+                percent: b.charge_percent,
+                status: b.status,
+            })
             .collect();
         #[cfg(not(target_os = "linux"))]
         let batteries: Vec<BatteryCharge> = {
@@ -137,11 +150,14 @@ impl Sampler {
             Vec::new()
         };
 
-        let load = System::load_average().ok().filter(|_| cfg!(unix)).map(|l| LoadAverage {
-            one: l.one,
-            five: l.five,
-            fifteen: l.fifteen,
-        });
+        let load = System::load_average()
+            .ok()
+            .filter(|_| cfg!(unix))
+            .map(|l| LoadAverage {
+                one: l.one,
+                five: l.five,
+                fifteen: l.fifteen,
+            });
 
         MetricSample {
             timestamp: Utc::now(),
@@ -178,7 +194,11 @@ pub struct SamplerThread {
 
 impl SamplerThread {
     /// Starts sampling every `interval` into `history`.
-    pub fn spawn(mut sampler: Sampler, interval: Duration, history: Arc<Mutex<MetricsHistory>>) -> Self {
+    pub fn spawn(
+        mut sampler: Sampler,
+        interval: Duration,
+        history: Arc<Mutex<MetricsHistory>>,
+    ) -> Self {
         let (tx, rx) = mpsc::channel::<()>();
         let handle = std::thread::Builder::new()
             .name("deskside-sampler".into())
@@ -203,7 +223,10 @@ impl SamplerThread {
                 }
             })
             .ok();
-        Self { stop: Some(tx), handle }
+        Self {
+            stop: Some(tx),
+            handle,
+        }
     }
 
     /// Stops the thread and waits for it.
@@ -238,14 +261,25 @@ mod tests {
         let m = s.sample();
         let cpu = m.cpu.unwrap();
         assert!((0.0..=100.0).contains(&cpu.usage_percent));
-        assert_eq!(cpu.per_core_percent.len(), std::thread::available_parallelism().unwrap().get());
+        assert_eq!(
+            cpu.per_core_percent.len(),
+            std::thread::available_parallelism().unwrap().get()
+        );
         let mem = m.memory.unwrap();
         assert!(mem.total_bytes > 0 && mem.used_bytes <= mem.total_bytes);
         assert!(m.process_count.unwrap() > 1);
         assert!(m.top_cpu.len() <= 5 && !m.top_cpu.is_empty());
-        assert!(m.top_memory.windows(2).all(|w| w[0].memory_bytes >= w[1].memory_bytes));
+        assert!(
+            m.top_memory
+                .windows(2)
+                .all(|w| w[0].memory_bytes >= w[1].memory_bytes)
+        );
         assert!(m.window_secs.unwrap() > 0.0);
-        assert!(m.volumes.iter().any(|v| v.mount_point == "/"), "{:?}", m.volumes);
+        assert!(
+            m.volumes.iter().any(|v| v.mount_point == "/"),
+            "{:?}",
+            m.volumes
+        );
         #[cfg(unix)]
         assert!(m.load_average.is_some());
     }
@@ -277,7 +311,10 @@ mod tests {
         let pids: Vec<u32> = m.top_memory.iter().map(|p| p.pid).collect();
         assert_eq!(pids.len(), m.process_count.unwrap() as usize);
         assert_eq!(pids.iter().filter(|p| **p == me).count(), 1);
-        assert!(pids.iter().all(|p| !tids.contains(p)), "a thread was listed as a process");
+        assert!(
+            pids.iter().all(|p| !tids.contains(p)),
+            "a thread was listed as a process"
+        );
         drop(tx);
         for t in parked {
             t.join().unwrap();
@@ -286,7 +323,10 @@ mod tests {
 
     #[test]
     fn background_thread_fills_history_and_stops() {
-        let history = Arc::new(Mutex::new(MetricsHistory::new(Duration::from_secs(3600), Duration::from_secs(86400))));
+        let history = Arc::new(Mutex::new(MetricsHistory::new(
+            Duration::from_secs(3600),
+            Duration::from_secs(86400),
+        )));
         let sampler = Sampler::new(3, PathBuf::from("/")).unwrap();
         let t = SamplerThread::spawn(sampler, Duration::from_millis(50), Arc::clone(&history));
         std::thread::sleep(Duration::from_millis(400));

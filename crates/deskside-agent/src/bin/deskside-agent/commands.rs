@@ -37,8 +37,10 @@ fn json(value: &impl serde::Serialize) -> Result<String> {
 }
 
 fn read_inventory(path: &Path) -> Result<Inventory> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
-    serde_json::from_str(&text).with_context(|| format!("{} is not a Deskside inventory", path.display()))
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    serde_json::from_str(&text)
+        .with_context(|| format!("{} is not a Deskside inventory", path.display()))
 }
 
 pub fn run(cli: Cli) -> Result<ExitCode> {
@@ -60,15 +62,25 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
                 InventoryFormat::Glpi => json(&deskside_agent::glpi::to_glpi(&inv))?,
             })?;
         }
-        Command::Metrics { format, watch, interval } => {
+        Command::Metrics {
+            format,
+            watch,
+            interval,
+        } => {
             let mut sampler = Sampler::new(cfg.metrics.top_processes, "/".into())?;
             let tty = std::io::stdout().is_terminal();
             // The first sample needs a measured window for CPU usage.
-            std::thread::sleep(if watch { interval } else { sysinfo::MINIMUM_CPU_UPDATE_INTERVAL });
+            std::thread::sleep(if watch {
+                interval
+            } else {
+                sysinfo::MINIMUM_CPU_UPDATE_INTERVAL
+            });
             loop {
                 let sample = sampler.sample();
                 let text = match format {
-                    Format::Table if watch && tty => format!("\x1b[2J\x1b[H{}", render::metrics(&sample)),
+                    Format::Table if watch && tty => {
+                        format!("\x1b[2J\x1b[H{}", render::metrics(&sample))
+                    }
                     Format::Table => render::metrics(&sample),
                     Format::Json if watch => format!("{}\n", serde_json::to_string(&sample)?),
                     Format::Json => json(&sample)?,
@@ -91,19 +103,23 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             let dir = cfg.state_dir();
             let snapshot = dir.join("inventory.json");
             let previous = match std::fs::read_to_string(&snapshot) {
-                Ok(text) => Some(
-                    serde_json::from_str::<Inventory>(&text)
-                        .with_context(|| format!("{} is corrupt; delete it to start over", snapshot.display()))?,
-                ),
+                Ok(text) => Some(serde_json::from_str::<Inventory>(&text).with_context(|| {
+                    format!("{} is corrupt; delete it to start over", snapshot.display())
+                })?),
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
-                Err(e) => return Err(e).with_context(|| format!("cannot read {}", snapshot.display())),
+                Err(e) => {
+                    return Err(e).with_context(|| format!("cannot read {}", snapshot.display()));
+                }
             };
             let current = collect_inventory(&collect_options(&cfg));
-            std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+            std::fs::create_dir_all(&dir)
+                .with_context(|| format!("cannot create {}", dir.display()))?;
             // Write then rename: a crash never leaves half a snapshot.
             let tmp = dir.join("inventory.json.tmp");
-            std::fs::write(&tmp, serde_json::to_vec(&current)?).with_context(|| format!("cannot write {}", tmp.display()))?;
-            std::fs::rename(&tmp, &snapshot).with_context(|| format!("cannot write {}", snapshot.display()))?;
+            std::fs::write(&tmp, serde_json::to_vec(&current)?)
+                .with_context(|| format!("cannot write {}", tmp.display()))?;
+            std::fs::rename(&tmp, &snapshot)
+                .with_context(|| format!("cannot write {}", snapshot.display()))?;
             match (previous, format) {
                 (None, Format::Json) => print(&json(&serde_json::json!({"baseline": snapshot}))?)?,
                 (None, Format::Table) => print(&format!(
@@ -111,7 +127,9 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
                     snapshot.display()
                 ))?,
                 (Some(prev), Format::Json) => print(&json(&diff_inventories(&prev, &current))?)?,
-                (Some(prev), Format::Table) => print(&render::diff(&diff_inventories(&prev, &current)))?,
+                (Some(prev), Format::Table) => {
+                    print(&render::diff(&diff_inventories(&prev, &current)))?
+                }
             }
         }
     }

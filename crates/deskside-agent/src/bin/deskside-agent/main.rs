@@ -38,7 +38,10 @@ fn main() -> ExitCode {
                 };
             }
             let rendered = e.render().to_string();
-            let first = rendered.lines().next().unwrap_or("error: invalid arguments");
+            let first = rendered
+                .lines()
+                .next()
+                .unwrap_or("error: invalid arguments");
             eprintln!("{first} (see 'deskside-agent --help')");
             return ExitCode::from(2);
         }

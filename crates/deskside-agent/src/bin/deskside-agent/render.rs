@@ -14,7 +14,11 @@ pub fn bytes(n: u64) -> String {
         v /= 1024.0;
         unit += 1;
     }
-    if unit == 0 { format!("{n} B") } else { format!("{v:.1} {}", UNITS[unit]) }
+    if unit == 0 {
+        format!("{n} B")
+    } else {
+        format!("{v:.1} {}", UNITS[unit])
+    }
 }
 
 fn duration(secs: u64) -> String {
@@ -58,7 +62,12 @@ fn field(out: &mut String, label: &str, value: Option<String>) {
 }
 
 fn join_some(parts: &[Option<&str>], sep: &str) -> Option<String> {
-    let v: Vec<&str> = parts.iter().flatten().copied().filter(|s| !s.is_empty()).collect();
+    let v: Vec<&str> = parts
+        .iter()
+        .flatten()
+        .copied()
+        .filter(|s| !s.is_empty())
+        .collect();
     (!v.is_empty()).then(|| v.join(sep))
 }
 
@@ -71,16 +80,30 @@ pub fn inventory(inv: &Inventory) -> String {
     let hw = &inv.hardware;
     let os = &inv.os;
     field(&mut o, "Host", inv.device.hostname.clone());
-    field(&mut o, "Device key", inv.device.device_key.as_ref().map(|k| format!("{}…", &k[..k.len().min(16)])));
+    field(
+        &mut o,
+        "Device key",
+        inv.device
+            .device_key
+            .as_ref()
+            .map(|k| format!("{}…", &k[..k.len().min(16)])),
+    );
     if let Some(s) = &hw.system {
         field(
             &mut o,
             "Model",
-            join_some(&[s.vendor.as_deref(), s.model.as_deref(), s.chassis_type.as_deref().map(|_| "")], " ")
-                .map(|m| match &s.chassis_type {
-                    Some(c) => format!("{m} ({c})"),
-                    None => m,
-                }),
+            join_some(
+                &[
+                    s.vendor.as_deref(),
+                    s.model.as_deref(),
+                    s.chassis_type.as_deref().map(|_| ""),
+                ],
+                " ",
+            )
+            .map(|m| match &s.chassis_type {
+                Some(c) => format!("{m} ({c})"),
+                None => m,
+            }),
         );
         field(&mut o, "Serial", s.serial_number.clone());
         field(&mut o, "Virtual", s.virtualization.clone());
@@ -88,19 +111,33 @@ pub fn inventory(inv: &Inventory) -> String {
     field(
         &mut o,
         "OS",
-        join_some(&[os.long_name.as_deref().or(os.name.as_deref()), os.build.as_deref()], " build "),
+        join_some(
+            &[
+                os.long_name.as_deref().or(os.name.as_deref()),
+                os.build.as_deref(),
+            ],
+            " build ",
+        ),
     );
     field(
         &mut o,
         "Kernel",
-        join_some(&[os.kernel_version.as_deref(), os.architecture.as_deref()], ", "),
+        join_some(
+            &[os.kernel_version.as_deref(), os.architecture.as_deref()],
+            ", ",
+        ),
     );
     field(&mut o, "Uptime", os.uptime_secs.map(duration));
     field(
         &mut o,
         "Time zone",
         os.timezone.as_ref().map(|tz| match tz.utc_offset_secs {
-            Some(off) => format!("{} (UTC{:+03}:{:02})", tz.name, off / 3600, (off.abs() % 3600) / 60),
+            Some(off) => format!(
+                "{} (UTC{:+03}:{:02})",
+                tz.name,
+                off / 3600,
+                (off.abs() % 3600) / 60
+            ),
             None => tz.name.clone(),
         }),
     );
@@ -127,14 +164,27 @@ pub fn inventory(inv: &Inventory) -> String {
             (None, Some(l)) => format!("{l} threads"),
             _ => String::new(),
         };
-        let freq = c.frequency_mhz.map(|f| format!("{f} MHz")).unwrap_or_default();
-        field(&mut o, "CPU", join_some(&[c.brand.as_deref(), Some(&cores), Some(&freq)], ", "));
+        let freq = c
+            .frequency_mhz
+            .map(|f| format!("{f} MHz"))
+            .unwrap_or_default();
+        field(
+            &mut o,
+            "CPU",
+            join_some(&[c.brand.as_deref(), Some(&cores), Some(&freq)], ", "),
+        );
     }
     if let Some(m) = &hw.memory {
         field(
             &mut o,
             "Memory",
-            m.total_bytes.map(|t| format!("{} RAM, {} swap", bytes(t), bytes(m.swap_total_bytes.unwrap_or(0)))),
+            m.total_bytes.map(|t| {
+                format!(
+                    "{} RAM, {} swap",
+                    bytes(t),
+                    bytes(m.swap_total_bytes.unwrap_or(0))
+                )
+            }),
         );
     }
     if let Some(b) = &hw.bios {
@@ -142,7 +192,11 @@ pub fn inventory(inv: &Inventory) -> String {
             &mut o,
             "Firmware",
             join_some(
-                &[b.vendor.as_deref(), b.version.as_deref(), b.release_date.map(|d| d.to_string()).as_deref()],
+                &[
+                    b.vendor.as_deref(),
+                    b.version.as_deref(),
+                    b.release_date.map(|d| d.to_string()).as_deref(),
+                ],
                 " ",
             ),
         );
@@ -156,14 +210,24 @@ pub fn inventory(inv: &Inventory) -> String {
                 vec![
                     d.name.clone(),
                     d.size_bytes.map(bytes).unwrap_or_else(|| "-".into()),
-                    d.kind.map(|k| format!("{k:?}").to_ascii_uppercase()).unwrap_or_else(|| "-".into()),
+                    d.kind
+                        .map(|k| format!("{k:?}").to_ascii_uppercase())
+                        .unwrap_or_else(|| "-".into()),
                     dash(d.interface.as_deref()),
-                    if d.removable == Some(true) { "yes".into() } else { "no".into() },
+                    if d.removable == Some(true) {
+                        "yes".into()
+                    } else {
+                        "no".into()
+                    },
                     dash(d.model.as_deref()),
                 ]
             })
             .collect();
-        table(&mut o, &["NAME", "SIZE", "KIND", "BUS", "REMOVABLE", "MODEL"], &rows);
+        table(
+            &mut o,
+            &["NAME", "SIZE", "KIND", "BUS", "REMOVABLE", "MODEL"],
+            &rows,
+        );
     }
     if !hw.volumes.is_empty() {
         o.push_str("\nVolumes\n");
@@ -205,7 +269,11 @@ pub fn inventory(inv: &Inventory) -> String {
                         None => "-".into(),
                     },
                     dash(i.mac_address.as_deref()),
-                    if addrs.is_empty() { "-".into() } else { addrs.join(" ") },
+                    if addrs.is_empty() {
+                        "-".into()
+                    } else {
+                        addrs.join(" ")
+                    },
                 ]
             })
             .collect();
@@ -216,7 +284,13 @@ pub fn inventory(inv: &Inventory) -> String {
         let rows: Vec<Vec<String>> = hw
             .gpus
             .iter()
-            .map(|g| vec![g.name.clone(), dash(g.vendor.as_deref()), dash(g.driver.as_deref())])
+            .map(|g| {
+                vec![
+                    g.name.clone(),
+                    dash(g.vendor.as_deref()),
+                    dash(g.driver.as_deref()),
+                ]
+            })
             .collect();
         table(&mut o, &["NAME", "VENDOR", "DRIVER"], &rows);
     }
@@ -228,14 +302,24 @@ pub fn inventory(inv: &Inventory) -> String {
             .map(|b| {
                 vec![
                     b.name.clone(),
-                    b.charge_percent.map(|c| format!("{c:.0}%")).unwrap_or_else(|| "-".into()),
-                    b.health_percent.map(|h| format!("{h:.0}%")).unwrap_or_else(|| "-".into()),
-                    b.cycle_count.map(|c| c.to_string()).unwrap_or_else(|| "-".into()),
+                    b.charge_percent
+                        .map(|c| format!("{c:.0}%"))
+                        .unwrap_or_else(|| "-".into()),
+                    b.health_percent
+                        .map(|h| format!("{h:.0}%"))
+                        .unwrap_or_else(|| "-".into()),
+                    b.cycle_count
+                        .map(|c| c.to_string())
+                        .unwrap_or_else(|| "-".into()),
                     dash(b.model.as_deref()),
                 ]
             })
             .collect();
-        table(&mut o, &["NAME", "CHARGE", "HEALTH", "CYCLES", "MODEL"], &rows);
+        table(
+            &mut o,
+            &["NAME", "CHARGE", "HEALTH", "CYCLES", "MODEL"],
+            &rows,
+        );
     }
     let mut by_source: BTreeMap<&str, usize> = BTreeMap::new();
     for p in &inv.software {
@@ -247,7 +331,11 @@ pub fn inventory(inv: &Inventory) -> String {
         "\n{:<12}{} packages{} (the list: --format json)",
         "Software",
         inv.software.len(),
-        if sources.is_empty() { String::new() } else { format!(" — {}", sources.join(", ")) }
+        if sources.is_empty() {
+            String::new()
+        } else {
+            format!(" — {}", sources.join(", "))
+        }
     );
     o
 }
@@ -255,23 +343,60 @@ pub fn inventory(inv: &Inventory) -> String {
 pub fn metrics(s: &MetricSample) -> String {
     let mut o = String::new();
     if let Some(c) = &s.cpu {
-        let cores: Vec<String> = c.per_core_percent.iter().map(|p| format!("{p:.0}")).collect();
-        field(&mut o, "CPU", Some(format!("{:.1}%  (cores: {})", c.usage_percent, cores.join(" "))));
+        let cores: Vec<String> = c
+            .per_core_percent
+            .iter()
+            .map(|p| format!("{p:.0}"))
+            .collect();
+        field(
+            &mut o,
+            "CPU",
+            Some(format!(
+                "{:.1}%  (cores: {})",
+                c.usage_percent,
+                cores.join(" ")
+            )),
+        );
     }
     if let Some(l) = &s.load_average {
-        field(&mut o, "Load", Some(format!("{:.2} {:.2} {:.2}", l.one, l.five, l.fifteen)));
+        field(
+            &mut o,
+            "Load",
+            Some(format!("{:.2} {:.2} {:.2}", l.one, l.five, l.fifteen)),
+        );
     }
     if let Some(m) = &s.memory {
         field(
             &mut o,
             "Memory",
-            Some(format!("{} used of {}, {} available", bytes(m.used_bytes), bytes(m.total_bytes), bytes(m.available_bytes))),
+            Some(format!(
+                "{} used of {}, {} available",
+                bytes(m.used_bytes),
+                bytes(m.total_bytes),
+                bytes(m.available_bytes)
+            )),
         );
-        field(&mut o, "Swap", Some(format!("{} used of {}", bytes(m.swap_used_bytes), bytes(m.swap_total_bytes))));
+        field(
+            &mut o,
+            "Swap",
+            Some(format!(
+                "{} used of {}",
+                bytes(m.swap_used_bytes),
+                bytes(m.swap_total_bytes)
+            )),
+        );
     }
     field(&mut o, "Processes", s.process_count.map(|n| n.to_string()));
     for b in &s.batteries {
-        field(&mut o, "Battery", Some(format!("{} {}", b.name, b.percent.map(|p| format!("{p:.0}%")).unwrap_or_default())));
+        field(
+            &mut o,
+            "Battery",
+            Some(format!(
+                "{} {}",
+                b.name,
+                b.percent.map(|p| format!("{p:.0}%")).unwrap_or_default()
+            )),
+        );
     }
     if !s.volumes.is_empty() {
         o.push_str("\nVolumes\n");
@@ -279,8 +404,17 @@ pub fn metrics(s: &MetricSample) -> String {
             .volumes
             .iter()
             .map(|v| {
-                let pct = if v.total_bytes > 0 { v.free_bytes as f64 * 100.0 / v.total_bytes as f64 } else { 0.0 };
-                vec![v.mount_point.clone(), bytes(v.free_bytes), format!("{pct:.0}%"), bytes(v.total_bytes)]
+                let pct = if v.total_bytes > 0 {
+                    v.free_bytes as f64 * 100.0 / v.total_bytes as f64
+                } else {
+                    0.0
+                };
+                vec![
+                    v.mount_point.clone(),
+                    bytes(v.free_bytes),
+                    format!("{pct:.0}%"),
+                    bytes(v.total_bytes),
+                ]
             })
             .collect();
         table(&mut o, &["MOUNT", "FREE", "FREE%", "SIZE"], &rows);
@@ -302,8 +436,11 @@ pub fn metrics(s: &MetricSample) -> String {
     }
     if !s.temperatures.is_empty() {
         o.push_str("\nTemperatures\n");
-        let rows: Vec<Vec<String>> =
-            s.temperatures.iter().map(|t| vec![t.label.clone(), format!("{:.0} °C", t.celsius)]).collect();
+        let rows: Vec<Vec<String>> = s
+            .temperatures
+            .iter()
+            .map(|t| vec![t.label.clone(), format!("{:.0} °C", t.celsius)])
+            .collect();
         table(&mut o, &["SENSOR", "NOW"], &rows);
     }
     for (title, list) in [("Top CPU", &s.top_cpu), ("Top memory", &s.top_memory)] {
@@ -313,7 +450,14 @@ pub fn metrics(s: &MetricSample) -> String {
         let _ = writeln!(o, "\n{title}");
         let rows: Vec<Vec<String>> = list
             .iter()
-            .map(|p| vec![p.pid.to_string(), format!("{:.1}%", p.cpu_percent), bytes(p.memory_bytes), p.name.clone()])
+            .map(|p| {
+                vec![
+                    p.pid.to_string(),
+                    format!("{:.1}%", p.cpu_percent),
+                    bytes(p.memory_bytes),
+                    p.name.clone(),
+                ]
+            })
             .collect();
         table(&mut o, &["PID", "CPU", "MEMORY", "NAME"], &rows);
     }
@@ -330,19 +474,41 @@ pub fn diff(d: &InventoryDiff) -> String {
         if let Some(v) = version {
             let _ = write!(s, " {v}");
         }
-        let _ = write!(s, " ({source}{})", arch.map(|a| format!(", {a}")).unwrap_or_default());
+        let _ = write!(
+            s,
+            " ({source}{})",
+            arch.map(|a| format!(", {a}")).unwrap_or_default()
+        );
         s
     };
     if !d.software_added.is_empty() {
         let _ = writeln!(o, "Software added ({})", d.software_added.len());
         for p in &d.software_added {
-            let _ = writeln!(o, "  + {}", pkg(&p.name, p.version.as_deref(), p.source.as_str(), p.architecture.as_deref()));
+            let _ = writeln!(
+                o,
+                "  + {}",
+                pkg(
+                    &p.name,
+                    p.version.as_deref(),
+                    p.source.as_str(),
+                    p.architecture.as_deref()
+                )
+            );
         }
     }
     if !d.software_removed.is_empty() {
         let _ = writeln!(o, "Software removed ({})", d.software_removed.len());
         for p in &d.software_removed {
-            let _ = writeln!(o, "  - {}", pkg(&p.name, p.version.as_deref(), p.source.as_str(), p.architecture.as_deref()));
+            let _ = writeln!(
+                o,
+                "  - {}",
+                pkg(
+                    &p.name,
+                    p.version.as_deref(),
+                    p.source.as_str(),
+                    p.architecture.as_deref()
+                )
+            );
         }
     }
     if !d.software_changed.is_empty() {
@@ -394,7 +560,11 @@ mod tests {
     #[test]
     fn tables_align() {
         let mut o = String::new();
-        table(&mut o, &["A", "BBB"], &[vec!["long-cell".into(), "x".into()]]);
+        table(
+            &mut o,
+            &["A", "BBB"],
+            &[vec!["long-cell".into(), "x".into()]],
+        );
         assert_eq!(o, "  A          BBB\n  long-cell  x\n");
     }
 }

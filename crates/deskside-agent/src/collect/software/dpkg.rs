@@ -136,7 +136,13 @@ mod tests {
             .collect();
         assert_eq!(
             names,
-            ["bash:amd64", "libc6:amd64", "libc6:i386", "tzdata:all", "held-pkg:amd64"]
+            [
+                "bash:amd64",
+                "libc6:amd64",
+                "libc6:i386",
+                "tzdata:all",
+                "held-pkg:amd64"
+            ]
         );
         let bash = &entries[0];
         assert_eq!(bash.version.as_deref(), Some("5.2.15-2+b7"));
@@ -157,8 +163,14 @@ mod tests {
         std::fs::write(admin.join("info/libc6:amd64.list"), "/.\n").unwrap();
         let pkgs = collect(dir.path()).unwrap();
         assert_eq!(pkgs.len(), 5);
-        assert!(pkgs[1].install_date.is_some(), "libc6:amd64 has a file list");
-        assert!(pkgs[0].install_date.is_none(), "bash has none in the fixture");
+        assert!(
+            pkgs[1].install_date.is_some(),
+            "libc6:amd64 has a file list"
+        );
+        assert!(
+            pkgs[0].install_date.is_none(),
+            "bash has none in the fixture"
+        );
         assert!(collect(&dir.path().join("nothing")).is_none());
     }
 

@@ -54,7 +54,14 @@ mod tests {
         assert_eq!(pkgs[0].name, "Firefox");
         assert_eq!(pkgs[0].version.as_deref(), Some("132.0.1"));
         assert_eq!(pkgs[0].publisher.as_deref(), Some("flathub"));
-        assert_eq!(pkgs[0].identifier.as_deref(), Some("org.mozilla.firefox/x86_64/stable (system)"));
-        assert_eq!(pkgs[1].version.as_deref(), Some("24.08"), "runtime falls back to branch");
+        assert_eq!(
+            pkgs[0].identifier.as_deref(),
+            Some("org.mozilla.firefox/x86_64/stable (system)")
+        );
+        assert_eq!(
+            pkgs[1].version.as_deref(),
+            Some("24.08"),
+            "runtime falls back to branch"
+        );
     }
 }

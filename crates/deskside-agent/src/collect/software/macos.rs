@@ -29,7 +29,8 @@ pub fn app_from_info_plist(bytes: &[u8], bundle_path: &str) -> Option<SoftwarePa
     let name = dict_string(dict, "CFBundleDisplayName")
         .or_else(|| dict_string(dict, "CFBundleName"))
         .or(folder_name)?;
-    let version = dict_string(dict, "CFBundleShortVersionString").or_else(|| dict_string(dict, "CFBundleVersion"));
+    let version = dict_string(dict, "CFBundleShortVersionString")
+        .or_else(|| dict_string(dict, "CFBundleVersion"));
     let bundle_id = dict_string(dict, "CFBundleIdentifier");
     Some(SoftwarePackage {
         name,
@@ -48,7 +49,8 @@ pub fn app_from_info_plist(bytes: &[u8], bundle_path: &str) -> Option<SoftwarePa
 fn publisher_from_bundle_id(id: &str) -> Option<String> {
     let mut parts = id.split('.');
     let (tld, org) = (parts.next()?, parts.next()?);
-    (["com", "org", "net", "io", "de", "jp", "kr"].contains(&tld) && !org.is_empty()).then(|| org.to_owned())
+    (["com", "org", "net", "io", "de", "jp", "kr"].contains(&tld) && !org.is_empty())
+        .then(|| org.to_owned())
 }
 
 /// The package a receipt describes: either a `/var/db/receipts/*.plist`
@@ -89,7 +91,9 @@ pub fn collect() -> Option<Vec<SoftwarePackage>> {
         app_dirs.push(std::path::Path::new(&home).join("Applications"));
     }
     for dir in app_dirs {
-        let Ok(entries) = std::fs::read_dir(&dir) else { continue };
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
         for entry in entries.flatten() {
             let path = entry.path();
             if path.extension().is_some_and(|e| e == "app") {
@@ -133,7 +137,9 @@ mod tests {
         let mut dict = plist::Dictionary::new();
         dict.insert("CFBundleVersion".into(), "1.2".into());
         let mut bytes = Vec::new();
-        Value::Dictionary(dict).to_writer_binary(&mut bytes).unwrap();
+        Value::Dictionary(dict)
+            .to_writer_binary(&mut bytes)
+            .unwrap();
         let app = app_from_info_plist(&bytes, "/Applications/Tool.app/").unwrap();
         assert_eq!(app.name, "Tool");
         assert_eq!(app.version.as_deref(), Some("1.2"));
@@ -146,7 +152,10 @@ mod tests {
         let pkg = package_from_receipt(&bytes).unwrap();
         assert_eq!(pkg.name, "com.microsoft.package.Microsoft_Word.app");
         assert_eq!(pkg.version.as_deref(), Some("16.78.23100802"));
-        assert_eq!(pkg.install_date.unwrap().to_rfc3339(), "2023-10-20T08:30:00+00:00");
+        assert_eq!(
+            pkg.install_date.unwrap().to_rfc3339(),
+            "2023-10-20T08:30:00+00:00"
+        );
         assert_eq!(pkg.publisher.as_deref(), Some("microsoft"));
 
         let bytes = std::fs::read(format!("{FIX}/pkgutil-pkg-info.plist")).unwrap();

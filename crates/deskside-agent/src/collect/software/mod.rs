@@ -24,7 +24,11 @@ pub const ALL_SOURCES: &[SoftwareSource] = &[
     SoftwareSource::MacosPackage,
 ];
 
-fn collect_one(source: SoftwareSource, root: &Path, timeout: Duration) -> Option<Vec<SoftwarePackage>> {
+fn collect_one(
+    source: SoftwareSource,
+    root: &Path,
+    timeout: Duration,
+) -> Option<Vec<SoftwarePackage>> {
     match source {
         SoftwareSource::Dpkg if cfg!(target_os = "linux") => dpkg::collect(root),
         SoftwareSource::Rpm if cfg!(target_os = "linux") => rpm::collect(root, timeout),
@@ -66,7 +70,12 @@ pub fn collect(root: &Path, sources: &[SoftwareSource], timeout: Duration) -> Ve
     });
     all.retain(|p| sources.contains(&p.source));
     all.sort_by(|a, b| {
-        (a.source, &a.name, &a.architecture, &a.version).cmp(&(b.source, &b.name, &b.architecture, &b.version))
+        (a.source, &a.name, &a.architecture, &a.version).cmp(&(
+            b.source,
+            &b.name,
+            &b.architecture,
+            &b.version,
+        ))
     });
     all
 }

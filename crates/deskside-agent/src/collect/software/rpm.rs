@@ -9,8 +9,7 @@ use deskside_protocol::{SoftwarePackage, SoftwareSource};
 use crate::collect::command;
 
 /// The `--queryformat` whose output [`parse_query`] reads.
-pub const QUERY_FORMAT: &str =
-    "%{NAME}\\t%{EPOCHNUM}:%{VERSION}-%{RELEASE}\\t%{ARCH}\\t%{VENDOR}\\t%{INSTALLTIME}\\t%{SIZE}\\n";
+pub const QUERY_FORMAT: &str = "%{NAME}\\t%{EPOCHNUM}:%{VERSION}-%{RELEASE}\\t%{ARCH}\\t%{VENDOR}\\t%{INSTALLTIME}\\t%{SIZE}\\n";
 
 /// Parses `rpm -qa --queryformat QUERY_FORMAT` output. rpm prints `(none)`
 /// for a missing tag; that becomes an absent value. An epoch of 0 is
@@ -31,7 +30,10 @@ pub fn parse_query(text: &str) -> Vec<SoftwarePackage> {
                 version: known(version),
                 architecture: known(arch),
                 publisher: known(vendor),
-                install_date: time.parse::<i64>().ok().and_then(|t| DateTime::from_timestamp(t, 0)),
+                install_date: time
+                    .parse::<i64>()
+                    .ok()
+                    .and_then(|t| DateTime::from_timestamp(t, 0)),
                 size_bytes: size.parse().ok(),
                 identifier: None,
             })
@@ -66,11 +68,18 @@ mod tests {
         assert_eq!(bash.architecture.as_deref(), Some("x86_64"));
         assert_eq!(bash.publisher.as_deref(), Some("Fedora Project"));
         assert_eq!(bash.size_bytes, Some(8_470_286));
-        assert_eq!(bash.install_date.unwrap().to_rfc3339(), "2024-05-01T10:00:00+00:00");
+        assert_eq!(
+            bash.install_date.unwrap().to_rfc3339(),
+            "2024-05-01T10:00:00+00:00"
+        );
         let key = &pkgs[1];
         assert_eq!(key.name, "gpg-pubkey");
         assert!(key.publisher.is_none(), "(none) is absent");
-        assert_eq!(pkgs[2].version.as_deref(), Some("1:1.1.1w-1.fc40"), "a real epoch stays");
+        assert_eq!(
+            pkgs[2].version.as_deref(),
+            Some("1:1.1.1w-1.fc40"),
+            "a real epoch stays"
+        );
     }
 
     #[test]

@@ -38,8 +38,12 @@ pub fn collect(timeout: Duration) -> Option<Vec<SoftwarePackage>> {
     if !command::on_path("snap") {
         return None;
     }
-    command::run("snap", &["list", "--unicode=never", "--color=never"], timeout)
-        .map(|out| parse_list(&out))
+    command::run(
+        "snap",
+        &["list", "--unicode=never", "--color=never"],
+        timeout,
+    )
+    .map(|out| parse_list(&out))
 }
 
 #[cfg(test)]

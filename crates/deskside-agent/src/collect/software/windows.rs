@@ -67,7 +67,11 @@ fn dword(values: &RegValues, name: &str) -> Option<u32> {
 /// The package an `Uninstall` subkey describes, or `None` for entries that
 /// "Apps & features" hides too: no display name, `SystemComponent=1`, and
 /// updates that belong to a parent product (`ParentKeyName`).
-pub fn package_from_values(key_name: &str, view: UninstallView, values: &RegValues) -> Option<SoftwarePackage> {
+pub fn package_from_values(
+    key_name: &str,
+    view: UninstallView,
+    values: &RegValues,
+) -> Option<SoftwarePackage> {
     if dword(values, "SystemComponent") == Some(1) || string(values, "ParentKeyName").is_some() {
         return None;
     }
@@ -96,7 +100,10 @@ pub fn package_from_values(key_name: &str, view: UninstallView, values: &RegValu
 /// with BOM as regedit writes it, or UTF-8) into `(key path, values)`.
 pub fn parse_reg_export(bytes: &[u8]) -> Vec<(String, RegValues)> {
     let text = if let Some(rest) = bytes.strip_prefix(&[0xFF, 0xFE]) {
-        let units: Vec<u16> = rest.chunks_exact(2).map(|c| u16::from_le_bytes([c[0], c[1]])).collect();
+        let units: Vec<u16> = rest
+            .chunks_exact(2)
+            .map(|c| u16::from_le_bytes([c[0], c[1]]))
+            .collect();
         String::from_utf16_lossy(&units)
     } else {
         String::from_utf8_lossy(bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes)).into_owned()
@@ -113,10 +120,18 @@ pub fn parse_reg_export(bytes: &[u8]) -> Vec<(String, RegValues)> {
             keys.push((path.to_owned(), RegValues::new()));
             continue;
         }
-        let Some((_, values)) = keys.last_mut() else { continue };
-        let Some(rest) = line.strip_prefix('"') else { continue };
-        let Some((name, raw)) = split_quoted(rest) else { continue };
-        let Some(raw) = raw.strip_prefix('=') else { continue };
+        let Some((_, values)) = keys.last_mut() else {
+            continue;
+        };
+        let Some(rest) = line.strip_prefix('"') else {
+            continue;
+        };
+        let Some((name, raw)) = split_quoted(rest) else {
+            continue;
+        };
+        let Some(raw) = raw.strip_prefix('=') else {
+            continue;
+        };
         let value = if let Some(s) = raw.strip_prefix('"') {
             split_quoted(s).map_or(RegValue::Other, |(v, _)| RegValue::String(v))
         } else if let Some(hex) = raw.strip_prefix("dword:") {
@@ -160,12 +175,22 @@ pub fn packages_from_reg_export(bytes: &[u8]) -> Vec<SoftwarePackage> {
 #[cfg(windows)]
 pub fn collect() -> Option<Vec<SoftwarePackage>> {
     use winreg::RegKey;
-    use winreg::enums::{HKEY_CURRENT_USER, HKEY_LOCAL_MACHINE, KEY_READ, KEY_WOW64_32KEY, KEY_WOW64_64KEY};
+    use winreg::enums::{
+        HKEY_CURRENT_USER, HKEY_LOCAL_MACHINE, KEY_READ, KEY_WOW64_32KEY, KEY_WOW64_64KEY,
+    };
 
     const UNINSTALL: &str = r"SOFTWARE\Microsoft\Windows\CurrentVersion\Uninstall";
     let sources = [
-        (HKEY_LOCAL_MACHINE, KEY_READ | KEY_WOW64_64KEY, UninstallView::Machine64),
-        (HKEY_LOCAL_MACHINE, KEY_READ | KEY_WOW64_32KEY, UninstallView::Machine32),
+        (
+            HKEY_LOCAL_MACHINE,
+            KEY_READ | KEY_WOW64_64KEY,
+            UninstallView::Machine64,
+        ),
+        (
+            HKEY_LOCAL_MACHINE,
+            KEY_READ | KEY_WOW64_32KEY,
+            UninstallView::Machine32,
+        ),
         (HKEY_CURRENT_USER, KEY_READ, UninstallView::User),
     ];
     let mut out = Vec::new();
@@ -174,7 +199,9 @@ pub fn collect() -> Option<Vec<SoftwarePackage>> {
             continue;
         };
         for name in root.enum_keys().flatten() {
-            let Ok(key) = root.open_subkey_with_flags(&name, access) else { continue };
+            let Ok(key) = root.open_subkey_with_flags(&name, access) else {
+                continue;
+            };
             let mut values = RegValues::new();
             for (vname, v) in key.enum_values().flatten() {
                 let value = match v.vtype {
@@ -212,7 +239,14 @@ mod tests {
         for bytes in [text.as_bytes().to_vec(), utf16_with_bom(text)] {
             let pkgs = packages_from_reg_export(&bytes);
             let names: Vec<&str> = pkgs.iter().map(|p| p.name.as_str()).collect();
-            assert_eq!(names, ["7-Zip 23.01 (x64)", "Notepad++ (32-bit x86)", "Zoom Workplace"]);
+            assert_eq!(
+                names,
+                [
+                    "7-Zip 23.01 (x64)",
+                    "Notepad++ (32-bit x86)",
+                    "Zoom Workplace"
+                ]
+            );
             let zip = &pkgs[0];
             assert_eq!(zip.version.as_deref(), Some("23.01"));
             assert_eq!(zip.publisher.as_deref(), Some("Igor Pavlov"));
@@ -220,9 +254,15 @@ mod tests {
             assert_eq!(zip.size_bytes, Some(5813 * 1024));
             assert_eq!(zip.identifier.as_deref(), Some("7-Zip"));
             assert_eq!(pkgs[1].architecture.as_deref(), Some("x86"));
-            assert_eq!(pkgs[1].install_date.unwrap().to_rfc3339(), "2024-03-15T00:00:00+00:00");
+            assert_eq!(
+                pkgs[1].install_date.unwrap().to_rfc3339(),
+                "2024-03-15T00:00:00+00:00"
+            );
             assert_eq!(pkgs[2].architecture, None, "per-user install");
-            assert_eq!(pkgs[2].publisher.as_deref(), Some("Zoom Video \"Communications\", Inc."));
+            assert_eq!(
+                pkgs[2].publisher.as_deref(),
+                Some("Zoom Video \"Communications\", Inc.")
+            );
         }
     }
 }

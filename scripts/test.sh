@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Every check CI runs: formatting, lints, all tests (including the
+# published-schema freshness check), and the Windows and macOS type-checks.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/setup.sh
+
+CROSS_TARGETS=(x86_64-pc-windows-gnu aarch64-apple-darwin)
+ensure_apt dpkg
+ensure_rust "${CROSS_TARGETS[@]}"
+
+echo "==> cargo fmt --check"
+cargo fmt --all --check
+echo "==> cargo clippy"
+cargo clippy --locked --workspace --all-targets -- -D warnings
+echo "==> cargo test"
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+cargo test --locked --workspace 2>&1 | tee "$log"
+for t in "${CROSS_TARGETS[@]}"; do
+    echo "==> cargo check --target $t"
+    # RUSTFLAGS applies to the target's artifacts only, so the host build
+    # cache is untouched.
+    RUSTFLAGS="-D warnings" cargo check --locked -p deskside-agent --all-targets --target "$t"
+done
+passed=$(grep -Eo '^test result: .* ([0-9]+) passed' "$log" | grep -Eo '[0-9]+ passed' | awk '{s+=$1} END {print s+0}')
+failed=$(grep -Eo '[0-9]+ failed;' "$log" | awk '{s+=$1} END {print s+0}')
+echo "==> all checks passed"
+echo "tests: $passed passed, $failed failed"
