@@ -34,6 +34,7 @@ struct Run {
 
 /// Runs a command to completion; returns its wall time and the peak RSS of
 /// it (or of its largest waited-for child, for tools that fork helpers).
+#[allow(clippy::zombie_processes)] // reaped by wait4 below, which std cannot see
 fn measure(program: &str, args: &[&str]) -> Run {
     let start = Instant::now();
     let child = Command::new(program)
