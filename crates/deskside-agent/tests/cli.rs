@@ -183,6 +183,39 @@ fn metrics_watch_prints_one_line_per_sample() {
     }
     child.kill().unwrap();
     child.wait().unwrap();
+    let o = agent(&["metrics", "--watch", "--interval", "0s"]);
+    assert_one_line_error(&o, 1, "--interval");
+}
+
+#[test]
+fn watch_interval_defaults_to_the_configured_one() {
+    use std::io::{BufRead, BufReader};
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("agent.toml");
+    std::fs::write(&cfg, "[metrics]\ninterval = \"1s\"\n").unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_deskside-agent"))
+        .args([
+            "--config",
+            cfg.to_str().unwrap(),
+            "metrics",
+            "--watch",
+            "--format",
+            "json",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let a: MetricSample = serde_json::from_str(&lines.next().unwrap().unwrap()).unwrap();
+    let b: MetricSample = serde_json::from_str(&lines.next().unwrap().unwrap()).unwrap();
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let gap = (b.timestamp - a.timestamp).num_milliseconds();
+    assert!(
+        (900..5000).contains(&gap),
+        "samples {gap} ms apart, configured 1s"
+    );
+    assert!(b.window_secs.unwrap() > 0.9);
 }
 
 #[test]

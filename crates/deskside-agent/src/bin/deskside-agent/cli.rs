@@ -38,9 +38,10 @@ pub enum Command {
         /// Keep sampling until interrupted.
         #[arg(long)]
         watch: bool,
-        /// Time between samples with --watch.
-        #[arg(long, value_name = "DURATION", default_value = "2s", value_parser = humantime::parse_duration)]
-        interval: std::time::Duration,
+        /// Time between samples with --watch [default: metrics.interval
+        /// from the configuration, 10s unless changed].
+        #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
+        interval: Option<std::time::Duration>,
     },
     /// Show what changed between two inventories saved with `inventory --format json`.
     Diff {

@@ -67,6 +67,10 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             watch,
             interval,
         } => {
+            let interval = interval.unwrap_or(cfg.metrics.interval);
+            if interval.is_zero() {
+                anyhow::bail!("--interval must be greater than zero");
+            }
             let mut sampler = Sampler::new(cfg.metrics.top_processes, "/".into())?;
             let tty = std::io::stdout().is_terminal();
             // The first sample needs a measured window for CPU usage.
