@@ -197,10 +197,8 @@ mod linux {
         );
 
         let secs = env_num("DESKSIDE_BENCH_SAMPLER_SECS", 120);
-        let history = Arc::new(Mutex::new(MetricsHistory::new(
-            Duration::from_secs(3600),
-            Duration::from_secs(86400),
-        )));
+        let defaults = deskside_agent::config::MetricsConfig::default();
+        let history = Arc::new(Mutex::new(MetricsHistory::from_config(&defaults)));
         let before = cpu_time(libc::CLOCK_PROCESS_CPUTIME_ID);
         let started = Instant::now();
         let thread = SamplerThread::spawn(sampler, defaults.interval, Arc::clone(&history));
