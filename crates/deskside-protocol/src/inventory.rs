@@ -466,6 +466,17 @@ pub enum SoftwareSource {
 }
 
 impl SoftwareSource {
+    /// Every source this protocol version knows (all but `Other`).
+    pub const KNOWN: [SoftwareSource; 7] = [
+        Self::Dpkg,
+        Self::Rpm,
+        Self::Flatpak,
+        Self::Snap,
+        Self::WindowsRegistry,
+        Self::MacosApplication,
+        Self::MacosPackage,
+    ];
+
     /// The `snake_case` name used on the wire.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -546,16 +557,10 @@ mod tests {
 
     #[test]
     fn source_names_match_serde() {
-        for s in [
-            SoftwareSource::Dpkg,
-            SoftwareSource::Rpm,
-            SoftwareSource::Flatpak,
-            SoftwareSource::Snap,
-            SoftwareSource::WindowsRegistry,
-            SoftwareSource::MacosApplication,
-            SoftwareSource::MacosPackage,
-            SoftwareSource::Other,
-        ] {
+        for s in SoftwareSource::KNOWN
+            .into_iter()
+            .chain([SoftwareSource::Other])
+        {
             assert_eq!(serde_json::to_value(s).unwrap(), s.as_str());
         }
     }

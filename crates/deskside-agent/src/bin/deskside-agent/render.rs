@@ -481,34 +481,22 @@ pub fn diff(d: &InventoryDiff) -> String {
         );
         s
     };
-    if !d.software_added.is_empty() {
-        let _ = writeln!(o, "Software added ({})", d.software_added.len());
-        for p in &d.software_added {
-            let _ = writeln!(
-                o,
-                "  + {}",
-                pkg(
-                    &p.name,
-                    p.version.as_deref(),
-                    p.source.as_str(),
-                    p.architecture.as_deref()
-                )
-            );
+    for (title, mark, list) in [
+        ("Software added", '+', &d.software_added),
+        ("Software removed", '-', &d.software_removed),
+    ] {
+        if list.is_empty() {
+            continue;
         }
-    }
-    if !d.software_removed.is_empty() {
-        let _ = writeln!(o, "Software removed ({})", d.software_removed.len());
-        for p in &d.software_removed {
-            let _ = writeln!(
-                o,
-                "  - {}",
-                pkg(
-                    &p.name,
-                    p.version.as_deref(),
-                    p.source.as_str(),
-                    p.architecture.as_deref()
-                )
+        let _ = writeln!(o, "{title} ({})", list.len());
+        for p in list {
+            let line = pkg(
+                &p.name,
+                p.version.as_deref(),
+                p.source.as_str(),
+                p.architecture.as_deref(),
             );
+            let _ = writeln!(o, "  {mark} {line}");
         }
     }
     if !d.software_changed.is_empty() {

@@ -14,15 +14,7 @@ use std::time::Duration;
 use deskside_protocol::{SoftwarePackage, SoftwareSource};
 
 /// Every source, in the order they are reported.
-pub const ALL_SOURCES: &[SoftwareSource] = &[
-    SoftwareSource::Dpkg,
-    SoftwareSource::Rpm,
-    SoftwareSource::Flatpak,
-    SoftwareSource::Snap,
-    SoftwareSource::WindowsRegistry,
-    SoftwareSource::MacosApplication,
-    SoftwareSource::MacosPackage,
-];
+pub const ALL_SOURCES: &[SoftwareSource] = &SoftwareSource::KNOWN;
 
 fn collect_one(
     source: SoftwareSource,
