@@ -33,7 +33,8 @@ pub struct MetricSample {
     /// Number of processes (threads not counted).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub process_count: Option<u32>,
-    /// The processes using the most CPU, highest first.
+    /// The processes using the most CPU, highest first (processes that
+    /// used none in the window are not listed).
     #[serde(default)]
     pub top_cpu: Vec<ProcessUsage>,
     /// The processes using the most memory, highest first.

@@ -102,7 +102,13 @@ impl Sampler {
                 .total_cmp(&a.cpu_percent)
                 .then(a.pid.cmp(&b.pid))
         });
-        let top_cpu: Vec<ProcessUsage> = procs.iter().take(n).cloned().collect();
+        // An idle process in the CPU ranking says nothing.
+        let top_cpu: Vec<ProcessUsage> = procs
+            .iter()
+            .filter(|p| p.cpu_percent > 0.0)
+            .take(n)
+            .cloned()
+            .collect();
         procs.sort_by(|a, b| b.memory_bytes.cmp(&a.memory_bytes).then(a.pid.cmp(&b.pid)));
         procs.truncate(n);
 
@@ -274,7 +280,13 @@ mod tests {
         let mem = m.memory.unwrap();
         assert!(mem.total_bytes > 0 && mem.used_bytes <= mem.total_bytes);
         assert!(m.process_count.unwrap() > 1);
-        assert!(m.top_cpu.len() <= 5 && !m.top_cpu.is_empty());
+        assert!(m.top_cpu.len() <= 5 && m.top_cpu.iter().all(|p| p.cpu_percent > 0.0));
+        assert!(
+            m.top_cpu
+                .windows(2)
+                .all(|w| w[0].cpu_percent >= w[1].cpu_percent)
+        );
+        assert_eq!(m.top_memory.len(), 5);
         assert!(
             m.top_memory
                 .windows(2)
