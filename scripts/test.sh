@@ -6,7 +6,9 @@ cd "$(dirname "$0")/.."
 source scripts/setup.sh
 
 CROSS_TARGETS=(x86_64-pc-windows-gnu aarch64-apple-darwin)
-ensure_apt dpkg
+# dpkg-query for the package-parity tests; check_disk and check_load for
+# the agreement tests of the health checks.
+ensure_apt dpkg monitoring-plugins-basic
 ensure_rust "${CROSS_TARGETS[@]}"
 
 echo "==> cargo fmt --check"

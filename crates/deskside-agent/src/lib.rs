@@ -6,11 +6,13 @@
 //!   pure functions;
 //! - [`metrics`] samples health metrics cheaply and keeps recent history in
 //!   memory (raw samples plus one-minute rollups for a day);
+//! - [`checks`] runs the health-check policy with Nagios semantics;
 //! - [`glpi`] converts an inventory to GLPI's native inventory format;
 //! - [`config`] layers defaults, TOML files and `DESKSIDE_*` variables.
 //!
 //! [`Inventory`]: deskside_protocol::Inventory
 
+pub mod checks;
 pub mod collect;
 pub mod config;
 pub mod error;

@@ -335,3 +335,122 @@ fn default_config_and_version() {
         format!("deskside-agent {}", env!("CARGO_PKG_VERSION"))
     );
 }
+
+#[test]
+fn check_runs_every_default_check_and_exits_with_the_worst_state() {
+    let o = agent(&["check", "--format", "json"]);
+    let doc: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let results = doc["results"].as_array().unwrap();
+    let policy = deskside_agent::checks::LoadedPolicy::builtin();
+    let ids: Vec<&str> = results
+        .iter()
+        .map(|r| r["check_id"].as_str().unwrap())
+        .collect();
+    let want: Vec<&str> = policy.checks.iter().map(|c| c.spec.id.as_str()).collect();
+    assert_eq!(ids, want, "a result for every default check");
+    for r in results {
+        assert!(!r["summary"].as_str().unwrap().is_empty(), "{r}");
+        if r["state"] == "unknown" {
+            assert!(
+                r["summary"].as_str().unwrap().len() > 5,
+                "unknown needs a reason: {r}"
+            );
+        }
+    }
+    let worst = results
+        .iter()
+        .filter(|r| r["report_only"] == false)
+        .map(|r| {
+            serde_json::from_value::<deskside_protocol::CheckState>(r["state"].clone()).unwrap()
+        })
+        .max_by_key(|s| s.severity())
+        .unwrap();
+    assert_eq!(doc["overall"], worst.as_str());
+    assert_eq!(o.status.code(), Some(i32::from(worst.exit_code())));
+
+    let table = String::from_utf8(agent(&["check"]).stdout).unwrap();
+    assert!(
+        table.starts_with(&format!(
+            "DESKSIDE {} - ",
+            worst.as_str().to_ascii_uppercase()
+        )),
+        "{table}"
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn check_with_a_policy_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let plugin = dir.path().join("plugin.sh");
+    std::fs::write(
+        &plugin,
+        "#!/bin/sh\necho 'CRITICAL - it broke|x=1'\nexit 2\n",
+    )
+    .unwrap();
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&plugin, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let policy = dir.path().join("policy.toml");
+    std::fs::write(
+        &policy,
+        format!(
+            "[[checks]]\nid = \"up\"\nkind = \"uptime\"\n\n\
+             [[checks]]\nid = \"broken\"\nkind = \"disk_free\"\nwarn = \"lots\"\n\n\
+             [[checks]]\nid = \"plugin\"\nkind = \"command\"\nargv = [\"{}\"]\n",
+            plugin.display()
+        ),
+    )
+    .unwrap();
+    let p = policy.to_str().unwrap();
+    let o = agent(&["check", "--policy", p, "--format", "json"]);
+    assert_eq!(
+        o.status.code(),
+        Some(2),
+        "the plugin's CRITICAL is the worst state"
+    );
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("check \"broken\", field \"warn\""), "{err}");
+    let doc: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(
+        doc["results"].as_array().unwrap().len(),
+        2,
+        "the bad check did not stop the others"
+    );
+    assert_eq!(doc["results"][1]["summary"], "CRITICAL - it broke");
+    assert_eq!(doc["policy_errors"].as_array().unwrap().len(), 1);
+
+    // The same policy as the desk sends it, in JSON.
+    let json_policy = dir.path().join("policy.json");
+    std::fs::write(
+        &json_policy,
+        r#"{"version": 2, "checks": [{"id": "up", "kind": "uptime", "warn": "3650d"}]}"#,
+    )
+    .unwrap();
+    let o = agent(&["check", "--policy", json_policy.to_str().unwrap()]);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stdout)
+    );
+}
+
+#[test]
+fn check_errors_are_unknown_for_nagios() {
+    assert_one_line_error(&agent(&["check", "--bogus"]), 3, "--bogus");
+    assert_one_line_error(
+        &agent(&["check", "--policy", "/nonexistent/policy.toml"]),
+        3,
+        "/nonexistent/policy.toml",
+    );
+    let list = stdout(&agent(&["check", "--list"]));
+    for k in deskside_agent::checks::policy::KINDS {
+        assert!(
+            list.contains(&format!("\n{}  (default interval", k.name)),
+            "{} missing from --list",
+            k.name
+        );
+    }
+}

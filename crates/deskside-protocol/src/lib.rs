@@ -15,6 +15,7 @@
 #![warn(missing_docs)]
 
 pub mod changes;
+pub mod checks;
 pub mod inventory;
 pub mod metrics;
 pub mod schema;
@@ -22,6 +23,10 @@ pub mod schema;
 pub use changes::{
     FieldChange, InventoryDiff, SoftwareChange, SoftwareChangeKind, SoftwareRef, compare_versions,
     diff_inventories, inventory_hash,
+};
+pub use checks::{
+    CheckResult, CheckSpec, CheckState, LocalizedText, PerfValue, Policy, StateTransition,
+    Threshold,
 };
 pub use inventory::*;
 pub use metrics::*;

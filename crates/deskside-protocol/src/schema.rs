@@ -5,7 +5,7 @@
 
 use schemars::{JsonSchema, Schema, schema_for};
 
-use crate::{Inventory, InventoryDiff, MetricRollup, MetricSample};
+use crate::{CheckResult, CheckSpec, Inventory, InventoryDiff, MetricRollup, MetricSample, Policy};
 
 /// Every top-level document with the file name its schema is published as.
 pub fn all() -> Vec<(&'static str, Schema)> {
@@ -17,6 +17,9 @@ pub fn all() -> Vec<(&'static str, Schema)> {
         one::<InventoryDiff>("inventory-diff.schema.json"),
         one::<MetricSample>("metric-sample.schema.json"),
         one::<MetricRollup>("metric-rollup.schema.json"),
+        one::<Policy>("policy.schema.json"),
+        one::<CheckSpec>("check-spec.schema.json"),
+        one::<CheckResult>("check-result.schema.json"),
     ]
 }
 

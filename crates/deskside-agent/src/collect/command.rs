@@ -47,6 +47,44 @@ pub fn run(program: &str, args: &[&str], timeout: Duration) -> Option<String> {
     }
 }
 
+/// Runs `program args…` and returns its exit code and standard output
+/// whatever the exit code (for tools such as `systemctl is-active` that
+/// answer through it). `None` when it is missing or too slow.
+pub fn run_status(program: &str, args: &[&str], timeout: Duration) -> Option<(i32, String)> {
+    let mut child = Command::new(program)
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .env("LC_ALL", "C")
+        .spawn()
+        .ok()?;
+    let stdout = child.stdout.take()?;
+    let reader = std::thread::spawn(move || {
+        let mut buf = Vec::new();
+        let _ = stdout.take(OUTPUT_CAP).read_to_end(&mut buf);
+        buf
+    });
+    let deadline = Instant::now() + timeout;
+    loop {
+        match child.try_wait() {
+            Ok(Some(status)) => {
+                let out = reader.join().ok()?;
+                return Some((
+                    status.code().unwrap_or(-1),
+                    String::from_utf8_lossy(&out).into_owned(),
+                ));
+            }
+            Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(5)),
+            _ => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return None;
+            }
+        }
+    }
+}
+
 /// Whether `program` is an executable on `PATH`.
 pub fn on_path(program: &str) -> bool {
     std::env::var_os("PATH")

@@ -60,6 +60,20 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t = Format::Table)]
         format: Format,
     },
+    /// Run every health check once and exit with the worst state, like a
+    /// Monitoring Plugin: 0 ok, 1 warning, 2 critical, 3 unknown.
+    Check {
+        /// Policy file (TOML, or JSON as the desk sends it); default: the
+        /// built-in policy.
+        #[arg(long, value_name = "FILE")]
+        policy: Option<PathBuf>,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+        /// Document every check kind and its parameters instead.
+        #[arg(long)]
+        list: bool,
+    },
     /// Print the commented example configuration (all defaults).
     DefaultConfig,
 }

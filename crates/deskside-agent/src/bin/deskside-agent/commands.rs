@@ -5,10 +5,11 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
+use deskside_agent::checks::{self, LoadedPolicy, Tracker};
 use deskside_agent::collect::{CollectOptions, collect_inventory};
 use deskside_agent::config::{AgentConfig, EXAMPLE};
 use deskside_agent::metrics::Sampler;
-use deskside_protocol::{Inventory, diff_inventories};
+use deskside_protocol::{CheckState, Inventory, Policy, diff_inventories};
 
 use crate::cli::{Cli, Command, Format, InventoryFormat};
 use crate::render;
@@ -43,6 +44,58 @@ fn read_inventory(path: &Path) -> Result<Inventory> {
         .with_context(|| format!("{} is not a Deskside inventory", path.display()))
 }
 
+/// Whether the command line asks for `check` (whatever else is wrong with
+/// it).
+pub fn is_check_invocation() -> bool {
+    std::env::args()
+        .skip(1)
+        .find(|a| !a.starts_with('-'))
+        .as_deref()
+        == Some("check")
+}
+
+fn load_policy(path: Option<&Path>) -> Result<LoadedPolicy> {
+    let Some(path) = path else {
+        return Ok(LoadedPolicy::builtin());
+    };
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    if text.trim_start().starts_with('{') {
+        let policy: Policy = serde_json::from_str(&text)
+            .with_context(|| format!("{} is not a JSON policy", path.display()))?;
+        Ok(LoadedPolicy::load(&policy))
+    } else {
+        LoadedPolicy::from_toml(&text)
+            .map_err(|e| anyhow::anyhow!("{} is not a TOML policy: {e}", path.display()))
+    }
+}
+
+fn run_checks(policy: Option<&Path>, format: Format, list: bool) -> Result<ExitCode> {
+    if list {
+        print(&render::kinds())?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let loaded = load_policy(policy)?;
+    for e in &loaded.errors {
+        eprintln!("warning: policy: {e}");
+    }
+    let mut tracker = Tracker::default();
+    let results = checks::run_once(&loaded.checks, Path::new("/"), 4, &mut tracker);
+    // Nagios does its own retries, so the exit code is this run's raw
+    // state of the checks that count.
+    let worst = CheckState::worst(results.iter().filter(|r| !r.report_only).map(|r| r.state));
+    match format {
+        Format::Table => print(&render::check_results(&results, worst, &loaded))?,
+        Format::Json => print(&json(&serde_json::json!({
+            "overall": worst,
+            "policy_version": loaded.version,
+            "results": results,
+            "policy_errors": loaded.errors.iter().map(ToString::to_string).collect::<Vec<_>>(),
+        }))?)?,
+    }
+    Ok(ExitCode::from(worst.exit_code()))
+}
+
 pub fn run(cli: Cli) -> Result<ExitCode> {
     if let Command::DefaultConfig = cli.command {
         print(EXAMPLE)?;
@@ -54,6 +107,11 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
     }
     match cli.command {
         Command::DefaultConfig => unreachable!("handled above"),
+        Command::Check {
+            policy,
+            format,
+            list,
+        } => return run_checks(policy.as_deref(), format, list),
         Command::Inventory { format } => {
             let inv = collect_inventory(&collect_options(&cfg));
             print(&match format {

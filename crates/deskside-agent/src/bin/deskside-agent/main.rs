@@ -43,14 +43,25 @@ fn main() -> ExitCode {
                 .next()
                 .unwrap_or("error: invalid arguments");
             eprintln!("{first} (see 'deskside-agent --help')");
-            return ExitCode::from(2);
+            // Under Nagios, exit 2 would read as CRITICAL: a usage error of
+            // `check` is UNKNOWN.
+            return ExitCode::from(if commands::is_check_invocation() {
+                3
+            } else {
+                2
+            });
         }
     };
     match commands::run(cli) {
         Ok(code) => code,
         Err(e) => {
             eprintln!("error: {e:#}");
-            ExitCode::FAILURE
+            // For `check`, a failure to check is UNKNOWN (3), not OK/CRITICAL.
+            if commands::is_check_invocation() {
+                ExitCode::from(3)
+            } else {
+                ExitCode::FAILURE
+            }
         }
     }
 }

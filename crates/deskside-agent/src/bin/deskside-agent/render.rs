@@ -3,7 +3,12 @@
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
-use deskside_protocol::{Inventory, InventoryDiff, MetricSample, SoftwareChangeKind};
+use deskside_agent::checks::LoadedPolicy;
+use deskside_agent::checks::policy::KINDS;
+use deskside_agent::checks::threshold::{Direction, Unit};
+use deskside_protocol::{
+    CheckResult, CheckState, Inventory, InventoryDiff, MetricSample, SoftwareChangeKind,
+};
 
 /// `1536` → `1.5 KiB`.
 pub fn bytes(n: u64) -> String {
@@ -526,6 +531,105 @@ pub fn diff(d: &InventoryDiff) -> String {
         };
         for c in &d.system_changes {
             let _ = writeln!(o, "  {}: {} → {}", c.path, show(&c.old), show(&c.new));
+        }
+    }
+    o
+}
+
+/// Results with a Monitoring Plugins first line (`DESKSIDE OK - …`), then
+/// one row per check.
+pub fn check_results(results: &[CheckResult], worst: CheckState, policy: &LoadedPolicy) -> String {
+    let count = |s: CheckState| {
+        results
+            .iter()
+            .filter(|r| !r.report_only && r.state == s)
+            .count()
+    };
+    let mut o = format!(
+        "DESKSIDE {} - {} critical, {} warning, {} unknown, {} ok",
+        worst.as_str().to_ascii_uppercase(),
+        count(CheckState::Critical),
+        count(CheckState::Warning),
+        count(CheckState::Unknown),
+        count(CheckState::Ok),
+    );
+    let reported = results.iter().filter(|r| r.report_only).count();
+    if reported > 0 {
+        let _ = write!(o, " ({reported} report-only)");
+    }
+    let perf: Vec<String> = results
+        .iter()
+        .flat_map(|r| r.perfdata.iter().map(move |p| (r, p)))
+        .map(|(r, p)| {
+            let label = format!("{}:{}", r.check_id, p.label).replace('\'', "''");
+            format!(
+                "'{label}'={}{};{};{}",
+                (p.value * 1000.0).round() / 1000.0,
+                p.unit.as_deref().unwrap_or(""),
+                p.warn.as_deref().unwrap_or(""),
+                p.crit.as_deref().unwrap_or("")
+            )
+        })
+        .collect();
+    if !perf.is_empty() {
+        let _ = write!(o, " | {}", perf.join(" "));
+    }
+    o.push('\n');
+    let rows: Vec<Vec<String>> = results
+        .iter()
+        .map(|r| {
+            let title = policy
+                .checks
+                .iter()
+                .find(|c| c.spec.id == r.check_id)
+                .and_then(|c| c.spec.title.get("en").cloned())
+                .unwrap_or_default();
+            vec![
+                r.state.as_str().to_owned(),
+                r.check_id.clone(),
+                if r.report_only {
+                    format!("{title} (report only)")
+                } else {
+                    title
+                },
+                r.summary.clone(),
+            ]
+        })
+        .collect();
+    table(&mut o, &["STATE", "CHECK", "WHAT", "RESULT"], &rows);
+    o
+}
+
+/// `check --list`: every kind with its thresholds and parameters.
+pub fn kinds() -> String {
+    let mut o = String::from(
+        "Check kinds. Common fields: id, kind, warn, crit, interval, timeout,\n\
+         fails_before_alert, notify_user, report_only, title.{en,ko,ja}, remediation.{en,ko,ja}.\n",
+    );
+    for k in KINDS {
+        let _ = writeln!(
+            o,
+            "\n{}  (default interval {})",
+            k.name,
+            humantime::format_duration(k.interval)
+        );
+        let _ = writeln!(o, "  {}", k.help);
+        if let Some((unit, dir)) = k.unit {
+            let unit = match unit {
+                Unit::PercentOrBytes => "percent (\"15%\") or size (\"10GiB\")",
+                Unit::Percent => "percent (\"70%\")",
+                Unit::Number => "number",
+                Unit::Duration => "duration (\"200ms\", \"14d\")",
+            };
+            let dir = match dir {
+                Direction::LowIsBad => "lower is worse",
+                Direction::HighIsBad => "higher is worse",
+            };
+            let _ = writeln!(o, "  warn/crit: {unit}, {dir}");
+        }
+        for p in k.params {
+            let req = if p.required { "required" } else { "optional" };
+            let _ = writeln!(o, "  {:<12} {req}: {}", p.name, p.help);
         }
     }
     o

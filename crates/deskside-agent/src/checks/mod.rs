@@ -1,0 +1,147 @@
+//! Health checks: a policy of checks (built-in, local TOML, or pushed by the
+//! desk), each run with a timeout, turned into results with Nagios
+//! semantics, and combined into the device's overall health.
+//!
+//! - [`policy`] validates checks one by one (one bad check never disables
+//!   the others) and documents every kind;
+//! - [`threshold`] parses `"15%"`, `"10GiB"`, `"14d"`, `"200ms"` and compares
+//!   the way the Monitoring Plugins do;
+//! - [`resources`], [`system`], [`network`] and [`plugin`] implement the
+//!   kinds;
+//! - [`state`] applies `fails_before_alert`, records transitions and
+//!   computes the overall health.
+
+pub mod network;
+pub mod plugin;
+pub mod policy;
+pub mod resources;
+pub mod state;
+pub mod system;
+pub mod threshold;
+
+use std::path::Path;
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use deskside_protocol::{CheckResult, CheckState, PerfValue};
+
+pub use policy::{Check, Kind, LoadedPolicy, PolicyError};
+pub use state::Tracker;
+
+/// What one run of a check found, before `fails_before_alert` is applied.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Outcome {
+    /// State of this run.
+    pub state: CheckState,
+    /// One line for a person.
+    pub summary: String,
+    /// Measured values.
+    pub perfdata: Vec<PerfValue>,
+}
+
+/// Runs one check on the calling thread.
+pub fn run_inline(check: &Check, root: &Path) -> Outcome {
+    match &check.kind {
+        Kind::DiskFree { mount } => resources::disk_free(check, mount.as_deref()),
+        Kind::MemoryAvailable => resources::memory_available(check),
+        Kind::SwapUsed => resources::swap_used(check),
+        Kind::CpuLoad { window, per_core } => resources::cpu_load(check, *window, *per_core),
+        Kind::Uptime => resources::uptime(check),
+        Kind::RebootPending => system::reboot_pending(root),
+        Kind::Temperature { sensor } => resources::temperature(check, sensor.as_deref()),
+        Kind::BatteryHealth => resources::battery_health(check, root),
+        Kind::ProcessRunning {
+            name,
+            pattern,
+            min_count,
+        } => system::process_running(name.as_deref(), pattern.as_deref(), *min_count),
+        Kind::ServiceActive { name } => system::service_active(name, check.timeout),
+        Kind::TcpConnect { host, port } => network::tcp_connect(check, host, *port),
+        Kind::DnsResolve { name, expect } => network::dns_resolve(check, name, *expect),
+        Kind::DiskEncryption => system::disk_encryption(root, check.timeout),
+        Kind::FirewallEnabled => system::firewall_enabled(check.timeout),
+        Kind::Command { argv, max_output } => plugin::run(argv, check.timeout, *max_output),
+    }
+}
+
+/// Extra time a check gets past its own timeout before the runner stops
+/// waiting for it: kinds enforce their timeout themselves, this catches
+/// what they cannot (a hung system call).
+const GRACE: Duration = Duration::from_secs(1);
+
+/// Runs one check on a helper thread and gives up on it after its timeout,
+/// so a hung check never holds up its caller. The thread of a hung check is
+/// left to finish on its own.
+pub fn run_with_timeout(check: &Check, root: &Path) -> (Outcome, Duration) {
+    let start = Instant::now();
+    let (tx, rx) = mpsc::channel();
+    let (c, r) = (check.clone(), root.to_path_buf());
+    let spawned = std::thread::Builder::new()
+        .name(format!("check-{}", check.spec.id))
+        .spawn(move || {
+            let _ = tx.send(run_inline(&c, &r));
+        });
+    let outcome = match spawned {
+        Err(e) => Outcome {
+            state: CheckState::Unknown,
+            summary: format!("cannot start: {e}"),
+            perfdata: vec![],
+        },
+        Ok(_) => rx
+            .recv_timeout(check.timeout + GRACE)
+            .unwrap_or_else(|_| Outcome {
+                state: CheckState::Unknown,
+                summary: format!(
+                    "timed out after {}",
+                    humantime::format_duration(check.timeout)
+                ),
+                perfdata: vec![],
+            }),
+    };
+    (outcome, start.elapsed())
+}
+
+/// Runs every check once, at most `concurrency` at a time, and records the
+/// results in `tracker`. Results come back in policy order.
+pub fn run_once(
+    checks: &[Check],
+    root: &Path,
+    concurrency: usize,
+    tracker: &mut Tracker,
+) -> Vec<CheckResult> {
+    let mut outcomes: Vec<Option<(Outcome, Duration)>> = vec![None; checks.len()];
+    for (chunk_idx, chunk) in checks.chunks(concurrency.max(1)).enumerate() {
+        let done: Vec<(Outcome, Duration)> = std::thread::scope(|s| {
+            let handles: Vec<_> = chunk
+                .iter()
+                .map(|c| s.spawn(move || run_with_timeout(c, root)))
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| {
+                    h.join().unwrap_or_else(|_| {
+                        let o = Outcome {
+                            state: CheckState::Unknown,
+                            summary: "check crashed".into(),
+                            perfdata: vec![],
+                        };
+                        (o, Duration::ZERO)
+                    })
+                })
+                .collect()
+        });
+        for (i, d) in done.into_iter().enumerate() {
+            outcomes[chunk_idx * concurrency.max(1) + i] = Some(d);
+        }
+    }
+    checks
+        .iter()
+        .zip(outcomes)
+        .filter_map(|(c, o)| {
+            let (outcome, took) = o?;
+            let ms = u64::try_from(took.as_millis()).unwrap_or(u64::MAX);
+            Some(tracker.record(c, outcome, Utc::now(), ms).0)
+        })
+        .collect()
+}

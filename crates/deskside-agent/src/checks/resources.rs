@@ -1,0 +1,317 @@
+//! Checks on the machine's resources: disk space, memory, swap, load,
+//! uptime, temperature, battery wear.
+
+use std::path::Path;
+use std::time::Duration;
+
+use deskside_protocol::{CheckState, PerfValue};
+use sysinfo::{
+    Components, CpuRefreshKind, DiskRefreshKind, Disks, MemoryRefreshKind, RefreshKind, System,
+};
+
+use super::Outcome;
+use super::policy::{Check, LoadWindow};
+use super::threshold::{self, Direction, Quantity};
+
+fn perf(label: &str, value: f64, unit: &str, check: &Check) -> PerfValue {
+    PerfValue {
+        label: label.to_owned(),
+        value,
+        unit: Some(unit.to_owned()).filter(|u| !u.is_empty()),
+        warn: check.warn.map(Quantity::display),
+        crit: check.crit.map(Quantity::display),
+        min: Some(0.0),
+        max: None,
+    }
+}
+
+fn gib(b: f64) -> String {
+    format!("{:.1} GiB", b / (1024.0 * 1024.0 * 1024.0))
+}
+
+fn unknown(summary: impl Into<String>) -> Outcome {
+    Outcome {
+        state: CheckState::Unknown,
+        summary: summary.into(),
+        perfdata: Vec::new(),
+    }
+}
+
+/// Free space as `check_disk` computes it: space available to users as a
+/// share of used + available (blocks reserved for root count for neither).
+#[derive(Debug, Clone, Copy)]
+struct Space {
+    free_pct: f64,
+    avail_bytes: f64,
+    total_bytes: f64,
+}
+
+#[cfg(unix)]
+fn space(mount: &Path) -> Option<Space> {
+    let st = rustix::fs::statvfs(mount).ok()?;
+    let frsize = st.f_frsize as f64;
+    let (blocks, bfree, bavail) = (st.f_blocks as f64, st.f_bfree as f64, st.f_bavail as f64);
+    let used = blocks - bfree;
+    if blocks <= 0.0 || used + bavail <= 0.0 {
+        return None;
+    }
+    Some(Space {
+        free_pct: bavail * 100.0 / (used + bavail),
+        avail_bytes: bavail * frsize,
+        total_bytes: blocks * frsize,
+    })
+}
+
+#[cfg(not(unix))]
+fn space(mount: &Path) -> Option<Space> {
+    let disks =
+        Disks::new_with_refreshed_list_specifics(DiskRefreshKind::nothing().with_storage()).ok()?;
+    let d = disks.iter().find(|d| d.mount_point() == mount)?;
+    let (total, avail) = (d.total_space() as f64, d.available_space() as f64);
+    (total > 0.0).then(|| Space {
+        free_pct: avail * 100.0 / total,
+        avail_bytes: avail,
+        total_bytes: total,
+    })
+}
+
+/// `disk_free`: one mount, or the fullest of the fixed volumes.
+pub fn disk_free(check: &Check, mount: Option<&str>) -> Outcome {
+    let mounts: Vec<String> = match mount {
+        Some(m) => vec![m.to_owned()],
+        None => match Disks::new_with_refreshed_list_specifics(DiskRefreshKind::nothing()) {
+            Ok(disks) => disks
+                .iter()
+                .filter(|d| !d.is_removable() && !d.is_read_only())
+                .map(|d| d.mount_point().to_string_lossy().into_owned())
+                .collect(),
+            Err(e) => return unknown(format!("cannot list volumes: {e}")),
+        },
+    };
+    let mut results: Vec<(String, Space, CheckState)> = Vec::new();
+    for m in &mounts {
+        let Some(s) = space(Path::new(m)) else {
+            if mount.is_some() {
+                return unknown(format!("{m}: not a mounted volume"));
+            }
+            continue;
+        };
+        let value = threshold::pick(s.free_pct, s.avail_bytes, check.warn, check.crit);
+        let state = threshold::evaluate(value, check.warn, check.crit, Direction::LowIsBad);
+        results.push((m.clone(), s, state));
+    }
+    if results.is_empty() {
+        return unknown("no fixed volumes found");
+    }
+    // Report the worst volume; among equals, the one with least room.
+    results.sort_by(|a, b| {
+        b.2.severity()
+            .cmp(&a.2.severity())
+            .then(a.1.free_pct.total_cmp(&b.1.free_pct))
+    });
+    let (m, s, state) = &results[0];
+    let mut perfdata: Vec<PerfValue> = results
+        .iter()
+        .map(|(m, s, _)| perf(m, s.free_pct, "%", check))
+        .collect();
+    perfdata.sort_by(|a, b| a.label.cmp(&b.label));
+    Outcome {
+        state: *state,
+        summary: format!(
+            "{m}: {:.0}% free ({} of {})",
+            s.free_pct,
+            gib(s.avail_bytes),
+            gib(s.total_bytes)
+        ),
+        perfdata,
+    }
+}
+
+fn memory() -> Option<System> {
+    System::new_with_specifics(RefreshKind::nothing().with_memory(MemoryRefreshKind::everything()))
+        .ok()
+}
+
+/// `memory_available`.
+pub fn memory_available(check: &Check) -> Outcome {
+    let Some(sys) = memory() else {
+        return unknown("memory figures unavailable");
+    };
+    let (total, avail) = (sys.total_memory() as f64, sys.available_memory() as f64);
+    if total <= 0.0 {
+        return unknown("memory figures unavailable");
+    }
+    let pct = avail * 100.0 / total;
+    let value = threshold::pick(pct, avail, check.warn, check.crit);
+    Outcome {
+        state: threshold::evaluate(value, check.warn, check.crit, Direction::LowIsBad),
+        summary: format!(
+            "{pct:.0}% of memory available ({} of {})",
+            gib(avail),
+            gib(total)
+        ),
+        perfdata: vec![perf("available", pct, "%", check)],
+    }
+}
+
+/// `swap_used`.
+pub fn swap_used(check: &Check) -> Outcome {
+    let Some(sys) = memory() else {
+        return unknown("swap figures unavailable");
+    };
+    let (total, used) = (sys.total_swap() as f64, sys.used_swap() as f64);
+    if total <= 0.0 {
+        return Outcome {
+            state: CheckState::Ok,
+            summary: "no swap configured".into(),
+            perfdata: Vec::new(),
+        };
+    }
+    let pct = used * 100.0 / total;
+    let value = threshold::pick(pct, used, check.warn, check.crit);
+    Outcome {
+        state: threshold::evaluate(value, check.warn, check.crit, Direction::HighIsBad),
+        summary: format!("{pct:.0}% of swap in use ({} of {})", gib(used), gib(total)),
+        perfdata: vec![perf("swap_used", pct, "%", check)],
+    }
+}
+
+/// `cpu_load`: the OS load average (non-blocking), per core when asked,
+/// compared the way `check_load` compares it.
+pub fn cpu_load(check: &Check, window: LoadWindow, per_core: bool) -> Outcome {
+    if cfg!(windows) {
+        return unknown("Windows has no load average");
+    }
+    let Ok(l) = System::load_average() else {
+        return unknown("load average unavailable");
+    };
+    let cores =
+        System::new_with_specifics(RefreshKind::nothing().with_cpu(CpuRefreshKind::nothing()))
+            .map(|s| s.cpus().len())
+            .unwrap_or(1)
+            .max(1) as f64;
+    let div = if per_core { cores } else { 1.0 };
+    let (one, five, fifteen) = (l.one / div, l.five / div, l.fifteen / div);
+    let value = match window {
+        LoadWindow::One => one,
+        LoadWindow::Five => five,
+        LoadWindow::Fifteen => fifteen,
+    };
+    let scope = if per_core { " per core" } else { "" };
+    Outcome {
+        state: threshold::evaluate(value, check.warn, check.crit, Direction::HighIsBad),
+        summary: format!("load average{scope}: {one:.2}, {five:.2}, {fifteen:.2}"),
+        perfdata: vec![
+            perf("load1", one, "", check),
+            perf("load5", five, "", check),
+            perf("load15", fifteen, "", check),
+        ],
+    }
+}
+
+/// `uptime`.
+pub fn uptime(check: &Check) -> Outcome {
+    let Ok(secs) = System::uptime() else {
+        return unknown("uptime unavailable");
+    };
+    let days = secs as f64 / 86400.0;
+    Outcome {
+        state: threshold::evaluate(secs as f64, check.warn, check.crit, Direction::HighIsBad),
+        summary: format!(
+            "up {} (since the last restart)",
+            humantime::format_duration(Duration::from_secs(secs - secs % 60))
+        ),
+        perfdata: vec![PerfValue {
+            label: "uptime".into(),
+            value: days,
+            unit: Some("d".into()),
+            warn: check.warn.map(|q| format!("{:.1}", q.value() / 86400.0)),
+            crit: check.crit.map(|q| format!("{:.1}", q.value() / 86400.0)),
+            min: Some(0.0),
+            max: None,
+        }],
+    }
+}
+
+/// `temperature`: the hottest matching sensor.
+pub fn temperature(check: &Check, sensor: Option<&str>) -> Outcome {
+    let Ok(components) = Components::new_with_refreshed_list() else {
+        return unknown("temperature sensors unavailable");
+    };
+    let readings: Vec<(String, f32)> = components
+        .iter()
+        .filter(|c| sensor.is_none_or(|s| c.label().contains(s)))
+        .filter_map(|c| {
+            Some((
+                c.label().to_owned(),
+                c.temperature().filter(|t| t.is_finite())?,
+            ))
+        })
+        .collect();
+    let Some((label, hottest)) = readings.iter().max_by(|a, b| a.1.total_cmp(&b.1)).cloned() else {
+        return unknown(match sensor {
+            Some(s) => format!("no temperature sensor matching {s:?}"),
+            None => "no temperature sensors on this machine".to_owned(),
+        });
+    };
+    Outcome {
+        state: threshold::evaluate(
+            f64::from(hottest),
+            check.warn,
+            check.crit,
+            Direction::HighIsBad,
+        ),
+        summary: format!("hottest sensor {label}: {hottest:.0} °C"),
+        perfdata: readings
+            .iter()
+            .map(|(l, t)| perf(l, f64::from(*t), "C", check))
+            .collect(),
+    }
+}
+
+fn read_batteries(root: &Path) -> Option<Vec<deskside_protocol::Battery>> {
+    #[cfg(target_os = "linux")]
+    return Some(crate::collect::battery::read_linux(root));
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = root;
+        None
+    }
+}
+
+/// `battery_health`: the most worn battery.
+pub fn battery_health(check: &Check, root: &Path) -> Outcome {
+    let Some(batteries) = read_batteries(root) else {
+        return unknown("battery health is not readable on this platform yet");
+    };
+    if batteries.is_empty() {
+        return unknown("no battery");
+    }
+    let Some(worst) = batteries
+        .iter()
+        .filter(|b| b.health_percent.is_some())
+        .min_by(|a, b| {
+            a.health_percent
+                .unwrap_or(0.0)
+                .total_cmp(&b.health_percent.unwrap_or(0.0))
+        })
+    else {
+        return unknown("the battery does not report its capacity");
+    };
+    let health = f64::from(worst.health_percent.unwrap_or(0.0));
+    Outcome {
+        state: threshold::evaluate(health, check.warn, check.crit, Direction::LowIsBad),
+        summary: format!(
+            "{}: {health:.0}% of design capacity{}",
+            worst.name,
+            worst
+                .cycle_count
+                .map(|c| format!(", {c} cycles"))
+                .unwrap_or_default()
+        ),
+        perfdata: batteries
+            .iter()
+            .filter_map(|b| Some(perf(&b.name, f64::from(b.health_percent?), "%", check)))
+            .collect(),
+    }
+}
