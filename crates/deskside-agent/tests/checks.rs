@@ -349,3 +349,168 @@ fn cpu_load_agrees_with_check_load() {
     .unwrap();
     assert_eq!(ours, theirs);
 }
+
+mod scheduling {
+    use super::*;
+    use std::sync::{Arc, Mutex};
+
+    use deskside_agent::checks::{Scheduler, SchedulerOptions};
+
+    fn opts(store: Option<PathBuf>) -> SchedulerOptions {
+        SchedulerOptions {
+            concurrency: 2,
+            startup_spread: Duration::ZERO,
+            jitter: 0.0,
+            store,
+            save_every: Duration::from_millis(100),
+            ..SchedulerOptions::default()
+        }
+    }
+
+    type Log = Arc<Mutex<Vec<(String, CheckState, Instant)>>>;
+
+    fn recorder() -> (Log, deskside_agent::checks::scheduler::ResultHook) {
+        let log: Log = Arc::default();
+        let l = Arc::clone(&log);
+        (
+            log,
+            Box::new(move |r, _| {
+                l.lock()
+                    .unwrap()
+                    .push((r.check_id.clone(), r.state, Instant::now()))
+            }),
+        )
+    }
+
+    fn wait_for(log: &Log, what: impl Fn(&[(String, CheckState, Instant)]) -> bool) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while Instant::now() < deadline {
+            if what(&log.lock().unwrap()) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        panic!("timed out; log: {:?}", log.lock().unwrap());
+    }
+
+    #[test]
+    fn each_check_on_its_own_interval_and_a_hung_one_delays_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let hang = script(dir.path(), "hang", "exec sleep 60");
+        let policy = LoadedPolicy::from_toml(&format!(
+            "[[checks]]\nid = \"hung\"\nkind = \"command\"\nargv = [\"{}\"]\ntimeout = \"3s\"\ninterval = \"10s\"\n\
+             [[checks]]\nid = \"ticker\"\nkind = \"uptime\"\ninterval = \"10s\"\n",
+            hang.display()
+        ))
+        .unwrap();
+        // The minimum policy interval is 10 s; speed the test up by asking
+        // for immediate runs instead of waiting for intervals.
+        let (log, hook) = recorder();
+        let s = Scheduler::start(policy, opts(None), hook);
+        wait_for(&log, |l| l.iter().any(|(id, ..)| id == "ticker"));
+        s.run_now();
+        wait_for(&log, |l| {
+            l.iter().filter(|(id, ..)| id == "ticker").count() >= 2
+        });
+        // Both ticker runs finished while the hung check was still hanging.
+        assert!(log.lock().unwrap().iter().all(|(id, ..)| id == "ticker"));
+        wait_for(&log, |l| {
+            l.iter()
+                .any(|(id, st, _)| id == "hung" && *st == CheckState::Unknown)
+        });
+        s.stop();
+    }
+
+    #[test]
+    fn a_new_policy_applies_without_a_restart() {
+        let first = LoadedPolicy::from_toml("[[checks]]\nid = \"a\"\nkind = \"uptime\"\n").unwrap();
+        let (log, hook) = recorder();
+        let s = Scheduler::start(first, opts(None), hook);
+        wait_for(&log, |l| l.iter().any(|(id, ..)| id == "a"));
+        let second =
+            LoadedPolicy::from_toml("[[checks]]\nid = \"b\"\nkind = \"swap_used\"\n").unwrap();
+        s.set_policy(second);
+        wait_for(&log, |l| l.iter().any(|(id, ..)| id == "b"));
+        let snap = s.snapshot();
+        assert!(snap.last_results.contains_key("b"));
+        assert!(
+            !snap.last_results.contains_key("a"),
+            "removed checks are forgotten"
+        );
+        s.stop();
+    }
+
+    #[test]
+    fn results_and_transitions_survive_a_restart() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = dir.path().join("state/checks.json");
+        let failing = script(dir.path(), "fail", "echo 'CRITICAL - down'\nexit 2");
+        let policy = || {
+            LoadedPolicy::from_toml(&format!(
+                "[[checks]]\nid = \"svc\"\nkind = \"command\"\nargv = [\"{}\"]\nfails_before_alert = 2\n",
+                failing.display()
+            ))
+            .unwrap()
+        };
+        let (log, hook) = recorder();
+        let s = Scheduler::start(policy(), opts(Some(store.clone())), hook);
+        wait_for(&log, |l| !l.is_empty());
+        s.stop();
+        let saved = deskside_agent::checks::Tracker::load(&store).unwrap();
+        assert_eq!(saved.last_results["svc"].consecutive_failures, 1);
+        assert_eq!(
+            saved.last_results["svc"].alert_state,
+            CheckState::Ok,
+            "1 of 2: not yet alerted"
+        );
+
+        // A new process: the failure count carries on, so the second
+        // failure raises the alert.
+        let (log, hook) = recorder();
+        let s = Scheduler::start(policy(), opts(Some(store.clone())), hook);
+        wait_for(&log, |l| !l.is_empty());
+        s.stop();
+        let saved = deskside_agent::checks::Tracker::load(&store).unwrap();
+        assert_eq!(saved.last_results["svc"].consecutive_failures, 2);
+        assert_eq!(saved.last_results["svc"].alert_state, CheckState::Critical);
+        assert_eq!(saved.transitions.len(), 1);
+        assert_eq!(saved.transitions[0].to, CheckState::Critical);
+        assert_eq!(saved.overall(), CheckState::Critical);
+    }
+
+    #[test]
+    fn the_concurrency_cap_holds() {
+        let dir = tempfile::tempdir().unwrap();
+        let marker = dir.path().join("running");
+        std::fs::create_dir(&marker).unwrap();
+        // Each run registers itself, records how many run at once, then
+        // leaves.
+        let s = script(
+            dir.path(),
+            "count",
+            &format!(
+                "touch {m}/$$\nls {m} | wc -l >> {m}.max\nsleep 0.3\nrm {m}/$$\necho OK",
+                m = marker.display()
+            ),
+        );
+        let toml: String = (0..6)
+            .map(|i| {
+                format!(
+                    "[[checks]]\nid = \"c{i}\"\nkind = \"command\"\nargv = [\"{}\"]\n",
+                    s.display()
+                )
+            })
+            .collect();
+        let (log, hook) = recorder();
+        let sched = Scheduler::start(LoadedPolicy::from_toml(&toml).unwrap(), opts(None), hook);
+        wait_for(&log, |l| l.len() >= 6);
+        sched.stop();
+        let max = std::fs::read_to_string(dir.path().join("running.max")).unwrap();
+        let peak = max
+            .lines()
+            .map(|l| l.trim().parse::<u32>().unwrap())
+            .max()
+            .unwrap();
+        assert!(peak <= 2, "{peak} ran at once with a cap of 2");
+    }
+}

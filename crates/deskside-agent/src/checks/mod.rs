@@ -15,6 +15,7 @@ pub mod network;
 pub mod plugin;
 pub mod policy;
 pub mod resources;
+pub mod scheduler;
 pub mod state;
 pub mod system;
 pub mod threshold;
@@ -27,6 +28,7 @@ use chrono::Utc;
 use deskside_protocol::{CheckResult, CheckState, PerfValue};
 
 pub use policy::{Check, Kind, LoadedPolicy, PolicyError};
+pub use scheduler::{Scheduler, SchedulerOptions};
 pub use state::Tracker;
 
 /// What one run of a check found, before `fails_before_alert` is applied.

@@ -95,6 +95,28 @@ impl Tracker {
         (result, transition)
     }
 
+    /// Reads a tracker saved with [`Tracker::save`]; `None` when there is
+    /// none or it cannot be read (then the agent starts afresh).
+    pub fn load(path: &std::path::Path) -> Option<Tracker> {
+        serde_json::from_slice(&std::fs::read(path).ok()?).ok()
+    }
+
+    /// Writes the tracker to `path`: to a temporary file first, synced, then
+    /// renamed over the old one, so a crash leaves the old or the new file,
+    /// never half of one.
+    pub fn save(&self, path: &std::path::Path) -> std::io::Result<()> {
+        use std::io::Write;
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
+        let tmp = path.with_extension("tmp");
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(&serde_json::to_vec(self).map_err(std::io::Error::other)?)?;
+        f.sync_all()?;
+        drop(f);
+        std::fs::rename(&tmp, path)
+    }
+
     /// Forgets checks that are no longer in the policy.
     pub fn retain(&mut self, ids: &[&str]) {
         self.entries.retain(|k, _| ids.contains(&k.as_str()));
