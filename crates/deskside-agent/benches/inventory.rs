@@ -26,7 +26,7 @@ mod linux {
     use std::sync::{Arc, Mutex};
     use std::time::{Duration, Instant};
 
-    use deskside_agent::metrics::{MetricsHistory, Sampler, SamplerThread};
+    use deskside_host::metrics::{MetricsHistory, Sampler, SamplerThread};
     use deskside_protocol::Inventory;
 
     struct Run {
@@ -198,7 +198,10 @@ mod linux {
 
         let secs = env_num("DESKSIDE_BENCH_SAMPLER_SECS", 120);
         let defaults = deskside_agent::config::MetricsConfig::default();
-        let history = Arc::new(Mutex::new(MetricsHistory::from_config(&defaults)));
+        let history = Arc::new(Mutex::new(MetricsHistory::new(
+            defaults.raw_history,
+            defaults.rollup_history,
+        )));
         let before = cpu_time(libc::CLOCK_PROCESS_CPUTIME_ID);
         let started = Instant::now();
         let thread = SamplerThread::spawn(sampler, defaults.interval, Arc::clone(&history));

@@ -71,7 +71,7 @@ pub struct InventoryConfig {
 impl Default for InventoryConfig {
     fn default() -> Self {
         Self {
-            software_sources: crate::collect::software::ALL_SOURCES.to_vec(),
+            software_sources: deskside_host::collect::software::ALL_SOURCES.to_vec(),
             command_timeout: Duration::from_secs(30),
         }
     }
@@ -289,7 +289,7 @@ impl AgentConfig {
 }
 
 fn parse_source(s: &str) -> Option<SoftwareSource> {
-    crate::collect::software::ALL_SOURCES
+    deskside_host::collect::software::ALL_SOURCES
         .iter()
         .copied()
         .find(|src| src.as_str() == s)

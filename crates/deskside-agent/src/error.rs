@@ -2,9 +2,8 @@
 
 use std::path::PathBuf;
 
-/// Everything that can go wrong in the agent library. Collectors never
-/// return these for missing facts — an absent fact is `None` — only for
-/// things a caller asked for explicitly and could not get.
+/// Everything that can go wrong in the agent library: things a caller asked
+/// for explicitly and could not get.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// A file the caller named could not be read.
@@ -24,7 +23,7 @@ pub enum Error {
         /// What is wrong, naming the key.
         message: String,
     },
-    /// The OS refused to give system information at all.
-    #[error("system information unavailable: {0}")]
-    System(String),
+    /// The host layer could not start.
+    #[error(transparent)]
+    Host(#[from] deskside_host::Error),
 }

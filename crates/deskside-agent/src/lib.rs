@@ -1,23 +1,14 @@
-//! The Deskside endpoint agent core: everything the headless
-//! `deskside-agent` CLI and the tray app share, testable without a display.
+//! The Deskside endpoint agent: configuration and the runtime pieces that
+//! need more than the pure-Rust host layer (TLS for the `http` and
+//! `tls_cert_expiry` checks), shared by the headless `deskside-agent` CLI
+//! and, later, the tray app.
 //!
-//! - [`collect`] builds the hardware and software [`Inventory`] of this
-//!   machine from `sysinfo` and thin per-OS readers whose parsing lives in
-//!   pure functions;
-//! - [`metrics`] samples health metrics cheaply and keeps recent history in
-//!   memory (raw samples plus one-minute rollups for a day);
-//! - [`checks`] runs the health-check policy with Nagios semantics;
-//! - [`glpi`] converts an inventory to GLPI's native inventory format;
-//! - [`config`] layers defaults, TOML files and `DESKSIDE_*` variables.
-//!
-//! [`Inventory`]: deskside_protocol::Inventory
+//! Facts about the machine, metrics and the check engine live in
+//! [`deskside_host`]; this crate wires them to configuration and the
+//! network.
 
-pub mod checks;
-pub mod collect;
 pub mod config;
 pub mod error;
-pub mod glpi;
-pub mod metrics;
 
 pub use error::Error;
 

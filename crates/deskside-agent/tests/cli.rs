@@ -120,7 +120,7 @@ fn absent_dmi_is_absent_without_error() {
         let vendor = std::fs::read_to_string(dmi.join("sys_vendor")).ok();
         assert_eq!(
             system.vendor,
-            vendor.and_then(|v| deskside_agent::collect::dmi::clean(&v))
+            vendor.and_then(|v| deskside_host::collect::dmi::clean(&v))
         );
     } else {
         assert!(
@@ -341,7 +341,7 @@ fn check_runs_every_default_check_and_exits_with_the_worst_state() {
     let o = agent(&["check", "--format", "json"]);
     let doc: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     let results = doc["results"].as_array().unwrap();
-    let policy = deskside_agent::checks::LoadedPolicy::builtin();
+    let policy = deskside_host::checks::LoadedPolicy::builtin();
     let ids: Vec<&str> = results
         .iter()
         .map(|r| r["check_id"].as_str().unwrap())
@@ -446,7 +446,7 @@ fn check_errors_are_unknown_for_nagios() {
         "/nonexistent/policy.toml",
     );
     let list = stdout(&agent(&["check", "--list"]));
-    for k in deskside_agent::checks::policy::KINDS {
+    for k in deskside_host::checks::policy::KINDS {
         assert!(
             list.contains(&format!("\n{}  (default interval", k.name)),
             "{} missing from --list",

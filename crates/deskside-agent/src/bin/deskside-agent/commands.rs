@@ -5,10 +5,10 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
-use deskside_agent::checks::{self, LoadedPolicy, Tracker};
-use deskside_agent::collect::{CollectOptions, collect_inventory};
 use deskside_agent::config::{AgentConfig, EXAMPLE};
-use deskside_agent::metrics::Sampler;
+use deskside_host::checks::{self, LoadedPolicy, Tracker};
+use deskside_host::collect::{CollectOptions, collect_inventory};
+use deskside_host::metrics::Sampler;
 use deskside_protocol::{CheckState, Inventory, Policy, diff_inventories};
 
 use crate::cli::{Cli, Command, Format, InventoryFormat};
@@ -117,7 +117,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             print(&match format {
                 InventoryFormat::Table => render::inventory(&inv),
                 InventoryFormat::Json => json(&inv)?,
-                InventoryFormat::Glpi => json(&deskside_agent::glpi::to_glpi(&inv))?,
+                InventoryFormat::Glpi => json(&deskside_host::glpi::to_glpi(&inv))?,
             })?;
         }
         Command::Metrics {

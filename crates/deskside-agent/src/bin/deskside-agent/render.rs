@@ -3,9 +3,9 @@
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
-use deskside_agent::checks::LoadedPolicy;
-use deskside_agent::checks::policy::KINDS;
-use deskside_agent::checks::threshold::{Direction, Unit};
+use deskside_host::checks::LoadedPolicy;
+use deskside_host::checks::policy::KINDS;
+use deskside_host::checks::threshold::{Direction, Unit};
 use deskside_protocol::{
     CheckResult, CheckState, Inventory, InventoryDiff, MetricSample, SoftwareChangeKind,
 };

@@ -132,11 +132,6 @@ impl MetricsHistory {
         }
     }
 
-    /// A history with the retentions of the configuration.
-    pub fn from_config(cfg: &crate::config::MetricsConfig) -> Self {
-        Self::new(cfg.raw_history, cfg.rollup_history)
-    }
-
     /// Adds a sample; samples older than the newest by more than the
     /// retention fall out, and a finished minute becomes a rollup.
     pub fn push(&mut self, sample: MetricSample) {

@@ -5,8 +5,8 @@
 
 use std::path::{Path, PathBuf};
 
-use deskside_agent::collect::{CollectOptions, collect_inventory};
-use deskside_agent::glpi::to_glpi;
+use deskside_host::collect::{CollectOptions, collect_inventory};
+use deskside_host::glpi::to_glpi;
 use serde_json::Value;
 
 fn fixtures() -> PathBuf {

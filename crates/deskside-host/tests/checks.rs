@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use deskside_agent::checks::{self, Check, LoadedPolicy, Outcome};
+use deskside_host::checks::{self, Check, LoadedPolicy, Outcome};
 use deskside_protocol::CheckState;
 
 /// One check from a TOML snippet (without `[[checks]]` and `id`).
@@ -354,7 +354,7 @@ mod scheduling {
     use super::*;
     use std::sync::{Arc, Mutex};
 
-    use deskside_agent::checks::{Scheduler, SchedulerOptions};
+    use deskside_host::checks::{Scheduler, SchedulerOptions};
 
     fn opts(store: Option<PathBuf>) -> SchedulerOptions {
         SchedulerOptions {
@@ -369,7 +369,7 @@ mod scheduling {
 
     type Log = Arc<Mutex<Vec<(String, CheckState, Instant)>>>;
 
-    fn recorder() -> (Log, deskside_agent::checks::scheduler::ResultHook) {
+    fn recorder() -> (Log, deskside_host::checks::scheduler::ResultHook) {
         let log: Log = Arc::default();
         let l = Arc::clone(&log);
         (
@@ -456,7 +456,7 @@ mod scheduling {
         let s = Scheduler::start(policy(), opts(Some(store.clone())), hook);
         wait_for(&log, |l| !l.is_empty());
         s.stop();
-        let saved = deskside_agent::checks::Tracker::load(&store).unwrap();
+        let saved = deskside_host::checks::Tracker::load(&store).unwrap();
         assert_eq!(saved.last_results["svc"].consecutive_failures, 1);
         assert_eq!(
             saved.last_results["svc"].alert_state,
@@ -470,7 +470,7 @@ mod scheduling {
         let s = Scheduler::start(policy(), opts(Some(store.clone())), hook);
         wait_for(&log, |l| !l.is_empty());
         s.stop();
-        let saved = deskside_agent::checks::Tracker::load(&store).unwrap();
+        let saved = deskside_host::checks::Tracker::load(&store).unwrap();
         assert_eq!(saved.last_results["svc"].consecutive_failures, 2);
         assert_eq!(saved.last_results["svc"].alert_state, CheckState::Critical);
         assert_eq!(saved.transitions.len(), 1);
