@@ -7,6 +7,7 @@
 //! [`deskside_host`]; this crate wires them to configuration and the
 //! network.
 
+pub mod checks;
 pub mod config;
 pub mod error;
 

@@ -23,7 +23,7 @@ fn check(toml: &str) -> Check {
 }
 
 fn run(toml: &str) -> Outcome {
-    checks::run_with_timeout(&check(toml), Path::new("/")).0
+    checks::run_with_timeout(&check(toml), &checks::Environment::default()).0
 }
 
 fn script(dir: &Path, name: &str, body: &str) -> PathBuf {
@@ -243,7 +243,7 @@ fn a_hung_check_does_not_hold_up_the_others() {
     .unwrap();
     let mut tracker = checks::Tracker::default();
     let started = Instant::now();
-    let results = checks::run_once(&p.checks, Path::new("/"), 2, &mut tracker);
+    let results = checks::run_once(&p.checks, &checks::Environment::default(), 2, &mut tracker);
     assert!(started.elapsed() < Duration::from_secs(5));
     assert_eq!(results[0].state, CheckState::Unknown);
     assert_eq!(results[1].state, CheckState::Ok);

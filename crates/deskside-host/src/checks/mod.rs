@@ -20,8 +20,8 @@ pub mod state;
 pub mod system;
 pub mod threshold;
 
-use std::path::Path;
-use std::sync::mpsc;
+use std::path::PathBuf;
+use std::sync::{Arc, mpsc};
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
@@ -30,6 +30,40 @@ use deskside_protocol::{CheckResult, CheckState, PerfValue};
 pub use policy::{Check, Kind, LoadedPolicy, PolicyError};
 pub use scheduler::{Scheduler, SchedulerOptions};
 pub use state::Tracker;
+
+/// Runs the kinds that need TLS (`http`, `tls_cert_expiry`). The host
+/// layer stays free of C-compiled crypto; `deskside-agent` provides this.
+pub trait TlsChecks: Send + Sync {
+    /// Runs `check` if it is a kind this implementation knows.
+    fn run(&self, check: &Check) -> Option<Outcome>;
+}
+
+/// Where and with what checks run.
+#[derive(Clone)]
+pub struct Environment {
+    /// File system root the readers start from (`/`, or a fixture tree).
+    pub root: PathBuf,
+    /// The TLS-capable kinds; without it they report `unknown`.
+    pub tls: Option<Arc<dyn TlsChecks>>,
+}
+
+impl Default for Environment {
+    fn default() -> Self {
+        Self {
+            root: PathBuf::from("/"),
+            tls: None,
+        }
+    }
+}
+
+impl std::fmt::Debug for Environment {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Environment")
+            .field("root", &self.root)
+            .field("tls", &self.tls.is_some())
+            .finish()
+    }
+}
 
 /// What one run of a check found, before `fails_before_alert` is applied.
 #[derive(Debug, Clone, PartialEq)]
@@ -43,7 +77,8 @@ pub struct Outcome {
 }
 
 /// Runs one check on the calling thread.
-pub fn run_inline(check: &Check, root: &Path) -> Outcome {
+pub fn run_inline(check: &Check, env: &Environment) -> Outcome {
+    let root = env.root.as_path();
     match &check.kind {
         Kind::DiskFree { mount } => resources::disk_free(check, mount.as_deref()),
         Kind::MemoryAvailable => resources::memory_available(check),
@@ -64,6 +99,15 @@ pub fn run_inline(check: &Check, root: &Path) -> Outcome {
         Kind::DiskEncryption => system::disk_encryption(root, check.timeout),
         Kind::FirewallEnabled => system::firewall_enabled(check.timeout),
         Kind::Command { argv, max_output } => plugin::run(argv, check.timeout, *max_output),
+        Kind::Http { .. } | Kind::TlsCertExpiry { .. } => env
+            .tls
+            .as_ref()
+            .and_then(|t| t.run(check))
+            .unwrap_or_else(|| Outcome {
+                state: CheckState::Unknown,
+                summary: format!("{} checks are not available in this build", check.spec.kind),
+                perfdata: vec![],
+            }),
     }
 }
 
@@ -75,14 +119,14 @@ const GRACE: Duration = Duration::from_secs(1);
 /// Runs one check on a helper thread and gives up on it after its timeout,
 /// so a hung check never holds up its caller. The thread of a hung check is
 /// left to finish on its own.
-pub fn run_with_timeout(check: &Check, root: &Path) -> (Outcome, Duration) {
+pub fn run_with_timeout(check: &Check, env: &Environment) -> (Outcome, Duration) {
     let start = Instant::now();
     let (tx, rx) = mpsc::channel();
-    let (c, r) = (check.clone(), root.to_path_buf());
+    let (c, e) = (check.clone(), env.clone());
     let spawned = std::thread::Builder::new()
         .name(format!("check-{}", check.spec.id))
         .spawn(move || {
-            let _ = tx.send(run_inline(&c, &r));
+            let _ = tx.send(run_inline(&c, &e));
         });
     let outcome = match spawned {
         Err(e) => Outcome {
@@ -108,7 +152,7 @@ pub fn run_with_timeout(check: &Check, root: &Path) -> (Outcome, Duration) {
 /// results in `tracker`. Results come back in policy order.
 pub fn run_once(
     checks: &[Check],
-    root: &Path,
+    env: &Environment,
     concurrency: usize,
     tracker: &mut Tracker,
 ) -> Vec<CheckResult> {
@@ -117,7 +161,7 @@ pub fn run_once(
         let done: Vec<(Outcome, Duration)> = std::thread::scope(|s| {
             let handles: Vec<_> = chunk
                 .iter()
-                .map(|c| s.spawn(move || run_with_timeout(c, root)))
+                .map(|c| s.spawn(move || run_with_timeout(c, env)))
                 .collect();
             handles
                 .into_iter()

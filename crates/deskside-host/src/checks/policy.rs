@@ -68,6 +68,32 @@ pub enum Kind {
         argv: Vec<String>,
         max_output: usize,
     },
+    /// An HTTP(S) request answers as expected.
+    Http {
+        /// `http://` or `https://` URL.
+        url: String,
+        /// Accepted final status codes; empty means any 2xx.
+        status: Vec<u16>,
+        /// Text the body must contain.
+        body_contains: Option<String>,
+        /// Extra trusted CA certificates (PEM), for internal services.
+        ca_file: Option<String>,
+        /// Verify the server certificate (default true).
+        verify: bool,
+    },
+    /// Time until a TLS server's certificate expires.
+    TlsCertExpiry {
+        /// Host to connect to.
+        host: String,
+        /// Port (default 443).
+        port: u16,
+        /// Name to ask for and verify (default: `host`).
+        server_name: Option<String>,
+        /// Extra trusted CA certificates (PEM).
+        ca_file: Option<String>,
+        /// Verify the certificate chain (default true).
+        verify: bool,
+    },
 }
 
 /// A validated check, ready to run.
@@ -289,6 +315,60 @@ pub const KINDS: &[KindInfo] = &[
         interval: Duration::from_secs(60 * MIN),
     },
     KindInfo {
+        name: "http",
+        help: "An HTTP(S) request gets the expected status (and body text); warn/crit on latency; TLS is verified",
+        unit: Some((Unit::Duration, Direction::HighIsBad)),
+        params: &[
+            p("url", true, "http:// or https:// URL"),
+            p(
+                "status",
+                false,
+                "expected status code or list of codes (default: any 2xx)",
+            ),
+            p(
+                "body_contains",
+                false,
+                "text the response body must contain",
+            ),
+            p(
+                "ca_file",
+                false,
+                "PEM file of extra trusted CA certificates",
+            ),
+            p(
+                "verify",
+                false,
+                "verify the server certificate (default true)",
+            ),
+        ],
+        interval: Duration::from_secs(5 * MIN),
+    },
+    KindInfo {
+        name: "tls_cert_expiry",
+        help: "Time left before a TLS server's certificate expires; \"14d\", lower is worse; critical when expired or untrusted",
+        unit: Some((Unit::Duration, Direction::LowIsBad)),
+        params: &[
+            p("host", true, "host name or address"),
+            p("port", false, "TCP port (default 443)"),
+            p(
+                "server_name",
+                false,
+                "name to verify the certificate for (default: host)",
+            ),
+            p(
+                "ca_file",
+                false,
+                "PEM file of extra trusted CA certificates",
+            ),
+            p(
+                "verify",
+                false,
+                "verify the certificate chain (default true)",
+            ),
+        ],
+        interval: Duration::from_secs(6 * 60 * MIN),
+    },
+    KindInfo {
         name: "command",
         help: "Runs a Monitoring Plugins (Nagios) compatible executable: exit 0/1/2/3, first line the summary, perfdata after '|'",
         unit: None,
@@ -505,6 +585,28 @@ fn opt_u64(params: &Map<String, Value>, name: &'static str) -> Result<Option<u64
     }
 }
 
+fn opt_bool(
+    params: &Map<String, Value>,
+    name: &'static str,
+    default: bool,
+) -> Result<bool, ParamError> {
+    match params.get(name) {
+        None => Ok(default),
+        Some(Value::Bool(b)) => Ok(*b),
+        Some(_) => Err((name, "must be true or false".into())),
+    }
+}
+
+fn status_code(v: &Value) -> Result<u16, ParamError> {
+    v.as_u64()
+        .and_then(|c| u16::try_from(c).ok())
+        .filter(|c| (100..=599).contains(c))
+        .ok_or((
+            "status",
+            "must be an HTTP status code (100-599) or a list of them".to_owned(),
+        ))
+}
+
 fn parse_kind(kind: &str, params: &Map<String, Value>) -> Result<Kind, ParamError> {
     Ok(match kind {
         "disk_free" => Kind::DiskFree {
@@ -594,6 +696,39 @@ fn parse_kind(kind: &str, params: &Map<String, Value>) -> Result<Kind, ParamErro
                 max_output: usize::try_from(max_output).unwrap_or(64 * 1024),
             }
         }
+        "http" => {
+            let url = req_str(params, "url")?;
+            if !(url.starts_with("http://") || url.starts_with("https://")) || url.len() < 8 {
+                return Err(("url", format!("{url:?} is not an http:// or https:// URL")));
+            }
+            let status = match params.get("status") {
+                None => Vec::new(),
+                Some(Value::Array(items)) => {
+                    items.iter().map(status_code).collect::<Result<_, _>>()?
+                }
+                Some(v) => vec![status_code(v)?],
+            };
+            Kind::Http {
+                url,
+                status,
+                body_contains: opt_str(params, "body_contains")?,
+                ca_file: opt_str(params, "ca_file")?,
+                verify: opt_bool(params, "verify", true)?,
+            }
+        }
+        "tls_cert_expiry" => Kind::TlsCertExpiry {
+            host: req_str(params, "host")?,
+            port: match opt_u64(params, "port")? {
+                None => 443,
+                Some(p) => u16::try_from(p)
+                    .ok()
+                    .filter(|p| *p > 0)
+                    .ok_or(("port", "must be a port number from 1 to 65535".to_owned()))?,
+            },
+            server_name: opt_str(params, "server_name")?,
+            ca_file: opt_str(params, "ca_file")?,
+            verify: opt_bool(params, "verify", true)?,
+        },
         other => return Err(("kind", format!("unknown kind {other:?}"))),
     })
 }
@@ -763,6 +898,56 @@ mod tests {
             "window"
         );
         assert!(one("kind = \"uptime\"\nwarn = \"14d\"\ncrit = \"30d\"").is_none());
+    }
+
+    #[test]
+    fn network_kinds_validate_their_parameters() {
+        let field = |toml: &str| {
+            let p = LoadedPolicy::from_toml(&format!("[[checks]]\nid = \"x\"\n{toml}")).unwrap();
+            p.errors.first().map(|e| e.field.clone())
+        };
+        assert_eq!(
+            field("kind = \"http\"\nurl = \"ftp://x\"").as_deref(),
+            Some("url")
+        );
+        assert_eq!(
+            field("kind = \"http\"\nurl = \"https://x.example\"\nstatus = 700").as_deref(),
+            Some("status")
+        );
+        assert_eq!(
+            field("kind = \"http\"\nurl = \"https://x.example\"\nverify = 1").as_deref(),
+            Some("verify")
+        );
+        assert_eq!(
+            field("kind = \"tls_cert_expiry\"\nhost = \"x\"\nwarn = 14").as_deref(),
+            Some("warn")
+        );
+        assert_eq!(
+            field("kind = \"tls_cert_expiry\"\nport = 443").as_deref(),
+            Some("host")
+        );
+        assert_eq!(
+            field(
+                "kind = \"http\"\nurl = \"https://x.example\"\nstatus = [200, 301]\nwarn = \"1s\""
+            ),
+            None
+        );
+        assert_eq!(
+            field("kind = \"tls_cert_expiry\"\nhost = \"x\"\nwarn = \"14d\"\ncrit = \"3d\""),
+            None
+        );
+        let p = LoadedPolicy::from_toml(
+            "[[checks]]\nid = \"t\"\nkind = \"tls_cert_expiry\"\nhost = \"x\"\n",
+        )
+        .unwrap();
+        assert!(matches!(
+            &p.checks[0].kind,
+            Kind::TlsCertExpiry {
+                port: 443,
+                verify: true,
+                ..
+            }
+        ));
     }
 
     #[test]

@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 use chrono::Utc;
 use deskside_protocol::{CheckResult, StateTransition};
 
-use super::{Check, LoadedPolicy, Outcome, Tracker};
+use super::{Check, Environment, LoadedPolicy, Outcome, Tracker};
 
 /// Called on the scheduler thread for every result, with the transition
 /// when the reported state changed. Keep it short (queue work elsewhere).
@@ -26,8 +26,8 @@ pub type ResultHook = Box<dyn FnMut(&CheckResult, Option<&StateTransition>) + Se
 pub struct SchedulerOptions {
     /// Checks running at once.
     pub concurrency: usize,
-    /// File system root for the readers (`/`).
-    pub root: PathBuf,
+    /// Root path and TLS-capable kinds.
+    pub env: Environment,
     /// First runs are spread over this long after start, so a policy does
     /// not run all at once.
     pub startup_spread: Duration,
@@ -45,7 +45,7 @@ impl Default for SchedulerOptions {
     fn default() -> Self {
         Self {
             concurrency: 4,
-            root: PathBuf::from("/"),
+            env: Environment::default(),
             startup_spread: Duration::from_secs(10),
             jitter: 0.1,
             store: None,
@@ -160,15 +160,15 @@ impl Scheduler {
                         .take(opts.concurrency.saturating_sub(running.len()))
                     {
                         running.insert(c.spec.id.clone());
-                        let (check, root, tx, id) = (
+                        let (check, env, tx, id) = (
                             c.clone(),
-                            opts.root.clone(),
+                            opts.env.clone(),
                             worker_tx.clone(),
                             c.spec.id.clone(),
                         );
                         let spawned = std::thread::Builder::new().name(format!("run-{id}")).spawn(
                             move || {
-                                let (outcome, took) = super::run_with_timeout(&check, &root);
+                                let (outcome, took) = super::run_with_timeout(&check, &env);
                                 let _ = tx.send(Msg::Done {
                                     id,
                                     generation,

@@ -80,7 +80,12 @@ fn run_checks(policy: Option<&Path>, format: Format, list: bool) -> Result<ExitC
         eprintln!("warning: policy: {e}");
     }
     let mut tracker = Tracker::default();
-    let results = checks::run_once(&loaded.checks, Path::new("/"), 4, &mut tracker);
+    let results = checks::run_once(
+        &loaded.checks,
+        &deskside_agent::checks::environment(),
+        4,
+        &mut tracker,
+    );
     // Nagios does its own retries, so the exit code is this run's raw
     // state of the checks that count.
     let worst = CheckState::worst(results.iter().filter(|r| !r.report_only).map(|r| r.state));
