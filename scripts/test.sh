@@ -8,8 +8,8 @@ source scripts/setup.sh
 CROSS_TARGETS=(x86_64-pc-windows-gnu aarch64-apple-darwin)
 # dpkg-query for the package-parity tests; check_disk and check_load for
 # the agreement tests of the health checks; mingw for the Windows check of
-# the agent's C dependencies.
-ensure_apt dpkg monitoring-plugins-basic gcc-mingw-w64-x86-64
+# the agent's C dependencies; dbus-daemon for the notification tests.
+ensure_apt dpkg monitoring-plugins-basic gcc-mingw-w64-x86-64 dbus-daemon
 ensure_rust "${CROSS_TARGETS[@]}"
 
 echo "==> cargo fmt --check"

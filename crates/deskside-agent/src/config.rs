@@ -27,6 +27,38 @@ pub struct AgentConfig {
     pub metrics: MetricsConfig,
     /// Inventory collection.
     pub inventory: InventoryConfig,
+    /// Desktop notifications.
+    pub notifications: NotificationsConfig,
+}
+
+/// Desktop notifications.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct NotificationsConfig {
+    /// Show desktop notifications at all.
+    pub enabled: bool,
+    /// `auto` (the system's language), `en`, `ko` or `ja`.
+    pub locale: String,
+    /// Least time between two problem notifications of the same check.
+    #[serde(with = "humantime_serde")]
+    pub rate_limit: Duration,
+    /// Also tell the user when a problem clears up.
+    pub on_recovery: bool,
+    /// Longest wait for the notification service to answer.
+    #[serde(with = "humantime_serde")]
+    pub timeout: Duration,
+}
+
+impl Default for NotificationsConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            locale: "auto".into(),
+            rate_limit: Duration::from_secs(4 * 3600),
+            on_recovery: true,
+            timeout: Duration::from_secs(5),
+        }
+    }
 }
 
 /// Health metrics sampling.
@@ -232,6 +264,26 @@ impl AgentConfig {
                 })
                 .collect::<Result<_, _>>()?;
         }
+        let flag = |var: &str, value: &str| match value.trim().to_ascii_lowercase().as_str() {
+            "1" | "true" | "yes" | "on" => Ok(true),
+            "0" | "false" | "no" | "off" => Ok(false),
+            _ => Err(config_error(var, format!("{value:?} is not true or false"))),
+        };
+        if let Some(v) = env("DESKSIDE_NOTIFICATIONS_ENABLED") {
+            self.notifications.enabled = flag("DESKSIDE_NOTIFICATIONS_ENABLED", &v)?;
+        }
+        if let Some(v) = env("DESKSIDE_NOTIFICATIONS_LOCALE") {
+            self.notifications.locale = v.trim().to_owned();
+        }
+        if let Some(v) = env("DESKSIDE_NOTIFICATIONS_RATE_LIMIT") {
+            self.notifications.rate_limit = duration("DESKSIDE_NOTIFICATIONS_RATE_LIMIT", &v)?;
+        }
+        if let Some(v) = env("DESKSIDE_NOTIFICATIONS_ON_RECOVERY") {
+            self.notifications.on_recovery = flag("DESKSIDE_NOTIFICATIONS_ON_RECOVERY", &v)?;
+        }
+        if let Some(v) = env("DESKSIDE_NOTIFICATIONS_TIMEOUT") {
+            self.notifications.timeout = duration("DESKSIDE_NOTIFICATIONS_TIMEOUT", &v)?;
+        }
         if let Some(v) = env("DESKSIDE_INVENTORY_COMMAND_TIMEOUT") {
             self.inventory.command_timeout = duration("DESKSIDE_INVENTORY_COMMAND_TIMEOUT", &v)?;
         }
@@ -273,6 +325,19 @@ impl AgentConfig {
         }
         if self.inventory.command_timeout < Duration::from_secs(1) {
             return bad("inventory.command_timeout", "must be at least 1s".into());
+        }
+        let n = &self.notifications;
+        if n.locale != "auto" && crate::i18n::Locale::from_tag(&n.locale).is_none() {
+            return bad(
+                "notifications.locale",
+                format!("{:?} is not auto, en, ko or ja", n.locale),
+            );
+        }
+        if n.timeout < Duration::from_millis(100) || n.timeout > Duration::from_secs(60) {
+            return bad(
+                "notifications.timeout",
+                "must be between 100ms and 60s".into(),
+            );
         }
         if self
             .inventory
@@ -398,6 +463,30 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("DESKSIDE_METRICS_INTERVAL"), "{err}");
+    }
+
+    #[test]
+    fn notification_settings() {
+        let env = |k: &str| match k {
+            "DESKSIDE_NOTIFICATIONS_LOCALE" => Some("ja".to_owned()),
+            "DESKSIDE_NOTIFICATIONS_ENABLED" => Some("off".to_owned()),
+            "DESKSIDE_NOTIFICATIONS_RATE_LIMIT" => Some("30m".to_owned()),
+            _ => None,
+        };
+        let (cfg, _) = AgentConfig::load_with(None, None, None, env).unwrap();
+        assert_eq!(cfg.notifications.locale, "ja");
+        assert!(!cfg.notifications.enabled);
+        assert_eq!(cfg.notifications.rate_limit, Duration::from_secs(1800));
+        let env = |k: &str| (k == "DESKSIDE_NOTIFICATIONS_LOCALE").then(|| "fr".to_owned());
+        let err = AgentConfig::load_with(None, None, None, env)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("notifications.locale"), "{err}");
+        let env = |k: &str| (k == "DESKSIDE_NOTIFICATIONS_ON_RECOVERY").then(|| "maybe".to_owned());
+        let err = AgentConfig::load_with(None, None, None, env)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("DESKSIDE_NOTIFICATIONS_ON_RECOVERY"), "{err}");
     }
 
     #[test]

@@ -10,6 +10,8 @@
 pub mod checks;
 pub mod config;
 pub mod error;
+pub mod i18n;
+pub mod notify;
 
 pub use error::Error;
 

@@ -73,6 +73,11 @@ pub enum Command {
         /// Document every check kind and its parameters instead.
         #[arg(long)]
         list: bool,
+        /// Remember check states in the state directory between runs, and
+        /// show a desktop notification when a check with notify_user
+        /// changes state.
+        #[arg(long)]
+        notify: bool,
     },
     /// Print the commented example configuration (all defaults).
     DefaultConfig,

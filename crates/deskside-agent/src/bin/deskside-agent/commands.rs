@@ -6,6 +6,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use deskside_agent::config::{AgentConfig, EXAMPLE};
+use deskside_agent::notify::Notifier;
 use deskside_host::checks::{self, LoadedPolicy, Tracker};
 use deskside_host::collect::{CollectOptions, collect_inventory};
 use deskside_host::metrics::Sampler;
@@ -70,7 +71,13 @@ fn load_policy(path: Option<&Path>) -> Result<LoadedPolicy> {
     }
 }
 
-fn run_checks(policy: Option<&Path>, format: Format, list: bool) -> Result<ExitCode> {
+fn run_checks(
+    cfg: &AgentConfig,
+    policy: Option<&Path>,
+    format: Format,
+    list: bool,
+    notify: bool,
+) -> Result<ExitCode> {
     if list {
         print(&render::kinds())?;
         return Ok(ExitCode::SUCCESS);
@@ -79,13 +86,38 @@ fn run_checks(policy: Option<&Path>, format: Format, list: bool) -> Result<ExitC
     for e in &loaded.errors {
         eprintln!("warning: policy: {e}");
     }
-    let mut tracker = Tracker::default();
+    let state_dir = cfg.state_dir();
+    let store = state_dir.join("checks.json");
+    // With --notify, state carries over from the last run so that
+    // transitions and fails_before_alert span runs (e.g. from cron).
+    let mut tracker = if notify {
+        Tracker::load(&store).unwrap_or_default()
+    } else {
+        Tracker::default()
+    };
+    let started = chrono::Utc::now();
     let results = checks::run_once(
         &loaded.checks,
         &deskside_agent::checks::environment(),
         4,
         &mut tracker,
     );
+    if notify {
+        let ids: Vec<&str> = loaded.checks.iter().map(|c| c.spec.id.as_str()).collect();
+        tracker.retain(&ids);
+        let mut notifier = Notifier::new(cfg.notifications.clone(), Some(&state_dir));
+        for t in tracker.transitions.iter().filter(|t| t.at >= started) {
+            if let Some(check) = loaded.checks.iter().find(|c| c.spec.id == t.check_id) {
+                notifier.on_transition(check, t);
+            }
+        }
+        tracker
+            .save(&store)
+            .with_context(|| format!("cannot save {}", store.display()))?;
+        notifier.save().with_context(|| {
+            format!("cannot save notification state in {}", state_dir.display())
+        })?;
+    }
     // Nagios does its own retries, so the exit code is this run's raw
     // state of the checks that count.
     let worst = CheckState::worst(results.iter().filter(|r| !r.report_only).map(|r| r.state));
@@ -116,7 +148,10 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             policy,
             format,
             list,
-        } => return run_checks(policy.as_deref(), format, list),
+            notify,
+        } => {
+            return run_checks(&cfg, policy.as_deref(), format, list, notify);
+        }
         Command::Inventory { format } => {
             let inv = collect_inventory(&collect_options(&cfg));
             print(&match format {

@@ -11,6 +11,22 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
+/// Log lines go to stderr, one per event, at the level `DESKSIDE_LOG`
+/// names (`error`, `warn` — the default —, `info`, `debug`, `trace`).
+fn init_logging() {
+    let level = std::env::var("DESKSIDE_LOG")
+        .ok()
+        .and_then(|l| l.parse::<tracing::Level>().ok())
+        .unwrap_or(tracing::Level::WARN);
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_max_level(level)
+        .with_target(false)
+        .without_time()
+        .with_ansi(false)
+        .init();
+}
+
 fn main() -> ExitCode {
     // A bug must not become a backtrace on an employee's terminal either.
     std::panic::set_hook(Box::new(|info| {
@@ -23,6 +39,7 @@ fn main() -> ExitCode {
         eprintln!("error: internal error: {msg} (please report this bug)");
     }));
 
+    init_logging();
     let cli = match cli::Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
