@@ -8,3 +8,4 @@ source scripts/setup.sh
 ensure_apt dpkg fusioninventory-agent
 ensure_rust
 cargo bench --locked -p deskside-agent --bench inventory
+cargo bench --locked -p deskside-agent --bench checks

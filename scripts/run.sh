@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The main job, for now: build the agent and show this machine's inventory
-# and health. Extra arguments go to `deskside-agent inventory`.
+# The main job, for now: build the agent and show this machine's inventory,
+# metrics and health checks. Extra arguments go to `deskside-agent inventory`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/setup.sh
@@ -13,3 +13,6 @@ agent=target/release/deskside-agent
 "$agent" inventory "$@"
 echo
 "$agent" metrics
+echo
+# `check` exits 0-3 with the health state, like a monitoring plugin.
+"$agent" check || [ $? -le 3 ]

@@ -4,9 +4,10 @@ use std::io::Read;
 use std::time::Instant;
 
 use deskside_host::checks::Outcome;
+use deskside_host::checks::network::latency_perf;
 use deskside_host::checks::policy::Check;
-use deskside_host::checks::threshold::{self, Direction, Quantity};
-use deskside_protocol::{CheckState, PerfValue};
+use deskside_host::checks::threshold::{self, Direction};
+use deskside_protocol::CheckState;
 
 /// Most of a body read when looking for `body_contains`.
 const BODY_CAP: u64 = 1024 * 1024;
@@ -79,15 +80,7 @@ pub fn run(
         return critical(format!("GET {url}: reading the body: {e}"));
     }
     let elapsed = start.elapsed();
-    let perf = vec![PerfValue {
-        label: "time".into(),
-        value: elapsed.as_secs_f64(),
-        unit: Some("s".into()),
-        warn: check.warn.map(|q: Quantity| format!("{:.3}", q.value())),
-        crit: check.crit.map(|q: Quantity| format!("{:.3}", q.value())),
-        min: Some(0.0),
-        max: None,
-    }];
+    let perf = vec![latency_perf(check, elapsed)];
     let ms = elapsed.as_secs_f64() * 1000.0;
     let status_ok = if status.is_empty() {
         (200..300).contains(&code)

@@ -38,7 +38,8 @@ fn resolve(host: &str, port: u16, timeout: Duration) -> Result<Vec<SocketAddr>, 
     }
 }
 
-fn latency_perf(check: &Check, elapsed: Duration) -> PerfValue {
+/// Perfdata for a response time, with the check's thresholds in seconds.
+pub fn latency_perf(check: &Check, elapsed: Duration) -> PerfValue {
     let secs = |q: Quantity| format!("{:.3}", q.value());
     PerfValue {
         label: "time".into(),

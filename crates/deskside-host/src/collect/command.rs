@@ -12,6 +12,14 @@ const OUTPUT_CAP: u64 = 64 * 1024 * 1024;
 /// success before `timeout`. `None` when it is missing, fails, or is too slow
 /// (then it is killed).
 pub fn run(program: &str, args: &[&str], timeout: Duration) -> Option<String> {
+    run_status(program, args, timeout).and_then(|(code, out)| (code == 0).then_some(out))
+}
+
+/// Runs `program args…` and returns its exit code and standard output
+/// whatever the exit code (for tools such as `systemctl is-active` that
+/// answer through it). `None` when it is missing or too slow (then it is
+/// killed).
+pub fn run_status(program: &str, args: &[&str], timeout: Duration) -> Option<(i32, String)> {
     let mut child = Command::new(program)
         .args(args)
         .stdin(Stdio::null())
@@ -28,55 +36,17 @@ pub fn run(program: &str, args: &[&str], timeout: Duration) -> Option<String> {
         buf
     });
     let deadline = Instant::now() + timeout;
-    let status = loop {
-        match child.try_wait() {
-            Ok(Some(status)) => break Some(status),
-            Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(5)),
-            _ => {
-                let _ = child.kill();
-                let _ = child.wait();
-                break None;
-            }
-        }
-    };
-    // After a kill the reader is left to finish on its own: a grandchild may
-    // still hold the pipe open, and waiting for it would defeat the timeout.
-    match status {
-        Some(s) if s.success() => String::from_utf8(reader.join().ok()?).ok(),
-        _ => None,
-    }
-}
-
-/// Runs `program args…` and returns its exit code and standard output
-/// whatever the exit code (for tools such as `systemctl is-active` that
-/// answer through it). `None` when it is missing or too slow.
-pub fn run_status(program: &str, args: &[&str], timeout: Duration) -> Option<(i32, String)> {
-    let mut child = Command::new(program)
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .env("LC_ALL", "C")
-        .spawn()
-        .ok()?;
-    let stdout = child.stdout.take()?;
-    let reader = std::thread::spawn(move || {
-        let mut buf = Vec::new();
-        let _ = stdout.take(OUTPUT_CAP).read_to_end(&mut buf);
-        buf
-    });
-    let deadline = Instant::now() + timeout;
     loop {
         match child.try_wait() {
             Ok(Some(status)) => {
                 let out = reader.join().ok()?;
-                return Some((
-                    status.code().unwrap_or(-1),
-                    String::from_utf8_lossy(&out).into_owned(),
-                ));
+                return Some((status.code().unwrap_or(-1), String::from_utf8_lossy(&out).into_owned()));
             }
             Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(5)),
             _ => {
+                // The reader is left to finish on its own: a grandchild may
+                // still hold the pipe, and waiting for it would defeat the
+                // timeout.
                 let _ = child.kill();
                 let _ = child.wait();
                 return None;
