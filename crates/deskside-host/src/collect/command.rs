@@ -40,7 +40,10 @@ pub fn run_status(program: &str, args: &[&str], timeout: Duration) -> Option<(i3
         match child.try_wait() {
             Ok(Some(status)) => {
                 let out = reader.join().ok()?;
-                return Some((status.code().unwrap_or(-1), String::from_utf8_lossy(&out).into_owned()));
+                return Some((
+                    status.code().unwrap_or(-1),
+                    String::from_utf8_lossy(&out).into_owned(),
+                ));
             }
             Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(5)),
             _ => {
