@@ -514,3 +514,64 @@ mod scheduling {
         assert!(peak <= 2, "{peak} ran at once with a cap of 2");
     }
 }
+
+mod policy_updates {
+    use super::*;
+    use std::sync::{Arc, Mutex};
+
+    use deskside_host::checks::{Scheduler, SchedulerOptions};
+
+    #[test]
+    fn an_update_never_runs_an_unchanged_running_check_twice() {
+        let dir = tempfile::tempdir().unwrap();
+        let marker = dir.path().join("running");
+        std::fs::create_dir(&marker).unwrap();
+        // Each run registers, records how many runs of it overlap, lingers.
+        let s = script(
+            dir.path(),
+            "slow",
+            &format!(
+                "touch {m}/$$\nls {m} | wc -l >> {m}.max\nsleep 1\nrm {m}/$$\necho OK",
+                m = marker.display()
+            ),
+        );
+        let slow = format!(
+            "[[checks]]\nid = \"slow\"\nkind = \"command\"\nargv = [\"{}\"]\n",
+            s.display()
+        );
+        let done: Arc<Mutex<Vec<String>>> = Arc::default();
+        let d = Arc::clone(&done);
+        let opts = SchedulerOptions {
+            startup_spread: Duration::ZERO,
+            jitter: 0.0,
+            ..SchedulerOptions::default()
+        };
+        let sched = Scheduler::start(
+            LoadedPolicy::from_toml(&slow).unwrap(),
+            opts,
+            Box::new(move |r, _| d.lock().unwrap().push(r.check_id.clone())),
+        );
+        std::thread::sleep(Duration::from_millis(300));
+        // While "slow" runs, the policy changes around it.
+        sched.set_policy(
+            LoadedPolicy::from_toml(&format!(
+                "{slow}[[checks]]\nid = \"up\"\nkind = \"uptime\"\n"
+            ))
+            .unwrap(),
+        );
+        sched.run_now();
+        let deadline = Instant::now() + Duration::from_secs(15);
+        while !done.lock().unwrap().iter().any(|id| id == "slow") && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        sched.stop();
+        let max = std::fs::read_to_string(dir.path().join("running.max")).unwrap();
+        let peak = max
+            .lines()
+            .map(|l| l.trim().parse::<u32>().unwrap())
+            .max()
+            .unwrap();
+        assert_eq!(peak, 1, "two runs of one check overlapped");
+        assert!(done.lock().unwrap().iter().any(|id| id == "up"));
+    }
+}

@@ -113,8 +113,12 @@ impl Scheduler {
                 let mut checks: Vec<Check> = Vec::new();
                 let mut due: HashMap<String, Instant> = HashMap::new();
                 let mut running: HashSet<String> = HashSet::new();
-                // Results of runs started under an older policy are dropped.
-                let mut generation = 0u64;
+                // Each check's definition has a generation; a result of a run
+                // started under an older definition is dropped. Checks whose
+                // definition did not change keep theirs, so a policy update
+                // never starts a second run of a check that is running.
+                let mut gens: HashMap<String, u64> = HashMap::new();
+                let mut next_gen = 0u64;
                 let mut last_save = Instant::now();
                 let mut dirty = false;
 
@@ -122,10 +126,26 @@ impl Scheduler {
                 let apply = |p: LoadedPolicy,
                              checks: &mut Vec<Check>,
                              due: &mut HashMap<String, Instant>,
+                             gens: &mut HashMap<String, u64>,
+                             next_gen: &mut u64,
+                             running: &mut HashSet<String>,
                              rng: &mut XorShift| {
                     let now = Instant::now();
                     let old: HashMap<String, Check> =
                         checks.drain(..).map(|c| (c.spec.id.clone(), c)).collect();
+                    let unchanged = |id: &String| {
+                        p.checks
+                            .iter()
+                            .any(|c| &c.spec.id == id && old.get(id) == Some(c))
+                    };
+                    gens.retain(|id, _| unchanged(id));
+                    running.retain(|id| unchanged(id));
+                    for c in &p.checks {
+                        gens.entry(c.spec.id.clone()).or_insert_with(|| {
+                            *next_gen += 1;
+                            *next_gen
+                        });
+                    }
                     due.retain(|id, _| {
                         p.checks
                             .iter()
@@ -142,7 +162,15 @@ impl Scheduler {
                         t.retain(&ids);
                     }
                 };
-                apply(policy, &mut checks, &mut due, &mut rng);
+                apply(
+                    policy,
+                    &mut checks,
+                    &mut due,
+                    &mut gens,
+                    &mut next_gen,
+                    &mut running,
+                    &mut rng,
+                );
 
                 loop {
                     let now = Instant::now();
@@ -160,6 +188,7 @@ impl Scheduler {
                         .take(opts.concurrency.saturating_sub(running.len()))
                     {
                         running.insert(c.spec.id.clone());
+                        let generation = gens.get(&c.spec.id).copied().unwrap_or_default();
                         let (check, env, tx, id) = (
                             c.clone(),
                             opts.env.clone(),
@@ -197,9 +226,15 @@ impl Scheduler {
                     match rx.recv_timeout(wake) {
                         Ok(Msg::Stop) | Err(RecvTimeoutError::Disconnected) => break,
                         Ok(Msg::Policy(p)) => {
-                            generation += 1;
-                            running.clear();
-                            apply(*p, &mut checks, &mut due, &mut rng);
+                            apply(
+                                *p,
+                                &mut checks,
+                                &mut due,
+                                &mut gens,
+                                &mut next_gen,
+                                &mut running,
+                                &mut rng,
+                            );
                         }
                         Ok(Msg::RunNow) => {
                             let now = Instant::now();
@@ -211,7 +246,7 @@ impl Scheduler {
                             outcome,
                             took,
                         }) => {
-                            if g != generation {
+                            if gens.get(&id) != Some(&g) {
                                 continue;
                             }
                             running.remove(&id);
