@@ -93,10 +93,192 @@ impl XorShift {
     }
 }
 
+/// The scheduler thread's state. One thread owns it; workers only send
+/// messages back.
+struct Loop {
+    opts: SchedulerOptions,
+    tracker: Arc<Mutex<Tracker>>,
+    hook: ResultHook,
+    worker_tx: Sender<Msg>,
+    rng: XorShift,
+    checks: Vec<Check>,
+    due: HashMap<String, Instant>,
+    running: HashSet<String>,
+    /// Each check's definition has a generation; a result of a run started
+    /// under an older definition is dropped. Checks whose definition did
+    /// not change keep theirs, so a policy update never starts a second run
+    /// of a check that is running.
+    gens: HashMap<String, u64>,
+    next_gen: u64,
+    last_save: Instant,
+    dirty: bool,
+}
+
+impl Loop {
+    fn apply(&mut self, policy: LoadedPolicy) {
+        let now = Instant::now();
+        let old: HashMap<String, Check> = self
+            .checks
+            .drain(..)
+            .map(|c| (c.spec.id.clone(), c))
+            .collect();
+        let unchanged = |id: &String| {
+            policy
+                .checks
+                .iter()
+                .any(|c| &c.spec.id == id && old.get(id) == Some(c))
+        };
+        self.due.retain(|id, _| unchanged(id));
+        self.gens.retain(|id, _| unchanged(id));
+        self.running.retain(|id| unchanged(id));
+        for c in &policy.checks {
+            let first = now
+                + self
+                    .opts
+                    .startup_spread
+                    .min(c.interval)
+                    .mul_f64(self.rng.next());
+            self.due.entry(c.spec.id.clone()).or_insert(first);
+            if !self.gens.contains_key(&c.spec.id) {
+                self.next_gen += 1;
+                self.gens.insert(c.spec.id.clone(), self.next_gen);
+            }
+        }
+        self.checks = policy.checks;
+        let ids: Vec<&str> = self.checks.iter().map(|c| c.spec.id.as_str()).collect();
+        if let Ok(mut t) = self.tracker.lock() {
+            t.retain(&ids);
+        }
+    }
+
+    /// Starts whatever is due, up to the concurrency cap.
+    fn start_due(&mut self) {
+        let now = Instant::now();
+        let mut ready: Vec<&Check> = self
+            .checks
+            .iter()
+            .filter(|c| {
+                self.due.get(&c.spec.id).is_some_and(|t| *t <= now)
+                    && !self.running.contains(&c.spec.id)
+            })
+            .collect();
+        ready.sort_by_key(|c| self.due.get(&c.spec.id).copied());
+        let room = self.opts.concurrency.saturating_sub(self.running.len());
+        let starting: Vec<Check> = ready.into_iter().take(room).cloned().collect();
+        for check in starting {
+            let id = check.spec.id.clone();
+            let generation = self.gens.get(&id).copied().unwrap_or_default();
+            let (env, tx, worker_id) = (self.opts.env.clone(), self.worker_tx.clone(), id.clone());
+            let spawned = std::thread::Builder::new()
+                .name(format!("run-{id}"))
+                .spawn(move || {
+                    let (outcome, took) = super::run_with_timeout(&check, &env);
+                    let _ = tx.send(Msg::Done {
+                        id: worker_id,
+                        generation,
+                        outcome,
+                        took,
+                    });
+                });
+            if spawned.is_ok() {
+                self.running.insert(id);
+            }
+        }
+    }
+
+    /// How long until something is due (or the store should be written).
+    fn next_wake(&self) -> Duration {
+        let wake = self
+            .checks
+            .iter()
+            .filter(|c| !self.running.contains(&c.spec.id))
+            .filter_map(|c| self.due.get(&c.spec.id))
+            .min()
+            .map_or(Duration::from_secs(3600), |t| {
+                t.saturating_duration_since(Instant::now())
+            });
+        if self.dirty {
+            wake.min(self.opts.save_every)
+        } else {
+            wake
+        }
+    }
+
+    fn on_done(&mut self, id: String, generation: u64, outcome: Outcome, took: Duration) {
+        if self.gens.get(&id) != Some(&generation) {
+            return;
+        }
+        self.running.remove(&id);
+        let Some(c) = self.checks.iter().find(|c| c.spec.id == id) else {
+            return;
+        };
+        let factor = 1.0 + self.opts.jitter * (2.0 * self.rng.next() - 1.0);
+        self.due
+            .insert(id, Instant::now() + c.interval.mul_f64(factor.max(0.1)));
+        let ms = u64::try_from(took.as_millis()).unwrap_or(u64::MAX);
+        let Ok(mut t) = self.tracker.lock() else {
+            return;
+        };
+        let (result, transition) = t.record(c, outcome, Utc::now(), ms);
+        (self.hook)(&result, transition.as_ref());
+        drop(t);
+        self.dirty = true;
+        // A change of state is written at once; the rest at most every
+        // `save_every`.
+        self.save_if(transition.is_some());
+    }
+
+    fn save_if(&mut self, urgent: bool) {
+        if !self.dirty || !(urgent || self.last_save.elapsed() >= self.opts.save_every) {
+            return;
+        }
+        if let (Some(path), Ok(t)) = (&self.opts.store, self.tracker.lock()) {
+            if let Err(e) = t.save(path) {
+                warn(&format!(
+                    "cannot save check results to {}: {e}",
+                    path.display()
+                ));
+            }
+        }
+        self.last_save = Instant::now();
+        self.dirty = false;
+    }
+
+    fn run(mut self, policy: LoadedPolicy, rx: mpsc::Receiver<Msg>) {
+        self.apply(policy);
+        loop {
+            self.start_due();
+            match rx.recv_timeout(self.next_wake()) {
+                Ok(Msg::Stop) | Err(RecvTimeoutError::Disconnected) => break,
+                Ok(Msg::Policy(p)) => self.apply(*p),
+                Ok(Msg::RunNow) => {
+                    let now = Instant::now();
+                    self.due.values_mut().for_each(|t| *t = now);
+                }
+                Ok(Msg::Done {
+                    id,
+                    generation,
+                    outcome,
+                    took,
+                }) => self.on_done(id, generation, outcome, took),
+                Err(RecvTimeoutError::Timeout) => {}
+            }
+            self.save_if(false);
+        }
+        self.save_if(true);
+    }
+}
+
+/// The host layer has no logging framework of its own; a failed save is
+/// reported on stderr, where the agent's log goes too.
+fn warn(msg: &str) {
+    eprintln!("deskside: warning: {msg}");
+}
+
 impl Scheduler {
     /// Starts running `policy`. Results of earlier runs are loaded from the
     /// store when there is one.
-    pub fn start(policy: LoadedPolicy, opts: SchedulerOptions, mut hook: ResultHook) -> Self {
+    pub fn start(policy: LoadedPolicy, opts: SchedulerOptions, hook: ResultHook) -> Self {
         let tracker = Arc::new(Mutex::new(
             opts.store
                 .as_deref()
@@ -104,193 +286,24 @@ impl Scheduler {
                 .unwrap_or_default(),
         ));
         let (tx, rx) = mpsc::channel::<Msg>();
-        let shared = Arc::clone(&tracker);
-        let worker_tx = tx.clone();
+        let state = Loop {
+            opts,
+            tracker: Arc::clone(&tracker),
+            hook,
+            worker_tx: tx.clone(),
+            rng: XorShift::seeded(),
+            checks: Vec::new(),
+            due: HashMap::new(),
+            running: HashSet::new(),
+            gens: HashMap::new(),
+            next_gen: 0,
+            last_save: Instant::now(),
+            // Written once at stop even when nothing ran.
+            dirty: true,
+        };
         let thread = std::thread::Builder::new()
             .name("deskside-checks".into())
-            .spawn(move || {
-                let mut rng = XorShift::seeded();
-                let mut checks: Vec<Check> = Vec::new();
-                let mut due: HashMap<String, Instant> = HashMap::new();
-                let mut running: HashSet<String> = HashSet::new();
-                // Each check's definition has a generation; a result of a run
-                // started under an older definition is dropped. Checks whose
-                // definition did not change keep theirs, so a policy update
-                // never starts a second run of a check that is running.
-                let mut gens: HashMap<String, u64> = HashMap::new();
-                let mut next_gen = 0u64;
-                let mut last_save = Instant::now();
-                let mut dirty = false;
-
-                let spread = |rng: &mut XorShift, d: Duration| d.mul_f64(rng.next());
-                let apply = |p: LoadedPolicy,
-                             checks: &mut Vec<Check>,
-                             due: &mut HashMap<String, Instant>,
-                             gens: &mut HashMap<String, u64>,
-                             next_gen: &mut u64,
-                             running: &mut HashSet<String>,
-                             rng: &mut XorShift| {
-                    let now = Instant::now();
-                    let old: HashMap<String, Check> =
-                        checks.drain(..).map(|c| (c.spec.id.clone(), c)).collect();
-                    let unchanged = |id: &String| {
-                        p.checks
-                            .iter()
-                            .any(|c| &c.spec.id == id && old.get(id) == Some(c))
-                    };
-                    gens.retain(|id, _| unchanged(id));
-                    running.retain(|id| unchanged(id));
-                    for c in &p.checks {
-                        gens.entry(c.spec.id.clone()).or_insert_with(|| {
-                            *next_gen += 1;
-                            *next_gen
-                        });
-                    }
-                    due.retain(|id, _| {
-                        p.checks
-                            .iter()
-                            .any(|c| &c.spec.id == id && old.get(id) == Some(c))
-                    });
-                    for c in &p.checks {
-                        due.entry(c.spec.id.clone()).or_insert_with(|| {
-                            now + spread(rng, opts.startup_spread.min(c.interval))
-                        });
-                    }
-                    *checks = p.checks;
-                    let ids: Vec<&str> = checks.iter().map(|c| c.spec.id.as_str()).collect();
-                    if let Ok(mut t) = shared.lock() {
-                        t.retain(&ids);
-                    }
-                };
-                apply(
-                    policy,
-                    &mut checks,
-                    &mut due,
-                    &mut gens,
-                    &mut next_gen,
-                    &mut running,
-                    &mut rng,
-                );
-
-                loop {
-                    let now = Instant::now();
-                    // Start whatever is due, up to the concurrency cap.
-                    let mut ready: Vec<&Check> = checks
-                        .iter()
-                        .filter(|c| {
-                            due.get(&c.spec.id).is_some_and(|t| *t <= now)
-                                && !running.contains(&c.spec.id)
-                        })
-                        .collect();
-                    ready.sort_by_key(|c| due.get(&c.spec.id).copied());
-                    for c in ready
-                        .into_iter()
-                        .take(opts.concurrency.saturating_sub(running.len()))
-                    {
-                        running.insert(c.spec.id.clone());
-                        let generation = gens.get(&c.spec.id).copied().unwrap_or_default();
-                        let (check, env, tx, id) = (
-                            c.clone(),
-                            opts.env.clone(),
-                            worker_tx.clone(),
-                            c.spec.id.clone(),
-                        );
-                        let spawned = std::thread::Builder::new().name(format!("run-{id}")).spawn(
-                            move || {
-                                let (outcome, took) = super::run_with_timeout(&check, &env);
-                                let _ = tx.send(Msg::Done {
-                                    id,
-                                    generation,
-                                    outcome,
-                                    took,
-                                });
-                            },
-                        );
-                        if spawned.is_err() {
-                            running.remove(&c.spec.id);
-                        }
-                    }
-                    let wake = checks
-                        .iter()
-                        .filter(|c| !running.contains(&c.spec.id))
-                        .filter_map(|c| due.get(&c.spec.id))
-                        .min()
-                        .map_or(Duration::from_secs(3600), |t| {
-                            t.saturating_duration_since(Instant::now())
-                        });
-                    let wake = if dirty {
-                        wake.min(opts.save_every)
-                    } else {
-                        wake
-                    };
-                    match rx.recv_timeout(wake) {
-                        Ok(Msg::Stop) | Err(RecvTimeoutError::Disconnected) => break,
-                        Ok(Msg::Policy(p)) => {
-                            apply(
-                                *p,
-                                &mut checks,
-                                &mut due,
-                                &mut gens,
-                                &mut next_gen,
-                                &mut running,
-                                &mut rng,
-                            );
-                        }
-                        Ok(Msg::RunNow) => {
-                            let now = Instant::now();
-                            due.values_mut().for_each(|t| *t = now);
-                        }
-                        Ok(Msg::Done {
-                            id,
-                            generation: g,
-                            outcome,
-                            took,
-                        }) => {
-                            if gens.get(&id) != Some(&g) {
-                                continue;
-                            }
-                            running.remove(&id);
-                            let Some(c) = checks.iter().find(|c| c.spec.id == id) else {
-                                continue;
-                            };
-                            let factor = 1.0 + opts.jitter * (2.0 * rng.next() - 1.0);
-                            due.insert(
-                                id.clone(),
-                                Instant::now() + c.interval.mul_f64(factor.max(0.1)),
-                            );
-                            let ms = u64::try_from(took.as_millis()).unwrap_or(u64::MAX);
-                            let Ok(mut t) = shared.lock() else { continue };
-                            let (result, transition) = t.record(c, outcome, Utc::now(), ms);
-                            dirty = true;
-                            let urgent = transition.is_some();
-                            hook(&result, transition.as_ref());
-                            if let Some(path) = &opts.store {
-                                if urgent || last_save.elapsed() >= opts.save_every {
-                                    if let Err(e) = t.save(path) {
-                                        eprintln!(
-                                            "deskside: cannot save check results to {}: {e}",
-                                            path.display()
-                                        );
-                                    }
-                                    last_save = Instant::now();
-                                    dirty = false;
-                                }
-                            }
-                        }
-                        Err(RecvTimeoutError::Timeout) => {}
-                    }
-                    if dirty && last_save.elapsed() >= opts.save_every {
-                        if let (Some(path), Ok(t)) = (&opts.store, shared.lock()) {
-                            let _ = t.save(path);
-                        }
-                        last_save = Instant::now();
-                        dirty = false;
-                    }
-                }
-                if let (Some(path), Ok(t)) = (&opts.store, shared.lock()) {
-                    let _ = t.save(path);
-                }
-            })
+            .spawn(move || state.run(policy, rx))
             .ok();
         Self {
             tx,
