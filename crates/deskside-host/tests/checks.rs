@@ -575,3 +575,72 @@ mod policy_updates {
         assert!(done.lock().unwrap().iter().any(|id| id == "up"));
     }
 }
+
+mod stuck_checks {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::{Arc, Mutex};
+
+    use deskside_host::checks::{Environment, Scheduler, SchedulerOptions, TlsChecks};
+
+    /// An `http` implementation stuck in a call for 4 s, whatever the
+    /// timeout says (like `statvfs` on a dead NFS mount).
+    struct Hanging(Arc<AtomicUsize>);
+
+    impl TlsChecks for Hanging {
+        fn run(&self, _: &Check) -> Option<Outcome> {
+            self.0.fetch_add(1, Ordering::SeqCst);
+            std::thread::sleep(Duration::from_secs(4));
+            None
+        }
+    }
+
+    #[test]
+    fn a_stuck_run_is_not_piled_upon() {
+        let calls = Arc::new(AtomicUsize::new(0));
+        let env = Environment {
+            tls: Some(Arc::new(Hanging(Arc::clone(&calls)))),
+            ..Environment::default()
+        };
+        let policy =
+            LoadedPolicy::from_toml("[[checks]]\nid = \"web\"\nkind = \"http\"\nurl = \"https://x.example\"\ntimeout = \"500ms\"\n")
+                .unwrap();
+        let log: Arc<Mutex<Vec<String>>> = Arc::default();
+        let l = Arc::clone(&log);
+        let opts = SchedulerOptions {
+            env,
+            startup_spread: Duration::ZERO,
+            jitter: 0.0,
+            ..SchedulerOptions::default()
+        };
+        let sched = Scheduler::start(
+            policy,
+            opts,
+            Box::new(move |r, _| l.lock().unwrap().push(r.summary.clone())),
+        );
+        let wait_for = |n: usize| {
+            let deadline = Instant::now() + Duration::from_secs(15);
+            while log.lock().unwrap().len() < n && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            assert!(log.lock().unwrap().len() >= n, "{:?}", log.lock().unwrap());
+        };
+        wait_for(1);
+        assert!(log.lock().unwrap()[0].contains("timed out after 500ms"));
+        // Due again while the first run is still stuck: no second thread.
+        sched.run_now();
+        wait_for(2);
+        assert!(
+            log.lock().unwrap()[1].contains("still stuck"),
+            "{:?}",
+            log.lock().unwrap()
+        );
+        assert_eq!(calls.load(Ordering::SeqCst), 1);
+        // Once the stuck call returns, the check runs again.
+        std::thread::sleep(Duration::from_secs(3));
+        sched.run_now();
+        wait_for(3);
+        sched.stop();
+        assert_eq!(calls.load(Ordering::SeqCst), 2);
+    }
+}

@@ -21,6 +21,7 @@ pub mod system;
 pub mod threshold;
 
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, mpsc};
 use std::time::{Duration, Instant};
 
@@ -116,36 +117,63 @@ pub fn run_inline(check: &Check, env: &Environment) -> Outcome {
 /// what they cannot (a hung system call).
 const GRACE: Duration = Duration::from_secs(1);
 
+/// A run that outlived its timeout and was abandoned: its helper thread is
+/// still inside the check. [`Abandoned::finished`] turns true when it
+/// returns.
+#[derive(Debug, Clone)]
+pub struct Abandoned(Arc<AtomicBool>);
+
+impl Abandoned {
+    /// Whether the abandoned run has returned by now.
+    pub fn finished(&self) -> bool {
+        self.0.load(Ordering::Acquire)
+    }
+}
+
 /// Runs one check on a helper thread and gives up on it after its timeout,
 /// so a hung check never holds up its caller. The thread of a hung check is
 /// left to finish on its own.
 pub fn run_with_timeout(check: &Check, env: &Environment) -> (Outcome, Duration) {
+    let (outcome, took, _) = run_guarded(check, env);
+    (outcome, took)
+}
+
+/// [`run_with_timeout`], also telling whether the run was abandoned, so a
+/// scheduler can wait for a stuck run instead of piling up threads.
+pub fn run_guarded(check: &Check, env: &Environment) -> (Outcome, Duration, Option<Abandoned>) {
     let start = Instant::now();
     let (tx, rx) = mpsc::channel();
     let (c, e) = (check.clone(), env.clone());
+    let done = Arc::new(AtomicBool::new(false));
+    let flag = Arc::clone(&done);
     let spawned = std::thread::Builder::new()
         .name(format!("check-{}", check.spec.id))
         .spawn(move || {
             let _ = tx.send(run_inline(&c, &e));
+            flag.store(true, Ordering::Release);
         });
-    let outcome = match spawned {
-        Err(e) => Outcome {
+    if let Err(e) = spawned {
+        let o = Outcome {
             state: CheckState::Unknown,
             summary: format!("cannot start: {e}"),
             perfdata: vec![],
-        },
-        Ok(_) => rx
-            .recv_timeout(check.timeout + GRACE)
-            .unwrap_or_else(|_| Outcome {
+        };
+        return (o, start.elapsed(), None);
+    }
+    match rx.recv_timeout(check.timeout + GRACE) {
+        Ok(outcome) => (outcome, start.elapsed(), None),
+        Err(_) => {
+            let o = Outcome {
                 state: CheckState::Unknown,
                 summary: format!(
                     "timed out after {}",
                     humantime::format_duration(check.timeout)
                 ),
                 perfdata: vec![],
-            }),
-    };
-    (outcome, start.elapsed())
+            };
+            (o, start.elapsed(), Some(Abandoned(done)))
+        }
+    }
 }
 
 /// Runs every check once, at most `concurrency` at a time, and records the

@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 use chrono::Utc;
 use deskside_protocol::{CheckResult, StateTransition};
 
-use super::{Check, Environment, LoadedPolicy, Outcome, Tracker};
+use super::{Abandoned, Check, Environment, LoadedPolicy, Outcome, Tracker};
 
 /// Called on the scheduler thread for every result, with the transition
 /// when the reported state changed. Keep it short (queue work elsewhere).
@@ -62,6 +62,7 @@ enum Msg {
         generation: u64,
         outcome: Outcome,
         took: Duration,
+        abandoned: Option<Abandoned>,
     },
     Stop,
 }
@@ -110,6 +111,9 @@ struct Loop {
     /// of a check that is running.
     gens: HashMap<String, u64>,
     next_gen: u64,
+    /// Checks whose last run hung and was abandoned: no new run (and no new
+    /// thread) until the stuck one returns.
+    stuck: HashMap<String, Abandoned>,
     last_save: Instant,
     dirty: bool,
 }
@@ -165,19 +169,25 @@ impl Loop {
         ready.sort_by_key(|c| self.due.get(&c.spec.id).copied());
         let room = self.opts.concurrency.saturating_sub(self.running.len());
         let starting: Vec<Check> = ready.into_iter().take(room).cloned().collect();
+        self.stuck.retain(|_, a| !a.finished());
         for check in starting {
+            if self.stuck.contains_key(&check.spec.id) {
+                self.still_stuck(&check);
+                continue;
+            }
             let id = check.spec.id.clone();
             let generation = self.gens.get(&id).copied().unwrap_or_default();
             let (env, tx, worker_id) = (self.opts.env.clone(), self.worker_tx.clone(), id.clone());
             let spawned = std::thread::Builder::new()
                 .name(format!("run-{id}"))
                 .spawn(move || {
-                    let (outcome, took) = super::run_with_timeout(&check, &env);
+                    let (outcome, took, abandoned) = super::run_guarded(&check, &env);
                     let _ = tx.send(Msg::Done {
                         id: worker_id,
                         generation,
                         outcome,
                         took,
+                        abandoned,
                     });
                 });
             if spawned.is_ok() {
@@ -204,9 +214,33 @@ impl Loop {
         }
     }
 
-    fn on_done(&mut self, id: String, generation: u64, outcome: Outcome, took: Duration) {
+    /// A due check whose previous run is still hung: reported as unknown
+    /// without starting another thread, and tried again next interval.
+    fn still_stuck(&mut self, check: &Check) {
+        let id = check.spec.id.clone();
+        let generation = self.gens.get(&id).copied().unwrap_or_default();
+        let outcome = Outcome {
+            state: deskside_protocol::CheckState::Unknown,
+            summary: "the previous run is still stuck; not started again".into(),
+            perfdata: vec![],
+        };
+        self.running.insert(id.clone());
+        self.on_done(id, generation, outcome, Duration::ZERO, None);
+    }
+
+    fn on_done(
+        &mut self,
+        id: String,
+        generation: u64,
+        outcome: Outcome,
+        took: Duration,
+        abandoned: Option<Abandoned>,
+    ) {
         if self.gens.get(&id) != Some(&generation) {
             return;
+        }
+        if let Some(a) = abandoned {
+            self.stuck.insert(id.clone(), a);
         }
         self.running.remove(&id);
         let Some(c) = self.checks.iter().find(|c| c.spec.id == id) else {
@@ -260,7 +294,8 @@ impl Loop {
                     generation,
                     outcome,
                     took,
-                }) => self.on_done(id, generation, outcome, took),
+                    abandoned,
+                }) => self.on_done(id, generation, outcome, took, abandoned),
                 Err(RecvTimeoutError::Timeout) => {}
             }
             self.save_if(false);
@@ -297,6 +332,7 @@ impl Scheduler {
             running: HashSet::new(),
             gens: HashMap::new(),
             next_gen: 0,
+            stuck: HashMap::new(),
             last_save: Instant::now(),
             // Written once at stop even when nothing ran.
             dirty: true,
