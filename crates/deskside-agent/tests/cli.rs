@@ -454,3 +454,22 @@ fn check_errors_are_unknown_for_nagios() {
         );
     }
 }
+
+#[test]
+fn a_policy_without_valid_checks_is_not_healthy() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("p.toml");
+    std::fs::write(&p, "[[checks]]\nid = \"x\"\nkind = \"nonsense\"\n").unwrap();
+    let o = agent(&["check", "--policy", p.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(3), "UNKNOWN, not OK");
+    assert!(String::from_utf8_lossy(&o.stdout).starts_with("DESKSIDE UNKNOWN - "));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("1 invalid in the policy"));
+    // A JSON array is recognised as JSON and rejected as such.
+    let j = dir.path().join("p.json");
+    std::fs::write(&j, "[1, 2]").unwrap();
+    assert_one_line_error(
+        &agent(&["check", "--policy", j.to_str().unwrap()]),
+        3,
+        "is not a JSON policy",
+    );
+}

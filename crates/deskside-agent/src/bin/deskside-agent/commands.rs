@@ -61,7 +61,11 @@ fn load_policy(path: Option<&Path>) -> Result<LoadedPolicy> {
     };
     let text =
         std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
-    if text.trim_start().starts_with('{') {
+    // The desk's policies are JSON objects; TOML files may start with
+    // `[[checks]]`, so a leading `[` says nothing.
+    let is_json =
+        text.trim_start().starts_with('{') || path.extension().is_some_and(|e| e == "json");
+    if is_json {
         let policy: Policy = serde_json::from_str(&text)
             .with_context(|| format!("{} is not a JSON policy", path.display()))?;
         Ok(LoadedPolicy::load(&policy))
@@ -119,8 +123,16 @@ fn run_checks(
         })?;
     }
     // Nagios does its own retries, so the exit code is this run's raw
-    // state of the checks that count.
-    let worst = CheckState::worst(results.iter().filter(|r| !r.report_only).map(|r| r.state));
+    // state of the checks that count. Invalid checks make it at least
+    // UNKNOWN: a broken policy must not read as a healthy machine.
+    let policy_state = (!loaded.errors.is_empty()).then_some(CheckState::Unknown);
+    let worst = CheckState::worst(
+        results
+            .iter()
+            .filter(|r| !r.report_only)
+            .map(|r| r.state)
+            .chain(policy_state),
+    );
     match format {
         Format::Table => print(&render::check_results(&results, worst, &loaded))?,
         Format::Json => print(&json(&serde_json::json!({

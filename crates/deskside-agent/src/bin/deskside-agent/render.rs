@@ -557,6 +557,9 @@ pub fn check_results(results: &[CheckResult], worst: CheckState, policy: &Loaded
     if reported > 0 {
         let _ = write!(o, " ({reported} report-only)");
     }
+    if !policy.errors.is_empty() {
+        let _ = write!(o, ", {} invalid in the policy", policy.errors.len());
+    }
     let perf: Vec<String> = results
         .iter()
         .flat_map(|r| r.perfdata.iter().map(move |p| (r, p)))
