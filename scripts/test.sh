@@ -8,8 +8,9 @@ source scripts/setup.sh
 CROSS_TARGETS=(x86_64-pc-windows-gnu aarch64-apple-darwin)
 # dpkg-query for the package-parity tests; check_disk and check_load for
 # the agreement tests of the health checks; mingw for the Windows check of
-# the agent's C dependencies; dbus-daemon for the notification tests.
-ensure_apt dpkg monitoring-plugins-basic gcc-mingw-w64-x86-64 dbus-daemon
+# the agent's C dependencies; dbus-daemon for the notification tests;
+# PostgreSQL for the server's second storage backend.
+ensure_apt dpkg monitoring-plugins-basic gcc-mingw-w64-x86-64 dbus-daemon postgresql
 ensure_rust "${CROSS_TARGETS[@]}"
 
 echo "==> cargo fmt --check"
@@ -18,7 +19,8 @@ echo "==> cargo clippy"
 cargo clippy --locked --workspace --all-targets -- -D warnings
 echo "==> cargo test"
 log=$(mktemp)
-trap 'rm -f "$log"' EXIT
+trap 'rm -f "$log"; stop_test_postgres' EXIT
+start_test_postgres
 cargo test --locked --workspace 2>&1 | tee "$log"
 # Per-OS code lives in deskside-host (pure Rust), which type-checks for
 # Windows and macOS here. deskside-agent links C (ring for TLS), which

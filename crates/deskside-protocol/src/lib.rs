@@ -14,12 +14,14 @@
 
 #![warn(missing_docs)]
 
+pub mod api;
 pub mod changes;
 pub mod checks;
 pub mod inventory;
 pub mod metrics;
 pub mod schema;
 
+pub use api::{EnrollRequest, EnrollResponse, ErrorBody, ErrorDetail};
 pub use changes::{
     FieldChange, InventoryDiff, SoftwareChange, SoftwareChangeKind, SoftwareRef, compare_versions,
     diff_inventories, inventory_hash,

@@ -5,7 +5,10 @@
 
 use schemars::{JsonSchema, Schema, schema_for};
 
-use crate::{CheckResult, CheckSpec, Inventory, InventoryDiff, MetricRollup, MetricSample, Policy};
+use crate::{
+    CheckResult, CheckSpec, EnrollRequest, EnrollResponse, ErrorBody, Inventory, InventoryDiff,
+    MetricRollup, MetricSample, Policy,
+};
 
 /// Every top-level document with the file name its schema is published as.
 pub fn all() -> Vec<(&'static str, Schema)> {
@@ -20,6 +23,9 @@ pub fn all() -> Vec<(&'static str, Schema)> {
         one::<Policy>("policy.schema.json"),
         one::<CheckSpec>("check-spec.schema.json"),
         one::<CheckResult>("check-result.schema.json"),
+        one::<EnrollRequest>("enroll-request.schema.json"),
+        one::<EnrollResponse>("enroll-response.schema.json"),
+        one::<ErrorBody>("error.schema.json"),
     ]
 }
 

@@ -1,0 +1,46 @@
+//! Requests and responses of the desk API that are not inventory, metrics
+//! or checks: enrollment and the error body every endpoint uses.
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::inventory::DeviceIdentity;
+
+/// `POST /api/v1/enroll`: a device asks to join the desk.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct EnrollRequest {
+    /// The enroll secret an administrator created.
+    pub enroll_secret: String,
+    /// Who the device is; `device_key` (or else `serial_number`) lets the
+    /// desk recognise a machine that enrolls again.
+    pub device: DeviceIdentity,
+    /// Version of the enrolling agent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agent_version: Option<String>,
+}
+
+/// The answer to an enrollment.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct EnrollResponse {
+    /// The device's id at the desk (the same when a machine enrolls again).
+    pub device_id: i64,
+    /// The device's bearer token; shown once, stored by the desk only as a
+    /// hash. Enrolling again replaces it.
+    pub device_token: String,
+}
+
+/// The body of every error response: `{"error": {"code", "message"}}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct ErrorBody {
+    /// The error.
+    pub error: ErrorDetail,
+}
+
+/// An error: a stable machine-readable code and a message for people.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct ErrorDetail {
+    /// Stable code (`invalid_json`, `unauthorized`, `not_found`, …).
+    pub code: String,
+    /// What went wrong, for a person.
+    pub message: String,
+}

@@ -1,0 +1,318 @@
+//! `deskside-server`: run the desk and administer it from the command line.
+//! Administration commands take the same `--config`, `--data-dir` and
+//! environment as `serve` and work on a fresh data directory.
+
+use std::io::BufRead;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context, Result, bail};
+use chrono::Utc;
+use clap::{Parser, Subcommand};
+use deskside_server::api::{Limits, router};
+use deskside_server::config::{EXAMPLE, ServerConfig, redact_url};
+use deskside_server::credentials::{hash_password, hash_token, new_token};
+use deskside_server::store::{self, Backend, Role, Store};
+
+#[derive(Debug, Parser)]
+#[command(name = "deskside-server", version, about = "Deskside desk server")]
+struct Cli {
+    /// Configuration file.
+    #[arg(long, global = true, value_name = "FILE", env = "DESKSIDE_CONFIG")]
+    config: Option<PathBuf>,
+    /// Data directory (overrides the configuration).
+    #[arg(long, global = true, value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the server (migrations run first).
+    Serve {
+        /// Address to listen on (overrides the configuration).
+        #[arg(long, value_name = "ADDR")]
+        listen: Option<std::net::SocketAddr>,
+    },
+    /// Bring the database schema up to date and exit.
+    Migrate,
+    /// Manage technicians and administrators.
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+    /// Manage technician API tokens.
+    Token {
+        #[command(subcommand)]
+        command: TokenCommand,
+    },
+    /// Manage the secrets devices enroll with.
+    EnrollSecret {
+        #[command(subcommand)]
+        command: SecretCommand,
+    },
+    /// Print the commented example configuration.
+    DefaultConfig,
+}
+
+#[derive(Debug, Subcommand)]
+enum UserCommand {
+    /// Create a user.
+    Create {
+        /// E-mail address.
+        #[arg(long)]
+        email: String,
+        /// `admin` or `technician`.
+        #[arg(long, value_parser = ["admin", "technician"])]
+        role: String,
+        /// Read a password from the first line of standard input.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum TokenCommand {
+    /// Create an API token for a user; it is printed once.
+    Create {
+        /// The user's e-mail address.
+        #[arg(long)]
+        email: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum SecretCommand {
+    /// Create an enroll secret; it is printed once.
+    Create {
+        /// What it is for.
+        #[arg(long)]
+        label: Option<String>,
+        /// How long it works (`30d`, `12h`); default: until revoked.
+        #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
+        expires_in: Option<std::time::Duration>,
+    },
+    /// List enroll secrets.
+    List,
+    /// Revoke an enroll secret; it stops working at once.
+    Revoke {
+        /// The secret's id.
+        id: i64,
+    },
+}
+
+fn init_logging() {
+    let level = std::env::var("DESKSIDE_LOG")
+        .ok()
+        .and_then(|l| l.parse::<tracing::Level>().ok())
+        .unwrap_or(tracing::Level::INFO);
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_max_level(level)
+        .with_ansi(false)
+        .init();
+}
+
+async fn serve<S: Store>(store: S, cfg: &ServerConfig) -> Result<()> {
+    let app = router(
+        store,
+        Limits {
+            max_body_bytes: cfg.max_body_bytes,
+            request_timeout: cfg.request_timeout,
+        },
+    );
+    let listener = tokio::net::TcpListener::bind(cfg.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", cfg.listen))?;
+    let addr = listener
+        .local_addr()
+        .context("reading the listen address")?;
+    // Tests and scripts read this line to learn the port of 127.0.0.1:0.
+    println!("listening on http://{addr}");
+    tracing::info!(%addr, "desk server started");
+    axum::serve(listener, app)
+        .with_graceful_shutdown(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await
+        .context("serving")
+}
+
+async fn admin<S: Store>(store: S, command: Command, cfg: &ServerConfig) -> Result<()> {
+    store.migrate().await.context("migrating the database")?;
+    match command {
+        Command::Serve { .. } => serve(store, cfg).await?,
+        Command::Migrate => println!("database is up to date"),
+        Command::User {
+            command:
+                UserCommand::Create {
+                    email,
+                    role,
+                    password_stdin,
+                },
+        } => {
+            if !email.contains('@') || email.len() > 254 {
+                bail!("{email:?} is not an e-mail address");
+            }
+            let password_hash = if password_stdin {
+                let mut line = String::new();
+                std::io::stdin()
+                    .lock()
+                    .read_line(&mut line)
+                    .context("reading the password from stdin")?;
+                let pw = line.trim_end_matches(['\r', '\n']);
+                if pw.len() < 12 {
+                    bail!("the password must be at least 12 characters");
+                }
+                Some(hash_password(pw).map_err(anyhow::Error::msg)?)
+            } else {
+                None
+            };
+            let role = Role::parse(&role).context("role must be admin or technician")?;
+            let user = store
+                .create_user(&email, role, password_hash.as_deref())
+                .await?;
+            println!(
+                "created {} {} (id {})",
+                user.role.as_str(),
+                user.email,
+                user.id
+            );
+        }
+        Command::Token {
+            command: TokenCommand::Create { email },
+        } => {
+            let user = store
+                .user_by_email(&email)
+                .await?
+                .with_context(|| format!("no user {email}"))?;
+            let token = new_token("dsk_api");
+            store.create_api_token(user.id, &hash_token(&token)).await?;
+            println!("{token}");
+            eprintln!(
+                "API token for {}: shown once; the desk keeps only its hash.",
+                user.email
+            );
+        }
+        Command::EnrollSecret { command } => match command {
+            SecretCommand::Create { label, expires_in } => {
+                let expires_at = expires_in
+                    .map(|d| chrono::TimeDelta::from_std(d).map(|d| Utc::now() + d))
+                    .transpose()
+                    .context("--expires-in is too long")?;
+                let secret = new_token("dsk_enr");
+                let s = store
+                    .create_enroll_secret(label.as_deref(), &hash_token(&secret), expires_at)
+                    .await?;
+                println!("{secret}");
+                eprintln!(
+                    "enroll secret {} created: shown once; the desk keeps only its hash.",
+                    s.id
+                );
+            }
+            SecretCommand::List => {
+                println!(
+                    "{:<6} {:<10} {:<25} {:<25} LABEL",
+                    "ID", "STATE", "CREATED", "EXPIRES"
+                );
+                let now = Utc::now();
+                for s in store.list_enroll_secrets().await? {
+                    let state = if s.revoked_at.is_some() {
+                        "revoked"
+                    } else if s.usable(now) {
+                        "active"
+                    } else {
+                        "expired"
+                    };
+                    println!(
+                        "{:<6} {:<10} {:<25} {:<25} {}",
+                        s.id,
+                        state,
+                        s.created_at.format("%Y-%m-%d %H:%M:%S UTC"),
+                        s.expires_at
+                            .map(|e| e.format("%Y-%m-%d %H:%M:%S UTC").to_string())
+                            .unwrap_or_else(|| "never".into()),
+                        s.label.unwrap_or_default()
+                    );
+                }
+            }
+            SecretCommand::Revoke { id } => {
+                if !store.revoke_enroll_secret(id).await? {
+                    bail!("no active enroll secret {id}");
+                }
+                println!("enroll secret {id} revoked");
+            }
+        },
+        Command::DefaultConfig => unreachable!("handled before the database is opened"),
+    }
+    Ok(())
+}
+
+async fn run(cli: Cli) -> Result<()> {
+    if let Command::DefaultConfig = cli.command {
+        print!("{EXAMPLE}");
+        return Ok(());
+    }
+    let mut cfg = ServerConfig::load(cli.config.as_deref(), |k| std::env::var(k).ok())
+        .map_err(anyhow::Error::msg)?;
+    if let Some(dir) = cli.data_dir {
+        cfg.data_dir = dir;
+    }
+    if let Command::Serve { listen: Some(addr) } = &cli.command {
+        cfg.listen = *addr;
+    }
+    if cfg.database_url.is_none() {
+        std::fs::create_dir_all(&cfg.data_dir).with_context(|| {
+            format!(
+                "cannot create the data directory {}",
+                cfg.data_dir.display()
+            )
+        })?;
+    }
+    let url = cfg.database_url();
+    let backend = store::open(&url)
+        .await
+        .with_context(|| format!("cannot open the database {}", redact_url(&url)))?;
+    match backend {
+        Backend::Sqlite(s) => admin(s, cli.command, &cfg).await,
+        Backend::Postgres(s) => admin(s, cli.command, &cfg).await,
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            use clap::error::ErrorKind;
+            if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) {
+                let _ = e.print();
+                return ExitCode::SUCCESS;
+            }
+            let rendered = e.render().to_string();
+            eprintln!(
+                "{} (see 'deskside-server --help')",
+                rendered
+                    .lines()
+                    .next()
+                    .unwrap_or("error: invalid arguments")
+            );
+            return ExitCode::from(2);
+        }
+    };
+    init_logging();
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,209 @@
+//! Server configuration: defaults → TOML file → `DESKSIDE_*` environment,
+//! with secrets readable from `*_FILE` and hidden from `Debug`.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+
+/// The commented example configuration (`deskside-server default-config`).
+pub const EXAMPLE: &str = include_str!("../server.example.toml");
+
+/// The server's settings.
+#[derive(Clone, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ServerConfig {
+    /// Address to listen on.
+    pub listen: SocketAddr,
+    /// Data directory (SQLite database, attachments).
+    pub data_dir: PathBuf,
+    /// Database URL; `None` means SQLite in the data directory.
+    pub database_url: Option<String>,
+    /// Largest request body.
+    pub max_body_bytes: usize,
+    /// Longest a request may take.
+    #[serde(with = "humantime_serde_compat")]
+    pub request_timeout: Duration,
+}
+
+/// `humantime` strings for durations, without another dependency.
+mod humantime_serde_compat {
+    use std::time::Duration;
+
+    use serde::{Deserialize, Deserializer};
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+        let s = String::deserialize(d)?;
+        humantime::parse_duration(&s).map_err(serde::de::Error::custom)
+    }
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            data_dir: PathBuf::from("deskside-data"),
+            database_url: None,
+            max_body_bytes: 16 * 1024 * 1024,
+            request_timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+/// A database URL with its password replaced, for logs.
+pub fn redact_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let Some((userinfo, host)) = rest.split_once('@') else {
+        return url.to_owned();
+    };
+    match userinfo.split_once(':') {
+        Some((user, _)) => format!("{scheme}://{user}:***@{host}"),
+        None => url.to_owned(),
+    }
+}
+
+impl std::fmt::Debug for ServerConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServerConfig")
+            .field("listen", &self.listen)
+            .field("data_dir", &self.data_dir)
+            .field(
+                "database_url",
+                &self.database_url.as_deref().map(redact_url),
+            )
+            .field("max_body_bytes", &self.max_body_bytes)
+            .field("request_timeout", &self.request_timeout)
+            .finish()
+    }
+}
+
+impl ServerConfig {
+    /// Loads the configuration from `file` (when given) and the environment.
+    pub fn load(file: Option<&Path>, env: impl Fn(&str) -> Option<String>) -> Result<Self, String> {
+        let mut cfg = match file {
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+                toml::from_str(&text).map_err(|e| format!("{}: {}", path.display(), e.message()))?
+            }
+            None => Self::default(),
+        };
+        if let Some(v) = env("DESKSIDE_LISTEN") {
+            cfg.listen = v.parse().map_err(|_| {
+                format!("DESKSIDE_LISTEN: {v:?} is not an address such as 127.0.0.1:8080")
+            })?;
+        }
+        if let Some(v) = env("DESKSIDE_DATA_DIR").filter(|v| !v.is_empty()) {
+            cfg.data_dir = PathBuf::from(v);
+        }
+        if let Some(path) = env("DESKSIDE_DATABASE_URL_FILE").filter(|v| !v.is_empty()) {
+            let url = std::fs::read_to_string(&path)
+                .map_err(|e| format!("DESKSIDE_DATABASE_URL_FILE: cannot read {path}: {e}"))?;
+            cfg.database_url = Some(url.trim().to_owned());
+        }
+        if let Some(v) = env("DESKSIDE_DATABASE_URL").filter(|v| !v.is_empty()) {
+            cfg.database_url = Some(v);
+        }
+        if let Some(v) = env("DESKSIDE_MAX_BODY_BYTES") {
+            cfg.max_body_bytes = v
+                .parse()
+                .map_err(|_| format!("DESKSIDE_MAX_BODY_BYTES: {v:?} is not a number of bytes"))?;
+        }
+        if let Some(v) = env("DESKSIDE_REQUEST_TIMEOUT") {
+            cfg.request_timeout = humantime::parse_duration(&v)
+                .map_err(|e| format!("DESKSIDE_REQUEST_TIMEOUT: {e}"))?;
+        }
+        if let Some(url) = &cfg.database_url {
+            if !(url.starts_with("sqlite:")
+                || url.starts_with("postgres://")
+                || url.starts_with("postgresql://"))
+            {
+                return Err(format!(
+                    "database_url {:?}: expected sqlite:… or postgres://…",
+                    redact_url(url)
+                ));
+            }
+        }
+        if cfg.max_body_bytes < 1024 {
+            return Err("max_body_bytes must be at least 1024".into());
+        }
+        Ok(cfg)
+    }
+
+    /// The database URL in effect (SQLite in the data directory by default).
+    pub fn database_url(&self) -> String {
+        match &self.database_url {
+            Some(url) => url.clone(),
+            None => {
+                let dir =
+                    std::path::absolute(&self.data_dir).unwrap_or_else(|_| self.data_dir.clone());
+                format!("sqlite://{}", dir.join("desk.db").display())
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn example_states_the_defaults_and_env_wins() {
+        let parsed: ServerConfig = toml::from_str(EXAMPLE).unwrap();
+        assert_eq!(parsed, ServerConfig::default());
+        let env = |k: &str| match k {
+            "DESKSIDE_LISTEN" => Some("0.0.0.0:9000".to_owned()),
+            "DESKSIDE_DATABASE_URL" => Some("postgres://desk:s3cret@db/desk".to_owned()),
+            _ => None,
+        };
+        let cfg = ServerConfig::load(None, env).unwrap();
+        assert_eq!(cfg.listen.port(), 9000);
+        let dbg = format!("{cfg:?}");
+        assert!(
+            !dbg.contains("s3cret") && dbg.contains("desk:***@db"),
+            "{dbg}"
+        );
+    }
+
+    #[test]
+    fn secrets_from_files_and_bad_values() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("url");
+        std::fs::write(&f, "postgres://u:pw@h/d\n").unwrap();
+        let path = f.to_str().unwrap().to_owned();
+        let env = move |k: &str| (k == "DESKSIDE_DATABASE_URL_FILE").then(|| path.clone());
+        assert_eq!(
+            ServerConfig::load(None, env).unwrap().database_url(),
+            "postgres://u:pw@h/d"
+        );
+        let env = |k: &str| (k == "DESKSIDE_DATABASE_URL").then(|| "mysql://x".to_owned());
+        assert!(
+            ServerConfig::load(None, env)
+                .unwrap_err()
+                .contains("expected sqlite")
+        );
+        let env = |k: &str| (k == "DESKSIDE_LISTEN").then(|| "everywhere".to_owned());
+        assert!(
+            ServerConfig::load(None, env)
+                .unwrap_err()
+                .contains("DESKSIDE_LISTEN")
+        );
+        let cfg = dir.path().join("s.toml");
+        std::fs::write(&cfg, "listn = \"x\"").unwrap();
+        assert!(
+            ServerConfig::load(Some(&cfg), |_| None)
+                .unwrap_err()
+                .contains("listn")
+        );
+        let d = ServerConfig {
+            data_dir: dir.path().to_path_buf(),
+            ..ServerConfig::default()
+        };
+        assert!(
+            d.database_url().starts_with("sqlite:///") && d.database_url().ends_with("/desk.db")
+        );
+    }
+}

@@ -1,0 +1,13 @@
+//! The Deskside desk server: where devices enroll and sync, and where
+//! technicians work.
+//!
+//! - [`store`]: the storage trait with its SQLite (default) and PostgreSQL
+//!   backends, chosen from the database URL;
+//! - [`api`]: the HTTP API (axum), generic over the store;
+//! - [`credentials`]: tokens and passwords, stored only as hashes;
+//! - [`config`]: defaults → TOML → `DESKSIDE_*` environment.
+
+pub mod api;
+pub mod config;
+pub mod credentials;
+pub mod store;

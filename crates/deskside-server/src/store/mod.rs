@@ -1,0 +1,225 @@
+//! Storage: one trait, one implementation per backend (SQLite by default,
+//! PostgreSQL for scale), chosen from the database URL's scheme. Each
+//! backend has its own `migrations/` folder; one conformance test suite
+//! runs against both.
+//!
+//! Nothing that matters lives in a server process: several server nodes
+//! can share one PostgreSQL database.
+
+pub mod postgres;
+pub mod sqlite;
+
+use std::future::Future;
+
+use chrono::{DateTime, Utc};
+
+pub use postgres::PgStore;
+pub use sqlite::SqliteStore;
+
+/// What a user may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// Everything, including users, enroll secrets and the policy.
+    Admin,
+    /// Tickets and devices.
+    Technician,
+}
+
+impl Role {
+    /// The name stored and shown.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Admin => "admin",
+            Self::Technician => "technician",
+        }
+    }
+
+    /// Parses `admin` or `technician`.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "admin" => Some(Self::Admin),
+            "technician" => Some(Self::Technician),
+            _ => None,
+        }
+    }
+}
+
+/// A technician or administrator.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct User {
+    /// Id.
+    pub id: i64,
+    /// E-mail address (unique, case-insensitive).
+    pub email: String,
+    /// Role.
+    pub role: Role,
+    /// argon2id hash of the password, when the user has one.
+    pub password_hash: Option<String>,
+    /// When the user was created.
+    pub created_at: DateTime<Utc>,
+}
+
+/// An enroll secret, without its hash.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EnrollSecret {
+    /// Id.
+    pub id: i64,
+    /// What it is for.
+    pub label: Option<String>,
+    /// When it was created.
+    pub created_at: DateTime<Utc>,
+    /// When it stops working.
+    pub expires_at: Option<DateTime<Utc>>,
+    /// When it was revoked.
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
+impl EnrollSecret {
+    /// Whether devices may enroll with it at `now`.
+    pub fn usable(&self, now: DateTime<Utc>) -> bool {
+        self.revoked_at.is_none() && self.expires_at.is_none_or(|e| now < e)
+    }
+}
+
+/// A device joining (or joining again).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewEnrollment<'a> {
+    /// The agent's stable device key.
+    pub device_key: Option<&'a str>,
+    /// Hardware serial number.
+    pub serial_number: Option<&'a str>,
+    /// Host name.
+    pub hostname: Option<&'a str>,
+    /// SHA-256 of the new device token.
+    pub token_hash: &'a str,
+}
+
+/// The outcome of an enrollment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Enrolled {
+    /// The device's id.
+    pub device_id: i64,
+    /// True when the machine was known already (its token was rotated).
+    pub reenrolled: bool,
+}
+
+/// An enrolled device.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Device {
+    /// Id.
+    pub id: i64,
+    /// Device key.
+    pub device_key: Option<String>,
+    /// Serial number.
+    pub serial_number: Option<String>,
+    /// Host name.
+    pub hostname: Option<String>,
+    /// When it (last) enrolled.
+    pub enrolled_at: DateTime<Utc>,
+}
+
+/// Storage failures.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The database failed.
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    /// A migration failed.
+    #[error("migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    /// A unique value is taken.
+    #[error("{0} already exists")]
+    Conflict(String),
+    /// The URL names no supported database.
+    #[error("unsupported database URL (expected sqlite:… or postgres://…)")]
+    UnsupportedUrl,
+}
+
+/// Result of a storage call.
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// Everything the desk stores. Implementations must keep no state that
+/// matters in memory: several servers may share one database.
+pub trait Store: Clone + Send + Sync + 'static {
+    /// Brings the schema up to date.
+    fn migrate(&self) -> impl Future<Output = StoreResult<()>> + Send;
+    /// Checks that the database answers.
+    fn ping(&self) -> impl Future<Output = StoreResult<()>> + Send;
+
+    /// Creates a user; `Conflict` when the e-mail is taken.
+    fn create_user(
+        &self,
+        email: &str,
+        role: Role,
+        password_hash: Option<&str>,
+    ) -> impl Future<Output = StoreResult<User>> + Send;
+    /// The user with this e-mail (case-insensitive).
+    fn user_by_email(&self, email: &str) -> impl Future<Output = StoreResult<Option<User>>> + Send;
+    /// Stores a technician API token (its hash).
+    fn create_api_token(
+        &self,
+        user_id: i64,
+        token_hash: &str,
+    ) -> impl Future<Output = StoreResult<i64>> + Send;
+    /// The user an unrevoked API token belongs to.
+    fn user_by_api_token(
+        &self,
+        token_hash: &str,
+    ) -> impl Future<Output = StoreResult<Option<User>>> + Send;
+
+    /// Stores an enroll secret (its hash).
+    fn create_enroll_secret(
+        &self,
+        label: Option<&str>,
+        secret_hash: &str,
+        expires_at: Option<DateTime<Utc>>,
+    ) -> impl Future<Output = StoreResult<EnrollSecret>> + Send;
+    /// Every enroll secret, newest first.
+    fn list_enroll_secrets(&self) -> impl Future<Output = StoreResult<Vec<EnrollSecret>>> + Send;
+    /// Revokes a secret; false when there is no such secret or it was
+    /// revoked already.
+    fn revoke_enroll_secret(&self, id: i64) -> impl Future<Output = StoreResult<bool>> + Send;
+    /// The secret with this hash, usable or not.
+    fn enroll_secret_by_hash(
+        &self,
+        secret_hash: &str,
+    ) -> impl Future<Output = StoreResult<Option<EnrollSecret>>> + Send;
+
+    /// Enrolls a device: a machine known by its device key (or else its
+    /// serial number) keeps its id and gets the new token; the old token
+    /// stops working at once.
+    fn enroll_device(
+        &self,
+        e: &NewEnrollment<'_>,
+    ) -> impl Future<Output = StoreResult<Enrolled>> + Send;
+    /// The device a token belongs to.
+    fn device_by_token(
+        &self,
+        token_hash: &str,
+    ) -> impl Future<Output = StoreResult<Option<Device>>> + Send;
+}
+
+/// The backend a URL names.
+pub enum Backend {
+    /// `sqlite:…`
+    Sqlite(SqliteStore),
+    /// `postgres://…` / `postgresql://…`
+    Postgres(PgStore),
+}
+
+/// Opens the database `url` names.
+pub async fn open(url: &str) -> StoreResult<Backend> {
+    if url.starts_with("sqlite:") {
+        Ok(Backend::Sqlite(SqliteStore::open(url).await?))
+    } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        Ok(Backend::Postgres(PgStore::open(url).await?))
+    } else {
+        Err(StoreError::UnsupportedUrl)
+    }
+}
+
+/// Whether a database error is a unique-constraint violation.
+pub(crate) fn is_unique_violation(e: &sqlx::Error) -> bool {
+    e.as_database_error()
+        .is_some_and(|d| d.is_unique_violation())
+}

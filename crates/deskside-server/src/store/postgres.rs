@@ -1,0 +1,251 @@
+//! The PostgreSQL backend: for scale, and for several server nodes on one
+//! database.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use sqlx::postgres::{PgPoolOptions, PgRow};
+use sqlx::{PgPool, Row};
+
+use super::{
+    Device, EnrollSecret, Enrolled, NewEnrollment, Role, Store, StoreError, StoreResult, User,
+    is_unique_violation,
+};
+
+/// A PostgreSQL database.
+#[derive(Debug, Clone)]
+pub struct PgStore {
+    pool: PgPool,
+}
+
+impl PgStore {
+    /// Connects to the database at `url` (`postgres://user@host/db`).
+    pub async fn open(url: &str) -> StoreResult<Self> {
+        let pool = PgPoolOptions::new()
+            .max_connections(16)
+            .acquire_timeout(Duration::from_secs(5))
+            .connect(url)
+            .await?;
+        Ok(Self { pool })
+    }
+}
+
+fn user(r: &PgRow) -> StoreResult<User> {
+    let role: String = r.try_get("role")?;
+    Ok(User {
+        id: r.try_get("id")?,
+        email: r.try_get("email")?,
+        role: Role::parse(&role).unwrap_or(Role::Technician),
+        password_hash: r.try_get("password_hash")?,
+        created_at: r.try_get("created_at")?,
+    })
+}
+
+fn secret(r: &PgRow) -> StoreResult<EnrollSecret> {
+    Ok(EnrollSecret {
+        id: r.try_get("id")?,
+        label: r.try_get("label")?,
+        created_at: r.try_get("created_at")?,
+        expires_at: r.try_get("expires_at")?,
+        revoked_at: r.try_get("revoked_at")?,
+    })
+}
+
+const SECRET_COLUMNS: &str = "id, label, created_at, expires_at, revoked_at";
+
+impl Store for PgStore {
+    async fn migrate(&self) -> StoreResult<()> {
+        sqlx::migrate!("./migrations/postgres")
+            .run(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn ping(&self) -> StoreResult<()> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    async fn create_user(
+        &self,
+        email: &str,
+        role: Role,
+        password_hash: Option<&str>,
+    ) -> StoreResult<User> {
+        let row = sqlx::query(
+            "INSERT INTO users (email, role, password_hash, created_at) VALUES ($1, $2, $3, $4) \
+             RETURNING id, email, role, password_hash, created_at",
+        )
+        .bind(email)
+        .bind(role.as_str())
+        .bind(password_hash)
+        .bind(Utc::now())
+        .fetch_one(&self.pool)
+        .await
+        .map_err(|e| {
+            if is_unique_violation(&e) {
+                StoreError::Conflict(format!("user {email}"))
+            } else {
+                e.into()
+            }
+        })?;
+        user(&row)
+    }
+
+    async fn user_by_email(&self, email: &str) -> StoreResult<Option<User>> {
+        let row = sqlx::query("SELECT id, email, role, password_hash, created_at FROM users WHERE lower(email) = lower($1)")
+            .bind(email)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(user).transpose()
+    }
+
+    async fn create_api_token(&self, user_id: i64, token_hash: &str) -> StoreResult<i64> {
+        let row = sqlx::query("INSERT INTO api_tokens (user_id, token_hash, created_at) VALUES ($1, $2, $3) RETURNING id")
+            .bind(user_id)
+            .bind(token_hash)
+            .bind(Utc::now())
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(row.try_get("id")?)
+    }
+
+    async fn user_by_api_token(&self, token_hash: &str) -> StoreResult<Option<User>> {
+        let row = sqlx::query(
+            "SELECT u.id, u.email, u.role, u.password_hash, u.created_at FROM api_tokens t \
+             JOIN users u ON u.id = t.user_id WHERE t.token_hash = $1 AND t.revoked_at IS NULL",
+        )
+        .bind(token_hash)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(user).transpose()
+    }
+
+    async fn create_enroll_secret(
+        &self,
+        label: Option<&str>,
+        secret_hash: &str,
+        expires_at: Option<DateTime<Utc>>,
+    ) -> StoreResult<EnrollSecret> {
+        let row = sqlx::query(&format!(
+            "INSERT INTO enroll_secrets (label, secret_hash, created_at, expires_at) VALUES ($1, $2, $3, $4) \
+             RETURNING {SECRET_COLUMNS}"
+        ))
+        .bind(label)
+        .bind(secret_hash)
+        .bind(Utc::now())
+        .bind(expires_at)
+        .fetch_one(&self.pool)
+        .await?;
+        secret(&row)
+    }
+
+    async fn list_enroll_secrets(&self) -> StoreResult<Vec<EnrollSecret>> {
+        let rows = sqlx::query(&format!(
+            "SELECT {SECRET_COLUMNS} FROM enroll_secrets ORDER BY id DESC"
+        ))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(secret).collect()
+    }
+
+    async fn revoke_enroll_secret(&self, id: i64) -> StoreResult<bool> {
+        let done = sqlx::query(
+            "UPDATE enroll_secrets SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL",
+        )
+        .bind(Utc::now())
+        .bind(id)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn enroll_secret_by_hash(&self, secret_hash: &str) -> StoreResult<Option<EnrollSecret>> {
+        let row = sqlx::query(&format!(
+            "SELECT {SECRET_COLUMNS} FROM enroll_secrets WHERE secret_hash = $1"
+        ))
+        .bind(secret_hash)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(secret).transpose()
+    }
+
+    async fn enroll_device(&self, e: &NewEnrollment<'_>) -> StoreResult<Enrolled> {
+        let mut tx = self.pool.begin().await?;
+        let known: Option<i64> = match (e.device_key, e.serial_number) {
+            (Some(key), _) => {
+                sqlx::query_scalar("SELECT id FROM devices WHERE device_key = $1")
+                    .bind(key)
+                    .fetch_optional(&mut *tx)
+                    .await?
+            }
+            (None, Some(serial)) => {
+                sqlx::query_scalar(
+                    "SELECT id FROM devices WHERE serial_number = $1 ORDER BY id LIMIT 1",
+                )
+                .bind(serial)
+                .fetch_optional(&mut *tx)
+                .await?
+            }
+            (None, None) => None,
+        };
+        let now = Utc::now();
+        let out = match known {
+            Some(id) => {
+                sqlx::query(
+                    "UPDATE devices SET token_hash = $1, hostname = COALESCE($2, hostname), \
+                     serial_number = COALESCE($3, serial_number), enrolled_at = $4 WHERE id = $5",
+                )
+                .bind(e.token_hash)
+                .bind(e.hostname)
+                .bind(e.serial_number)
+                .bind(now)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+                Enrolled {
+                    device_id: id,
+                    reenrolled: true,
+                }
+            }
+            None => {
+                let id: i64 = sqlx::query_scalar(
+                    "INSERT INTO devices (device_key, serial_number, hostname, token_hash, enrolled_at) \
+                     VALUES ($1, $2, $3, $4, $5) RETURNING id",
+                )
+                .bind(e.device_key)
+                .bind(e.serial_number)
+                .bind(e.hostname)
+                .bind(e.token_hash)
+                .bind(now)
+                .fetch_one(&mut *tx)
+                .await?;
+                Enrolled {
+                    device_id: id,
+                    reenrolled: false,
+                }
+            }
+        };
+        tx.commit().await?;
+        Ok(out)
+    }
+
+    async fn device_by_token(&self, token_hash: &str) -> StoreResult<Option<Device>> {
+        let row = sqlx::query(
+            "SELECT id, device_key, serial_number, hostname, enrolled_at FROM devices WHERE token_hash = $1",
+        )
+        .bind(token_hash)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|r| -> StoreResult<Device> {
+            Ok(Device {
+                id: r.try_get("id")?,
+                device_key: r.try_get("device_key")?,
+                serial_number: r.try_get("serial_number")?,
+                hostname: r.try_get("hostname")?,
+                enrolled_at: r.try_get("enrolled_at")?,
+            })
+        })
+        .transpose()
+    }
+}

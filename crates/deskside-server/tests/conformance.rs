@@ -1,0 +1,176 @@
+//! One storage conformance suite, run against every backend.
+
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use chrono::{TimeDelta, Utc};
+use deskside_server::store::{NewEnrollment, Role, Store, StoreError};
+
+async fn suite<S: Store>(s: S) {
+    // Migrations are idempotent.
+    s.migrate().await.unwrap();
+    s.ping().await.unwrap();
+
+    // Users: unique, case-insensitive e-mail.
+    let admin = s
+        .create_user("Admin@Example.com", Role::Admin, Some("$argon2id$x"))
+        .await
+        .unwrap();
+    assert_eq!(admin.role, Role::Admin);
+    assert!(matches!(
+        s.create_user("admin@example.com", Role::Technician, None)
+            .await,
+        Err(StoreError::Conflict(_))
+    ));
+    let found = s.user_by_email("ADMIN@example.COM").await.unwrap().unwrap();
+    assert_eq!(found.id, admin.id);
+    assert_eq!(found.password_hash.as_deref(), Some("$argon2id$x"));
+    assert!(
+        s.user_by_email("nobody@example.com")
+            .await
+            .unwrap()
+            .is_none()
+    );
+
+    // API tokens resolve to their user.
+    s.create_api_token(admin.id, "hash-a").await.unwrap();
+    assert_eq!(
+        s.user_by_api_token("hash-a").await.unwrap().unwrap().id,
+        admin.id
+    );
+    assert!(s.user_by_api_token("hash-b").await.unwrap().is_none());
+
+    // Enroll secrets: create, list newest first, expire, revoke once.
+    let now = Utc::now();
+    let a = s
+        .create_enroll_secret(Some("laptops"), "sec-a", None)
+        .await
+        .unwrap();
+    let b = s
+        .create_enroll_secret(None, "sec-b", Some(now - TimeDelta::hours(1)))
+        .await
+        .unwrap();
+    let c = s
+        .create_enroll_secret(Some("kiosks"), "sec-c", Some(now + TimeDelta::days(30)))
+        .await
+        .unwrap();
+    let list = s.list_enroll_secrets().await.unwrap();
+    assert_eq!(
+        list.iter().map(|x| x.id).collect::<Vec<_>>(),
+        [c.id, b.id, a.id]
+    );
+    assert_eq!(list[2].label.as_deref(), Some("laptops"));
+    let fetched = s.enroll_secret_by_hash("sec-c").await.unwrap().unwrap();
+    assert_eq!(fetched.id, c.id);
+    assert!(
+        (fetched.expires_at.unwrap() - c.expires_at.unwrap())
+            .num_milliseconds()
+            .abs()
+            < 1,
+        "timestamps round-trip"
+    );
+    assert!(fetched.usable(now));
+    assert!(
+        !s.enroll_secret_by_hash("sec-b")
+            .await
+            .unwrap()
+            .unwrap()
+            .usable(now),
+        "expired"
+    );
+    assert!(s.revoke_enroll_secret(a.id).await.unwrap());
+    assert!(
+        !s.revoke_enroll_secret(a.id).await.unwrap(),
+        "already revoked"
+    );
+    assert!(
+        !s.revoke_enroll_secret(9999).await.unwrap(),
+        "no such secret"
+    );
+    assert!(
+        !s.enroll_secret_by_hash("sec-a")
+            .await
+            .unwrap()
+            .unwrap()
+            .usable(now),
+        "revoked"
+    );
+    assert!(s.enroll_secret_by_hash("nope").await.unwrap().is_none());
+
+    // Devices: new, re-enrolled by device key (token rotated), by serial.
+    let first = s
+        .enroll_device(&NewEnrollment {
+            device_key: Some("k1"),
+            serial_number: Some("SN1"),
+            hostname: Some("pc1"),
+            token_hash: "t1",
+        })
+        .await
+        .unwrap();
+    assert!(!first.reenrolled);
+    let dev = s.device_by_token("t1").await.unwrap().unwrap();
+    assert_eq!(
+        (
+            dev.id,
+            dev.hostname.as_deref(),
+            dev.serial_number.as_deref()
+        ),
+        (first.device_id, Some("pc1"), Some("SN1"))
+    );
+    let again = s
+        .enroll_device(&NewEnrollment {
+            device_key: Some("k1"),
+            serial_number: None,
+            hostname: Some("pc1-renamed"),
+            token_hash: "t2",
+        })
+        .await
+        .unwrap();
+    assert_eq!((again.device_id, again.reenrolled), (first.device_id, true));
+    assert!(
+        s.device_by_token("t1").await.unwrap().is_none(),
+        "the old token stops working at once"
+    );
+    let dev = s.device_by_token("t2").await.unwrap().unwrap();
+    assert_eq!(dev.hostname.as_deref(), Some("pc1-renamed"));
+    assert_eq!(
+        dev.serial_number.as_deref(),
+        Some("SN1"),
+        "kept when not sent"
+    );
+    let by_serial = s
+        .enroll_device(&NewEnrollment {
+            device_key: None,
+            serial_number: Some("SN1"),
+            hostname: None,
+            token_hash: "t3",
+        })
+        .await
+        .unwrap();
+    assert_eq!(by_serial.device_id, first.device_id);
+    let other = s
+        .enroll_device(&NewEnrollment {
+            device_key: Some("k2"),
+            serial_number: None,
+            hostname: Some("pc2"),
+            token_hash: "t4",
+        })
+        .await
+        .unwrap();
+    assert_ne!(other.device_id, first.device_id);
+    assert!(!other.reenrolled);
+}
+
+#[tokio::test]
+async fn sqlite_conforms() {
+    let (s, _dir) = common::sqlite().await;
+    suite(s).await;
+}
+
+#[tokio::test]
+async fn postgres_conforms() {
+    if let Some(s) = common::postgres().await {
+        suite(s).await;
+    }
+}
