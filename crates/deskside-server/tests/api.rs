@@ -33,7 +33,7 @@ async fn post(
     content_type: Option<&str>,
     body: impl Into<reqwest::Body>,
 ) -> (StatusCode, Vec<u8>) {
-    let mut req = reqwest::Client::new().post(url).body(body);
+    let mut req = common::http().post(url).body(body);
     if let Some(ct) = content_type {
         req = req.header("content-type", ct);
     }
@@ -189,7 +189,7 @@ async fn bad_input<S: Store>(store: S) {
         assert_eq!(st, status, "{}", String::from_utf8_lossy(&got));
         assert_eq!(code(&got), want);
     }
-    let client = reqwest::Client::new();
+    let client = common::http();
     let r = client
         .get(format!("{base}/api/v1/nowhere"))
         .send()

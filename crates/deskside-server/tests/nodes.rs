@@ -59,7 +59,7 @@ fn cli(db: &str, args: &[&str]) -> String {
 async fn enroll(node: &Node, secret: &str) -> (u16, Option<EnrollResponse>) {
     let body =
         serde_json::json!({"enroll_secret": secret, "device": {"device_key": "shared-machine"}});
-    let r = reqwest::Client::new()
+    let r = common::http()
         .post(format!("{}/api/v1/enroll", node.1))
         .header("content-type", "application/json")
         .body(serde_json::to_vec(&body).unwrap())

@@ -52,3 +52,11 @@ pub async fn postgres() -> Option<PgStore> {
     s.migrate().await.unwrap();
     Some(s)
 }
+
+/// An HTTP client for the tests. In a workspace build reqwest may carry the
+/// agent's `rustls-no-provider` feature, which needs a process-wide crypto
+/// provider even for plain HTTP; install ring's (a second call is a no-op).
+pub fn http() -> reqwest::Client {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::new()
+}
