@@ -1,10 +1,12 @@
 //! The HTTP API. Every error is JSON `{"error": {"code", "message"}}` with
 //! the right status; client input never causes a 500 or a panic.
 
+use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::rejection::JsonRejection;
-use axum::extract::{DefaultBodyLimit, FromRequest, Request, State};
+use axum::extract::{ConnectInfo, DefaultBodyLimit, FromRequest, Request, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -15,6 +17,7 @@ use serde::de::DeserializeOwned;
 use tower_http::timeout::TimeoutLayer;
 
 use crate::credentials::{hash_token, new_token};
+use crate::ratelimit::RateLimiter;
 use crate::store::{NewEnrollment, Store, StoreError};
 
 /// An API error: status, stable code, message.
@@ -23,6 +26,7 @@ pub struct ApiError {
     status: StatusCode,
     code: &'static str,
     message: String,
+    retry_after: Option<u64>,
 }
 
 impl ApiError {
@@ -32,6 +36,20 @@ impl ApiError {
             status,
             code,
             message: message.into(),
+            retry_after: None,
+        }
+    }
+
+    /// 429, with the seconds to wait in `Retry-After`.
+    pub fn rate_limited(wait: Duration) -> Self {
+        let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+        Self {
+            retry_after: Some(secs.max(1)),
+            ..Self::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "rate_limited",
+                "too many requests; slow down",
+            )
         }
     }
 }
@@ -44,7 +62,12 @@ impl IntoResponse for ApiError {
                 message: self.message,
             },
         };
-        (self.status, Json(body)).into_response()
+        let mut resp = (self.status, Json(body)).into_response();
+        if let Some(secs) = self.retry_after {
+            resp.headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, secs.into());
+        }
+        resp
     }
 }
 
@@ -107,6 +130,8 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
 pub struct AppState<S> {
     /// The database.
     pub store: S,
+    /// Limits `/enroll` per client address.
+    pub enroll_limit: Arc<RateLimiter>,
 }
 
 /// HTTP limits.
@@ -116,10 +141,26 @@ pub struct Limits {
     pub max_body_bytes: usize,
     /// Longest a request may take.
     pub request_timeout: Duration,
+    /// Enrollments per minute and client address (bursts of twice that).
+    pub enroll_per_minute: u32,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_body_bytes: 16 * 1024 * 1024,
+            request_timeout: Duration::from_secs(30),
+            enroll_per_minute: 10,
+        }
+    }
 }
 
 /// The API router.
 pub fn router<S: Store>(store: S, limits: Limits) -> Router {
+    let enroll_limit = Arc::new(RateLimiter::new(
+        limits.enroll_per_minute,
+        limits.enroll_per_minute.saturating_mul(2),
+    ));
     Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz::<S>))
@@ -139,7 +180,25 @@ pub fn router<S: Store>(store: S, limits: Limits) -> Router {
             StatusCode::REQUEST_TIMEOUT,
             limits.request_timeout,
         ))
-        .with_state(AppState { store })
+        .with_state(AppState {
+            store,
+            enroll_limit,
+        })
+}
+
+/// Serves `app` on `listener`, with client addresses known to the handlers
+/// (rate limits need them), until `shutdown` completes.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    app: Router,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
 }
 
 async fn healthz() -> Json<serde_json::Value> {
@@ -166,8 +225,12 @@ fn bounded(field: &'static str, value: Option<&str>, max: usize) -> Result<(), A
 
 async fn enroll<S: Store>(
     State(state): State<AppState<S>>,
+    ConnectInfo(client): ConnectInfo<SocketAddr>,
     ApiJson(req): ApiJson<EnrollRequest>,
 ) -> Result<(StatusCode, Json<EnrollResponse>), ApiError> {
+    if let Err(wait) = state.enroll_limit.check(client.ip()) {
+        return Err(ApiError::rate_limited(wait));
+    }
     bounded("enroll_secret", Some(&req.enroll_secret), 256)?;
     bounded("device.device_key", req.device.device_key.as_deref(), 256)?;
     bounded(

@@ -10,4 +10,5 @@
 pub mod api;
 pub mod config;
 pub mod credentials;
+pub mod ratelimit;
 pub mod store;

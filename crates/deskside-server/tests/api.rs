@@ -9,23 +9,29 @@ use std::time::Duration;
 
 use chrono::{TimeDelta, Utc};
 use deskside_protocol::{EnrollResponse, ErrorBody};
-use deskside_server::api::{Limits, router};
+use deskside_server::api::{self, Limits, router};
 use deskside_server::credentials::hash_token;
 use deskside_server::store::Store;
 use reqwest::StatusCode;
 
-async fn start<S: Store>(store: S) -> String {
-    let app = router(
-        store,
-        Limits {
-            max_body_bytes: 64 * 1024,
-            request_timeout: Duration::from_secs(10),
-        },
-    );
+async fn start_with<S: Store>(store: S, enroll_per_minute: u32) -> String {
+    let limits = Limits {
+        max_body_bytes: 64 * 1024,
+        request_timeout: Duration::from_secs(10),
+        enroll_per_minute,
+    };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    tokio::spawn(api::serve(
+        listener,
+        router(store, limits),
+        std::future::pending(),
+    ));
     format!("http://{addr}")
+}
+
+async fn start<S: Store>(store: S) -> String {
+    start_with(store, 1000).await
 }
 
 async fn post(
@@ -237,4 +243,32 @@ async fn postgres_bad_input() {
     if let Some(s) = common::postgres().await {
         bad_input(s).await;
     }
+}
+
+#[tokio::test]
+async fn enrollment_is_rate_limited() {
+    let (s, _dir) = common::sqlite().await;
+    let base = start_with(s, 3).await;
+    // A burst of twice the per-minute rate, then 429 with Retry-After.
+    for _ in 0..6 {
+        assert_eq!(
+            enroll(&base, "guess", serde_json::json!({})).await.0,
+            StatusCode::UNAUTHORIZED
+        );
+    }
+    let r = common::http()
+        .post(format!("{base}/api/v1/enroll"))
+        .header("content-type", "application/json")
+        .body(r#"{"enroll_secret":"guess","device":{}}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
+    let wait: u64 = r.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=20).contains(&wait), "{wait}");
+    assert_eq!(code(&r.bytes().await.unwrap()), "rate_limited");
 }

@@ -9,7 +9,7 @@ use std::process::ExitCode;
 use anyhow::{Context, Result, bail};
 use chrono::Utc;
 use clap::{Parser, Subcommand};
-use deskside_server::api::{Limits, router};
+use deskside_server::api::{self, Limits, router};
 use deskside_server::config::{EXAMPLE, ServerConfig, redact_url};
 use deskside_server::credentials::{hash_password, hash_token, new_token};
 use deskside_server::store::{self, Backend, Role, Store};
@@ -115,13 +115,11 @@ fn init_logging() {
 }
 
 async fn serve<S: Store>(store: S, cfg: &ServerConfig) -> Result<()> {
-    let app = router(
-        store,
-        Limits {
-            max_body_bytes: cfg.max_body_bytes,
-            request_timeout: cfg.request_timeout,
-        },
-    );
+    let limits = Limits {
+        max_body_bytes: cfg.max_body_bytes,
+        request_timeout: cfg.request_timeout,
+        ..Limits::default()
+    };
     let listener = tokio::net::TcpListener::bind(cfg.listen)
         .await
         .with_context(|| format!("cannot listen on {}", cfg.listen))?;
@@ -131,10 +129,10 @@ async fn serve<S: Store>(store: S, cfg: &ServerConfig) -> Result<()> {
     // Tests and scripts read this line to learn the port of 127.0.0.1:0.
     println!("listening on http://{addr}");
     tracing::info!(%addr, "desk server started");
-    axum::serve(listener, app)
-        .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
+    let shutdown = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    api::serve(listener, router(store, limits), shutdown)
         .await
         .context("serving")
 }
