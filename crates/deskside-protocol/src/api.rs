@@ -29,6 +29,17 @@ pub struct EnrollResponse {
     pub device_token: String,
 }
 
+/// The answer to `PUT /api/v1/agent/inventory`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct InventoryAck {
+    /// The stable hash of the inventory as the desk computed it; the agent
+    /// sends it with each check-in.
+    pub inventory_hash: String,
+    /// Whether anything but volatile fields changed since the previous
+    /// upload (then a change record was kept).
+    pub changed: bool,
+}
+
 /// The body of every error response: `{"error": {"code", "message"}}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct ErrorBody {

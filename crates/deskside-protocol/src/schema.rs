@@ -26,6 +26,7 @@ pub fn all() -> Vec<(&'static str, Schema)> {
         one::<EnrollRequest>("enroll-request.schema.json"),
         one::<EnrollResponse>("enroll-response.schema.json"),
         one::<ErrorBody>("error.schema.json"),
+        one::<crate::InventoryAck>("inventory-ack.schema.json"),
     ]
 }
 

@@ -6,19 +6,24 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::rejection::JsonRejection;
-use axum::extract::{ConnectInfo, DefaultBodyLimit, FromRequest, Request, State};
+use axum::extract::{ConnectInfo, DefaultBodyLimit, FromRequest, FromRequestParts, Request, State};
 use axum::http::StatusCode;
+use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use chrono::Utc;
-use deskside_protocol::{EnrollRequest, EnrollResponse, ErrorBody, ErrorDetail};
+use deskside_protocol::{
+    EnrollRequest, EnrollResponse, ErrorBody, ErrorDetail, Inventory, InventoryAck,
+    diff_inventories, inventory_hash,
+};
 use serde::de::DeserializeOwned;
+use tower_http::decompression::RequestDecompressionLayer;
 use tower_http::timeout::TimeoutLayer;
 
 use crate::credentials::{hash_token, new_token};
 use crate::ratelimit::RateLimiter;
-use crate::store::{NewEnrollment, Store, StoreError};
+use crate::store::{Device, NewEnrollment, Store, StoreError};
 
 /// An API error: status, stable code, message.
 #[derive(Debug)]
@@ -165,6 +170,7 @@ pub fn router<S: Store>(store: S, limits: Limits) -> Router {
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz::<S>))
         .route("/api/v1/enroll", post(enroll::<S>))
+        .route("/api/v1/agent/inventory", put(put_inventory::<S>))
         .fallback(|| async {
             ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such endpoint")
         })
@@ -175,7 +181,10 @@ pub fn router<S: Store>(store: S, limits: Limits) -> Router {
                 "this endpoint does not take that method",
             )
         })
+        // The limit applies to the decompressed body, so a small gzip bomb
+        // is refused like a large upload.
         .layer(DefaultBodyLimit::max(limits.max_body_bytes))
+        .layer(RequestDecompressionLayer::new())
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
             limits.request_timeout,
@@ -278,4 +287,82 @@ async fn enroll<S: Store>(
             device_token: token,
         }),
     ))
+}
+
+/// An enrolled device, authenticated by its bearer token.
+pub struct DeviceAuth(pub Device);
+
+impl<S: Store> FromRequestParts<AppState<S>> for DeviceAuth {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState<S>,
+    ) -> Result<Self, Self::Rejection> {
+        let token = parts
+            .headers
+            .get(axum::http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .ok_or_else(|| {
+                ApiError::new(
+                    StatusCode::UNAUTHORIZED,
+                    "missing_credentials",
+                    "send Authorization: Bearer <device token>",
+                )
+            })?;
+        match state.store.device_by_token(&hash_token(token)).await? {
+            Some(device) => Ok(Self(device)),
+            None => Err(ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "invalid_token",
+                "the device token is unknown or was replaced; enroll again",
+            )),
+        }
+    }
+}
+
+/// `PUT /api/v1/agent/inventory`: the device's full inventory. The desk
+/// keeps the current one and a diff for every change, not endless copies.
+async fn put_inventory<S: Store>(
+    State(state): State<AppState<S>>,
+    DeviceAuth(device): DeviceAuth,
+    ApiJson(inventory): ApiJson<Inventory>,
+) -> Result<Json<InventoryAck>, ApiError> {
+    let hash = inventory_hash(&inventory);
+    let previous = state.store.current_inventory(device.id).await?;
+    let changed = previous.as_ref().is_none_or(|(h, _)| *h != hash);
+    // A stored body this version cannot read is treated as no history.
+    let diff = previous
+        .as_ref()
+        .filter(|_| changed)
+        .and_then(|(_, body)| serde_json::from_str::<Inventory>(body).ok())
+        .map(|old| diff_inventories(&old, &inventory))
+        .filter(|d| !d.is_empty())
+        .map(|d| serde_json::to_string(&d))
+        .transpose()
+        .map_err(|e| {
+            ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid_body",
+                e.to_string(),
+            )
+        })?;
+    let body = serde_json::to_string(&inventory).map_err(|e| {
+        ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_body",
+            e.to_string(),
+        )
+    })?;
+    state
+        .store
+        .save_inventory(device.id, &hash, &body, diff.as_deref(), Utc::now())
+        .await?;
+    Ok(Json(InventoryAck {
+        inventory_hash: hash,
+        changed,
+    }))
 }

@@ -272,3 +272,134 @@ async fn enrollment_is_rate_limited() {
     assert!((1..=20).contains(&wait), "{wait}");
     assert_eq!(code(&r.bytes().await.unwrap()), "rate_limited");
 }
+
+fn inventory(packages: &[(&str, &str)], memory: u64) -> serde_json::Value {
+    let software: Vec<serde_json::Value> = packages
+        .iter()
+        .map(|(n, v)| serde_json::json!({"name": n, "version": v, "source": "dpkg", "architecture": "amd64"}))
+        .collect();
+    serde_json::json!({
+        "collected_at": Utc::now(),
+        "device": {"hostname": "pc1", "device_key": "inv-key"},
+        "os": {"name": "Debian GNU/Linux", "uptime_secs": 42},
+        "hardware": {"memory": {"total_bytes": memory}},
+        "software": software,
+    })
+}
+
+async fn put_inventory(
+    base: &str,
+    token: Option<&str>,
+    body: Vec<u8>,
+    gzip: bool,
+) -> (StatusCode, Vec<u8>) {
+    let mut req = common::http()
+        .put(format!("{base}/api/v1/agent/inventory"))
+        .header("content-type", "application/json");
+    if let Some(t) = token {
+        req = req.header("authorization", format!("Bearer {t}"));
+    }
+    if gzip {
+        req = req.header("content-encoding", "gzip");
+    }
+    let r = req.body(body).send().await.unwrap();
+    (r.status(), r.bytes().await.unwrap().to_vec())
+}
+
+fn gz(data: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    e.write_all(data).unwrap();
+    e.finish().unwrap()
+}
+
+async fn inventory_flow<S: Store>(store: S) {
+    let base = start(store.clone()).await;
+    store
+        .create_enroll_secret(None, &hash_token("fleet"), None)
+        .await
+        .unwrap();
+    let (_, body) = enroll(&base, "fleet", serde_json::json!({"device_key": "inv-key"})).await;
+    let device: EnrollResponse = serde_json::from_slice(&body).unwrap();
+    let token = device.device_token.as_str();
+
+    let v1 = serde_json::to_vec(&inventory(
+        &[("curl", "7.88.1-10"), ("vim", "2:9.0.1378-2")],
+        8 << 30,
+    ))
+    .unwrap();
+    let (st, body) = put_inventory(&base, Some(token), v1.clone(), false).await;
+    assert_eq!(st, StatusCode::OK, "{}", String::from_utf8_lossy(&body));
+    let ack: deskside_protocol::InventoryAck = serde_json::from_slice(&body).unwrap();
+    assert!(ack.changed, "the first inventory is news");
+    assert_eq!(ack.inventory_hash.len(), 64);
+
+    // The same machine again, gzip-compressed: no change recorded.
+    let (st, body) = put_inventory(&base, Some(token), gz(&v1), true).await;
+    assert_eq!(st, StatusCode::OK, "{}", String::from_utf8_lossy(&body));
+    let again: deskside_protocol::InventoryAck = serde_json::from_slice(&body).unwrap();
+    assert!(!again.changed);
+    assert_eq!(again.inventory_hash, ack.inventory_hash);
+    assert!(
+        store
+            .inventory_changes(device.device_id, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    // A package upgraded, one added, more memory: one change with all three.
+    let v2 = serde_json::to_vec(&inventory(
+        &[
+            ("curl", "7.88.1-11"),
+            ("htop", "3.2.2-2"),
+            ("vim", "2:9.0.1378-2"),
+        ],
+        16 << 30,
+    ))
+    .unwrap();
+    let (_, body) = put_inventory(&base, Some(token), v2, false).await;
+    assert!(
+        serde_json::from_slice::<deskside_protocol::InventoryAck>(&body)
+            .unwrap()
+            .changed
+    );
+    let changes = store.inventory_changes(device.device_id, 10).await.unwrap();
+    assert_eq!(changes.len(), 1);
+    let diff: deskside_protocol::InventoryDiff = serde_json::from_str(&changes[0].1).unwrap();
+    assert_eq!(diff.software_added[0].name, "htop");
+    assert_eq!(diff.software_changed[0].name, "curl");
+    assert_eq!(diff.system_changes[0].path, "hardware.memory.total_bytes");
+
+    // Who may upload.
+    let v = serde_json::to_vec(&inventory(&[], 1)).unwrap();
+    for (tok, want) in [
+        (None, "missing_credentials"),
+        (Some("dsk_dev_nope"), "invalid_token"),
+    ] {
+        let (st, body) = put_inventory(&base, tok, v.clone(), false).await;
+        assert_eq!(st, StatusCode::UNAUTHORIZED);
+        assert_eq!(code(&body), want);
+    }
+    // Not an inventory, and not gzip.
+    let (st, body) = put_inventory(&base, Some(token), b"{\"software\": []}".to_vec(), false).await;
+    assert_eq!(
+        (st, code(&body).as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, "invalid_body")
+    );
+    let (st, _) = put_inventory(&base, Some(token), b"not gzip at all".to_vec(), true).await;
+    assert!(st.is_client_error(), "{st}");
+}
+
+#[tokio::test]
+async fn sqlite_inventory() {
+    let (s, _dir) = common::sqlite().await;
+    inventory_flow(s).await;
+}
+
+#[tokio::test]
+async fn postgres_inventory() {
+    if let Some(s) = common::postgres().await {
+        inventory_flow(s).await;
+    }
+}

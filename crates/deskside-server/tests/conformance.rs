@@ -160,6 +160,48 @@ async fn suite<S: Store>(s: S) {
         .unwrap();
     assert_ne!(other.device_id, first.device_id);
     assert!(!other.reenrolled);
+
+    // Inventories: one current per device, changes kept newest first.
+    let dev = first.device_id;
+    assert!(s.current_inventory(dev).await.unwrap().is_none());
+    s.save_inventory(dev, "h1", "{\"v\":1}", None, now)
+        .await
+        .unwrap();
+    s.save_inventory(
+        dev,
+        "h2",
+        "{\"v\":2}",
+        Some("{\"change\":1}"),
+        now + TimeDelta::seconds(1),
+    )
+    .await
+    .unwrap();
+    s.save_inventory(
+        dev,
+        "h3",
+        "{\"v\":3}",
+        Some("{\"change\":2}"),
+        now + TimeDelta::seconds(2),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        s.current_inventory(dev).await.unwrap(),
+        Some(("h3".to_owned(), "{\"v\":3}".to_owned()))
+    );
+    let changes = s.inventory_changes(dev, 10).await.unwrap();
+    assert_eq!(
+        changes.iter().map(|c| c.1.as_str()).collect::<Vec<_>>(),
+        ["{\"change\":2}", "{\"change\":1}"]
+    );
+    assert_eq!(s.inventory_changes(dev, 1).await.unwrap().len(), 1);
+    assert!(
+        s.inventory_changes(other.device_id, 10)
+            .await
+            .unwrap()
+            .is_empty(),
+        "per device"
+    );
 }
 
 #[tokio::test]

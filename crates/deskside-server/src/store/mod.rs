@@ -197,6 +197,29 @@ pub trait Store: Clone + Send + Sync + 'static {
         &self,
         token_hash: &str,
     ) -> impl Future<Output = StoreResult<Option<Device>>> + Send;
+
+    /// The device's current inventory: its hash and JSON body.
+    fn current_inventory(
+        &self,
+        device_id: i64,
+    ) -> impl Future<Output = StoreResult<Option<(String, String)>>> + Send;
+    /// Replaces the device's current inventory and, when something changed,
+    /// records the change (a JSON diff) — in one transaction. Also marks the
+    /// device as seen.
+    fn save_inventory(
+        &self,
+        device_id: i64,
+        inventory_hash: &str,
+        body: &str,
+        change: Option<&str>,
+        at: DateTime<Utc>,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+    /// Recorded changes of a device, newest first.
+    fn inventory_changes(
+        &self,
+        device_id: i64,
+        limit: u32,
+    ) -> impl Future<Output = StoreResult<Vec<(DateTime<Utc>, String)>>> + Send;
 }
 
 /// The backend a URL names.

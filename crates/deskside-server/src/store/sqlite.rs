@@ -258,4 +258,71 @@ impl Store for SqliteStore {
         })
         .transpose()
     }
+
+    async fn current_inventory(&self, device_id: i64) -> StoreResult<Option<(String, String)>> {
+        let row = sqlx::query("SELECT inventory_hash, body FROM inventories WHERE device_id = ?1")
+            .bind(device_id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|r| -> StoreResult<(String, String)> {
+            Ok((r.try_get("inventory_hash")?, r.try_get("body")?))
+        })
+        .transpose()
+    }
+
+    async fn save_inventory(
+        &self,
+        device_id: i64,
+        inventory_hash: &str,
+        body: &str,
+        change: Option<&str>,
+        at: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(
+            "INSERT INTO inventories (device_id, inventory_hash, body, updated_at) VALUES (?1, ?2, ?3, ?4) \
+             ON CONFLICT (device_id) DO UPDATE SET inventory_hash = excluded.inventory_hash, \
+             body = excluded.body, updated_at = excluded.updated_at",
+        )
+        .bind(device_id)
+        .bind(inventory_hash)
+        .bind(body)
+        .bind(at)
+        .execute(&mut *tx)
+        .await?;
+        if let Some(diff) = change {
+            sqlx::query(
+                "INSERT INTO inventory_changes (device_id, changed_at, diff) VALUES (?1, ?2, ?3)",
+            )
+            .bind(device_id)
+            .bind(at)
+            .bind(diff)
+            .execute(&mut *tx)
+            .await?;
+        }
+        sqlx::query("UPDATE devices SET last_seen = ?1 WHERE id = ?2")
+            .bind(at)
+            .bind(device_id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn inventory_changes(
+        &self,
+        device_id: i64,
+        limit: u32,
+    ) -> StoreResult<Vec<(DateTime<Utc>, String)>> {
+        let rows = sqlx::query(
+            "SELECT changed_at, diff FROM inventory_changes WHERE device_id = ?1 ORDER BY id DESC LIMIT ?2",
+        )
+        .bind(device_id)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| Ok((r.try_get("changed_at")?, r.try_get("diff")?)))
+            .collect()
+    }
 }
