@@ -4,7 +4,9 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use crate::checks::{CheckResult, CheckState, Policy};
 use crate::inventory::DeviceIdentity;
+use crate::metrics::MetricSample;
 
 /// `POST /api/v1/enroll`: a device asks to join the desk.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -38,6 +40,42 @@ pub struct InventoryAck {
     /// Whether anything but volatile fields changed since the previous
     /// upload (then a change record was kept).
     pub changed: bool,
+}
+
+/// `POST /api/v1/agent/checkin`: what changed on the device since its
+/// last check-in.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct CheckinRequest {
+    /// Version of the agent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agent_version: Option<String>,
+    /// The device's overall health.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub overall_health: Option<CheckState>,
+    /// Version of the policy the agent runs (0 or absent: none from the desk).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policy_version: Option<u64>,
+    /// Stable hash of the agent's current inventory.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inventory_hash: Option<String>,
+    /// Check results that changed since the last check-in.
+    #[serde(default)]
+    pub check_results: Vec<CheckResult>,
+    /// Metric samples taken since the last check-in.
+    #[serde(default)]
+    pub metrics: Vec<MetricSample>,
+}
+
+/// The desk's answer to a check-in.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct CheckinResponse {
+    /// Seconds until the next check-in.
+    pub next_checkin_secs: u64,
+    /// Whether the desk wants the full inventory (`PUT /agent/inventory`).
+    pub send_inventory: bool,
+    /// The current policy, when its version is newer than the agent's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policy: Option<Policy>,
 }
 
 /// The body of every error response: `{"error": {"code", "message"}}`.

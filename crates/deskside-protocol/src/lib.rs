@@ -21,7 +21,10 @@ pub mod inventory;
 pub mod metrics;
 pub mod schema;
 
-pub use api::{EnrollRequest, EnrollResponse, ErrorBody, ErrorDetail, InventoryAck};
+pub use api::{
+    CheckinRequest, CheckinResponse, EnrollRequest, EnrollResponse, ErrorBody, ErrorDetail,
+    InventoryAck,
+};
 pub use changes::{
     FieldChange, InventoryDiff, SoftwareChange, SoftwareChangeKind, SoftwareRef, compare_versions,
     diff_inventories, inventory_hash,

@@ -27,6 +27,8 @@ pub fn all() -> Vec<(&'static str, Schema)> {
         one::<EnrollResponse>("enroll-response.schema.json"),
         one::<ErrorBody>("error.schema.json"),
         one::<crate::InventoryAck>("inventory-ack.schema.json"),
+        one::<crate::CheckinRequest>("checkin-request.schema.json"),
+        one::<crate::CheckinResponse>("checkin-response.schema.json"),
     ]
 }
 

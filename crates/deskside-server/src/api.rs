@@ -14,8 +14,8 @@ use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use chrono::Utc;
 use deskside_protocol::{
-    EnrollRequest, EnrollResponse, ErrorBody, ErrorDetail, Inventory, InventoryAck,
-    diff_inventories, inventory_hash,
+    CheckinRequest, CheckinResponse, EnrollRequest, EnrollResponse, ErrorBody, ErrorDetail,
+    Inventory, InventoryAck, Policy, diff_inventories, inventory_hash,
 };
 use serde::de::DeserializeOwned;
 use tower_http::decompression::RequestDecompressionLayer;
@@ -23,7 +23,7 @@ use tower_http::timeout::TimeoutLayer;
 
 use crate::credentials::{hash_token, new_token};
 use crate::ratelimit::RateLimiter;
-use crate::store::{Device, NewEnrollment, Store, StoreError};
+use crate::store::{Checkin, Device, NewEnrollment, Role, Store, StoreError, User};
 
 /// An API error: status, stable code, message.
 #[derive(Debug)]
@@ -137,6 +137,8 @@ pub struct AppState<S> {
     pub store: S,
     /// Limits `/enroll` per client address.
     pub enroll_limit: Arc<RateLimiter>,
+    /// Seconds between check-ins, told to every agent.
+    pub checkin_secs: u64,
 }
 
 /// HTTP limits.
@@ -148,6 +150,8 @@ pub struct Limits {
     pub request_timeout: Duration,
     /// Enrollments per minute and client address (bursts of twice that).
     pub enroll_per_minute: u32,
+    /// Time between check-ins.
+    pub checkin_interval: Duration,
 }
 
 impl Default for Limits {
@@ -156,6 +160,7 @@ impl Default for Limits {
             max_body_bytes: 16 * 1024 * 1024,
             request_timeout: Duration::from_secs(30),
             enroll_per_minute: 10,
+            checkin_interval: Duration::from_secs(60),
         }
     }
 }
@@ -171,6 +176,8 @@ pub fn router<S: Store>(store: S, limits: Limits) -> Router {
         .route("/readyz", get(readyz::<S>))
         .route("/api/v1/enroll", post(enroll::<S>))
         .route("/api/v1/agent/inventory", put(put_inventory::<S>))
+        .route("/api/v1/agent/checkin", post(checkin::<S>))
+        .route("/api/v1/policy", get(get_policy::<S>).put(put_policy::<S>))
         .fallback(|| async {
             ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such endpoint")
         })
@@ -192,6 +199,7 @@ pub fn router<S: Store>(store: S, limits: Limits) -> Router {
         .with_state(AppState {
             store,
             enroll_limit,
+            checkin_secs: limits.checkin_interval.as_secs().max(1),
         })
 }
 
@@ -299,20 +307,13 @@ impl<S: Store> FromRequestParts<AppState<S>> for DeviceAuth {
         parts: &mut Parts,
         state: &AppState<S>,
     ) -> Result<Self, Self::Rejection> {
-        let token = parts
-            .headers
-            .get(axum::http::header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .map(str::trim)
-            .filter(|t| !t.is_empty())
-            .ok_or_else(|| {
-                ApiError::new(
-                    StatusCode::UNAUTHORIZED,
-                    "missing_credentials",
-                    "send Authorization: Bearer <device token>",
-                )
-            })?;
+        let token = bearer(parts).ok_or_else(|| {
+            ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "missing_credentials",
+                "send Authorization: Bearer <device token>",
+            )
+        })?;
         match state.store.device_by_token(&hash_token(token)).await? {
             Some(device) => Ok(Self(device)),
             None => Err(ApiError::new(
@@ -364,5 +365,165 @@ async fn put_inventory<S: Store>(
     Ok(Json(InventoryAck {
         inventory_hash: hash,
         changed,
+    }))
+}
+
+/// A technician or administrator, authenticated by an API token.
+pub struct UserAuth(pub User);
+
+impl<S: Store> FromRequestParts<AppState<S>> for UserAuth {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState<S>,
+    ) -> Result<Self, Self::Rejection> {
+        let token = bearer(parts).ok_or_else(|| {
+            ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "missing_credentials",
+                "send Authorization: Bearer <API token>",
+            )
+        })?;
+        match state.store.user_by_api_token(&hash_token(token)).await? {
+            Some(user) => Ok(Self(user)),
+            None => Err(ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "invalid_token",
+                "the API token is unknown or revoked",
+            )),
+        }
+    }
+}
+
+fn bearer(parts: &Parts) -> Option<&str> {
+    parts
+        .headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+}
+
+fn invalid(message: impl Into<String>) -> ApiError {
+    ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_body", message)
+}
+
+fn policy_from_row(version: i64, checks: &str) -> Result<Policy, ApiError> {
+    let checks = serde_json::from_str(checks).map_err(|e| {
+        tracing::error!("stored policy {version} is unreadable: {e}");
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "storage_unavailable",
+            "the stored policy is unreadable",
+        )
+    })?;
+    Ok(Policy {
+        version: u64::try_from(version).unwrap_or_default(),
+        checks,
+    })
+}
+
+/// `GET /api/v1/policy`: the current health-check policy.
+async fn get_policy<S: Store>(
+    State(state): State<AppState<S>>,
+    UserAuth(_): UserAuth,
+) -> Result<Json<Policy>, ApiError> {
+    match state.store.current_policy().await? {
+        Some((version, checks)) => Ok(Json(policy_from_row(version, &checks)?)),
+        None => Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            "no policy has been set; agents use their built-in one",
+        )),
+    }
+}
+
+/// `PUT /api/v1/policy` (administrators): a new policy version, pushed to
+/// agents at their next check-in. Every check is validated the way agents
+/// validate it; any invalid check refuses the whole policy, naming it.
+async fn put_policy<S: Store>(
+    State(state): State<AppState<S>>,
+    UserAuth(user): UserAuth,
+    ApiJson(policy): ApiJson<Policy>,
+) -> Result<Json<Policy>, ApiError> {
+    if user.role != Role::Admin {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            "only administrators may change the policy",
+        ));
+    }
+    if policy.checks.len() > 500 {
+        return Err(invalid("a policy holds at most 500 checks"));
+    }
+    let loaded = deskside_host::checks::LoadedPolicy::load(&policy);
+    if !loaded.errors.is_empty() {
+        let msgs: Vec<String> = loaded.errors.iter().map(ToString::to_string).collect();
+        return Err(invalid(msgs.join("; ")));
+    }
+    let checks = serde_json::to_string(&policy.checks).map_err(|e| invalid(e.to_string()))?;
+    let version = state.store.put_policy(&checks, user.id).await?;
+    tracing::info!(version, by = %user.email, "policy changed");
+    Ok(Json(Policy {
+        version: u64::try_from(version).unwrap_or_default(),
+        checks: policy.checks,
+    }))
+}
+
+/// `POST /api/v1/agent/checkin`: what changed on the device; the answer
+/// says when to come back, whether to send the inventory, and carries the
+/// policy when the agent's is older.
+async fn checkin<S: Store>(
+    State(state): State<AppState<S>>,
+    DeviceAuth(device): DeviceAuth,
+    ApiJson(req): ApiJson<CheckinRequest>,
+) -> Result<Json<CheckinResponse>, ApiError> {
+    if req.check_results.len() > 1000 || req.metrics.len() > 2000 {
+        return Err(invalid(
+            "at most 1000 check results and 2000 metric samples per check-in",
+        ));
+    }
+    bounded("agent_version", req.agent_version.as_deref(), 64)?;
+    bounded("inventory_hash", req.inventory_hash.as_deref(), 128)?;
+    let mut results = Vec::with_capacity(req.check_results.len());
+    for r in &req.check_results {
+        bounded("check_results.check_id", Some(&r.check_id), 128)?;
+        let json = serde_json::to_string(r).map_err(|e| invalid(e.to_string()))?;
+        results.push((r.check_id.as_str(), r.state.as_str(), json));
+    }
+    let samples = req
+        .metrics
+        .iter()
+        .map(|m| serde_json::to_string(m).map(|j| (m.timestamp, j)))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| invalid(e.to_string()))?;
+    state
+        .store
+        .record_checkin(&Checkin {
+            device_id: device.id,
+            agent_version: req.agent_version.as_deref(),
+            health: req.overall_health.map(|h| h.as_str()),
+            results,
+            samples,
+            at: Utc::now(),
+        })
+        .await?;
+    let stored_hash = state
+        .store
+        .current_inventory(device.id)
+        .await?
+        .map(|(h, _)| h);
+    let send_inventory = stored_hash.is_none() || stored_hash != req.inventory_hash;
+    let known = i64::try_from(req.policy_version.unwrap_or(0)).unwrap_or(i64::MAX);
+    let policy = match state.store.current_policy().await? {
+        Some((version, checks)) if version > known => Some(policy_from_row(version, &checks)?),
+        _ => None,
+    };
+    Ok(Json(CheckinResponse {
+        next_checkin_secs: state.checkin_secs,
+        send_inventory,
+        policy,
     }))
 }

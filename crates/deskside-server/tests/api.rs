@@ -19,6 +19,7 @@ async fn start_with<S: Store>(store: S, enroll_per_minute: u32) -> String {
         max_body_bytes: 64 * 1024,
         request_timeout: Duration::from_secs(10),
         enroll_per_minute,
+        ..Limits::default()
     };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
@@ -401,5 +402,228 @@ async fn sqlite_inventory() {
 async fn postgres_inventory() {
     if let Some(s) = common::postgres().await {
         inventory_flow(s).await;
+    }
+}
+
+async fn call(
+    method: reqwest::Method,
+    url: String,
+    token: Option<&str>,
+    body: Option<serde_json::Value>,
+) -> (StatusCode, serde_json::Value) {
+    let mut req = common::http().request(method, url);
+    if let Some(t) = token {
+        req = req.header("authorization", format!("Bearer {t}"));
+    }
+    if let Some(b) = body {
+        req = req
+            .header("content-type", "application/json")
+            .body(serde_json::to_vec(&b).unwrap());
+    }
+    let r = req.send().await.unwrap();
+    let status = r.status();
+    let bytes = r.bytes().await.unwrap();
+    (
+        status,
+        serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null),
+    )
+}
+
+async fn checkin_and_policy<S: Store>(store: S) {
+    use deskside_server::credentials::new_token;
+    use deskside_server::store::Role;
+    let base = start(store.clone()).await;
+    store
+        .create_enroll_secret(None, &hash_token("fleet"), None)
+        .await
+        .unwrap();
+    let (_, body) = enroll(&base, "fleet", serde_json::json!({"device_key": "chk-key"})).await;
+    let device: EnrollResponse = serde_json::from_slice(&body).unwrap();
+    let dev = device.device_token.as_str();
+    let admin = store
+        .create_user("admin@example.com", Role::Admin, None)
+        .await
+        .unwrap();
+    let tech = store
+        .create_user("tech@example.com", Role::Technician, None)
+        .await
+        .unwrap();
+    let (admin_token, tech_token) = (new_token("dsk_api"), new_token("dsk_api"));
+    store
+        .create_api_token(admin.id, &hash_token(&admin_token))
+        .await
+        .unwrap();
+    store
+        .create_api_token(tech.id, &hash_token(&tech_token))
+        .await
+        .unwrap();
+    let checkin_url = format!("{base}/api/v1/agent/checkin");
+    let policy_url = format!("{base}/api/v1/policy");
+
+    // First check-in: no inventory yet, no policy from the desk.
+    let result = serde_json::json!({"check_id": "disk", "state": "warning", "summary": "/: 9% free",
+        "timestamp": Utc::now(), "duration_ms": 3, "alert_state": "warning"});
+    let sample = serde_json::json!({"timestamp": Utc::now(), "cpu": {"usage_percent": 12.5}});
+    let body = serde_json::json!({"agent_version": "0.1.0", "overall_health": "warning", "policy_version": 0,
+        "inventory_hash": "abc", "check_results": [result], "metrics": [sample]});
+    let (st, resp) = call(
+        reqwest::Method::POST,
+        checkin_url.clone(),
+        Some(dev),
+        Some(body.clone()),
+    )
+    .await;
+    assert_eq!(st, StatusCode::OK, "{resp}");
+    assert_eq!(resp["send_inventory"], true);
+    assert!(resp["next_checkin_secs"].as_u64().unwrap() > 0);
+    assert!(resp.get("policy").is_none());
+    let stored = store.check_results(device.device_id).await.unwrap();
+    assert_eq!(
+        (stored[0].0.as_str(), stored[0].1.as_str()),
+        ("disk", "warning")
+    );
+
+    // Policy: technicians may read, only admins may write; bad checks refused.
+    assert_eq!(
+        call(
+            reqwest::Method::GET,
+            policy_url.clone(),
+            Some(&tech_token),
+            None
+        )
+        .await
+        .0,
+        StatusCode::NOT_FOUND
+    );
+    let policy = serde_json::json!({"checks": [{"id": "disk", "kind": "disk_free", "warn": "20%", "crit": "10%"}]});
+    let (st, resp) = call(
+        reqwest::Method::PUT,
+        policy_url.clone(),
+        Some(&tech_token),
+        Some(policy.clone()),
+    )
+    .await;
+    assert_eq!(
+        (st, resp["error"]["code"].as_str()),
+        (StatusCode::FORBIDDEN, Some("forbidden"))
+    );
+    assert_eq!(
+        call(
+            reqwest::Method::PUT,
+            policy_url.clone(),
+            Some(dev),
+            Some(policy.clone())
+        )
+        .await
+        .0,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        call(
+            reqwest::Method::PUT,
+            policy_url.clone(),
+            None,
+            Some(policy.clone())
+        )
+        .await
+        .0,
+        StatusCode::UNAUTHORIZED
+    );
+    let bad = serde_json::json!({"checks": [{"id": "x", "kind": "disk_free", "warn": "lots"}]});
+    let (st, resp) = call(
+        reqwest::Method::PUT,
+        policy_url.clone(),
+        Some(&admin_token),
+        Some(bad),
+    )
+    .await;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        resp["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("check \"x\", field \"warn\""),
+        "{resp}"
+    );
+    let (st, resp) = call(
+        reqwest::Method::PUT,
+        policy_url.clone(),
+        Some(&admin_token),
+        Some(policy.clone()),
+    )
+    .await;
+    assert_eq!(st, StatusCode::OK, "{resp}");
+    assert_eq!(resp["version"], 1);
+    let (_, resp) = call(
+        reqwest::Method::PUT,
+        policy_url.clone(),
+        Some(&admin_token),
+        Some(policy),
+    )
+    .await;
+    assert_eq!(resp["version"], 2, "every change is a new version");
+    let (st, resp) = call(reqwest::Method::GET, policy_url, Some(&tech_token), None).await;
+    assert_eq!((st, resp["version"].as_u64()), (StatusCode::OK, Some(2)));
+
+    // The agent gets the policy once, and the inventory request stops once
+    // the desk holds the inventory with the agent's hash.
+    let (_, resp) = call(
+        reqwest::Method::POST,
+        checkin_url.clone(),
+        Some(dev),
+        Some(body),
+    )
+    .await;
+    assert_eq!(resp["policy"]["version"], 2);
+    assert_eq!(resp["policy"]["checks"][0]["id"], "disk");
+    let inv = serde_json::to_vec(&inventory(&[("curl", "1")], 1 << 30)).unwrap();
+    let (_, ack) = put_inventory(&base, Some(dev), inv, false).await;
+    let ack: deskside_protocol::InventoryAck = serde_json::from_slice(&ack).unwrap();
+    let up_to_date = serde_json::json!({"policy_version": 2, "inventory_hash": ack.inventory_hash});
+    let (_, resp) = call(
+        reqwest::Method::POST,
+        checkin_url.clone(),
+        Some(dev),
+        Some(up_to_date),
+    )
+    .await;
+    assert_eq!(resp["send_inventory"], false);
+    assert!(resp.get("policy").is_none());
+
+    // Devices only; and nonsense is refused precisely.
+    assert_eq!(
+        call(
+            reqwest::Method::POST,
+            checkin_url.clone(),
+            Some(&admin_token),
+            Some(serde_json::json!({}))
+        )
+        .await
+        .0,
+        StatusCode::UNAUTHORIZED
+    );
+    let (st, resp) = call(
+        reqwest::Method::POST,
+        checkin_url,
+        Some(dev),
+        Some(serde_json::json!({"check_results": 5})),
+    )
+    .await;
+    assert_eq!(
+        (st, resp["error"]["code"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_body"))
+    );
+}
+
+#[tokio::test]
+async fn sqlite_checkin_and_policy() {
+    let (s, _dir) = common::sqlite().await;
+    checkin_and_policy(s).await;
+}
+
+#[tokio::test]
+async fn postgres_checkin_and_policy() {
+    if let Some(s) = common::postgres().await {
+        checkin_and_policy(s).await;
     }
 }

@@ -202,6 +202,45 @@ async fn suite<S: Store>(s: S) {
             .is_empty(),
         "per device"
     );
+
+    // Check-ins keep the latest result per check and every sample.
+    use deskside_server::store::Checkin;
+    let checkin = |state: &'static str, json: &str| Checkin {
+        device_id: dev,
+        agent_version: Some("0.1.0"),
+        health: Some(state),
+        results: vec![
+            ("disk", state, json.to_owned()),
+            ("mem", "ok", "{}".to_owned()),
+        ],
+        samples: vec![(now, "{\"cpu\":1}".to_owned())],
+        at: now,
+    };
+    s.record_checkin(&checkin("warning", "{\"a\":1}"))
+        .await
+        .unwrap();
+    s.record_checkin(&checkin("critical", "{\"a\":2}"))
+        .await
+        .unwrap();
+    let results = s.check_results(dev).await.unwrap();
+    assert_eq!(results.len(), 2);
+    assert_eq!(
+        results[0],
+        (
+            "disk".to_owned(),
+            "critical".to_owned(),
+            "{\"a\":2}".to_owned()
+        )
+    );
+
+    // Policies: versions count up from 1; the newest is current.
+    assert!(s.current_policy().await.unwrap().is_none());
+    assert_eq!(s.put_policy("[]", admin.id).await.unwrap(), 1);
+    assert_eq!(s.put_policy("[{\"id\":\"x\"}]", admin.id).await.unwrap(), 2);
+    assert_eq!(
+        s.current_policy().await.unwrap(),
+        Some((2, "[{\"id\":\"x\"}]".to_owned()))
+    );
 }
 
 #[tokio::test]

@@ -214,12 +214,47 @@ pub trait Store: Clone + Send + Sync + 'static {
         change: Option<&str>,
         at: DateTime<Utc>,
     ) -> impl Future<Output = StoreResult<()>> + Send;
+    /// Records a check-in: agent version and health on the device, the
+    /// latest result of each check, and the metric samples — in one
+    /// transaction.
+    fn record_checkin(&self, c: &Checkin<'_>) -> impl Future<Output = StoreResult<()>> + Send;
+    /// The latest result of each check of a device: (check id, state, JSON).
+    fn check_results(
+        &self,
+        device_id: i64,
+    ) -> impl Future<Output = StoreResult<Vec<(String, String, String)>>> + Send;
+    /// The current policy: (version, JSON list of checks).
+    fn current_policy(&self) -> impl Future<Output = StoreResult<Option<(i64, String)>>> + Send;
+    /// Stores a new policy version (the previous + 1) and returns it.
+    /// Concurrent writers on several nodes get distinct versions.
+    fn put_policy(
+        &self,
+        checks: &str,
+        by_user: i64,
+    ) -> impl Future<Output = StoreResult<i64>> + Send;
     /// Recorded changes of a device, newest first.
     fn inventory_changes(
         &self,
         device_id: i64,
         limit: u32,
     ) -> impl Future<Output = StoreResult<Vec<(DateTime<Utc>, String)>>> + Send;
+}
+
+/// What a check-in stores.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Checkin<'a> {
+    /// The device.
+    pub device_id: i64,
+    /// Its agent's version.
+    pub agent_version: Option<&'a str>,
+    /// Its overall health (`ok`, `warning`, …).
+    pub health: Option<&'a str>,
+    /// Changed check results: (check id, state, result JSON).
+    pub results: Vec<(&'a str, &'a str, String)>,
+    /// Metric samples: (taken at, sample JSON).
+    pub samples: Vec<(DateTime<Utc>, String)>,
+    /// When the check-in arrived.
+    pub at: DateTime<Utc>,
 }
 
 /// The backend a URL names.

@@ -10,8 +10,8 @@ use sqlx::sqlite::{
 use sqlx::{Row, SqlitePool};
 
 use super::{
-    Device, EnrollSecret, Enrolled, NewEnrollment, Role, Store, StoreError, StoreResult, User,
-    is_unique_violation,
+    Checkin, Device, EnrollSecret, Enrolled, NewEnrollment, Role, Store, StoreError, StoreResult,
+    User, is_unique_violation,
 };
 
 /// A SQLite database.
@@ -307,6 +307,94 @@ impl Store for SqliteStore {
             .await?;
         tx.commit().await?;
         Ok(())
+    }
+
+    async fn record_checkin(&self, c: &Checkin<'_>) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(
+            "UPDATE devices SET last_seen = ?1, agent_version = COALESCE(?2, agent_version), \
+             health = COALESCE(?3, health) WHERE id = ?4",
+        )
+        .bind(c.at)
+        .bind(c.agent_version)
+        .bind(c.health)
+        .bind(c.device_id)
+        .execute(&mut *tx)
+        .await?;
+        for (check_id, state, result) in &c.results {
+            sqlx::query(
+                "INSERT INTO check_results (device_id, check_id, state, result, updated_at) \
+                 VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (device_id, check_id) DO UPDATE SET \
+                 state = excluded.state, result = excluded.result, updated_at = excluded.updated_at",
+            )
+            .bind(c.device_id)
+            .bind(*check_id)
+            .bind(*state)
+            .bind(result)
+            .bind(c.at)
+            .execute(&mut *tx)
+            .await?;
+        }
+        for (taken_at, sample) in &c.samples {
+            sqlx::query(
+                "INSERT INTO metric_samples (device_id, taken_at, sample) VALUES (?1, ?2, ?3)",
+            )
+            .bind(c.device_id)
+            .bind(*taken_at)
+            .bind(sample)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn check_results(&self, device_id: i64) -> StoreResult<Vec<(String, String, String)>> {
+        let rows = sqlx::query("SELECT check_id, state, result FROM check_results WHERE device_id = ?1 ORDER BY check_id")
+            .bind(device_id)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|r| {
+                Ok((
+                    r.try_get("check_id")?,
+                    r.try_get("state")?,
+                    r.try_get("result")?,
+                ))
+            })
+            .collect()
+    }
+
+    async fn current_policy(&self) -> StoreResult<Option<(i64, String)>> {
+        let row = sqlx::query("SELECT version, body FROM policies ORDER BY version DESC LIMIT 1")
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|r| -> StoreResult<(i64, String)> {
+            Ok((r.try_get("version")?, r.try_get("body")?))
+        })
+        .transpose()
+    }
+
+    async fn put_policy(&self, checks: &str, by_user: i64) -> StoreResult<i64> {
+        // Another node may take the same next version at the same moment;
+        // the primary key refuses one of them, which then tries again.
+        for _ in 0..5 {
+            let result = sqlx::query_scalar(
+                "INSERT INTO policies (version, body, created_at, created_by) \
+                 SELECT COALESCE(MAX(version), 0) + 1, ?1, ?2, ?3 FROM policies RETURNING version",
+            )
+            .bind(checks)
+            .bind(Utc::now())
+            .bind(by_user)
+            .fetch_one(&self.pool)
+            .await;
+            match result {
+                Ok(v) => return Ok(v),
+                Err(e) if is_unique_violation(&e) => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(StoreError::Conflict("policy version".into()))
     }
 
     async fn inventory_changes(
