@@ -20,6 +20,7 @@ pub mod checks;
 pub mod inventory;
 pub mod metrics;
 pub mod schema;
+pub mod tickets;
 
 pub use api::{
     CheckinRequest, CheckinResponse, EnrollRequest, EnrollResponse, ErrorBody, ErrorDetail,
@@ -35,6 +36,7 @@ pub use checks::{
 };
 pub use inventory::*;
 pub use metrics::*;
+pub use tickets::{AttachmentInfo, NewTicket, Ticket, TicketCategory, TicketStatus, Urgency};
 
 /// Version of the wire protocol. Bumped only for incompatible changes; new
 /// optional fields do not bump it.

@@ -29,6 +29,8 @@ pub fn all() -> Vec<(&'static str, Schema)> {
         one::<crate::InventoryAck>("inventory-ack.schema.json"),
         one::<crate::CheckinRequest>("checkin-request.schema.json"),
         one::<crate::CheckinResponse>("checkin-response.schema.json"),
+        one::<crate::NewTicket>("new-ticket.schema.json"),
+        one::<crate::Ticket>("ticket.schema.json"),
     ]
 }
 

@@ -21,9 +21,13 @@ use serde::de::DeserializeOwned;
 use tower_http::decompression::RequestDecompressionLayer;
 use tower_http::timeout::TimeoutLayer;
 
+use crate::blobs::DiskBlobs;
 use crate::credentials::{hash_token, new_token};
 use crate::ratelimit::RateLimiter;
-use crate::store::{Checkin, Device, NewEnrollment, Role, Store, StoreError, User};
+use crate::store::{
+    AttachmentRow, Checkin, Device, NewEnrollment, NewTicketRow, Role, Store, StoreError,
+    TicketRow, User,
+};
 
 /// An API error: status, stable code, message.
 #[derive(Debug)]
@@ -139,6 +143,8 @@ pub struct AppState<S> {
     pub enroll_limit: Arc<RateLimiter>,
     /// Seconds between check-ins, told to every agent.
     pub checkin_secs: u64,
+    /// Attachment content.
+    pub blobs: DiskBlobs,
 }
 
 /// HTTP limits.
@@ -166,7 +172,7 @@ impl Default for Limits {
 }
 
 /// The API router.
-pub fn router<S: Store>(store: S, limits: Limits) -> Router {
+pub fn router<S: Store>(store: S, blobs: DiskBlobs, limits: Limits) -> Router {
     let enroll_limit = Arc::new(RateLimiter::new(
         limits.enroll_per_minute,
         limits.enroll_per_minute.saturating_mul(2),
@@ -177,6 +183,13 @@ pub fn router<S: Store>(store: S, limits: Limits) -> Router {
         .route("/api/v1/enroll", post(enroll::<S>))
         .route("/api/v1/agent/inventory", put(put_inventory::<S>))
         .route("/api/v1/agent/checkin", post(checkin::<S>))
+        .route(
+            "/api/v1/agent/tickets",
+            post(create_ticket::<S>)
+                .get(list_tickets::<S>)
+                .layer(DefaultBodyLimit::max(MAX_TICKET_BYTES)),
+        )
+        .route("/api/v1/agent/tickets/{id}", get(get_ticket::<S>))
         .route("/api/v1/policy", get(get_policy::<S>).put(put_policy::<S>))
         .fallback(|| async {
             ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such endpoint")
@@ -200,6 +213,7 @@ pub fn router<S: Store>(store: S, limits: Limits) -> Router {
             store,
             enroll_limit,
             checkin_secs: limits.checkin_interval.as_secs().max(1),
+            blobs,
         })
 }
 
@@ -526,4 +540,297 @@ async fn checkin<S: Store>(
         send_inventory,
         policy,
     }))
+}
+
+/// Largest ticket submission (all parts together).
+const MAX_TICKET_BYTES: usize = 32 * 1024 * 1024;
+/// Largest attachment.
+const MAX_ATTACHMENT_BYTES: usize = 10 * 1024 * 1024;
+/// Largest diagnostics bundle (the agent caps its bundles at 2 MB).
+const MAX_DIAGNOSTICS_BYTES: usize = 4 * 1024 * 1024;
+/// Most attachments per ticket.
+const MAX_ATTACHMENTS: usize = 10;
+
+fn multipart_error(status: StatusCode, text: String) -> ApiError {
+    if status == StatusCode::PAYLOAD_TOO_LARGE {
+        ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "body_too_large",
+            "the submission is too large",
+        )
+    } else if status == StatusCode::UNSUPPORTED_MEDIA_TYPE {
+        ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            "send multipart/form-data",
+        )
+    } else {
+        ApiError::new(StatusCode::BAD_REQUEST, "invalid_multipart", text)
+    }
+}
+
+async fn read_part(
+    mut field: axum::extract::multipart::Field<'_>,
+    cap: usize,
+    what: &str,
+) -> Result<Vec<u8>, ApiError> {
+    let mut out = Vec::new();
+    while let Some(chunk) = field
+        .chunk()
+        .await
+        .map_err(|e| multipart_error(e.status(), e.body_text()))?
+    {
+        if out.len() + chunk.len() > cap {
+            return Err(ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "part_too_large",
+                format!("the {what} is larger than {cap} bytes"),
+            ));
+        }
+        out.extend_from_slice(&chunk);
+    }
+    Ok(out)
+}
+
+fn enum_from<T: serde::de::DeserializeOwned>(s: &str, fallback: T) -> T {
+    serde_json::from_value(serde_json::Value::String(s.to_owned())).unwrap_or(fallback)
+}
+
+fn ticket_json(t: TicketRow, attachments: Vec<AttachmentRow>) -> deskside_protocol::Ticket {
+    use deskside_protocol::{AttachmentInfo, TicketCategory, TicketStatus, Urgency};
+    deskside_protocol::Ticket {
+        id: t.id,
+        subject: t.subject,
+        description: t.description,
+        category: enum_from(&t.category, TicketCategory::Other),
+        urgency: enum_from(&t.urgency, Urgency::Medium),
+        status: enum_from(&t.status, TicketStatus::New),
+        priority: u8::try_from(t.priority).unwrap_or(3),
+        created_at: t.created_at,
+        updated_at: t.updated_at,
+        attachments: attachments
+            .into_iter()
+            .map(|a| AttachmentInfo {
+                id: a.id,
+                name: a.name,
+                content_type: a.content_type,
+                size_bytes: u64::try_from(a.size_bytes).unwrap_or_default(),
+                diagnostics: a.diagnostics,
+            })
+            .collect(),
+    }
+}
+
+/// Priority from the ITIL impact × urgency matrix; a device's ticket starts
+/// at medium impact until a technician assesses it.
+fn priority(urgency: deskside_protocol::Urgency) -> i64 {
+    match urgency {
+        deskside_protocol::Urgency::High => 2,
+        deskside_protocol::Urgency::Medium => 3,
+        deskside_protocol::Urgency::Low => 4,
+    }
+}
+
+/// `POST /api/v1/agent/tickets`: multipart with a `ticket` JSON part, an
+/// optional `diagnostics` part and up to 10 `attachment` parts. The
+/// `Idempotency-Key` header is required: the same key returns the same
+/// ticket (200) instead of creating another (201).
+async fn create_ticket<S: Store>(
+    State(state): State<AppState<S>>,
+    DeviceAuth(device): DeviceAuth,
+    headers: axum::http::HeaderMap,
+    multipart: Result<axum::extract::Multipart, axum::extract::multipart::MultipartRejection>,
+) -> Result<(StatusCode, Json<deskside_protocol::Ticket>), ApiError> {
+    let key = headers
+        .get("idempotency-key")
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+        .filter(|k| !k.is_empty())
+        .ok_or_else(|| {
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "idempotency_key_required",
+                "send an Idempotency-Key header",
+            )
+        })?
+        .to_owned();
+    if key.len() > 128
+        || !key
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_:.".contains(&b))
+    {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_idempotency_key",
+            "Idempotency-Key: 1 to 128 letters, digits, '-', '_', ':' or '.'",
+        ));
+    }
+    let mut mp = multipart.map_err(|e| multipart_error(e.status(), e.body_text()))?;
+    let mut ticket: Option<deskside_protocol::NewTicket> = None;
+    let mut files: Vec<(String, String, Vec<u8>, bool)> = Vec::new();
+    while let Some(field) = mp
+        .next_field()
+        .await
+        .map_err(|e| multipart_error(e.status(), e.body_text()))?
+    {
+        let part = field.name().unwrap_or_default().to_owned();
+        let file_name = field.file_name().map(str::to_owned);
+        let content_type = field
+            .content_type()
+            .unwrap_or("application/octet-stream")
+            .to_owned();
+        match part.as_str() {
+            "ticket" => {
+                let bytes = read_part(field, 64 * 1024, "ticket part").await?;
+                ticket = Some(
+                    serde_json::from_slice(&bytes)
+                        .map_err(|e| invalid(format!("ticket part: {e}")))?,
+                );
+            }
+            "diagnostics" => {
+                let bytes = read_part(field, MAX_DIAGNOSTICS_BYTES, "diagnostics bundle").await?;
+                files.push((
+                    file_name.unwrap_or_else(|| "diagnostics".into()),
+                    content_type,
+                    bytes,
+                    true,
+                ));
+            }
+            "attachment" => {
+                if files.iter().filter(|f| !f.3).count() >= MAX_ATTACHMENTS {
+                    return Err(invalid(format!("at most {MAX_ATTACHMENTS} attachments")));
+                }
+                let bytes = read_part(field, MAX_ATTACHMENT_BYTES, "attachment").await?;
+                files.push((
+                    file_name.unwrap_or_else(|| "attachment".into()),
+                    content_type,
+                    bytes,
+                    false,
+                ));
+            }
+            other => {
+                return Err(invalid(format!(
+                    "unexpected part {other:?} (ticket, diagnostics, attachment)"
+                )));
+            }
+        }
+    }
+    let ticket = ticket.ok_or_else(|| invalid("the ticket part is missing"))?;
+    let subject = ticket.subject.trim();
+    if subject.is_empty() || subject.chars().count() > 200 {
+        return Err(invalid("subject must be 1 to 200 characters"));
+    }
+    if ticket.description.chars().count() > 20_000 {
+        return Err(invalid("description must be at most 20000 characters"));
+    }
+    for (name, ct, _, _) in &files {
+        if name.len() > 255 || ct.len() > 255 {
+            return Err(invalid(
+                "file names and content types must be at most 255 bytes",
+            ));
+        }
+    }
+    // Content first, rows second: a crash in between leaves an unreferenced
+    // blob, never a row without content.
+    let mut attachments = Vec::with_capacity(files.len());
+    for (name, ct, bytes, diagnostics) in files {
+        let blobs = state.blobs.clone();
+        let size = i64::try_from(bytes.len()).unwrap_or(i64::MAX);
+        let key = tokio::task::spawn_blocking(move || blobs.put(&bytes))
+            .await
+            .map_err(|e| {
+                ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "storage_unavailable",
+                    e.to_string(),
+                )
+            })?
+            .map_err(|e| {
+                tracing::error!("blob store: {e}");
+                ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "storage_unavailable",
+                    "cannot store the attachment",
+                )
+            })?;
+        attachments.push((name, ct, size, key, diagnostics));
+    }
+    let keys: Vec<String> = attachments.iter().map(|a| a.3.clone()).collect();
+    let category = serde_json::to_value(ticket.category)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default();
+    let urgency = serde_json::to_value(ticket.urgency)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default();
+    let (id, created) = state
+        .store
+        .create_ticket(&NewTicketRow {
+            device_id: device.id,
+            idempotency_key: &key,
+            subject,
+            description: &ticket.description,
+            category: &category,
+            urgency: &urgency,
+            priority: priority(ticket.urgency),
+            attachments,
+        })
+        .await?;
+    if !created {
+        // A retry: the ticket exists with the first submission's files.
+        for k in &keys {
+            state.blobs.delete(k);
+        }
+    }
+    let (row, atts) = state
+        .store
+        .device_ticket(device.id, id)
+        .await?
+        .ok_or_else(|| {
+            ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "storage_unavailable",
+                "ticket vanished",
+            )
+        })?;
+    tracing::info!(ticket = id, device = device.id, created, "ticket submitted");
+    Ok((
+        if created {
+            StatusCode::CREATED
+        } else {
+            StatusCode::OK
+        },
+        Json(ticket_json(row, atts)),
+    ))
+}
+
+/// `GET /api/v1/agent/tickets`: this device's tickets, newest first.
+async fn list_tickets<S: Store>(
+    State(state): State<AppState<S>>,
+    DeviceAuth(device): DeviceAuth,
+) -> Result<Json<Vec<deskside_protocol::Ticket>>, ApiError> {
+    let rows = state.store.device_tickets(device.id).await?;
+    Ok(Json(
+        rows.into_iter()
+            .map(|t| ticket_json(t, Vec::new()))
+            .collect(),
+    ))
+}
+
+/// `GET /api/v1/agent/tickets/{id}`: one of this device's tickets; another
+/// device's ticket is answered exactly like a missing one.
+async fn get_ticket<S: Store>(
+    State(state): State<AppState<S>>,
+    DeviceAuth(device): DeviceAuth,
+    axum::extract::Path(id): axum::extract::Path<String>,
+) -> Result<Json<deskside_protocol::Ticket>, ApiError> {
+    let not_found = || ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such ticket");
+    let id: i64 = id.parse().map_err(|_| not_found())?;
+    let (row, atts) = state
+        .store
+        .device_ticket(device.id, id)
+        .await?
+        .ok_or_else(not_found)?;
+    Ok(Json(ticket_json(row, atts)))
 }

@@ -8,6 +8,7 @@
 //! - [`config`]: defaults → TOML → `DESKSIDE_*` environment.
 
 pub mod api;
+pub mod blobs;
 pub mod config;
 pub mod credentials;
 pub mod ratelimit;

@@ -23,9 +23,13 @@ async fn start_with<S: Store>(store: S, enroll_per_minute: u32) -> String {
     };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
+    let blobs = deskside_server::blobs::DiskBlobs::new(
+        std::env::temp_dir().join(format!("deskside-test-blobs-{}", addr.port())),
+    )
+    .unwrap();
     tokio::spawn(api::serve(
         listener,
-        router(store, limits),
+        router(store, blobs, limits),
         std::future::pending(),
     ));
     format!("http://{addr}")
@@ -625,5 +629,263 @@ async fn sqlite_checkin_and_policy() {
 async fn postgres_checkin_and_policy() {
     if let Some(s) = common::postgres().await {
         checkin_and_policy(s).await;
+    }
+}
+
+fn ticket_form(
+    subject: &str,
+    diagnostics: Option<Vec<u8>>,
+    attachment: Option<(Vec<u8>, &str)>,
+) -> reqwest::multipart::Form {
+    let ticket = serde_json::json!({"subject": subject, "description": "It broke after lunch.", "category": "hardware", "urgency": "high"});
+    let mut form = reqwest::multipart::Form::new().part(
+        "ticket",
+        reqwest::multipart::Part::bytes(serde_json::to_vec(&ticket).unwrap())
+            .mime_str("application/json")
+            .unwrap(),
+    );
+    if let Some(d) = diagnostics {
+        form = form.part(
+            "diagnostics",
+            reqwest::multipart::Part::bytes(d).file_name("diagnostics.json.gz"),
+        );
+    }
+    if let Some((a, name)) = attachment {
+        form = form.part(
+            "attachment",
+            reqwest::multipart::Part::bytes(a)
+                .file_name(name.to_owned())
+                .mime_str("image/png")
+                .unwrap(),
+        );
+    }
+    form
+}
+
+async fn submit(
+    base: &str,
+    token: Option<&str>,
+    key: Option<&str>,
+    form: reqwest::multipart::Form,
+) -> (StatusCode, serde_json::Value) {
+    let mut req = common::http()
+        .post(format!("{base}/api/v1/agent/tickets"))
+        .multipart(form);
+    if let Some(t) = token {
+        req = req.header("authorization", format!("Bearer {t}"));
+    }
+    if let Some(k) = key {
+        req = req.header("idempotency-key", k);
+    }
+    let r = req.send().await.unwrap();
+    let status = r.status();
+    (
+        status,
+        serde_json::from_slice(&r.bytes().await.unwrap()).unwrap_or(serde_json::Value::Null),
+    )
+}
+
+/// Token, idempotency key, form, expected status and error code.
+type BadSubmission<'a> = (
+    Option<&'a str>,
+    Option<&'a str>,
+    reqwest::multipart::Form,
+    StatusCode,
+    &'a str,
+);
+
+async fn get_as(base: String, token: String, path: String) -> (StatusCode, serde_json::Value) {
+    call(
+        reqwest::Method::GET,
+        format!("{base}{path}"),
+        Some(&token),
+        None,
+    )
+    .await
+}
+
+async fn tickets_flow<S: Store>(store: S) {
+    let base = start(store.clone()).await;
+    store
+        .create_enroll_secret(None, &hash_token("fleet"), None)
+        .await
+        .unwrap();
+    let device = |key: &'static str| {
+        let base = base.clone();
+        async move {
+            let (_, body) = enroll(&base, "fleet", serde_json::json!({"device_key": key})).await;
+            serde_json::from_slice::<EnrollResponse>(&body)
+                .unwrap()
+                .device_token
+        }
+    };
+    let (a, b) = (device("tk-a").await, device("tk-b").await);
+    let diagnostics: Vec<u8> = (0..200 * 1024).map(|i| (i % 251) as u8).collect();
+    let png =
+        b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x06\0\0\0\x1f\x15\xc4\x89".to_vec();
+
+    let form = ticket_form(
+        "Laptop will not wake",
+        Some(diagnostics.clone()),
+        Some((png.clone(), "screen.png")),
+    );
+    let (st, t) = submit(&base, Some(&a), Some("key-1"), form).await;
+    assert_eq!(st, StatusCode::CREATED, "{t}");
+    let id = t["id"].as_i64().unwrap();
+    assert_eq!(
+        (t["status"].as_str(), t["priority"].as_u64()),
+        (Some("new"), Some(2)),
+        "high urgency"
+    );
+    assert_eq!(t["category"], "hardware");
+    let atts = t["attachments"].as_array().unwrap();
+    assert_eq!(atts.len(), 2);
+    assert_eq!(
+        (
+            atts[0]["diagnostics"].as_bool(),
+            atts[0]["size_bytes"].as_u64()
+        ),
+        (Some(true), Some(200 * 1024))
+    );
+    assert_eq!(
+        (atts[1]["name"].as_str(), atts[1]["content_type"].as_str()),
+        (Some("screen.png"), Some("image/png"))
+    );
+
+    // A retry with the same key, even resent in full: the same ticket.
+    let (st, again) = submit(
+        &base,
+        Some(&a),
+        Some("key-1"),
+        ticket_form("Laptop will not wake", Some(diagnostics), None),
+    )
+    .await;
+    assert_eq!(st, StatusCode::OK);
+    assert_eq!(again["id"].as_i64(), Some(id));
+    assert_eq!(
+        again["attachments"].as_array().unwrap().len(),
+        2,
+        "the first submission's files"
+    );
+    let (st, other) = submit(
+        &base,
+        Some(&a),
+        Some("key-2"),
+        ticket_form("Second problem", None, None),
+    )
+    .await;
+    assert_eq!(st, StatusCode::CREATED);
+    assert_ne!(other["id"].as_i64(), Some(id));
+    // Device B's key-1 is its own.
+    let (st, _) = submit(
+        &base,
+        Some(&b),
+        Some("key-1"),
+        ticket_form("B's problem", None, None),
+    )
+    .await;
+    assert_eq!(st, StatusCode::CREATED);
+
+    // Each device sees its own tickets only.
+    let get = |token: String, path: String| get_as(base.clone(), token, path);
+    let (_, list) = get(a.clone(), "/api/v1/agent/tickets".into()).await;
+    assert_eq!(list.as_array().unwrap().len(), 2);
+    let (_, list) = get(b.clone(), "/api/v1/agent/tickets".into()).await;
+    assert_eq!(list.as_array().unwrap().len(), 1);
+    let (st, mine) = get(a.clone(), format!("/api/v1/agent/tickets/{id}")).await;
+    assert_eq!(
+        (st, mine["attachments"].as_array().map(Vec::len)),
+        (StatusCode::OK, Some(2))
+    );
+    for (token, path) in [
+        (b.clone(), format!("/api/v1/agent/tickets/{id}")),
+        (a.clone(), "/api/v1/agent/tickets/99999".into()),
+        (a.clone(), "/api/v1/agent/tickets/abc".into()),
+    ] {
+        let (st, body) = get(token, path).await;
+        assert_eq!(
+            (st, body["error"]["code"].as_str()),
+            (StatusCode::NOT_FOUND, Some("not_found"))
+        );
+    }
+
+    // Bad submissions: precise 4xx, JSON body.
+    let bad: Vec<BadSubmission<'_>> = vec![
+        (
+            Some(&a),
+            None,
+            ticket_form("x", None, None),
+            StatusCode::BAD_REQUEST,
+            "idempotency_key_required",
+        ),
+        (
+            Some(&a),
+            Some("bad key!"),
+            ticket_form("x", None, None),
+            StatusCode::BAD_REQUEST,
+            "invalid_idempotency_key",
+        ),
+        (
+            Some(&a),
+            Some("k3"),
+            reqwest::multipart::Form::new().text("note", "hi"),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_body",
+        ),
+        (
+            Some(&a),
+            Some("k4"),
+            reqwest::multipart::Form::new().text("ticket", "{not json"),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_body",
+        ),
+        (
+            Some(&a),
+            Some("k5"),
+            ticket_form("   ", None, None),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_body",
+        ),
+        (
+            Some(&a),
+            Some("k6"),
+            ticket_form("big", None, Some((vec![0u8; 11 * 1024 * 1024], "big.bin"))),
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "part_too_large",
+        ),
+        (
+            None,
+            Some("k7"),
+            ticket_form("x", None, None),
+            StatusCode::UNAUTHORIZED,
+            "missing_credentials",
+        ),
+    ];
+    for (token, key, form, status, want) in bad {
+        let (st, body) = submit(&base, token, key, form).await;
+        assert_eq!(
+            (st, body["error"]["code"].as_str()),
+            (status, Some(want)),
+            "{body}"
+        );
+    }
+    let (_, list) = get(a, "/api/v1/agent/tickets".into()).await;
+    assert_eq!(
+        list.as_array().unwrap().len(),
+        2,
+        "no bad submission created a ticket"
+    );
+}
+
+#[tokio::test]
+async fn sqlite_tickets() {
+    let (s, _dir) = common::sqlite().await;
+    tickets_flow(s).await;
+}
+
+#[tokio::test]
+async fn postgres_tickets() {
+    if let Some(s) = common::postgres().await {
+        tickets_flow(s).await;
     }
 }

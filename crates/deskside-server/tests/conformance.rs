@@ -241,6 +241,52 @@ async fn suite<S: Store>(s: S) {
         s.current_policy().await.unwrap(),
         Some((2, "[{\"id\":\"x\"}]".to_owned()))
     );
+
+    // Tickets: idempotent per device, attachments kept, isolated per device.
+    use deskside_server::store::NewTicketRow;
+    let ticket = |device_id: i64, key: &'static str| NewTicketRow {
+        device_id,
+        idempotency_key: key,
+        subject: "Printer jammed",
+        description: "",
+        category: "printer",
+        urgency: "low",
+        priority: 4,
+        attachments: vec![(
+            "d.json".into(),
+            "application/json".into(),
+            10,
+            "0123456789abcdef0123456789abcdef".into(),
+            true,
+        )],
+    };
+    let (t1, created) = s.create_ticket(&ticket(dev, "k")).await.unwrap();
+    assert!(created);
+    assert_eq!(
+        s.create_ticket(&ticket(dev, "k")).await.unwrap(),
+        (t1, false),
+        "same key, same ticket"
+    );
+    let (t2, created) = s
+        .create_ticket(&ticket(other.device_id, "k"))
+        .await
+        .unwrap();
+    assert!(created && t2 != t1, "keys are per device");
+    let (row, atts) = s.device_ticket(dev, t1).await.unwrap().unwrap();
+    assert_eq!(
+        (row.status.as_str(), row.priority, row.category.as_str()),
+        ("new", 4, "printer")
+    );
+    assert_eq!(atts.len(), 1);
+    assert!(atts[0].diagnostics);
+    assert!(
+        s.device_ticket(other.device_id, t1)
+            .await
+            .unwrap()
+            .is_none(),
+        "another device's ticket"
+    );
+    assert_eq!(s.device_tickets(dev).await.unwrap().len(), 1);
 }
 
 #[tokio::test]

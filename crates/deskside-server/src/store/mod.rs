@@ -232,12 +232,93 @@ pub trait Store: Clone + Send + Sync + 'static {
         checks: &str,
         by_user: i64,
     ) -> impl Future<Output = StoreResult<i64>> + Send;
+    /// Creates a ticket with its attachments, unless this device already
+    /// created one with this idempotency key: then that ticket's id is
+    /// returned and `created` is false. Safe across server nodes.
+    fn create_ticket(
+        &self,
+        t: &NewTicketRow<'_>,
+    ) -> impl Future<Output = StoreResult<(i64, bool)>> + Send;
+    /// A device's tickets, newest first.
+    fn device_tickets(
+        &self,
+        device_id: i64,
+    ) -> impl Future<Output = StoreResult<Vec<TicketRow>>> + Send;
+    /// One ticket of a device with its attachments; `None` for another
+    /// device's ticket.
+    fn device_ticket(
+        &self,
+        device_id: i64,
+        ticket_id: i64,
+    ) -> impl Future<Output = StoreResult<Option<(TicketRow, Vec<AttachmentRow>)>>> + Send;
     /// Recorded changes of a device, newest first.
     fn inventory_changes(
         &self,
         device_id: i64,
         limit: u32,
     ) -> impl Future<Output = StoreResult<Vec<(DateTime<Utc>, String)>>> + Send;
+}
+
+/// A ticket as stored (enums as their snake_case names).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TicketRow {
+    /// Id (the ticket number).
+    pub id: i64,
+    /// Subject.
+    pub subject: String,
+    /// Description.
+    pub description: String,
+    /// Category.
+    pub category: String,
+    /// Urgency.
+    pub urgency: String,
+    /// Status.
+    pub status: String,
+    /// Priority 1–5.
+    pub priority: i64,
+    /// Created.
+    pub created_at: DateTime<Utc>,
+    /// Last changed.
+    pub updated_at: DateTime<Utc>,
+}
+
+/// An attachment as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AttachmentRow {
+    /// Id.
+    pub id: i64,
+    /// File name.
+    pub name: String,
+    /// Content type.
+    pub content_type: String,
+    /// Size.
+    pub size_bytes: i64,
+    /// Key in the blob store.
+    pub blob_key: String,
+    /// The diagnostics bundle.
+    pub diagnostics: bool,
+}
+
+/// A ticket to create.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewTicketRow<'a> {
+    /// The device filing it.
+    pub device_id: i64,
+    /// The client's idempotency key.
+    pub idempotency_key: &'a str,
+    /// Subject.
+    pub subject: &'a str,
+    /// Description.
+    pub description: &'a str,
+    /// Category.
+    pub category: &'a str,
+    /// Urgency.
+    pub urgency: &'a str,
+    /// Priority 1–5.
+    pub priority: i64,
+    /// Attachments already in the blob store: (name, content type, size,
+    /// blob key, diagnostics).
+    pub attachments: Vec<(String, String, i64, String, bool)>,
 }
 
 /// What a check-in stores.

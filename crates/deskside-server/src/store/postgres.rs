@@ -8,8 +8,8 @@ use sqlx::postgres::{PgPoolOptions, PgRow};
 use sqlx::{PgPool, Row};
 
 use super::{
-    Checkin, Device, EnrollSecret, Enrolled, NewEnrollment, Role, Store, StoreError, StoreResult,
-    User, is_unique_violation,
+    AttachmentRow, Checkin, Device, EnrollSecret, Enrolled, NewEnrollment, NewTicketRow, Role,
+    Store, StoreError, StoreResult, TicketRow, User, is_unique_violation,
 };
 
 /// A PostgreSQL database.
@@ -52,6 +52,23 @@ fn secret(r: &PgRow) -> StoreResult<EnrollSecret> {
 }
 
 const SECRET_COLUMNS: &str = "id, label, created_at, expires_at, revoked_at";
+
+const TICKET_COLUMNS: &str =
+    "id, subject, description, category, urgency, status, priority, created_at, updated_at";
+
+fn ticket_row(r: &PgRow) -> StoreResult<TicketRow> {
+    Ok(TicketRow {
+        id: r.try_get("id")?,
+        subject: r.try_get("subject")?,
+        description: r.try_get("description")?,
+        category: r.try_get("category")?,
+        urgency: r.try_get("urgency")?,
+        status: r.try_get("status")?,
+        priority: r.try_get::<i32, _>("priority").map(i64::from)?,
+        created_at: r.try_get("created_at")?,
+        updated_at: r.try_get("updated_at")?,
+    })
+}
 
 impl Store for PgStore {
     async fn migrate(&self) -> StoreResult<()> {
@@ -385,6 +402,119 @@ impl Store for PgStore {
             }
         }
         Err(StoreError::Conflict("policy version".into()))
+    }
+
+    async fn create_ticket(&self, t: &NewTicketRow<'_>) -> StoreResult<(i64, bool)> {
+        let existing = |pool: &Self| {
+            let pool = pool.pool.clone();
+            async move {
+                sqlx::query_scalar::<_, i64>(
+                    "SELECT id FROM tickets WHERE device_id = $1 AND idempotency_key = $2",
+                )
+                .bind(t.device_id)
+                .bind(t.idempotency_key)
+                .fetch_optional(&pool)
+                .await
+            }
+        };
+        if let Some(id) = existing(self).await? {
+            return Ok((id, false));
+        }
+        let mut tx = self.pool.begin().await?;
+        let now = Utc::now();
+        let inserted = sqlx::query_scalar::<_, i64>(
+            "INSERT INTO tickets (device_id, idempotency_key, subject, description, category, urgency, status, \
+             priority, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, 'new', $7, $8, $8) RETURNING id",
+        )
+        .bind(t.device_id)
+        .bind(t.idempotency_key)
+        .bind(t.subject)
+        .bind(t.description)
+        .bind(t.category)
+        .bind(t.urgency)
+        .bind(t.priority)
+        .bind(now)
+        .fetch_one(&mut *tx)
+        .await;
+        let id = match inserted {
+            Ok(id) => id,
+            // Another node took the same key a moment ago.
+            Err(e) if is_unique_violation(&e) => {
+                drop(tx);
+                return Ok((
+                    existing(self)
+                        .await?
+                        .ok_or(StoreError::Conflict("ticket".into()))?,
+                    false,
+                ));
+            }
+            Err(e) => return Err(e.into()),
+        };
+        for (name, content_type, size, key, diagnostics) in &t.attachments {
+            sqlx::query(
+                "INSERT INTO ticket_attachments (ticket_id, name, content_type, size_bytes, blob_key, diagnostics, \
+                 created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            )
+            .bind(id)
+            .bind(name)
+            .bind(content_type)
+            .bind(*size)
+            .bind(key)
+            .bind(*diagnostics)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok((id, true))
+    }
+
+    async fn device_tickets(&self, device_id: i64) -> StoreResult<Vec<TicketRow>> {
+        let rows = sqlx::query(&format!(
+            "SELECT {TICKET_COLUMNS} FROM tickets WHERE device_id = $1 ORDER BY id DESC"
+        ))
+        .bind(device_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(ticket_row).collect()
+    }
+
+    async fn device_ticket(
+        &self,
+        device_id: i64,
+        ticket_id: i64,
+    ) -> StoreResult<Option<(TicketRow, Vec<AttachmentRow>)>> {
+        let Some(row) = sqlx::query(&format!(
+            "SELECT {TICKET_COLUMNS} FROM tickets WHERE id = $1 AND device_id = $2"
+        ))
+        .bind(ticket_id)
+        .bind(device_id)
+        .fetch_optional(&self.pool)
+        .await?
+        else {
+            return Ok(None);
+        };
+        let atts = sqlx::query(
+            "SELECT id, name, content_type, size_bytes, blob_key, diagnostics FROM ticket_attachments \
+             WHERE ticket_id = $1 ORDER BY id",
+        )
+        .bind(ticket_id)
+        .fetch_all(&self.pool)
+        .await?;
+        let atts = atts
+            .iter()
+            .map(|r| -> StoreResult<AttachmentRow> {
+                Ok(AttachmentRow {
+                    id: r.try_get("id")?,
+                    name: r.try_get("name")?,
+                    content_type: r.try_get("content_type")?,
+                    size_bytes: r.try_get("size_bytes")?,
+                    blob_key: r.try_get("blob_key")?,
+                    diagnostics: r.try_get("diagnostics")?,
+                })
+            })
+            .collect::<StoreResult<Vec<_>>>()?;
+        Ok(Some((ticket_row(&row)?, atts)))
     }
 
     async fn inventory_changes(

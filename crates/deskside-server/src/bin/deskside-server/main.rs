@@ -10,6 +10,7 @@ use anyhow::{Context, Result, bail};
 use chrono::Utc;
 use clap::{Parser, Subcommand};
 use deskside_server::api::{self, Limits, router};
+use deskside_server::blobs::DiskBlobs;
 use deskside_server::config::{EXAMPLE, ServerConfig, redact_url};
 use deskside_server::credentials::{hash_password, hash_token, new_token};
 use deskside_server::store::{self, Backend, Role, Store};
@@ -132,7 +133,9 @@ async fn serve<S: Store>(store: S, cfg: &ServerConfig) -> Result<()> {
     let shutdown = async {
         let _ = tokio::signal::ctrl_c().await;
     };
-    api::serve(listener, router(store, limits), shutdown)
+    let blobs = DiskBlobs::new(cfg.data_dir.join("blobs"))
+        .with_context(|| format!("cannot create {}", cfg.data_dir.join("blobs").display()))?;
+    api::serve(listener, router(store, blobs, limits), shutdown)
         .await
         .context("serving")
 }

@@ -1,0 +1,118 @@
+//! Tickets as devices create and read them.
+
+use chrono::{DateTime, Utc};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+/// What the problem is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum TicketCategory {
+    /// Hardware.
+    Hardware,
+    /// Software.
+    Software,
+    /// Network.
+    Network,
+    /// Account or password.
+    Account,
+    /// Printer.
+    Printer,
+    /// Anything else.
+    #[serde(other)]
+    Other,
+}
+
+/// How much the problem hurts the employee's work.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Urgency {
+    /// "It's an annoyance."
+    Low,
+    /// "It slows me down."
+    Medium,
+    /// "I can't work."
+    High,
+}
+
+/// Where a ticket stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum TicketStatus {
+    /// Not looked at yet.
+    New,
+    /// Being worked on.
+    Open,
+    /// Waiting for the employee or a third party.
+    Pending,
+    /// Solved.
+    Resolved,
+    /// Closed for good.
+    Closed,
+}
+
+/// The `ticket` part of `POST /api/v1/agent/tickets` (multipart, beside an
+/// optional `diagnostics` part and `attachment` parts).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct NewTicket {
+    /// One line.
+    pub subject: String,
+    /// What happened.
+    #[serde(default)]
+    pub description: String,
+    /// Category.
+    #[serde(default = "other")]
+    pub category: TicketCategory,
+    /// Urgency.
+    #[serde(default = "medium")]
+    pub urgency: Urgency,
+}
+
+fn other() -> TicketCategory {
+    TicketCategory::Other
+}
+
+fn medium() -> Urgency {
+    Urgency::Medium
+}
+
+/// A file attached to a ticket.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct AttachmentInfo {
+    /// Id.
+    pub id: i64,
+    /// File name as sent.
+    pub name: String,
+    /// Content type as sent.
+    pub content_type: String,
+    /// Size in bytes.
+    pub size_bytes: u64,
+    /// Whether this is the diagnostics bundle the agent built.
+    pub diagnostics: bool,
+}
+
+/// A ticket as its device sees it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Ticket {
+    /// The desk's ticket number.
+    pub id: i64,
+    /// One line.
+    pub subject: String,
+    /// What happened.
+    pub description: String,
+    /// Category.
+    pub category: TicketCategory,
+    /// Urgency.
+    pub urgency: Urgency,
+    /// Status.
+    pub status: TicketStatus,
+    /// Priority 1 (highest) to 5, from impact and urgency (ITIL matrix).
+    pub priority: u8,
+    /// When it was created.
+    pub created_at: DateTime<Utc>,
+    /// When it last changed.
+    pub updated_at: DateTime<Utc>,
+    /// Attached files.
+    #[serde(default)]
+    pub attachments: Vec<AttachmentInfo>,
+}
