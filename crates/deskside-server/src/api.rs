@@ -190,6 +190,12 @@ pub fn router<S: Store>(store: S, blobs: DiskBlobs, limits: Limits) -> Router {
                 .layer(DefaultBodyLimit::max(MAX_TICKET_BYTES)),
         )
         .route("/api/v1/agent/tickets/{id}", get(get_ticket::<S>))
+        .route("/api/v1/devices", get(list_devices::<S>))
+        .route("/api/v1/devices/{id}", get(get_device::<S>))
+        .route(
+            "/api/v1/devices/{id}/inventory/changes",
+            get(device_changes::<S>),
+        )
         .route("/api/v1/policy", get(get_policy::<S>).put(put_policy::<S>))
         .fallback(|| async {
             ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such endpoint")
@@ -833,4 +839,146 @@ async fn get_ticket<S: Store>(
         .await?
         .ok_or_else(not_found)?;
     Ok(Json(ticket_json(row, atts)))
+}
+
+/// A device in the technician API.
+#[derive(Debug, serde::Serialize)]
+pub struct DeviceView {
+    id: i64,
+    hostname: Option<String>,
+    serial_number: Option<String>,
+    agent_version: Option<String>,
+    health: Option<String>,
+    last_seen: Option<chrono::DateTime<Utc>>,
+    enrolled_at: chrono::DateTime<Utc>,
+}
+
+impl From<crate::store::DeviceSummary> for DeviceView {
+    fn from(d: crate::store::DeviceSummary) -> Self {
+        Self {
+            id: d.id,
+            hostname: d.hostname,
+            serial_number: d.serial_number,
+            agent_version: d.agent_version,
+            health: d.health,
+            last_seen: d.last_seen,
+            enrolled_at: d.enrolled_at,
+        }
+    }
+}
+
+/// Query of `GET /api/v1/devices`.
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeviceQuery {
+    /// Text the host name contains.
+    search: Option<String>,
+    /// `ok`, `warning`, `critical` or `unknown`.
+    health: Option<String>,
+    /// The `next_cursor` of the previous page.
+    cursor: Option<i64>,
+    /// Page size, 1–500 (default 50).
+    limit: Option<u32>,
+}
+
+fn bad_query(message: impl Into<String>) -> ApiError {
+    ApiError::new(StatusCode::BAD_REQUEST, "invalid_query", message)
+}
+
+/// `GET /api/v1/devices`: devices page by page (cursor pagination).
+async fn list_devices<S: Store>(
+    State(state): State<AppState<S>>,
+    UserAuth(_): UserAuth,
+    query: Result<axum::extract::Query<DeviceQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let axum::extract::Query(q) = query.map_err(|e| bad_query(e.body_text()))?;
+    let limit = q.limit.unwrap_or(50);
+    if !(1..=500).contains(&limit) {
+        return Err(bad_query("limit must be between 1 and 500"));
+    }
+    if let Some(h) = &q.health {
+        if !["ok", "warning", "critical", "unknown"].contains(&h.as_str()) {
+            return Err(bad_query("health must be ok, warning, critical or unknown"));
+        }
+    }
+    if q.search.as_ref().is_some_and(|s| s.len() > 256) {
+        return Err(bad_query("search is longer than 256 bytes"));
+    }
+    let devices = state
+        .store
+        .list_devices(
+            q.search.as_deref(),
+            q.health.as_deref(),
+            q.cursor.unwrap_or(0),
+            limit,
+        )
+        .await?;
+    let next_cursor = (devices.len() == limit as usize)
+        .then(|| devices.last().map(|d| d.id))
+        .flatten();
+    let devices: Vec<DeviceView> = devices.into_iter().map(DeviceView::from).collect();
+    Ok(Json(
+        serde_json::json!({"devices": devices, "next_cursor": next_cursor}),
+    ))
+}
+
+fn device_id(raw: &str) -> Result<i64, ApiError> {
+    raw.parse()
+        .map_err(|_| ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such device"))
+}
+
+/// `GET /api/v1/devices/{id}`: the device, its inventory and its latest
+/// check results.
+async fn get_device<S: Store>(
+    State(state): State<AppState<S>>,
+    UserAuth(_): UserAuth,
+    axum::extract::Path(raw): axum::extract::Path<String>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let id = device_id(&raw)?;
+    let device = state
+        .store
+        .device(id)
+        .await?
+        .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such device"))?;
+    let inventory = state.store.current_inventory(id).await?;
+    let checks: Vec<serde_json::Value> = state
+        .store
+        .check_results(id)
+        .await?
+        .into_iter()
+        .filter_map(|(_, _, json)| serde_json::from_str(&json).ok())
+        .collect();
+    Ok(Json(serde_json::json!({
+        "device": DeviceView::from(device),
+        "inventory_hash": inventory.as_ref().map(|(h, _)| h),
+        "inventory": inventory.and_then(|(_, body)| serde_json::from_str::<serde_json::Value>(&body).ok()),
+        "check_results": checks,
+    })))
+}
+
+/// `GET /api/v1/devices/{id}/inventory/changes`: what changed, newest
+/// first.
+async fn device_changes<S: Store>(
+    State(state): State<AppState<S>>,
+    UserAuth(_): UserAuth,
+    axum::extract::Path(raw): axum::extract::Path<String>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let id = device_id(&raw)?;
+    if state.store.device(id).await?.is_none() {
+        return Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            "no such device",
+        ));
+    }
+    let changes: Vec<serde_json::Value> = state
+        .store
+        .inventory_changes(id, 500)
+        .await?
+        .into_iter()
+        .map(|(at, diff)| {
+            serde_json::json!({"changed_at": at, "diff": serde_json::from_str::<serde_json::Value>(&diff).unwrap_or_default()})
+        })
+        .collect();
+    Ok(Json(serde_json::json!({"changes": changes})))
 }

@@ -889,3 +889,182 @@ async fn postgres_tickets() {
         tickets_flow(s).await;
     }
 }
+
+async fn device_views<S: Store>(store: S) {
+    use deskside_server::credentials::new_token;
+    use deskside_server::store::Role;
+    let base = start(store.clone()).await;
+    store
+        .create_enroll_secret(None, &hash_token("fleet"), None)
+        .await
+        .unwrap();
+    let mut tokens = Vec::new();
+    for (key, host) in [
+        ("v1", "PC-Alpha"),
+        ("v2", "pc-beta"),
+        ("v3", "srv_1"),
+        ("v4", "pc_gamma"),
+    ] {
+        let (_, body) = enroll(
+            &base,
+            "fleet",
+            serde_json::json!({"device_key": key, "hostname": host}),
+        )
+        .await;
+        tokens.push(serde_json::from_slice::<EnrollResponse>(&body).unwrap());
+    }
+    let tech = store
+        .create_user("t@example.com", Role::Technician, None)
+        .await
+        .unwrap();
+    let tt = new_token("dsk_api");
+    store
+        .create_api_token(tech.id, &hash_token(&tt))
+        .await
+        .unwrap();
+    let dev0 = tokens[0].device_token.clone();
+    let checkin = serde_json::json!({"overall_health": "warning", "check_results": [{"check_id": "disk", "state": "warning",
+        "summary": "low", "timestamp": Utc::now(), "duration_ms": 1, "alert_state": "warning"}]});
+    call(
+        reqwest::Method::POST,
+        format!("{base}/api/v1/agent/checkin"),
+        Some(&dev0),
+        Some(checkin),
+    )
+    .await;
+    put_inventory(
+        &base,
+        Some(&dev0),
+        serde_json::to_vec(&inventory(&[("a", "1")], 1 << 30)).unwrap(),
+        false,
+    )
+    .await;
+    put_inventory(
+        &base,
+        Some(&dev0),
+        serde_json::to_vec(&inventory(&[("a", "2")], 1 << 30)).unwrap(),
+        false,
+    )
+    .await;
+
+    let list = |q: &str| {
+        call(
+            reqwest::Method::GET,
+            format!("{base}/api/v1/devices{q}"),
+            Some(&tt),
+            None,
+        )
+    };
+    let hosts = |v: &serde_json::Value| -> Vec<String> {
+        v["devices"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| d["hostname"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let (st, page1) = list("?limit=2").await;
+    assert_eq!(st, StatusCode::OK, "{page1}");
+    assert_eq!(hosts(&page1), ["PC-Alpha", "pc-beta"]);
+    let cursor = page1["next_cursor"].as_i64().unwrap();
+    let (_, page2) = list(&format!("?limit=2&cursor={cursor}")).await;
+    assert_eq!(hosts(&page2), ["srv_1", "pc_gamma"]);
+    assert_eq!(
+        hosts(&list("?search=PC-").await.1),
+        ["PC-Alpha", "pc-beta"],
+        "case-insensitive"
+    );
+    assert_eq!(
+        hosts(&list("?search=_").await.1),
+        ["srv_1", "pc_gamma"],
+        "_ is literal, not a wildcard"
+    );
+    assert!(
+        hosts(&list("?search=%25").await.1).is_empty(),
+        "% is literal"
+    );
+    let (_, warn) = list("?health=warning").await;
+    assert_eq!(hosts(&warn), ["PC-Alpha"]);
+    assert_eq!(warn["devices"][0]["health"], "warning");
+    for q in [
+        "?limit=0",
+        "?limit=9999",
+        "?health=sad",
+        "?cursor=abc",
+        "?colour=red",
+    ] {
+        let (st, body) = list(q).await;
+        assert_eq!(
+            (st, body["error"]["code"].as_str()),
+            (StatusCode::BAD_REQUEST, Some("invalid_query")),
+            "{q}"
+        );
+    }
+    let (st, _) = call(
+        reqwest::Method::GET,
+        format!("{base}/api/v1/devices"),
+        Some(&dev0),
+        None,
+    )
+    .await;
+    assert_eq!(
+        st,
+        StatusCode::UNAUTHORIZED,
+        "device tokens cannot call technician endpoints"
+    );
+
+    let id = tokens[0].device_id;
+    let (st, detail) = call(
+        reqwest::Method::GET,
+        format!("{base}/api/v1/devices/{id}"),
+        Some(&tt),
+        None,
+    )
+    .await;
+    assert_eq!(st, StatusCode::OK);
+    assert_eq!(detail["device"]["hostname"], "PC-Alpha");
+    assert_eq!(detail["inventory"]["software"][0]["version"], "2");
+    assert_eq!(detail["check_results"][0]["check_id"], "disk");
+    let (_, changes) = call(
+        reqwest::Method::GET,
+        format!("{base}/api/v1/devices/{id}/inventory/changes"),
+        Some(&tt),
+        None,
+    )
+    .await;
+    assert_eq!(
+        changes["changes"][0]["diff"]["software_changed"][0]["new_version"],
+        "2"
+    );
+    for path in [
+        "/api/v1/devices/99999",
+        "/api/v1/devices/x",
+        "/api/v1/devices/99999/inventory/changes",
+    ] {
+        let (st, body) = call(
+            reqwest::Method::GET,
+            format!("{base}{path}"),
+            Some(&tt),
+            None,
+        )
+        .await;
+        assert_eq!(
+            (st, body["error"]["code"].as_str()),
+            (StatusCode::NOT_FOUND, Some("not_found")),
+            "{path}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn sqlite_device_views() {
+    let (s, _dir) = common::sqlite().await;
+    device_views(s).await;
+}
+
+#[tokio::test]
+async fn postgres_device_views() {
+    if let Some(s) = common::postgres().await {
+        device_views(s).await;
+    }
+}

@@ -251,12 +251,42 @@ pub trait Store: Clone + Send + Sync + 'static {
         device_id: i64,
         ticket_id: i64,
     ) -> impl Future<Output = StoreResult<Option<(TicketRow, Vec<AttachmentRow>)>>> + Send;
+    /// Devices in id order after `after_id`, at most `limit`, whose host name
+    /// contains `search` (case-insensitive) and whose health is `health`.
+    fn list_devices(
+        &self,
+        search: Option<&str>,
+        health: Option<&str>,
+        after_id: i64,
+        limit: u32,
+    ) -> impl Future<Output = StoreResult<Vec<DeviceSummary>>> + Send;
+    /// One device.
+    fn device(&self, id: i64) -> impl Future<Output = StoreResult<Option<DeviceSummary>>> + Send;
     /// Recorded changes of a device, newest first.
     fn inventory_changes(
         &self,
         device_id: i64,
         limit: u32,
     ) -> impl Future<Output = StoreResult<Vec<(DateTime<Utc>, String)>>> + Send;
+}
+
+/// A device as technicians see it in lists.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeviceSummary {
+    /// Id.
+    pub id: i64,
+    /// Host name.
+    pub hostname: Option<String>,
+    /// Serial number.
+    pub serial_number: Option<String>,
+    /// Agent version at the last check-in.
+    pub agent_version: Option<String>,
+    /// Overall health at the last check-in.
+    pub health: Option<String>,
+    /// Last check-in or upload.
+    pub last_seen: Option<DateTime<Utc>>,
+    /// When it (last) enrolled.
+    pub enrolled_at: DateTime<Utc>,
 }
 
 /// A ticket as stored (enums as their snake_case names).

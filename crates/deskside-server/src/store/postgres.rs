@@ -8,8 +8,8 @@ use sqlx::postgres::{PgPoolOptions, PgRow};
 use sqlx::{PgPool, Row};
 
 use super::{
-    AttachmentRow, Checkin, Device, EnrollSecret, Enrolled, NewEnrollment, NewTicketRow, Role,
-    Store, StoreError, StoreResult, TicketRow, User, is_unique_violation,
+    AttachmentRow, Checkin, Device, DeviceSummary, EnrollSecret, Enrolled, NewEnrollment,
+    NewTicketRow, Role, Store, StoreError, StoreResult, TicketRow, User, is_unique_violation,
 };
 
 /// A PostgreSQL database.
@@ -67,6 +67,21 @@ fn ticket_row(r: &PgRow) -> StoreResult<TicketRow> {
         priority: r.try_get::<i32, _>("priority").map(i64::from)?,
         created_at: r.try_get("created_at")?,
         updated_at: r.try_get("updated_at")?,
+    })
+}
+
+const DEVICE_COLUMNS: &str =
+    "id, hostname, serial_number, agent_version, health, last_seen, enrolled_at";
+
+fn device_summary(r: &PgRow) -> StoreResult<DeviceSummary> {
+    Ok(DeviceSummary {
+        id: r.try_get("id")?,
+        hostname: r.try_get("hostname")?,
+        serial_number: r.try_get("serial_number")?,
+        agent_version: r.try_get("agent_version")?,
+        health: r.try_get("health")?,
+        last_seen: r.try_get("last_seen")?,
+        enrolled_at: r.try_get("enrolled_at")?,
     })
 }
 
@@ -515,6 +530,44 @@ impl Store for PgStore {
             })
             .collect::<StoreResult<Vec<_>>>()?;
         Ok(Some((ticket_row(&row)?, atts)))
+    }
+
+    async fn list_devices(
+        &self,
+        search: Option<&str>,
+        health: Option<&str>,
+        after_id: i64,
+        limit: u32,
+    ) -> StoreResult<Vec<DeviceSummary>> {
+        let pattern = search.map(|s| {
+            format!(
+                "%{}%",
+                s.replace('\\', "\\\\")
+                    .replace('%', "\\%")
+                    .replace('_', "\\_")
+            )
+        });
+        let rows = sqlx::query(&format!(
+            "SELECT {DEVICE_COLUMNS} FROM devices WHERE ($1::text IS NULL OR hostname ILIKE $1 ESCAPE '\\') \
+             AND ($2::text IS NULL OR health = $2) AND id > $3 ORDER BY id LIMIT $4"
+        ))
+        .bind(pattern)
+        .bind(health)
+        .bind(after_id)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(device_summary).collect()
+    }
+
+    async fn device(&self, id: i64) -> StoreResult<Option<DeviceSummary>> {
+        let row = sqlx::query(&format!(
+            "SELECT {DEVICE_COLUMNS} FROM devices WHERE id = $1"
+        ))
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(device_summary).transpose()
     }
 
     async fn inventory_changes(
