@@ -36,7 +36,10 @@ pub use checks::{
 };
 pub use inventory::*;
 pub use metrics::*;
-pub use tickets::{AttachmentInfo, NewTicket, Ticket, TicketCategory, TicketStatus, Urgency};
+pub use tickets::{
+    AttachmentInfo, Comment, CommentAuthor, NewComment, NewTicket, Ticket, TicketCategory,
+    TicketStatus, Urgency,
+};
 
 /// Version of the wire protocol. Bumped only for incompatible changes; new
 /// optional fields do not bump it.

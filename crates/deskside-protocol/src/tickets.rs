@@ -115,4 +115,38 @@ pub struct Ticket {
     /// Attached files.
     #[serde(default)]
     pub attachments: Vec<AttachmentInfo>,
+    /// The public conversation, oldest first (technicians' internal notes
+    /// never reach a device).
+    #[serde(default)]
+    pub comments: Vec<Comment>,
+}
+
+/// Who wrote a comment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum CommentAuthor {
+    /// The employee, from the device.
+    Employee,
+    /// A technician.
+    Technician,
+}
+
+/// One message of a ticket's conversation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct Comment {
+    /// Id.
+    pub id: i64,
+    /// Who wrote it.
+    pub author: CommentAuthor,
+    /// Text.
+    pub body: String,
+    /// When.
+    pub created_at: DateTime<Utc>,
+}
+
+/// `POST /api/v1/agent/tickets/{id}/comments`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct NewComment {
+    /// Text.
+    pub body: String,
 }

@@ -25,8 +25,8 @@ use crate::blobs::DiskBlobs;
 use crate::credentials::{hash_token, new_token};
 use crate::ratelimit::RateLimiter;
 use crate::store::{
-    AttachmentRow, Checkin, Device, NewEnrollment, NewTicketRow, Role, Store, StoreError,
-    TicketRow, User,
+    AttachmentRow, Checkin, CommentRow, Device, NewEnrollment, NewTicketRow, Role, Store,
+    StoreError, TicketRow, TicketWork, User,
 };
 
 /// An API error: status, stable code, message.
@@ -190,6 +190,16 @@ pub fn router<S: Store>(store: S, blobs: DiskBlobs, limits: Limits) -> Router {
                 .layer(DefaultBodyLimit::max(MAX_TICKET_BYTES)),
         )
         .route("/api/v1/agent/tickets/{id}", get(get_ticket::<S>))
+        .route(
+            "/api/v1/agent/tickets/{id}/comments",
+            post(device_comment::<S>),
+        )
+        .route("/api/v1/tickets", get(tech_list_tickets::<S>))
+        .route(
+            "/api/v1/tickets/{id}",
+            get(tech_get_ticket::<S>).patch(tech_patch_ticket::<S>),
+        )
+        .route("/api/v1/tickets/{id}/comments", post(tech_comment::<S>))
         .route("/api/v1/devices", get(list_devices::<S>))
         .route("/api/v1/devices/{id}", get(get_device::<S>))
         .route(
@@ -602,7 +612,11 @@ fn enum_from<T: serde::de::DeserializeOwned>(s: &str, fallback: T) -> T {
     serde_json::from_value(serde_json::Value::String(s.to_owned())).unwrap_or(fallback)
 }
 
-fn ticket_json(t: TicketRow, attachments: Vec<AttachmentRow>) -> deskside_protocol::Ticket {
+fn ticket_json(
+    t: TicketRow,
+    attachments: Vec<AttachmentRow>,
+    comments: Vec<CommentRow>,
+) -> deskside_protocol::Ticket {
     use deskside_protocol::{AttachmentInfo, TicketCategory, TicketStatus, Urgency};
     deskside_protocol::Ticket {
         id: t.id,
@@ -624,16 +638,40 @@ fn ticket_json(t: TicketRow, attachments: Vec<AttachmentRow>) -> deskside_protoc
                 diagnostics: a.diagnostics,
             })
             .collect(),
+        comments: comments
+            .into_iter()
+            .map(|c| deskside_protocol::Comment {
+                id: c.id,
+                author: if c.user_id.is_some() {
+                    deskside_protocol::CommentAuthor::Technician
+                } else {
+                    deskside_protocol::CommentAuthor::Employee
+                },
+                body: c.body,
+                created_at: c.created_at,
+            })
+            .collect(),
     }
 }
 
 /// Priority from the ITIL impact × urgency matrix; a device's ticket starts
 /// at medium impact until a technician assesses it.
 fn priority(urgency: deskside_protocol::Urgency) -> i64 {
-    match urgency {
-        deskside_protocol::Urgency::High => 2,
-        deskside_protocol::Urgency::Medium => 3,
-        deskside_protocol::Urgency::Low => 4,
+    itil_priority(deskside_protocol::Urgency::Medium, urgency)
+}
+
+/// The ITIL impact × urgency matrix: 1 (critical) to 5 (planning).
+pub fn itil_priority(
+    impact: deskside_protocol::Urgency,
+    urgency: deskside_protocol::Urgency,
+) -> i64 {
+    use deskside_protocol::Urgency::{High, Low, Medium};
+    match (impact, urgency) {
+        (High, High) => 1,
+        (High, Medium) | (Medium, High) => 2,
+        (High, Low) | (Medium, Medium) | (Low, High) => 3,
+        (Medium, Low) | (Low, Medium) => 4,
+        (Low, Low) => 5,
     }
 }
 
@@ -807,7 +845,11 @@ async fn create_ticket<S: Store>(
         } else {
             StatusCode::OK
         },
-        Json(ticket_json(row, atts)),
+        Json(ticket_json(
+            row,
+            atts,
+            state.store.comments(id, false).await?,
+        )),
     ))
 }
 
@@ -819,7 +861,7 @@ async fn list_tickets<S: Store>(
     let rows = state.store.device_tickets(device.id).await?;
     Ok(Json(
         rows.into_iter()
-            .map(|t| ticket_json(t, Vec::new()))
+            .map(|t| ticket_json(t, Vec::new(), Vec::new()))
             .collect(),
     ))
 }
@@ -838,7 +880,9 @@ async fn get_ticket<S: Store>(
         .device_ticket(device.id, id)
         .await?
         .ok_or_else(not_found)?;
-    Ok(Json(ticket_json(row, atts)))
+    // Internal notes never reach a device.
+    let comments = state.store.comments(id, false).await?;
+    Ok(Json(ticket_json(row, atts, comments)))
 }
 
 /// A device in the technician API.
@@ -981,4 +1025,293 @@ async fn device_changes<S: Store>(
         })
         .collect();
     Ok(Json(serde_json::json!({"changes": changes})))
+}
+
+fn ticket_not_found() -> ApiError {
+    ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such ticket")
+}
+
+fn comment_body(body: &str) -> Result<&str, ApiError> {
+    let b = body.trim();
+    if b.is_empty() || b.chars().count() > 10_000 {
+        return Err(invalid("a comment must be 1 to 10000 characters"));
+    }
+    Ok(b)
+}
+
+/// `POST /api/v1/agent/tickets/{id}/comments`: the employee answers.
+async fn device_comment<S: Store>(
+    State(state): State<AppState<S>>,
+    DeviceAuth(device): DeviceAuth,
+    axum::extract::Path(raw): axum::extract::Path<String>,
+    ApiJson(c): ApiJson<deskside_protocol::NewComment>,
+) -> Result<(StatusCode, Json<deskside_protocol::Comment>), ApiError> {
+    let id: i64 = raw.parse().map_err(|_| ticket_not_found())?;
+    if state.store.device_ticket(device.id, id).await?.is_none() {
+        return Err(ticket_not_found());
+    }
+    let body = comment_body(&c.body)?;
+    let comment_id = state.store.add_comment(id, None, body, false).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(deskside_protocol::Comment {
+            id: comment_id,
+            author: deskside_protocol::CommentAuthor::Employee,
+            body: body.to_owned(),
+            created_at: Utc::now(),
+        }),
+    ))
+}
+
+/// Query of `GET /api/v1/tickets`.
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TicketQuery {
+    /// Only tickets in this status.
+    status: Option<deskside_protocol::TicketStatus>,
+    /// The `next_cursor` of the previous page.
+    cursor: Option<i64>,
+    /// Page size, 1–500 (default 50).
+    limit: Option<u32>,
+}
+
+fn snake<T: serde::Serialize>(v: T) -> String {
+    serde_json::to_value(v)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default()
+}
+
+/// `GET /api/v1/tickets`: the queue, newest first.
+async fn tech_list_tickets<S: Store>(
+    State(state): State<AppState<S>>,
+    UserAuth(_): UserAuth,
+    query: Result<axum::extract::Query<TicketQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let axum::extract::Query(q) = query.map_err(|e| bad_query(e.body_text()))?;
+    let limit = q.limit.unwrap_or(50);
+    if !(1..=500).contains(&limit) {
+        return Err(bad_query("limit must be between 1 and 500"));
+    }
+    let status = q.status.map(snake);
+    let rows = state
+        .store
+        .list_tickets(status.as_deref(), q.cursor.unwrap_or(0), limit)
+        .await?;
+    let next_cursor = (rows.len() == limit as usize)
+        .then(|| rows.last().map(|t| t.id))
+        .flatten();
+    let tickets: Vec<deskside_protocol::Ticket> = rows
+        .into_iter()
+        .map(|t| ticket_json(t, Vec::new(), Vec::new()))
+        .collect();
+    Ok(Json(
+        serde_json::json!({"tickets": tickets, "next_cursor": next_cursor}),
+    ))
+}
+
+async fn technician_view<S: Store>(
+    state: &AppState<S>,
+    w: TicketWork,
+) -> Result<serde_json::Value, ApiError> {
+    let id = w.row.id;
+    let comments: Vec<serde_json::Value> = state
+        .store
+        .comments(id, true)
+        .await?
+        .into_iter()
+        .map(|c| {
+            serde_json::json!({"id": c.id, "user_id": c.user_id, "body": c.body, "internal": c.internal,
+                "created_at": c.created_at})
+        })
+        .collect();
+    let audit: Vec<serde_json::Value> = state
+        .store
+        .ticket_audit(id)
+        .await?
+        .into_iter()
+        .map(|(user, action, detail, at)| {
+            serde_json::json!({"user_id": user, "action": action, "at": at,
+                "detail": serde_json::from_str::<serde_json::Value>(&detail).unwrap_or_default()})
+        })
+        .collect();
+    Ok(serde_json::json!({
+        "ticket": ticket_json(w.row, Vec::new(), Vec::new()),
+        "device_id": w.device_id,
+        "impact": w.impact,
+        "tier": w.tier,
+        "assignee_id": w.assignee_id,
+        "comments": comments,
+        "audit": audit,
+    }))
+}
+
+async fn work_item<S: Store>(state: &AppState<S>, raw: &str) -> Result<TicketWork, ApiError> {
+    let id: i64 = raw.parse().map_err(|_| ticket_not_found())?;
+    state
+        .store
+        .ticket_work(id)
+        .await?
+        .ok_or_else(ticket_not_found)
+}
+
+/// `GET /api/v1/tickets/{id}`: everything, internal notes and audit trail
+/// included.
+async fn tech_get_ticket<S: Store>(
+    State(state): State<AppState<S>>,
+    UserAuth(_): UserAuth,
+    axum::extract::Path(raw): axum::extract::Path<String>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let w = work_item(&state, &raw).await?;
+    Ok(Json(technician_view(&state, w).await?))
+}
+
+/// `PATCH /api/v1/tickets/{id}` body.
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TicketPatch {
+    status: Option<deskside_protocol::TicketStatus>,
+    impact: Option<deskside_protocol::Urgency>,
+    urgency: Option<deskside_protocol::Urgency>,
+    category: Option<deskside_protocol::TicketCategory>,
+    tier: Option<u8>,
+    /// `null` unassigns.
+    #[serde(default, deserialize_with = "some")]
+    assignee_email: Option<Option<String>>,
+}
+
+fn some<'de, D: serde::Deserializer<'de>, T: serde::Deserialize<'de>>(
+    d: D,
+) -> Result<Option<T>, D::Error> {
+    T::deserialize(d).map(Some)
+}
+
+/// The workflow: new → open → pending → resolved → closed, with reopening.
+pub fn transition_allowed(
+    from: deskside_protocol::TicketStatus,
+    to: deskside_protocol::TicketStatus,
+) -> bool {
+    use deskside_protocol::TicketStatus::{Closed, New, Open, Pending, Resolved};
+    from == to
+        || matches!(
+            (from, to),
+            (New, Open | Pending | Resolved)
+                | (Open, Pending | Resolved)
+                | (Pending, Open | Resolved)
+                | (Resolved, Closed | Open)
+                | (Closed, Open)
+        )
+}
+
+/// `PATCH /api/v1/tickets/{id}`: status (by the workflow), assignee,
+/// category, impact and urgency (priority follows), tier. Audited.
+async fn tech_patch_ticket<S: Store>(
+    State(state): State<AppState<S>>,
+    UserAuth(user): UserAuth,
+    axum::extract::Path(raw): axum::extract::Path<String>,
+    ApiJson(patch): ApiJson<TicketPatch>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    use deskside_protocol::{TicketStatus, Urgency};
+    let mut w = work_item(&state, &raw).await?;
+    let before = (
+        w.row.status.clone(),
+        w.impact.clone(),
+        w.row.urgency.clone(),
+        w.row.category.clone(),
+        w.tier,
+        w.assignee_id,
+    );
+    if let Some(to) = patch.status {
+        let from = enum_from(&w.row.status, TicketStatus::New);
+        if !transition_allowed(from, to) {
+            return Err(ApiError::new(
+                StatusCode::CONFLICT,
+                "invalid_transition",
+                format!("a {} ticket cannot become {}", snake(from), snake(to)),
+            ));
+        }
+        w.row.status = snake(to);
+    }
+    if let Some(i) = patch.impact {
+        w.impact = snake(i);
+    }
+    if let Some(u) = patch.urgency {
+        w.row.urgency = snake(u);
+    }
+    if let Some(c) = patch.category {
+        w.row.category = snake(c);
+    }
+    if let Some(t) = patch.tier {
+        if !(1..=3).contains(&t) {
+            return Err(invalid("tier must be 1, 2 or 3"));
+        }
+        w.tier = i64::from(t);
+    }
+    if let Some(assignee) = patch.assignee_email {
+        w.assignee_id = match assignee {
+            None => None,
+            Some(email) => Some(
+                state
+                    .store
+                    .user_by_email(&email)
+                    .await?
+                    .ok_or_else(|| invalid(format!("no technician {email}")))?
+                    .id,
+            ),
+        };
+    }
+    w.row.priority = itil_priority(
+        enum_from(&w.impact, Urgency::Medium),
+        enum_from(&w.row.urgency, Urgency::Medium),
+    );
+    let after = (
+        w.row.status.clone(),
+        w.impact.clone(),
+        w.row.urgency.clone(),
+        w.row.category.clone(),
+        w.tier,
+        w.assignee_id,
+    );
+    if before != after {
+        let detail = serde_json::json!({"before": {"status": before.0, "impact": before.1, "urgency": before.2,
+            "category": before.3, "tier": before.4, "assignee_id": before.5},
+            "after": {"status": after.0, "impact": after.1, "urgency": after.2, "category": after.3,
+            "tier": after.4, "assignee_id": after.5}});
+        state
+            .store
+            .update_ticket(&w, user.id, &detail.to_string())
+            .await?;
+        tracing::info!(ticket = w.row.id, by = %user.email, "ticket updated");
+    }
+    let w = work_item(&state, &raw).await?;
+    Ok(Json(technician_view(&state, w).await?))
+}
+
+/// `POST /api/v1/tickets/{id}/comments` body.
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TechComment {
+    body: String,
+    /// An internal note, never shown to the device.
+    #[serde(default)]
+    internal: bool,
+}
+
+/// `POST /api/v1/tickets/{id}/comments`: a reply, or an internal note.
+async fn tech_comment<S: Store>(
+    State(state): State<AppState<S>>,
+    UserAuth(user): UserAuth,
+    axum::extract::Path(raw): axum::extract::Path<String>,
+    ApiJson(c): ApiJson<TechComment>,
+) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
+    let w = work_item(&state, &raw).await?;
+    let body = comment_body(&c.body)?;
+    let id = state
+        .store
+        .add_comment(w.row.id, Some(user.id), body, c.internal)
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(serde_json::json!({"id": id, "internal": c.internal})),
+    ))
 }

@@ -1068,3 +1068,230 @@ async fn postgres_device_views() {
         device_views(s).await;
     }
 }
+
+async fn ticket_work<S: Store>(store: S) {
+    use deskside_server::credentials::new_token;
+    use deskside_server::store::Role;
+    let base = start(store.clone()).await;
+    store
+        .create_enroll_secret(None, &hash_token("fleet"), None)
+        .await
+        .unwrap();
+    let mut devices = Vec::new();
+    for key in ["w-a", "w-b"] {
+        let (_, body) = enroll(&base, "fleet", serde_json::json!({"device_key": key})).await;
+        devices.push(
+            serde_json::from_slice::<EnrollResponse>(&body)
+                .unwrap()
+                .device_token,
+        );
+    }
+    let (a, b) = (devices[0].clone(), devices[1].clone());
+    let tech = store
+        .create_user("tech@example.com", Role::Technician, None)
+        .await
+        .unwrap();
+    let tt = new_token("dsk_api");
+    store
+        .create_api_token(tech.id, &hash_token(&tt))
+        .await
+        .unwrap();
+    let (_, t) = submit(
+        &base,
+        Some(&a),
+        Some("w1"),
+        ticket_form("VPN drops", None, None),
+    )
+    .await;
+    let id = t["id"].as_i64().unwrap();
+    let url = |p: &str| format!("{base}{p}");
+    let tech_call = |m: reqwest::Method, p: String, body: Option<serde_json::Value>| {
+        call(m, url(&p), Some(&tt), body)
+    };
+
+    // The queue.
+    let (st, q) = tech_call(
+        reqwest::Method::GET,
+        "/api/v1/tickets?status=new".into(),
+        None,
+    )
+    .await;
+    assert_eq!(
+        (st, q["tickets"][0]["id"].as_i64()),
+        (StatusCode::OK, Some(id))
+    );
+    let (_, q) = tech_call(
+        reqwest::Method::GET,
+        "/api/v1/tickets?status=closed".into(),
+        None,
+    )
+    .await;
+    assert!(q["tickets"].as_array().unwrap().is_empty());
+    let (st, _) = tech_call(
+        reqwest::Method::GET,
+        "/api/v1/tickets?status=lost".into(),
+        None,
+    )
+    .await;
+    assert_eq!(st, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        call(reqwest::Method::GET, url("/api/v1/tickets"), Some(&a), None)
+            .await
+            .0,
+        StatusCode::UNAUTHORIZED
+    );
+
+    // The workflow, the ITIL priority, assignment.
+    let patch = |body: serde_json::Value| {
+        tech_call(
+            reqwest::Method::PATCH,
+            format!("/api/v1/tickets/{id}"),
+            Some(body),
+        )
+    };
+    let (st, r) = patch(serde_json::json!({"status": "closed"})).await;
+    assert_eq!(
+        (st, r["error"]["code"].as_str()),
+        (StatusCode::CONFLICT, Some("invalid_transition"))
+    );
+    let (st, r) = patch(
+        serde_json::json!({"status": "open", "impact": "high", "urgency": "high", "tier": 2,
+        "assignee_email": "tech@example.com"}),
+    )
+    .await;
+    assert_eq!(st, StatusCode::OK, "{r}");
+    assert_eq!(
+        (
+            r["ticket"]["status"].as_str(),
+            r["ticket"]["priority"].as_u64()
+        ),
+        (Some("open"), Some(1))
+    );
+    assert_eq!(
+        (r["tier"].as_i64(), r["assignee_id"].as_i64()),
+        (Some(2), Some(tech.id))
+    );
+    for bad in [
+        serde_json::json!({"tier": 5}),
+        serde_json::json!({"assignee_email": "ghost@example.com"}),
+        serde_json::json!({"colour": "red"}),
+    ] {
+        assert_eq!(patch(bad).await.0, StatusCode::UNPROCESSABLE_ENTITY);
+    }
+    let (_, r) = patch(serde_json::json!({"impact": "low"})).await;
+    assert_eq!(r["ticket"]["priority"], 3, "low impact, high urgency");
+
+    // The conversation: a reply and an internal note; the device sees the reply only.
+    let comment = |body: serde_json::Value| {
+        tech_call(
+            reqwest::Method::POST,
+            format!("/api/v1/tickets/{id}/comments"),
+            Some(body),
+        )
+    };
+    assert_eq!(
+        comment(serde_json::json!({"body": "Please restart the VPN client."}))
+            .await
+            .0,
+        StatusCode::CREATED
+    );
+    assert_eq!(
+        comment(serde_json::json!({"body": "Suspect the Wi-Fi driver.", "internal": true}))
+            .await
+            .0,
+        StatusCode::CREATED
+    );
+    assert_eq!(
+        comment(serde_json::json!({"body": "   "})).await.0,
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
+    let (_, seen) = call(
+        reqwest::Method::GET,
+        url(&format!("/api/v1/agent/tickets/{id}")),
+        Some(&a),
+        None,
+    )
+    .await;
+    let texts: Vec<&str> = seen["comments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["body"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        texts,
+        ["Please restart the VPN client."],
+        "internal notes never reach the device"
+    );
+    assert_eq!(seen["comments"][0]["author"], "technician");
+    let (st, _) = call(
+        reqwest::Method::POST,
+        url(&format!("/api/v1/agent/tickets/{id}/comments")),
+        Some(&a),
+        Some(serde_json::json!({"body": "Restarted, still drops."})),
+    )
+    .await;
+    assert_eq!(st, StatusCode::CREATED);
+    for (m, p, body) in [
+        (
+            reqwest::Method::GET,
+            format!("/api/v1/agent/tickets/{id}"),
+            None,
+        ),
+        (
+            reqwest::Method::POST,
+            format!("/api/v1/agent/tickets/{id}/comments"),
+            Some(serde_json::json!({"body": "hi"})),
+        ),
+    ] {
+        assert_eq!(
+            call(m, url(&p), Some(&b), body).await.0,
+            StatusCode::NOT_FOUND,
+            "another device's ticket"
+        );
+    }
+    let (_, full) = tech_call(reqwest::Method::GET, format!("/api/v1/tickets/{id}"), None).await;
+    let internal: Vec<bool> = full["comments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["internal"].as_bool().unwrap())
+        .collect();
+    assert_eq!(internal, [false, true, false]);
+    let actions: Vec<&str> = full["audit"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        actions,
+        ["update", "update", "comment", "internal_note"],
+        "every technician change is audited"
+    );
+    assert_eq!(full["audit"][0]["detail"]["after"]["status"], "open");
+
+    // Resolve, close, reopen.
+    for (to, ok) in [
+        ("resolved", true),
+        ("closed", true),
+        ("pending", false),
+        ("open", true),
+    ] {
+        let (st, _) = patch(serde_json::json!({"status": to})).await;
+        assert_eq!(st == StatusCode::OK, ok, "to {to}");
+    }
+}
+
+#[tokio::test]
+async fn sqlite_ticket_work() {
+    let (s, _dir) = common::sqlite().await;
+    ticket_work(s).await;
+}
+
+#[tokio::test]
+async fn postgres_ticket_work() {
+    if let Some(s) = common::postgres().await {
+        ticket_work(s).await;
+    }
+}

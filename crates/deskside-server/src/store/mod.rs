@@ -262,6 +262,44 @@ pub trait Store: Clone + Send + Sync + 'static {
     ) -> impl Future<Output = StoreResult<Vec<DeviceSummary>>> + Send;
     /// One device.
     fn device(&self, id: i64) -> impl Future<Output = StoreResult<Option<DeviceSummary>>> + Send;
+    /// Tickets newest first, before `before_id` (0: from the newest), with
+    /// status `status` when given.
+    fn list_tickets(
+        &self,
+        status: Option<&str>,
+        before_id: i64,
+        limit: u32,
+    ) -> impl Future<Output = StoreResult<Vec<TicketRow>>> + Send;
+    /// A ticket with the fields technicians work on.
+    fn ticket_work(&self, id: i64) -> impl Future<Output = StoreResult<Option<TicketWork>>> + Send;
+    /// Applies a technician's change and records it in the audit trail, in
+    /// one transaction.
+    fn update_ticket(
+        &self,
+        w: &TicketWork,
+        by_user: i64,
+        detail: &str,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+    /// Adds a comment (`user_id` `None`: from the device); technicians'
+    /// comments are audited too.
+    fn add_comment(
+        &self,
+        ticket_id: i64,
+        user_id: Option<i64>,
+        body: &str,
+        internal: bool,
+    ) -> impl Future<Output = StoreResult<i64>> + Send;
+    /// The conversation, oldest first; internal notes only when asked.
+    fn comments(
+        &self,
+        ticket_id: i64,
+        include_internal: bool,
+    ) -> impl Future<Output = StoreResult<Vec<CommentRow>>> + Send;
+    /// The audit trail of a ticket: (user id, action, detail JSON, when).
+    fn ticket_audit(
+        &self,
+        ticket_id: i64,
+    ) -> impl Future<Output = StoreResult<Vec<(i64, String, String, DateTime<Utc>)>>> + Send;
     /// Recorded changes of a device, newest first.
     fn inventory_changes(
         &self,
@@ -287,6 +325,36 @@ pub struct DeviceSummary {
     pub last_seen: Option<DateTime<Utc>>,
     /// When it (last) enrolled.
     pub enrolled_at: DateTime<Utc>,
+}
+
+/// A ticket with what technicians work on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TicketWork {
+    /// The ticket.
+    pub row: TicketRow,
+    /// The device that filed it.
+    pub device_id: i64,
+    /// Impact (`low`, `medium`, `high`).
+    pub impact: String,
+    /// Support tier 1–3.
+    pub tier: i64,
+    /// Assigned technician.
+    pub assignee_id: Option<i64>,
+}
+
+/// A comment as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CommentRow {
+    /// Id.
+    pub id: i64,
+    /// The technician who wrote it; `None` for the device's employee.
+    pub user_id: Option<i64>,
+    /// Text.
+    pub body: String,
+    /// Internal note (never shown to the device).
+    pub internal: bool,
+    /// When.
+    pub created_at: DateTime<Utc>,
 }
 
 /// A ticket as stored (enums as their snake_case names).

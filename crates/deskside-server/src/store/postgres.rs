@@ -8,8 +8,9 @@ use sqlx::postgres::{PgPoolOptions, PgRow};
 use sqlx::{PgPool, Row};
 
 use super::{
-    AttachmentRow, Checkin, Device, DeviceSummary, EnrollSecret, Enrolled, NewEnrollment,
-    NewTicketRow, Role, Store, StoreError, StoreResult, TicketRow, User, is_unique_violation,
+    AttachmentRow, Checkin, CommentRow, Device, DeviceSummary, EnrollSecret, Enrolled,
+    NewEnrollment, NewTicketRow, Role, Store, StoreError, StoreResult, TicketRow, TicketWork, User,
+    is_unique_violation,
 };
 
 /// A PostgreSQL database.
@@ -568,6 +569,160 @@ impl Store for PgStore {
         .fetch_optional(&self.pool)
         .await?;
         row.as_ref().map(device_summary).transpose()
+    }
+
+    async fn list_tickets(
+        &self,
+        status: Option<&str>,
+        before_id: i64,
+        limit: u32,
+    ) -> StoreResult<Vec<TicketRow>> {
+        let rows = sqlx::query(&format!(
+            "SELECT {TICKET_COLUMNS} FROM tickets WHERE ($1::text IS NULL OR status = $1) \
+             AND ($2 = 0 OR id < $2) ORDER BY id DESC LIMIT $3"
+        ))
+        .bind(status)
+        .bind(before_id)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(ticket_row).collect()
+    }
+
+    async fn ticket_work(&self, id: i64) -> StoreResult<Option<TicketWork>> {
+        let row = sqlx::query(&format!(
+            "SELECT {TICKET_COLUMNS}, device_id, impact, tier, assignee_id FROM tickets WHERE id = $1"
+        ))
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|r| -> StoreResult<TicketWork> {
+            Ok(TicketWork {
+                row: ticket_row(&r)?,
+                device_id: r.try_get("device_id")?,
+                impact: r.try_get("impact")?,
+                tier: r.try_get::<i32, _>("tier").map(i64::from)?,
+                assignee_id: r.try_get("assignee_id")?,
+            })
+        })
+        .transpose()
+    }
+
+    async fn update_ticket(&self, w: &TicketWork, by_user: i64, detail: &str) -> StoreResult<()> {
+        let now = Utc::now();
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(
+            "UPDATE tickets SET status = $1, urgency = $2, impact = $3, priority = $4, tier = $5, \
+             assignee_id = $6, category = $7, updated_at = $8 WHERE id = $9",
+        )
+        .bind(&w.row.status)
+        .bind(&w.row.urgency)
+        .bind(&w.impact)
+        .bind(i32::try_from(w.row.priority).unwrap_or(3))
+        .bind(i32::try_from(w.tier).unwrap_or(1))
+        .bind(w.assignee_id)
+        .bind(&w.row.category)
+        .bind(now)
+        .bind(w.row.id)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query("INSERT INTO ticket_audit (ticket_id, user_id, action, detail, at) VALUES ($1, $2, 'update', $3, $4)")
+            .bind(w.row.id)
+            .bind(by_user)
+            .bind(detail)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn add_comment(
+        &self,
+        ticket_id: i64,
+        user_id: Option<i64>,
+        body: &str,
+        internal: bool,
+    ) -> StoreResult<i64> {
+        let now = Utc::now();
+        let mut tx = self.pool.begin().await?;
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO ticket_comments (ticket_id, user_id, body, internal, created_at) \
+             VALUES ($1, $2, $3, $4, $5) RETURNING id",
+        )
+        .bind(ticket_id)
+        .bind(user_id)
+        .bind(body)
+        .bind(internal)
+        .bind(now)
+        .fetch_one(&mut *tx)
+        .await?;
+        sqlx::query("UPDATE tickets SET updated_at = $1 WHERE id = $2")
+            .bind(now)
+            .bind(ticket_id)
+            .execute(&mut *tx)
+            .await?;
+        if let Some(user) = user_id {
+            let action = if internal { "internal_note" } else { "comment" };
+            sqlx::query("INSERT INTO ticket_audit (ticket_id, user_id, action, detail, at) VALUES ($1, $2, $3, $4, $5)")
+                .bind(ticket_id)
+                .bind(user)
+                .bind(action)
+                .bind(format!("{{\"comment_id\":{id}}}"))
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(id)
+    }
+
+    async fn comments(
+        &self,
+        ticket_id: i64,
+        include_internal: bool,
+    ) -> StoreResult<Vec<CommentRow>> {
+        let rows = sqlx::query(
+            "SELECT id, user_id, body, internal, created_at FROM ticket_comments \
+             WHERE ticket_id = $1 AND ($2 OR NOT internal) ORDER BY id",
+        )
+        .bind(ticket_id)
+        .bind(include_internal)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(CommentRow {
+                    id: r.try_get("id")?,
+                    user_id: r.try_get("user_id")?,
+                    body: r.try_get("body")?,
+                    internal: r.try_get("internal")?,
+                    created_at: r.try_get("created_at")?,
+                })
+            })
+            .collect()
+    }
+
+    async fn ticket_audit(
+        &self,
+        ticket_id: i64,
+    ) -> StoreResult<Vec<(i64, String, String, DateTime<Utc>)>> {
+        let rows = sqlx::query(
+            "SELECT user_id, action, detail, at FROM ticket_audit WHERE ticket_id = $1 ORDER BY id",
+        )
+        .bind(ticket_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok((
+                    r.try_get("user_id")?,
+                    r.try_get("action")?,
+                    r.try_get("detail")?,
+                    r.try_get("at")?,
+                ))
+            })
+            .collect()
     }
 
     async fn inventory_changes(
