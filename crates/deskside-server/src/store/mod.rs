@@ -299,7 +299,7 @@ pub trait Store: Clone + Send + Sync + 'static {
     fn ticket_audit(
         &self,
         ticket_id: i64,
-    ) -> impl Future<Output = StoreResult<Vec<(i64, String, String, DateTime<Utc>)>>> + Send;
+    ) -> impl Future<Output = StoreResult<Vec<AuditEntry>>> + Send;
     /// Recorded changes of a device, newest first.
     fn inventory_changes(
         &self,
@@ -341,6 +341,9 @@ pub struct TicketWork {
     /// Assigned technician.
     pub assignee_id: Option<i64>,
 }
+
+/// One audit record: (user id, action, detail JSON, when).
+pub type AuditEntry = (i64, String, String, DateTime<Utc>);
 
 /// A comment as stored.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -8,7 +8,7 @@ use sqlx::postgres::{PgPoolOptions, PgRow};
 use sqlx::{PgPool, Row};
 
 use super::{
-    AttachmentRow, Checkin, CommentRow, Device, DeviceSummary, EnrollSecret, Enrolled,
+    AttachmentRow, AuditEntry, Checkin, CommentRow, Device, DeviceSummary, EnrollSecret, Enrolled,
     NewEnrollment, NewTicketRow, Role, Store, StoreError, StoreResult, TicketRow, TicketWork, User,
     is_unique_violation,
 };
@@ -703,10 +703,7 @@ impl Store for PgStore {
             .collect()
     }
 
-    async fn ticket_audit(
-        &self,
-        ticket_id: i64,
-    ) -> StoreResult<Vec<(i64, String, String, DateTime<Utc>)>> {
+    async fn ticket_audit(&self, ticket_id: i64) -> StoreResult<Vec<AuditEntry>> {
         let rows = sqlx::query(
             "SELECT user_id, action, detail, at FROM ticket_audit WHERE ticket_id = $1 ORDER BY id",
         )

@@ -10,7 +10,7 @@ use sqlx::sqlite::{
 use sqlx::{Row, SqlitePool};
 
 use super::{
-    AttachmentRow, Checkin, CommentRow, Device, DeviceSummary, EnrollSecret, Enrolled,
+    AttachmentRow, AuditEntry, Checkin, CommentRow, Device, DeviceSummary, EnrollSecret, Enrolled,
     NewEnrollment, NewTicketRow, Role, Store, StoreError, StoreResult, TicketRow, TicketWork, User,
     is_unique_violation,
 };
@@ -713,10 +713,7 @@ impl Store for SqliteStore {
             .collect()
     }
 
-    async fn ticket_audit(
-        &self,
-        ticket_id: i64,
-    ) -> StoreResult<Vec<(i64, String, String, DateTime<Utc>)>> {
+    async fn ticket_audit(&self, ticket_id: i64) -> StoreResult<Vec<AuditEntry>> {
         let rows = sqlx::query(
             "SELECT user_id, action, detail, at FROM ticket_audit WHERE ticket_id = ?1 ORDER BY id",
         )
