@@ -194,6 +194,22 @@ pub fn router<S: Store>(store: S, blobs: DiskBlobs, limits: Limits) -> Router {
             "/api/v1/agent/tickets/{id}/comments",
             post(device_comment::<S>),
         )
+        .route(
+            "/api/v1/agent/tickets/{id}/rating",
+            post(device_rating::<S>),
+        )
+        .route(
+            "/api/v1/agent/tickets/{id}/reopen",
+            post(device_reopen::<S>),
+        )
+        .route(
+            "/api/v1/agent/tickets/{id}/attachments/{attachment}",
+            get(device_attachment::<S>),
+        )
+        .route(
+            "/api/v1/tickets/{id}/attachments/{attachment}",
+            get(tech_attachment::<S>),
+        )
         .route("/api/v1/tickets", get(tech_list_tickets::<S>))
         .route(
             "/api/v1/tickets/{id}",
@@ -1314,4 +1330,150 @@ async fn tech_comment<S: Store>(
         StatusCode::CREATED,
         Json(serde_json::json!({"id": id, "internal": c.internal})),
     ))
+}
+
+/// Serves an attachment as a download: the stored content type, but never
+/// rendered inline and never sniffed, so an uploaded HTML or SVG file
+/// cannot run in a technician's browser.
+async fn attachment_response<S: Store>(
+    state: &AppState<S>,
+    ticket_id: i64,
+    raw: &str,
+) -> Result<Response, ApiError> {
+    let not_found = || ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such attachment");
+    let att_id: i64 = raw.parse().map_err(|_| not_found())?;
+    let att = state
+        .store
+        .attachment(ticket_id, att_id)
+        .await?
+        .ok_or_else(not_found)?;
+    let blobs = state.blobs.clone();
+    let key = att.blob_key.clone();
+    let bytes = tokio::task::spawn_blocking(move || blobs.get(&key))
+        .await
+        .map_err(|e| {
+            ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "storage_unavailable",
+                e.to_string(),
+            )
+        })?
+        .map_err(|e| {
+            tracing::error!("blob {}: {e}", att.blob_key);
+            ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "storage_unavailable",
+                "the attachment is unavailable",
+            )
+        })?;
+    // Only a plain, quoted file name goes into the header.
+    let safe: String = att
+        .name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || ".-_ ".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let content_type = axum::http::HeaderValue::from_str(&att.content_type).unwrap_or(
+        axum::http::HeaderValue::from_static("application/octet-stream"),
+    );
+    let mut resp = bytes.into_response();
+    let h = resp.headers_mut();
+    h.insert(axum::http::header::CONTENT_TYPE, content_type);
+    h.insert(
+        axum::http::header::X_CONTENT_TYPE_OPTIONS,
+        axum::http::HeaderValue::from_static("nosniff"),
+    );
+    if let Ok(v) = axum::http::HeaderValue::from_str(&format!("attachment; filename=\"{safe}\"")) {
+        h.insert(axum::http::header::CONTENT_DISPOSITION, v);
+    }
+    Ok(resp)
+}
+
+/// `GET /api/v1/agent/tickets/{id}/attachments/{attachment}`: the device's
+/// own tickets only.
+async fn device_attachment<S: Store>(
+    State(state): State<AppState<S>>,
+    DeviceAuth(device): DeviceAuth,
+    axum::extract::Path((raw_ticket, raw_att)): axum::extract::Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    let id: i64 = raw_ticket.parse().map_err(|_| ticket_not_found())?;
+    if state.store.device_ticket(device.id, id).await?.is_none() {
+        return Err(ticket_not_found());
+    }
+    attachment_response(&state, id, &raw_att).await
+}
+
+/// `GET /api/v1/tickets/{id}/attachments/{attachment}`.
+async fn tech_attachment<S: Store>(
+    State(state): State<AppState<S>>,
+    UserAuth(_): UserAuth,
+    axum::extract::Path((raw_ticket, raw_att)): axum::extract::Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    let w = work_item(&state, &raw_ticket).await?;
+    attachment_response(&state, w.row.id, &raw_att).await
+}
+
+/// `POST /api/v1/agent/tickets/{id}/rating` body.
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Rating {
+    /// 1 to 5.
+    score: u8,
+    /// Optional words.
+    #[serde(default)]
+    comment: Option<String>,
+}
+
+/// `POST /api/v1/agent/tickets/{id}/rating`: once, after resolution.
+async fn device_rating<S: Store>(
+    State(state): State<AppState<S>>,
+    DeviceAuth(device): DeviceAuth,
+    axum::extract::Path(raw): axum::extract::Path<String>,
+    ApiJson(r): ApiJson<Rating>,
+) -> Result<StatusCode, ApiError> {
+    let id: i64 = raw.parse().map_err(|_| ticket_not_found())?;
+    if state.store.device_ticket(device.id, id).await?.is_none() {
+        return Err(ticket_not_found());
+    }
+    if !(1..=5).contains(&r.score) {
+        return Err(invalid("score must be 1 to 5"));
+    }
+    bounded("comment", r.comment.as_deref(), 2000)?;
+    if !state
+        .store
+        .rate_ticket(id, i64::from(r.score), r.comment.as_deref())
+        .await?
+    {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "cannot_rate",
+            "a ticket can be rated once, after it was resolved",
+        ));
+    }
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `POST /api/v1/agent/tickets/{id}/reopen`: the problem is back.
+async fn device_reopen<S: Store>(
+    State(state): State<AppState<S>>,
+    DeviceAuth(device): DeviceAuth,
+    axum::extract::Path(raw): axum::extract::Path<String>,
+) -> Result<StatusCode, ApiError> {
+    let id: i64 = raw.parse().map_err(|_| ticket_not_found())?;
+    if state.store.device_ticket(device.id, id).await?.is_none() {
+        return Err(ticket_not_found());
+    }
+    if !state.store.reopen_ticket(id).await? {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "invalid_transition",
+            "only a resolved or closed ticket can be reopened",
+        ));
+    }
+    Ok(StatusCode::NO_CONTENT)
 }

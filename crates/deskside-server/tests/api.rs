@@ -1295,3 +1295,172 @@ async fn postgres_ticket_work() {
         ticket_work(s).await;
     }
 }
+
+async fn downloads_rating_reopen<S: Store>(store: S) {
+    use deskside_server::credentials::new_token;
+    use deskside_server::store::Role;
+    let base = start(store.clone()).await;
+    store
+        .create_enroll_secret(None, &hash_token("fleet"), None)
+        .await
+        .unwrap();
+    let mut devices = Vec::new();
+    for key in ["d-a", "d-b"] {
+        let (_, body) = enroll(&base, "fleet", serde_json::json!({"device_key": key})).await;
+        devices.push(
+            serde_json::from_slice::<EnrollResponse>(&body)
+                .unwrap()
+                .device_token,
+        );
+    }
+    let (a, b) = (devices[0].clone(), devices[1].clone());
+    let tech = store
+        .create_user("tech2@example.com", Role::Technician, None)
+        .await
+        .unwrap();
+    let tt = new_token("dsk_api");
+    store
+        .create_api_token(tech.id, &hash_token(&tt))
+        .await
+        .unwrap();
+    let evil = b"<script>alert(1)</script>".to_vec();
+    let form = ticket_form("Odd page", None, None).part(
+        "attachment",
+        reqwest::multipart::Part::bytes(evil.clone())
+            .file_name("evil\".html")
+            .mime_str("text/html")
+            .unwrap(),
+    );
+    let (_, t) = submit(&base, Some(&a), Some("dl-1"), form).await;
+    let (id, att) = (
+        t["id"].as_i64().unwrap(),
+        t["attachments"][0]["id"].as_i64().unwrap(),
+    );
+
+    let download = |token: String, path: String| {
+        let base = base.clone();
+        async move {
+            let r = common::http()
+                .get(format!("{base}{path}"))
+                .header("authorization", format!("Bearer {token}"))
+                .send()
+                .await
+                .unwrap();
+            let h = r.headers().clone();
+            (r.status(), h, r.bytes().await.unwrap().to_vec())
+        }
+    };
+    for (token, path) in [
+        (
+            a.clone(),
+            format!("/api/v1/agent/tickets/{id}/attachments/{att}"),
+        ),
+        (
+            tt.clone(),
+            format!("/api/v1/tickets/{id}/attachments/{att}"),
+        ),
+    ] {
+        let (st, h, body) = download(token, path).await;
+        assert_eq!(st, StatusCode::OK);
+        assert_eq!(body, evil);
+        assert_eq!(h["content-type"], "text/html");
+        assert_eq!(h["x-content-type-options"], "nosniff");
+        assert_eq!(
+            h["content-disposition"],
+            "attachment; filename=\"evil_.html\""
+        );
+    }
+    for (token, path) in [
+        (
+            b.clone(),
+            format!("/api/v1/agent/tickets/{id}/attachments/{att}"),
+        ),
+        (
+            a.clone(),
+            format!("/api/v1/agent/tickets/{id}/attachments/999999"),
+        ),
+        (
+            a.clone(),
+            format!("/api/v1/agent/tickets/{id}/attachments/x"),
+        ),
+    ] {
+        assert_eq!(download(token, path).await.0, StatusCode::NOT_FOUND);
+    }
+
+    // Rating: once, after resolution. Reopen: from resolved or closed.
+    let dev = |p: &str, body: Option<serde_json::Value>| {
+        call(
+            reqwest::Method::POST,
+            format!("{base}/api/v1/agent/tickets/{id}/{p}"),
+            Some(&a),
+            body,
+        )
+    };
+    let (st, r) = dev("rating", Some(serde_json::json!({"score": 5}))).await;
+    assert_eq!(
+        (st, r["error"]["code"].as_str()),
+        (StatusCode::CONFLICT, Some("cannot_rate"))
+    );
+    assert_eq!(
+        dev("reopen", None).await.0,
+        StatusCode::CONFLICT,
+        "not resolved yet"
+    );
+    let (st, _) = call(
+        reqwest::Method::PATCH,
+        format!("{base}/api/v1/tickets/{id}"),
+        Some(&tt),
+        Some(serde_json::json!({"status": "resolved"})),
+    )
+    .await;
+    assert_eq!(st, StatusCode::OK);
+    assert_eq!(
+        dev("rating", Some(serde_json::json!({"score": 9}))).await.0,
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
+    assert_eq!(
+        dev(
+            "rating",
+            Some(serde_json::json!({"score": 4, "comment": "Quick, thanks"}))
+        )
+        .await
+        .0,
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(
+        dev("rating", Some(serde_json::json!({"score": 1}))).await.0,
+        StatusCode::CONFLICT,
+        "once"
+    );
+    let (st, _) = call(
+        reqwest::Method::POST,
+        format!("{base}/api/v1/agent/tickets/{id}/reopen"),
+        Some(&b),
+        None,
+    )
+    .await;
+    assert_eq!(st, StatusCode::NOT_FOUND, "another device's ticket");
+    assert_eq!(dev("reopen", None).await.0, StatusCode::NO_CONTENT);
+    let (_, seen) = call(
+        reqwest::Method::GET,
+        format!("{base}/api/v1/agent/tickets/{id}"),
+        Some(&a),
+        None,
+    )
+    .await;
+    assert_eq!(seen["status"], "open");
+    assert_eq!(dev("reopen", None).await.0, StatusCode::CONFLICT);
+}
+
+#[tokio::test]
+async fn sqlite_downloads_rating_reopen() {
+    let (s, _dir) = common::sqlite().await;
+    downloads_rating_reopen(s).await;
+}
+
+#[tokio::test]
+async fn postgres_downloads_rating_reopen() {
+    if let Some(s) = common::postgres().await {
+        downloads_rating_reopen(s).await;
+    }
+}

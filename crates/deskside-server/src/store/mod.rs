@@ -300,6 +300,22 @@ pub trait Store: Clone + Send + Sync + 'static {
         &self,
         ticket_id: i64,
     ) -> impl Future<Output = StoreResult<Vec<AuditEntry>>> + Send;
+    /// One attachment of a ticket.
+    fn attachment(
+        &self,
+        ticket_id: i64,
+        attachment_id: i64,
+    ) -> impl Future<Output = StoreResult<Option<AttachmentRow>>> + Send;
+    /// Records the employee's rating; false when the ticket is not resolved
+    /// or closed, or was rated already.
+    fn rate_ticket(
+        &self,
+        ticket_id: i64,
+        score: i64,
+        comment: Option<&str>,
+    ) -> impl Future<Output = StoreResult<bool>> + Send;
+    /// Reopens a resolved or closed ticket (false otherwise).
+    fn reopen_ticket(&self, ticket_id: i64) -> impl Future<Output = StoreResult<bool>> + Send;
     /// Recorded changes of a device, newest first.
     fn inventory_changes(
         &self,

@@ -722,6 +722,63 @@ impl Store for PgStore {
             .collect()
     }
 
+    async fn attachment(
+        &self,
+        ticket_id: i64,
+        attachment_id: i64,
+    ) -> StoreResult<Option<AttachmentRow>> {
+        let row = sqlx::query(
+            "SELECT id, name, content_type, size_bytes, blob_key, diagnostics FROM ticket_attachments \
+             WHERE id = $1 AND ticket_id = $2",
+        )
+        .bind(attachment_id)
+        .bind(ticket_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|r| -> StoreResult<AttachmentRow> {
+            Ok(AttachmentRow {
+                id: r.try_get("id")?,
+                name: r.try_get("name")?,
+                content_type: r.try_get("content_type")?,
+                size_bytes: r.try_get("size_bytes")?,
+                blob_key: r.try_get("blob_key")?,
+                diagnostics: r.try_get("diagnostics")?,
+            })
+        })
+        .transpose()
+    }
+
+    async fn rate_ticket(
+        &self,
+        ticket_id: i64,
+        score: i64,
+        comment: Option<&str>,
+    ) -> StoreResult<bool> {
+        let now = Utc::now();
+        let done = sqlx::query(
+            "UPDATE tickets SET rating = $1, rating_comment = $2, rated_at = $3, updated_at = $3 \
+             WHERE id = $4 AND status IN ('resolved', 'closed') AND rating IS NULL",
+        )
+        .bind(i32::try_from(score).unwrap_or(0))
+        .bind(comment)
+        .bind(now)
+        .bind(ticket_id)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn reopen_ticket(&self, ticket_id: i64) -> StoreResult<bool> {
+        let done = sqlx::query(
+            "UPDATE tickets SET status = 'open', updated_at = $1 WHERE id = $2 AND status IN ('resolved', 'closed')",
+        )
+        .bind(Utc::now())
+        .bind(ticket_id)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
     async fn inventory_changes(
         &self,
         device_id: i64,
