@@ -64,6 +64,10 @@ pub struct CheckinRequest {
     /// Metric samples taken since the last check-in.
     #[serde(default)]
     pub metrics: Vec<MetricSample>,
+    /// The `updated_at` of the newest ticket update the agent has seen;
+    /// absent: send every ticket.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tickets_seen_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 /// The desk's answer to a check-in.
@@ -76,6 +80,10 @@ pub struct CheckinResponse {
     /// The current policy, when its version is newer than the agent's.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub policy: Option<Policy>,
+    /// The device's tickets that changed since `tickets_seen_at` (status,
+    /// replies), oldest change first, with their public conversation.
+    #[serde(default)]
+    pub ticket_updates: Vec<crate::tickets::Ticket>,
 }
 
 /// The body of every error response: `{"error": {"code", "message"}}`.

@@ -567,10 +567,20 @@ async fn checkin<S: Store>(
         Some((version, checks)) if version > known => Some(policy_from_row(version, &checks)?),
         _ => None,
     };
+    let mut ticket_updates = Vec::new();
+    for t in state
+        .store
+        .device_tickets_changed(device.id, req.tickets_seen_at, 100)
+        .await?
+    {
+        let comments = state.store.comments(t.id, false).await?;
+        ticket_updates.push(ticket_json(t, Vec::new(), comments));
+    }
     Ok(Json(CheckinResponse {
         next_checkin_secs: state.checkin_secs,
         send_inventory,
         policy,
+        ticket_updates,
     }))
 }
 

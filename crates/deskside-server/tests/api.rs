@@ -1464,3 +1464,108 @@ async fn postgres_downloads_rating_reopen() {
         downloads_rating_reopen(s).await;
     }
 }
+
+async fn ticket_updates_in_checkin<S: Store>(store: S) {
+    use deskside_server::credentials::new_token;
+    use deskside_server::store::Role;
+    let base = start(store.clone()).await;
+    store
+        .create_enroll_secret(None, &hash_token("fleet"), None)
+        .await
+        .unwrap();
+    let (_, body) = enroll(&base, "fleet", serde_json::json!({"device_key": "upd"})).await;
+    let dev = serde_json::from_slice::<EnrollResponse>(&body)
+        .unwrap()
+        .device_token;
+    let tech = store
+        .create_user("tech3@example.com", Role::Technician, None)
+        .await
+        .unwrap();
+    let tt = new_token("dsk_api");
+    store
+        .create_api_token(tech.id, &hash_token(&tt))
+        .await
+        .unwrap();
+    let (_, t) = submit(
+        &base,
+        Some(&dev),
+        Some("u1"),
+        ticket_form("No sound", None, None),
+    )
+    .await;
+    let id = t["id"].as_i64().unwrap();
+    let checkin = |seen: Option<serde_json::Value>| {
+        let body = match seen {
+            Some(s) => serde_json::json!({"tickets_seen_at": s}),
+            None => serde_json::json!({}),
+        };
+        call(
+            reqwest::Method::POST,
+            format!("{base}/api/v1/agent/checkin"),
+            Some(&dev),
+            Some(body),
+        )
+    };
+    let (_, r) = checkin(None).await;
+    let updates = r["ticket_updates"].as_array().unwrap();
+    assert_eq!(updates.len(), 1);
+    let seen = updates[0]["updated_at"].clone();
+    assert!(
+        checkin(Some(seen.clone())).await.1["ticket_updates"]
+            .as_array()
+            .unwrap()
+            .is_empty(),
+        "nothing new"
+    );
+
+    // An internal note is not news for the device; a reply and a status change are.
+    let comment = |body: serde_json::Value| {
+        call(
+            reqwest::Method::POST,
+            format!("{base}/api/v1/tickets/{id}/comments"),
+            Some(&tt),
+            Some(body),
+        )
+    };
+    comment(serde_json::json!({"body": "Check the codec.", "internal": true})).await;
+    assert!(
+        checkin(Some(seen.clone())).await.1["ticket_updates"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+    comment(serde_json::json!({"body": "Try the other port."})).await;
+    call(
+        reqwest::Method::PATCH,
+        format!("{base}/api/v1/tickets/{id}"),
+        Some(&tt),
+        Some(serde_json::json!({"status": "pending"})),
+    )
+    .await;
+    let (_, r) = checkin(Some(seen)).await;
+    let u = &r["ticket_updates"][0];
+    assert_eq!(
+        (u["id"].as_i64(), u["status"].as_str()),
+        (Some(id), Some("pending"))
+    );
+    let texts: Vec<&str> = u["comments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["body"].as_str().unwrap())
+        .collect();
+    assert_eq!(texts, ["Try the other port."]);
+}
+
+#[tokio::test]
+async fn sqlite_ticket_updates_in_checkin() {
+    let (s, _dir) = common::sqlite().await;
+    ticket_updates_in_checkin(s).await;
+}
+
+#[tokio::test]
+async fn postgres_ticket_updates_in_checkin() {
+    if let Some(s) = common::postgres().await {
+        ticket_updates_in_checkin(s).await;
+    }
+}

@@ -239,6 +239,14 @@ pub trait Store: Clone + Send + Sync + 'static {
         &self,
         t: &NewTicketRow<'_>,
     ) -> impl Future<Output = StoreResult<(i64, bool)>> + Send;
+    /// A device's tickets changed after `since` (all when `None`), oldest
+    /// change first, at most `limit`.
+    fn device_tickets_changed(
+        &self,
+        device_id: i64,
+        since: Option<DateTime<Utc>>,
+        limit: u32,
+    ) -> impl Future<Output = StoreResult<Vec<TicketRow>>> + Send;
     /// A device's tickets, newest first.
     fn device_tickets(
         &self,

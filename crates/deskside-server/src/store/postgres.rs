@@ -657,11 +657,15 @@ impl Store for PgStore {
         .bind(now)
         .fetch_one(&mut *tx)
         .await?;
-        sqlx::query("UPDATE tickets SET updated_at = $1 WHERE id = $2")
-            .bind(now)
-            .bind(ticket_id)
-            .execute(&mut *tx)
-            .await?;
+        // updated_at tells devices something changed for them; an internal
+        // note changes nothing they can see.
+        if !internal {
+            sqlx::query("UPDATE tickets SET updated_at = $1 WHERE id = $2")
+                .bind(now)
+                .bind(ticket_id)
+                .execute(&mut *tx)
+                .await?;
+        }
         if let Some(user) = user_id {
             let action = if internal { "internal_note" } else { "comment" };
             sqlx::query("INSERT INTO ticket_audit (ticket_id, user_id, action, detail, at) VALUES ($1, $2, $3, $4, $5)")
@@ -777,6 +781,24 @@ impl Store for PgStore {
         .execute(&self.pool)
         .await?;
         Ok(done.rows_affected() == 1)
+    }
+
+    async fn device_tickets_changed(
+        &self,
+        device_id: i64,
+        since: Option<DateTime<Utc>>,
+        limit: u32,
+    ) -> StoreResult<Vec<TicketRow>> {
+        let rows = sqlx::query(&format!(
+            "SELECT {TICKET_COLUMNS} FROM tickets WHERE device_id = $1 AND ($2::timestamptz IS NULL OR updated_at > $2) \
+             ORDER BY updated_at, id LIMIT $3"
+        ))
+        .bind(device_id)
+        .bind(since)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(ticket_row).collect()
     }
 
     async fn inventory_changes(
