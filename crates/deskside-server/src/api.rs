@@ -28,6 +28,7 @@ use crate::store::{
     AttachmentRow, Checkin, CommentRow, Device, NewEnrollment, NewTicketRow, Role, Store,
     StoreError, TicketRow, TicketWork, User,
 };
+use crate::telemetry::Metrics;
 
 /// An API error: status, stable code, message.
 #[derive(Debug)]
@@ -145,6 +146,8 @@ pub struct AppState<S> {
     pub checkin_secs: u64,
     /// Attachment content.
     pub blobs: DiskBlobs,
+    /// Counters for `/metrics`.
+    pub metrics: Arc<Metrics>,
 }
 
 /// HTTP limits.
@@ -173,12 +176,15 @@ impl Default for Limits {
 
 /// The API router.
 pub fn router<S: Store>(store: S, blobs: DiskBlobs, limits: Limits) -> Router {
+    let metrics = Arc::new(Metrics::default());
+    let counted = Arc::clone(&metrics);
     let enroll_limit = Arc::new(RateLimiter::new(
         limits.enroll_per_minute,
         limits.enroll_per_minute.saturating_mul(2),
     ));
     Router::new()
         .route("/healthz", get(healthz))
+        .route("/metrics", get(prometheus::<S>))
         .route("/readyz", get(readyz::<S>))
         .route("/api/v1/enroll", post(enroll::<S>))
         .route("/api/v1/agent/inventory", put(put_inventory::<S>))
@@ -246,7 +252,18 @@ pub fn router<S: Store>(store: S, blobs: DiskBlobs, limits: Limits) -> Router {
             enroll_limit,
             checkin_secs: limits.checkin_interval.as_secs().max(1),
             blobs,
+            metrics,
         })
+        .layer(axum::middleware::from_fn(
+            move |req: Request, next: axum::middleware::Next| {
+                let counted = Arc::clone(&counted);
+                async move {
+                    let resp = next.run(req).await;
+                    counted.response(resp.status());
+                    resp
+                }
+            },
+        ))
 }
 
 /// Serves `app` on `listener`, with client addresses known to the handlers
@@ -262,6 +279,16 @@ pub async fn serve(
     )
     .with_graceful_shutdown(shutdown)
     .await
+}
+
+async fn prometheus<S: Store>(State(state): State<AppState<S>>) -> impl IntoResponse {
+    (
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "text/plain; version=0.0.4",
+        )],
+        state.metrics.render(),
+    )
 }
 
 async fn healthz() -> Json<serde_json::Value> {
@@ -329,6 +356,7 @@ async fn enroll<S: Store>(
         reenrolled = enrolled.reenrolled,
         "device enrolled"
     );
+    Metrics::inc(&state.metrics.enrollments);
     let status = if enrolled.reenrolled {
         StatusCode::OK
     } else {
@@ -408,6 +436,7 @@ async fn put_inventory<S: Store>(
         .store
         .save_inventory(device.id, &hash, &body, diff.as_deref(), Utc::now())
         .await?;
+    Metrics::inc(&state.metrics.inventories);
     Ok(Json(InventoryAck {
         inventory_hash: hash,
         changed,
@@ -556,6 +585,7 @@ async fn checkin<S: Store>(
             at: Utc::now(),
         })
         .await?;
+    Metrics::inc(&state.metrics.checkins);
     let stored_hash = state
         .store
         .current_inventory(device.id)
@@ -847,7 +877,9 @@ async fn create_ticket<S: Store>(
             attachments,
         })
         .await?;
-    if !created {
+    if created {
+        Metrics::inc(&state.metrics.tickets);
+    } else {
         // A retry: the ticket exists with the first submission's files.
         for k in &keys {
             state.blobs.delete(k);

@@ -13,3 +13,4 @@ pub mod config;
 pub mod credentials;
 pub mod ratelimit;
 pub mod store;
+pub mod telemetry;

@@ -1569,3 +1569,44 @@ async fn postgres_ticket_updates_in_checkin() {
         ticket_updates_in_checkin(s).await;
     }
 }
+
+#[tokio::test]
+async fn prometheus_metrics_count_traffic() {
+    let (s, _dir) = common::sqlite().await;
+    s.create_enroll_secret(None, &hash_token("fleet"), None)
+        .await
+        .unwrap();
+    let base = start(s).await;
+    assert_eq!(
+        enroll(&base, "fleet", serde_json::json!({"device_key": "m1"}))
+            .await
+            .0,
+        StatusCode::CREATED
+    );
+    assert_eq!(
+        enroll(&base, "wrong", serde_json::json!({})).await.0,
+        StatusCode::UNAUTHORIZED
+    );
+    let r = common::http()
+        .get(format!("{base}/metrics"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert!(
+        r.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/plain")
+    );
+    let text = r.text().await.unwrap();
+    assert!(text.contains("deskside_enrollments_total 1\n"), "{text}");
+    assert!(
+        text.contains("deskside_http_responses_total{class=\"2xx\"} 1\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("deskside_http_responses_total{class=\"4xx\"} 1\n"),
+        "{text}"
+    );
+}
