@@ -223,6 +223,15 @@ pub fn router<S: Store>(store: S, blobs: DiskBlobs, limits: Limits) -> Router {
         )
         .route("/api/v1/tickets/{id}/comments", post(tech_comment::<S>))
         .route("/api/v1/devices", get(list_devices::<S>))
+        .route(
+            "/api/v1/enroll-secrets",
+            get(list_secrets::<S>).post(create_secret::<S>),
+        )
+        .route(
+            "/api/v1/enroll-secrets/{id}",
+            axum::routing::delete(revoke_secret::<S>),
+        )
+        .route("/api/v1/users", post(create_user::<S>))
         .route("/api/v1/devices/{id}", get(get_device::<S>))
         .route(
             "/api/v1/devices/{id}/inventory/changes",
@@ -1518,4 +1527,165 @@ async fn device_reopen<S: Store>(
         ));
     }
     Ok(StatusCode::NO_CONTENT)
+}
+
+fn require_admin(user: &User) -> Result<(), ApiError> {
+    if user.role == Role::Admin {
+        Ok(())
+    } else {
+        Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            "administrators only",
+        ))
+    }
+}
+
+fn secret_view(s: &crate::store::EnrollSecret) -> serde_json::Value {
+    let state = if s.revoked_at.is_some() {
+        "revoked"
+    } else if s.usable(Utc::now()) {
+        "active"
+    } else {
+        "expired"
+    };
+    serde_json::json!({"id": s.id, "label": s.label, "created_at": s.created_at, "expires_at": s.expires_at,
+        "revoked_at": s.revoked_at, "state": state})
+}
+
+/// `POST /api/v1/enroll-secrets` body.
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewSecret {
+    label: Option<String>,
+    /// Lifetime in seconds; absent: until revoked.
+    expires_in_secs: Option<u64>,
+}
+
+/// `POST /api/v1/enroll-secrets` (administrators): the secret is in this
+/// answer only; the desk keeps its hash.
+async fn create_secret<S: Store>(
+    State(state): State<AppState<S>>,
+    UserAuth(user): UserAuth,
+    ApiJson(req): ApiJson<NewSecret>,
+) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
+    require_admin(&user)?;
+    bounded("label", req.label.as_deref(), 200)?;
+    let expires_at = match req.expires_in_secs {
+        None => None,
+        Some(secs) if (60..=10 * 365 * 86400).contains(&secs) => {
+            Some(Utc::now() + chrono::TimeDelta::seconds(i64::try_from(secs).unwrap_or(i64::MAX)))
+        }
+        Some(_) => return Err(invalid("expires_in_secs must be between 60 and 315360000")),
+    };
+    let secret = new_token("dsk_enr");
+    let s = state
+        .store
+        .create_enroll_secret(req.label.as_deref(), &hash_token(&secret), expires_at)
+        .await?;
+    tracing::info!(id = s.id, by = %user.email, "enroll secret created");
+    let mut view = secret_view(&s);
+    view["secret"] = serde_json::Value::String(secret);
+    Ok((StatusCode::CREATED, Json(view)))
+}
+
+/// `GET /api/v1/enroll-secrets` (administrators).
+async fn list_secrets<S: Store>(
+    State(state): State<AppState<S>>,
+    UserAuth(user): UserAuth,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    require_admin(&user)?;
+    let list: Vec<serde_json::Value> = state
+        .store
+        .list_enroll_secrets()
+        .await?
+        .iter()
+        .map(secret_view)
+        .collect();
+    Ok(Json(serde_json::json!({"enroll_secrets": list})))
+}
+
+/// `DELETE /api/v1/enroll-secrets/{id}` (administrators): revoked at once.
+async fn revoke_secret<S: Store>(
+    State(state): State<AppState<S>>,
+    UserAuth(user): UserAuth,
+    axum::extract::Path(raw): axum::extract::Path<String>,
+) -> Result<StatusCode, ApiError> {
+    require_admin(&user)?;
+    let not_found = || {
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            "no active enroll secret with this id",
+        )
+    };
+    let id: i64 = raw.parse().map_err(|_| not_found())?;
+    if !state.store.revoke_enroll_secret(id).await? {
+        return Err(not_found());
+    }
+    tracing::info!(id, by = %user.email, "enroll secret revoked");
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `POST /api/v1/users` body.
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewUser {
+    email: String,
+    role: String,
+    password: Option<String>,
+}
+
+/// `POST /api/v1/users` (administrators).
+async fn create_user<S: Store>(
+    State(state): State<AppState<S>>,
+    UserAuth(user): UserAuth,
+    ApiJson(req): ApiJson<NewUser>,
+) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
+    require_admin(&user)?;
+    if !req.email.contains('@') || req.email.len() > 254 {
+        return Err(invalid("email is not an e-mail address"));
+    }
+    let role = Role::parse(&req.role).ok_or_else(|| invalid("role must be admin or technician"))?;
+    let password_hash = match req.password.as_deref() {
+        None => None,
+        Some(p) if p.chars().count() >= 12 && p.len() <= 1024 => {
+            let p = p.to_owned();
+            Some(
+                tokio::task::spawn_blocking(move || crate::credentials::hash_password(&p))
+                    .await
+                    .map_err(|e| {
+                        ApiError::new(
+                            StatusCode::SERVICE_UNAVAILABLE,
+                            "unavailable",
+                            e.to_string(),
+                        )
+                    })?
+                    .map_err(invalid)?,
+            )
+        }
+        Some(_) => return Err(invalid("password must be 12 to 1024 characters")),
+    };
+    let created = match state
+        .store
+        .create_user(&req.email, role, password_hash.as_deref())
+        .await
+    {
+        Ok(u) => u,
+        Err(StoreError::Conflict(what)) => {
+            return Err(ApiError::new(
+                StatusCode::CONFLICT,
+                "already_exists",
+                format!("{what} already exists"),
+            ));
+        }
+        Err(e) => return Err(e.into()),
+    };
+    tracing::info!(user = %created.email, by = %user.email, "user created");
+    Ok((
+        StatusCode::CREATED,
+        Json(
+            serde_json::json!({"id": created.id, "email": created.email, "role": created.role.as_str()}),
+        ),
+    ))
 }

@@ -1610,3 +1610,158 @@ async fn prometheus_metrics_count_traffic() {
         "{text}"
     );
 }
+
+async fn admin_api<S: Store>(store: S) {
+    use deskside_server::credentials::new_token;
+    use deskside_server::store::Role;
+    let base = start(store.clone()).await;
+    let admin = store
+        .create_user("root@example.com", Role::Admin, None)
+        .await
+        .unwrap();
+    let tech = store
+        .create_user("t9@example.com", Role::Technician, None)
+        .await
+        .unwrap();
+    let (at, tt) = (new_token("dsk_api"), new_token("dsk_api"));
+    store
+        .create_api_token(admin.id, &hash_token(&at))
+        .await
+        .unwrap();
+    store
+        .create_api_token(tech.id, &hash_token(&tt))
+        .await
+        .unwrap();
+    let url = format!("{base}/api/v1/enroll-secrets");
+
+    let (st, created) = call(
+        reqwest::Method::POST,
+        url.clone(),
+        Some(&at),
+        Some(serde_json::json!({"label": "kiosks", "expires_in_secs": 3600})),
+    )
+    .await;
+    assert_eq!(st, StatusCode::CREATED, "{created}");
+    let secret = created["secret"].as_str().unwrap().to_owned();
+    assert!(secret.starts_with("dsk_enr_"));
+    assert_eq!(created["state"], "active");
+    // The secret works for enrollment, and is never shown again.
+    assert_eq!(
+        enroll(&base, &secret, serde_json::json!({"device_key": "adm"}))
+            .await
+            .0,
+        StatusCode::CREATED
+    );
+    let (_, list) = call(reqwest::Method::GET, url.clone(), Some(&at), None).await;
+    assert_eq!(list["enroll_secrets"][0]["label"], "kiosks");
+    assert!(!list.to_string().contains(&secret));
+    let id = created["id"].as_i64().unwrap();
+    assert_eq!(
+        call(
+            reqwest::Method::DELETE,
+            format!("{url}/{id}"),
+            Some(&at),
+            None
+        )
+        .await
+        .0,
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(
+        call(
+            reqwest::Method::DELETE,
+            format!("{url}/{id}"),
+            Some(&at),
+            None
+        )
+        .await
+        .0,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        enroll(&base, &secret, serde_json::json!({"device_key": "adm2"}))
+            .await
+            .0,
+        StatusCode::UNAUTHORIZED
+    );
+
+    // Administrators only; bad values refused.
+    for (m, u, body) in [
+        (reqwest::Method::GET, url.clone(), None),
+        (
+            reqwest::Method::POST,
+            url.clone(),
+            Some(serde_json::json!({})),
+        ),
+        (
+            reqwest::Method::POST,
+            format!("{base}/api/v1/users"),
+            Some(serde_json::json!({"email": "x@example.com", "role": "admin"})),
+        ),
+    ] {
+        assert_eq!(call(m, u, Some(&tt), body).await.0, StatusCode::FORBIDDEN);
+    }
+    let (st, _) = call(
+        reqwest::Method::POST,
+        url.clone(),
+        Some(&at),
+        Some(serde_json::json!({"expires_in_secs": 1})),
+    )
+    .await;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY);
+
+    let users = format!("{base}/api/v1/users");
+    let (st, u) = call(reqwest::Method::POST, users.clone(), Some(&at), Some(serde_json::json!({"email": "new@example.com", "role": "technician", "password": "a long passphrase"}))).await;
+    assert_eq!(
+        (st, u["role"].as_str()),
+        (StatusCode::CREATED, Some("technician"))
+    );
+    assert!(
+        store
+            .user_by_email("new@example.com")
+            .await
+            .unwrap()
+            .unwrap()
+            .password_hash
+            .unwrap()
+            .starts_with("$argon2id$")
+    );
+    for (body, status) in [
+        (
+            serde_json::json!({"email": "NEW@example.com", "role": "technician"}),
+            StatusCode::CONFLICT,
+        ),
+        (
+            serde_json::json!({"email": "nope", "role": "technician"}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            serde_json::json!({"email": "z@example.com", "role": "god"}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            serde_json::json!({"email": "z@example.com", "role": "admin", "password": "short"}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+    ] {
+        assert_eq!(
+            call(reqwest::Method::POST, users.clone(), Some(&at), Some(body))
+                .await
+                .0,
+            status
+        );
+    }
+}
+
+#[tokio::test]
+async fn sqlite_admin_api() {
+    let (s, _dir) = common::sqlite().await;
+    admin_api(s).await;
+}
+
+#[tokio::test]
+async fn postgres_admin_api() {
+    if let Some(s) = common::postgres().await {
+        admin_api(s).await;
+    }
+}
