@@ -148,6 +148,8 @@ pub struct AppState<S> {
     pub blobs: DiskBlobs,
     /// Counters for `/metrics`.
     pub metrics: Arc<Metrics>,
+    /// Limits `/auth/login` per client address.
+    pub login_limit: Arc<RateLimiter>,
 }
 
 /// HTTP limits.
@@ -232,6 +234,8 @@ pub fn router<S: Store>(store: S, blobs: DiskBlobs, limits: Limits) -> Router {
             axum::routing::delete(revoke_secret::<S>),
         )
         .route("/api/v1/users", post(create_user::<S>))
+        .route("/api/v1/auth/login", post(login::<S>))
+        .route("/api/v1/auth/logout", post(logout::<S>))
         .route("/api/v1/devices/{id}", get(get_device::<S>))
         .route(
             "/api/v1/devices/{id}/inventory/changes",
@@ -262,6 +266,7 @@ pub fn router<S: Store>(store: S, blobs: DiskBlobs, limits: Limits) -> Router {
             checkin_secs: limits.checkin_interval.as_secs().max(1),
             blobs,
             metrics,
+            login_limit: Arc::new(RateLimiter::new(5, 10)),
         })
         .layer(axum::middleware::from_fn(
             move |req: Request, next: axum::middleware::Next| {
@@ -462,22 +467,68 @@ impl<S: Store> FromRequestParts<AppState<S>> for UserAuth {
         parts: &mut Parts,
         state: &AppState<S>,
     ) -> Result<Self, Self::Rejection> {
-        let token = bearer(parts).ok_or_else(|| {
-            ApiError::new(
+        if let Some(token) = bearer(parts) {
+            return match state.store.user_by_api_token(&hash_token(token)).await? {
+                Some(user) => Ok(Self(user)),
+                None => Err(ApiError::new(
+                    StatusCode::UNAUTHORIZED,
+                    "invalid_token",
+                    "the API token is unknown or revoked",
+                )),
+            };
+        }
+        let Some(session) = session_cookie(parts) else {
+            return Err(ApiError::new(
                 StatusCode::UNAUTHORIZED,
                 "missing_credentials",
-                "send Authorization: Bearer <API token>",
-            )
-        })?;
-        match state.store.user_by_api_token(&hash_token(token)).await? {
-            Some(user) => Ok(Self(user)),
-            None => Err(ApiError::new(
+                "log in, or send Authorization: Bearer <API token>",
+            ));
+        };
+        let Some((user, csrf_hash)) = state.store.session_user(&hash_token(session)).await? else {
+            return Err(ApiError::new(
                 StatusCode::UNAUTHORIZED,
-                "invalid_token",
-                "the API token is unknown or revoked",
-            )),
+                "session_expired",
+                "the session ended; log in again",
+            ));
+        };
+        // A cookie is sent by the browser on its own; a change needs the
+        // CSRF token the login answer gave to the page.
+        let safe = matches!(
+            parts.method,
+            axum::http::Method::GET | axum::http::Method::HEAD
+        );
+        if !safe {
+            let sent = parts
+                .headers
+                .get("x-csrf-token")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default();
+            if sent.is_empty() || hash_token(sent) != csrf_hash {
+                return Err(ApiError::new(
+                    StatusCode::FORBIDDEN,
+                    "csrf_failed",
+                    "send the X-CSRF-Token from the login answer",
+                ));
+            }
         }
+        Ok(Self(user))
     }
+}
+
+const SESSION_COOKIE: &str = "deskside_session";
+const SESSION_HOURS: i64 = 12;
+
+fn session_cookie(parts: &Parts) -> Option<&str> {
+    parts
+        .headers
+        .get_all(axum::http::header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|c| c.trim().split_once('='))
+        .find(|(k, _)| *k == SESSION_COOKIE)
+        .map(|(_, v)| v)
+        .filter(|v| !v.is_empty())
 }
 
 fn bearer(parts: &Parts) -> Option<&str> {
@@ -1688,4 +1739,99 @@ async fn create_user<S: Store>(
             serde_json::json!({"id": created.id, "email": created.email, "role": created.role.as_str()}),
         ),
     ))
+}
+
+/// `POST /api/v1/auth/login` body.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Login {
+    email: String,
+    password: String,
+}
+
+/// An argon2id hash of a random password, verified when the e-mail is
+/// unknown so that the answer takes as long as for a wrong password.
+fn dummy_hash() -> String {
+    static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    DUMMY
+        .get_or_init(|| crate::credentials::hash_password(&new_token("dummy")).unwrap_or_default())
+        .clone()
+}
+
+/// `POST /api/v1/auth/login`: a browser session. The session token is an
+/// `HttpOnly`, `Secure`, `SameSite=Strict` cookie; the answer carries the
+/// CSRF token that changes must send back in `X-CSRF-Token`.
+async fn login<S: Store>(
+    State(state): State<AppState<S>>,
+    ConnectInfo(client): ConnectInfo<SocketAddr>,
+    ApiJson(req): ApiJson<Login>,
+) -> Result<Response, ApiError> {
+    if let Err(wait) = state.login_limit.check(client.ip()) {
+        return Err(ApiError::rate_limited(wait));
+    }
+    bounded("email", Some(&req.email), 254)?;
+    bounded("password", Some(&req.password), 1024)?;
+    let user = state.store.user_by_email(&req.email).await?;
+    let hash = user
+        .as_ref()
+        .and_then(|u| u.password_hash.clone())
+        .unwrap_or_else(dummy_hash);
+    let password = req.password;
+    let ok =
+        tokio::task::spawn_blocking(move || crate::credentials::verify_password(&password, &hash))
+            .await
+            .unwrap_or(false);
+    let Some(user) = user.filter(|u| ok && u.password_hash.is_some()) else {
+        return Err(ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "invalid_credentials",
+            "wrong e-mail or password",
+        ));
+    };
+    let (token, csrf) = (new_token("dsk_ses"), new_token("dsk_csrf"));
+    let expires = Utc::now() + chrono::TimeDelta::hours(SESSION_HOURS);
+    state
+        .store
+        .create_session(&hash_token(&token), &hash_token(&csrf), user.id, expires)
+        .await?;
+    tracing::info!(user = %user.email, "logged in");
+    let cookie = format!(
+        "{SESSION_COOKIE}={token}; Path=/; HttpOnly; Secure; SameSite=Strict; Max-Age={}",
+        SESSION_HOURS * 3600
+    );
+    let mut resp = Json(
+        serde_json::json!({"csrf_token": csrf, "email": user.email, "role": user.role.as_str()}),
+    )
+    .into_response();
+    if let Ok(v) = axum::http::HeaderValue::from_str(&cookie) {
+        resp.headers_mut().insert(axum::http::header::SET_COOKIE, v);
+    }
+    Ok(resp)
+}
+
+/// `POST /api/v1/auth/logout`: ends the browser session.
+async fn logout<S: Store>(
+    State(state): State<AppState<S>>,
+    UserAuth(_): UserAuth,
+    headers: axum::http::HeaderMap,
+) -> Result<Response, ApiError> {
+    let session = headers
+        .get_all(axum::http::header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|c| c.trim().split_once('='))
+        .find(|(k, _)| *k == SESSION_COOKIE)
+        .map(|(_, v)| v.to_owned());
+    if let Some(token) = session {
+        state.store.delete_session(&hash_token(&token)).await?;
+    }
+    let mut resp = StatusCode::NO_CONTENT.into_response();
+    resp.headers_mut().insert(
+        axum::http::header::SET_COOKIE,
+        axum::http::HeaderValue::from_static(
+            "deskside_session=; Path=/; HttpOnly; Secure; SameSite=Strict; Max-Age=0",
+        ),
+    );
+    Ok(resp)
 }

@@ -1765,3 +1765,131 @@ async fn postgres_admin_api() {
         admin_api(s).await;
     }
 }
+
+async fn sessions<S: Store>(store: S) {
+    use deskside_server::credentials::hash_password;
+    use deskside_server::store::Role;
+    let base = start(store.clone()).await;
+    store
+        .create_user(
+            "ana@example.com",
+            Role::Technician,
+            Some(&hash_password("correct horse battery").unwrap()),
+        )
+        .await
+        .unwrap();
+    let client = common::http();
+    let login = |email: &str, password: &str| {
+        client
+            .post(format!("{base}/api/v1/auth/login"))
+            .header("content-type", "application/json")
+            .body(
+                serde_json::to_vec(&serde_json::json!({"email": email, "password": password}))
+                    .unwrap(),
+            )
+            .send()
+    };
+    let r = login("ana@example.com", "wrong").await.unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        login("nobody@example.com", "x").await.unwrap().status(),
+        StatusCode::UNAUTHORIZED
+    );
+    let r = login("ana@example.com", "correct horse battery")
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let cookie = r.headers()["set-cookie"].to_str().unwrap().to_owned();
+    assert!(
+        cookie.contains("HttpOnly")
+            && cookie.contains("Secure")
+            && cookie.contains("SameSite=Strict"),
+        "{cookie}"
+    );
+    let session = cookie.split(';').next().unwrap().to_owned();
+    let body: serde_json::Value = serde_json::from_slice(&r.bytes().await.unwrap()).unwrap();
+    let csrf = body["csrf_token"].as_str().unwrap().to_owned();
+
+    let with = |m: reqwest::Method, path: &str, csrf: Option<&str>| {
+        let mut req = client
+            .request(m, format!("{base}{path}"))
+            .header("cookie", session.clone());
+        if let Some(c) = csrf {
+            req = req.header("x-csrf-token", c);
+        }
+        req.header("content-type", "application/json")
+            .body("{}")
+            .send()
+    };
+    assert_eq!(
+        with(reqwest::Method::GET, "/api/v1/tickets", None)
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::OK,
+        "reads need no CSRF token"
+    );
+    let r = with(reqwest::Method::PATCH, "/api/v1/tickets/1", None)
+        .await
+        .unwrap();
+    assert_eq!(
+        r.status(),
+        StatusCode::FORBIDDEN,
+        "a change without the CSRF token"
+    );
+    assert_eq!(
+        with(
+            reqwest::Method::PATCH,
+            "/api/v1/tickets/1",
+            Some("dsk_csrf_forged")
+        )
+        .await
+        .unwrap()
+        .status(),
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        with(reqwest::Method::PATCH, "/api/v1/tickets/1", Some(&csrf))
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::NOT_FOUND,
+        "authorised; no such ticket"
+    );
+    assert_eq!(
+        with(reqwest::Method::POST, "/api/v1/auth/logout", Some(&csrf))
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::NO_CONTENT
+    );
+    let r = with(reqwest::Method::GET, "/api/v1/tickets", None)
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED, "the session ended");
+
+    // Guessing passwords runs into the rate limit.
+    let mut limited = false;
+    for _ in 0..12 {
+        if login("ana@example.com", "guess").await.unwrap().status()
+            == StatusCode::TOO_MANY_REQUESTS
+        {
+            limited = true;
+            break;
+        }
+    }
+    assert!(limited, "login is rate-limited");
+}
+
+#[tokio::test]
+async fn sqlite_sessions() {
+    let (s, _dir) = common::sqlite().await;
+    sessions(s).await;
+}
+
+#[tokio::test]
+async fn postgres_sessions() {
+    if let Some(s) = common::postgres().await {
+        sessions(s).await;
+    }
+}

@@ -324,6 +324,21 @@ pub trait Store: Clone + Send + Sync + 'static {
     ) -> impl Future<Output = StoreResult<bool>> + Send;
     /// Reopens a resolved or closed ticket (false otherwise).
     fn reopen_ticket(&self, ticket_id: i64) -> impl Future<Output = StoreResult<bool>> + Send;
+    /// Starts a browser session.
+    fn create_session(
+        &self,
+        token_hash: &str,
+        csrf_hash: &str,
+        user_id: i64,
+        expires_at: DateTime<Utc>,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+    /// The user of an unexpired session, with the session's CSRF hash.
+    fn session_user(
+        &self,
+        token_hash: &str,
+    ) -> impl Future<Output = StoreResult<Option<(User, String)>>> + Send;
+    /// Ends a session.
+    fn delete_session(&self, token_hash: &str) -> impl Future<Output = StoreResult<()>> + Send;
     /// Recorded changes of a device, newest first.
     fn inventory_changes(
         &self,

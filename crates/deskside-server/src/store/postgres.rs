@@ -801,6 +801,50 @@ impl Store for PgStore {
         rows.iter().map(ticket_row).collect()
     }
 
+    async fn create_session(
+        &self,
+        token_hash: &str,
+        csrf_hash: &str,
+        user_id: i64,
+        expires_at: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO sessions (token_hash, csrf_hash, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(token_hash)
+        .bind(csrf_hash)
+        .bind(user_id)
+        .bind(Utc::now())
+        .bind(expires_at)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn session_user(&self, token_hash: &str) -> StoreResult<Option<(User, String)>> {
+        let row = sqlx::query(
+            "SELECT u.id, u.email, u.role, u.password_hash, u.created_at, s.csrf_hash, s.expires_at \
+             FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = $1",
+        )
+        .bind(token_hash)
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some(r) = row else { return Ok(None) };
+        let expires: DateTime<Utc> = r.try_get("expires_at")?;
+        if expires <= Utc::now() {
+            return Ok(None);
+        }
+        Ok(Some((user(&r)?, r.try_get("csrf_hash")?)))
+    }
+
+    async fn delete_session(&self, token_hash: &str) -> StoreResult<()> {
+        sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
+            .bind(token_hash)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
     async fn inventory_changes(
         &self,
         device_id: i64,
