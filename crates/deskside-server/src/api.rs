@@ -519,8 +519,11 @@ const SESSION_COOKIE: &str = "deskside_session";
 const SESSION_HOURS: i64 = 12;
 
 fn session_cookie(parts: &Parts) -> Option<&str> {
-    parts
-        .headers
+    session_from_headers(&parts.headers)
+}
+
+fn session_from_headers(headers: &axum::http::HeaderMap) -> Option<&str> {
+    headers
         .get_all(axum::http::header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
@@ -1815,16 +1818,9 @@ async fn logout<S: Store>(
     UserAuth(_): UserAuth,
     headers: axum::http::HeaderMap,
 ) -> Result<Response, ApiError> {
-    let session = headers
-        .get_all(axum::http::header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|c| c.trim().split_once('='))
-        .find(|(k, _)| *k == SESSION_COOKIE)
-        .map(|(_, v)| v.to_owned());
+    let session = session_from_headers(&headers);
     if let Some(token) = session {
-        state.store.delete_session(&hash_token(&token)).await?;
+        state.store.delete_session(&hash_token(token)).await?;
     }
     let mut resp = StatusCode::NO_CONTENT.into_response();
     resp.headers_mut().insert(

@@ -94,6 +94,17 @@ fn device_summary(r: &SqliteRow) -> StoreResult<DeviceSummary> {
     })
 }
 
+fn attachment_row(r: &SqliteRow) -> StoreResult<AttachmentRow> {
+    Ok(AttachmentRow {
+        id: r.try_get("id")?,
+        name: r.try_get("name")?,
+        content_type: r.try_get("content_type")?,
+        size_bytes: r.try_get("size_bytes")?,
+        blob_key: r.try_get("blob_key")?,
+        diagnostics: r.try_get("diagnostics")?,
+    })
+}
+
 impl Store for SqliteStore {
     async fn migrate(&self) -> StoreResult<()> {
         sqlx::migrate!("./migrations/sqlite")
@@ -529,16 +540,7 @@ impl Store for SqliteStore {
         .await?;
         let atts = atts
             .iter()
-            .map(|r| -> StoreResult<AttachmentRow> {
-                Ok(AttachmentRow {
-                    id: r.try_get("id")?,
-                    name: r.try_get("name")?,
-                    content_type: r.try_get("content_type")?,
-                    size_bytes: r.try_get("size_bytes")?,
-                    blob_key: r.try_get("blob_key")?,
-                    diagnostics: r.try_get("diagnostics")?,
-                })
-            })
+            .map(attachment_row)
             .collect::<StoreResult<Vec<_>>>()?;
         Ok(Some((ticket_row(&row)?, atts)))
     }
@@ -749,17 +751,7 @@ impl Store for SqliteStore {
         .bind(ticket_id)
         .fetch_optional(&self.pool)
         .await?;
-        row.map(|r| -> StoreResult<AttachmentRow> {
-            Ok(AttachmentRow {
-                id: r.try_get("id")?,
-                name: r.try_get("name")?,
-                content_type: r.try_get("content_type")?,
-                size_bytes: r.try_get("size_bytes")?,
-                blob_key: r.try_get("blob_key")?,
-                diagnostics: r.try_get("diagnostics")?,
-            })
-        })
-        .transpose()
+        row.as_ref().map(attachment_row).transpose()
     }
 
     async fn rate_ticket(
