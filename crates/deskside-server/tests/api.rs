@@ -1893,3 +1893,32 @@ async fn postgres_sessions() {
         sessions(s).await;
     }
 }
+
+/// Concurrent writers on SQLite: every enrollment succeeds (deferred
+/// transactions used to fail with SQLITE_BUSY_SNAPSHOT under load).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sqlite_concurrent_enrollments_all_succeed() {
+    let (s, _dir) = common::sqlite().await;
+    s.create_enroll_secret(None, &hash_token("fleet"), None)
+        .await
+        .unwrap();
+    let base = start(s.clone()).await;
+    let tasks: Vec<_> = (0..64)
+        .map(|i| {
+            let base = base.clone();
+            tokio::spawn(async move {
+                enroll(
+                    &base,
+                    "fleet",
+                    serde_json::json!({"device_key": format!("c{i}")}),
+                )
+                .await
+                .0
+            })
+        })
+        .collect();
+    for t in tasks {
+        assert_eq!(t.await.unwrap(), StatusCode::CREATED);
+    }
+    assert_eq!(s.list_devices(None, None, 0, 500).await.unwrap().len(), 64);
+}

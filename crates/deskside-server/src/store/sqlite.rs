@@ -105,6 +105,16 @@ fn attachment_row(r: &SqliteRow) -> StoreResult<AttachmentRow> {
     })
 }
 
+impl SqliteStore {
+    /// A write transaction. `BEGIN IMMEDIATE` takes the write lock at the
+    /// start: a deferred transaction that reads first cannot upgrade its
+    /// lock once another writer committed (SQLITE_BUSY_SNAPSHOT, which the
+    /// busy timeout does not retry), and concurrent writers would fail.
+    async fn write(&self) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>, sqlx::Error> {
+        self.pool.begin_with("BEGIN IMMEDIATE").await
+    }
+}
+
 impl Store for SqliteStore {
     async fn migrate(&self) -> StoreResult<()> {
         sqlx::migrate!("./migrations/sqlite")
@@ -225,7 +235,7 @@ impl Store for SqliteStore {
     }
 
     async fn enroll_device(&self, e: &NewEnrollment<'_>) -> StoreResult<Enrolled> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write().await?;
         let known: Option<i64> = match (e.device_key, e.serial_number) {
             (Some(key), _) => {
                 sqlx::query_scalar("SELECT id FROM devices WHERE device_key = ?1")
@@ -322,7 +332,7 @@ impl Store for SqliteStore {
         change: Option<&str>,
         at: DateTime<Utc>,
     ) -> StoreResult<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write().await?;
         sqlx::query(
             "INSERT INTO inventories (device_id, inventory_hash, body, updated_at) VALUES (?1, ?2, ?3, ?4) \
              ON CONFLICT (device_id) DO UPDATE SET inventory_hash = excluded.inventory_hash, \
@@ -354,7 +364,7 @@ impl Store for SqliteStore {
     }
 
     async fn record_checkin(&self, c: &Checkin<'_>) -> StoreResult<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write().await?;
         sqlx::query(
             "UPDATE devices SET last_seen = ?1, agent_version = COALESCE(?2, agent_version), \
              health = COALESCE(?3, health) WHERE id = ?4",
@@ -457,7 +467,7 @@ impl Store for SqliteStore {
         if let Some(id) = existing(self).await? {
             return Ok((id, false));
         }
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write().await?;
         let now = Utc::now();
         let inserted = sqlx::query_scalar::<_, i64>(
             "INSERT INTO tickets (device_id, idempotency_key, subject, description, category, urgency, status, \
@@ -622,7 +632,7 @@ impl Store for SqliteStore {
 
     async fn update_ticket(&self, w: &TicketWork, by_user: i64, detail: &str) -> StoreResult<()> {
         let now = Utc::now();
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write().await?;
         sqlx::query(
             "UPDATE tickets SET status = ?1, urgency = ?2, impact = ?3, priority = ?4, tier = ?5, \
              assignee_id = ?6, category = ?7, updated_at = ?8 WHERE id = ?9",
@@ -657,7 +667,7 @@ impl Store for SqliteStore {
         internal: bool,
     ) -> StoreResult<i64> {
         let now = Utc::now();
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write().await?;
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO ticket_comments (ticket_id, user_id, body, internal, created_at) \
              VALUES (?1, ?2, ?3, ?4, ?5) RETURNING id",
