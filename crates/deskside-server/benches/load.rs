@@ -9,6 +9,7 @@
 //!    for `DESKSIDE_BENCH_SECS` (15) seconds: throughput, p50, p99;
 //! 2. check-ins at a fixed 1,000 per second for the same time: p50, p99;
 //! 3. 200 inventory uploads and 200 ticket submissions: p50, p99.
+//!
 //! The client runs in the same process on the same 2 cores.
 
 #![allow(clippy::unwrap_used, clippy::print_stdout)]
