@@ -586,13 +586,7 @@ async fn put_policy<S: Store>(
     UserAuth(user): UserAuth,
     ApiJson(policy): ApiJson<Policy>,
 ) -> Result<Json<Policy>, ApiError> {
-    if user.role != Role::Admin {
-        return Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            "forbidden",
-            "only administrators may change the policy",
-        ));
-    }
+    require_admin(&user)?;
     if policy.checks.len() > 500 {
         return Err(invalid("a policy holds at most 500 checks"));
     }

@@ -685,6 +685,30 @@ async fn submit(
     )
 }
 
+/// Enrolls a device with the "fleet" secret (which must exist) and returns
+/// its token.
+async fn device_token(base: &str, key: &str) -> String {
+    let (_, body) = enroll(base, "fleet", serde_json::json!({"device_key": key})).await;
+    serde_json::from_slice::<EnrollResponse>(&body)
+        .unwrap()
+        .device_token
+}
+
+/// A user with an API token.
+async fn api_user<S: Store>(
+    store: &S,
+    email: &str,
+    role: deskside_server::store::Role,
+) -> (deskside_server::store::User, String) {
+    let user = store.create_user(email, role, None).await.unwrap();
+    let token = deskside_server::credentials::new_token("dsk_api");
+    store
+        .create_api_token(user.id, &hash_token(&token))
+        .await
+        .unwrap();
+    (user, token)
+}
+
 /// Token, idempotency key, form, expected status and error code.
 type BadSubmission<'a> = (
     Option<&'a str>,
@@ -891,7 +915,6 @@ async fn postgres_tickets() {
 }
 
 async fn device_views<S: Store>(store: S) {
-    use deskside_server::credentials::new_token;
     use deskside_server::store::Role;
     let base = start(store.clone()).await;
     store
@@ -913,15 +936,7 @@ async fn device_views<S: Store>(store: S) {
         .await;
         tokens.push(serde_json::from_slice::<EnrollResponse>(&body).unwrap());
     }
-    let tech = store
-        .create_user("t@example.com", Role::Technician, None)
-        .await
-        .unwrap();
-    let tt = new_token("dsk_api");
-    store
-        .create_api_token(tech.id, &hash_token(&tt))
-        .await
-        .unwrap();
+    let (_, tt) = api_user(&store, "t@example.com", Role::Technician).await;
     let dev0 = tokens[0].device_token.clone();
     let checkin = serde_json::json!({"overall_health": "warning", "check_results": [{"check_id": "disk", "state": "warning",
         "summary": "low", "timestamp": Utc::now(), "duration_ms": 1, "alert_state": "warning"}]});
@@ -1070,32 +1085,17 @@ async fn postgres_device_views() {
 }
 
 async fn ticket_work<S: Store>(store: S) {
-    use deskside_server::credentials::new_token;
     use deskside_server::store::Role;
     let base = start(store.clone()).await;
     store
         .create_enroll_secret(None, &hash_token("fleet"), None)
         .await
         .unwrap();
-    let mut devices = Vec::new();
-    for key in ["w-a", "w-b"] {
-        let (_, body) = enroll(&base, "fleet", serde_json::json!({"device_key": key})).await;
-        devices.push(
-            serde_json::from_slice::<EnrollResponse>(&body)
-                .unwrap()
-                .device_token,
-        );
-    }
-    let (a, b) = (devices[0].clone(), devices[1].clone());
-    let tech = store
-        .create_user("tech@example.com", Role::Technician, None)
-        .await
-        .unwrap();
-    let tt = new_token("dsk_api");
-    store
-        .create_api_token(tech.id, &hash_token(&tt))
-        .await
-        .unwrap();
+    let (a, b) = (
+        device_token(&base, "w-a").await,
+        device_token(&base, "w-b").await,
+    );
+    let (tech, tt) = api_user(&store, "tech@example.com", Role::Technician).await;
     let (_, t) = submit(
         &base,
         Some(&a),
@@ -1297,32 +1297,17 @@ async fn postgres_ticket_work() {
 }
 
 async fn downloads_rating_reopen<S: Store>(store: S) {
-    use deskside_server::credentials::new_token;
     use deskside_server::store::Role;
     let base = start(store.clone()).await;
     store
         .create_enroll_secret(None, &hash_token("fleet"), None)
         .await
         .unwrap();
-    let mut devices = Vec::new();
-    for key in ["d-a", "d-b"] {
-        let (_, body) = enroll(&base, "fleet", serde_json::json!({"device_key": key})).await;
-        devices.push(
-            serde_json::from_slice::<EnrollResponse>(&body)
-                .unwrap()
-                .device_token,
-        );
-    }
-    let (a, b) = (devices[0].clone(), devices[1].clone());
-    let tech = store
-        .create_user("tech2@example.com", Role::Technician, None)
-        .await
-        .unwrap();
-    let tt = new_token("dsk_api");
-    store
-        .create_api_token(tech.id, &hash_token(&tt))
-        .await
-        .unwrap();
+    let (a, b) = (
+        device_token(&base, "d-a").await,
+        device_token(&base, "d-b").await,
+    );
+    let (_, tt) = api_user(&store, "tech2@example.com", Role::Technician).await;
     let evil = b"<script>alert(1)</script>".to_vec();
     let form = ticket_form("Odd page", None, None).part(
         "attachment",
@@ -1466,7 +1451,6 @@ async fn postgres_downloads_rating_reopen() {
 }
 
 async fn ticket_updates_in_checkin<S: Store>(store: S) {
-    use deskside_server::credentials::new_token;
     use deskside_server::store::Role;
     let base = start(store.clone()).await;
     store
@@ -1477,15 +1461,7 @@ async fn ticket_updates_in_checkin<S: Store>(store: S) {
     let dev = serde_json::from_slice::<EnrollResponse>(&body)
         .unwrap()
         .device_token;
-    let tech = store
-        .create_user("tech3@example.com", Role::Technician, None)
-        .await
-        .unwrap();
-    let tt = new_token("dsk_api");
-    store
-        .create_api_token(tech.id, &hash_token(&tt))
-        .await
-        .unwrap();
+    let (_, tt) = api_user(&store, "tech3@example.com", Role::Technician).await;
     let (_, t) = submit(
         &base,
         Some(&dev),
