@@ -54,7 +54,7 @@ start_test_postgres() {
         as=(runuser -u postgres --)
     fi
     local port
-    port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+    port=$(free_port)
     "${as[@]}" "$bin/initdb" -D "$PG_TMP/data" -A trust -U postgres >"$PG_TMP/initdb.log" 2>&1
     "${as[@]}" "$bin/pg_ctl" -D "$PG_TMP/data" -l "$PG_TMP/server.log" -w \
         -o "-p $port -k $PG_TMP -c listen_addresses=127.0.0.1 -c fsync=off" start >/dev/null
@@ -68,5 +68,53 @@ stop_test_postgres() {
     if [ -n "${PG_TMP:-}" ]; then
         "${PG_AS[@]}" "$PG_BIN/pg_ctl" -D "$PG_TMP/data" -m immediate stop >/dev/null 2>&1 || true
         rm -rf "$PG_TMP"
+    fi
+}
+
+# Python tools of the test run, pinned, in a venv under the user's cache
+# (PyPI is reachable; nothing is installed system-wide): schemathesis for
+# the API fuzzing run, moto as an S3-compatible endpoint.
+PY_TOOLS_VENV="${XDG_CACHE_HOME:-$HOME/.cache}/deskside/py-tools"
+PY_TOOLS=(schemathesis==4.32.5 "moto[s3,server]==5.2.5")
+ensure_py_tools() {
+    ensure_apt python3 python3-venv
+    local stamp="$PY_TOOLS_VENV/.installed"
+    if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "${PY_TOOLS[*]}" ]; then
+        return 0
+    fi
+    echo "==> installing Python tools: ${PY_TOOLS[*]}"
+    /usr/bin/python3 -m venv "$PY_TOOLS_VENV"
+    "$PY_TOOLS_VENV/bin/pip" install -q --disable-pip-version-check "${PY_TOOLS[@]}"
+    echo "${PY_TOOLS[*]}" >"$stamp"
+}
+
+free_port() {
+    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# Starts moto's S3-compatible server on a free port and exports
+# DESKSIDE_TEST_S3_ENDPOINT, unless that is set already.
+start_test_s3() {
+    if [ -n "${DESKSIDE_TEST_S3_ENDPOINT:-}" ]; then
+        return 0
+    fi
+    local port
+    port=$(free_port)
+    S3_LOG=$(mktemp)
+    "$PY_TOOLS_VENV/bin/moto_server" -H 127.0.0.1 -p "$port" >"$S3_LOG" 2>&1 &
+    S3_PID=$!
+    for _ in $(seq 1 100); do
+        curl -fsS -o /dev/null "http://127.0.0.1:$port/" 2>/dev/null && break
+        sleep 0.1
+    done
+    export DESKSIDE_TEST_S3_ENDPOINT="http://127.0.0.1:$port"
+    echo "==> throw-away S3 endpoint (moto) on port $port"
+}
+
+stop_test_s3() {
+    if [ -n "${S3_PID:-}" ]; then
+        kill "$S3_PID" 2>/dev/null || true
+        wait "$S3_PID" 2>/dev/null || true
+        rm -f "$S3_LOG"
     fi
 }

@@ -9,9 +9,11 @@ CROSS_TARGETS=(x86_64-pc-windows-gnu aarch64-apple-darwin)
 # dpkg-query for the package-parity tests; check_disk and check_load for
 # the agreement tests of the health checks; mingw for the Windows check of
 # the agent's C dependencies; dbus-daemon for the notification tests;
-# PostgreSQL for the server's second storage backend.
-ensure_apt dpkg monitoring-plugins-basic gcc-mingw-w64-x86-64 dbus-daemon postgresql
+# PostgreSQL for the server's second storage backend; curl for the API
+# fuzzing run; schemathesis and moto (S3) from PyPI, in a venv.
+ensure_apt dpkg monitoring-plugins-basic gcc-mingw-w64-x86-64 dbus-daemon postgresql curl
 ensure_rust "${CROSS_TARGETS[@]}"
+ensure_py_tools
 
 echo "==> cargo fmt --check"
 cargo fmt --all --check
@@ -19,9 +21,12 @@ echo "==> cargo clippy"
 cargo clippy --locked --workspace --all-targets -- -D warnings
 echo "==> cargo test"
 log=$(mktemp)
-trap 'rm -f "$log"; stop_test_postgres' EXIT
+trap 'rm -f "$log"; stop_test_postgres; stop_test_s3' EXIT
 start_test_postgres
+start_test_s3
 cargo test --locked --workspace 2>&1 | tee "$log"
+echo "==> API fuzzing (schemathesis)"
+scripts/api-fuzz.sh
 # Per-OS code lives in deskside-host (pure Rust), which type-checks for
 # Windows and macOS here. deskside-agent links C (ring for TLS), which
 # mingw can build for Windows; nothing here can build C for macOS.

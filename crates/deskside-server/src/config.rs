@@ -25,6 +25,12 @@ pub struct ServerConfig {
     /// Longest a request may take.
     #[serde(with = "humantime_serde_compat")]
     pub request_timeout: Duration,
+    /// Attachment storage: `None` keeps blobs in the data directory;
+    /// `s3://bucket/prefix` puts them in S3-compatible storage.
+    pub blob_url: Option<String>,
+    /// How long metric samples are kept.
+    #[serde(with = "humantime_serde_compat")]
+    pub metrics_retention: Duration,
 }
 
 /// `humantime` strings for durations, without another dependency.
@@ -47,6 +53,8 @@ impl Default for ServerConfig {
             database_url: None,
             max_body_bytes: 16 * 1024 * 1024,
             request_timeout: Duration::from_secs(30),
+            blob_url: None,
+            metrics_retention: Duration::from_secs(30 * 86400),
         }
     }
 }
@@ -76,6 +84,8 @@ impl std::fmt::Debug for ServerConfig {
             )
             .field("max_body_bytes", &self.max_body_bytes)
             .field("request_timeout", &self.request_timeout)
+            .field("blob_url", &self.blob_url)
+            .field("metrics_retention", &self.metrics_retention)
             .finish()
     }
 }
@@ -115,6 +125,22 @@ impl ServerConfig {
         if let Some(v) = env("DESKSIDE_REQUEST_TIMEOUT") {
             cfg.request_timeout = humantime::parse_duration(&v)
                 .map_err(|e| format!("DESKSIDE_REQUEST_TIMEOUT: {e}"))?;
+        }
+        if let Some(v) = env("DESKSIDE_BLOB_URL").filter(|v| !v.is_empty()) {
+            cfg.blob_url = Some(v);
+        }
+        if let Some(v) = env("DESKSIDE_METRICS_RETENTION") {
+            cfg.metrics_retention = humantime::parse_duration(&v)
+                .map_err(|e| format!("DESKSIDE_METRICS_RETENTION: {e}"))?;
+        }
+        if let Some(url) = &cfg.blob_url {
+            let bucket = url.strip_prefix("s3://").and_then(|r| r.split('/').next());
+            if bucket.is_none_or(str::is_empty) {
+                return Err(format!("blob_url {url:?}: expected s3://bucket[/prefix]"));
+            }
+        }
+        if cfg.metrics_retention < Duration::from_secs(3600) {
+            return Err("metrics_retention must be at least 1h".into());
         }
         if let Some(url) = &cfg.database_url {
             if !(url.starts_with("sqlite:")
@@ -184,6 +210,18 @@ mod tests {
             ServerConfig::load(None, env)
                 .unwrap_err()
                 .contains("expected sqlite")
+        );
+        let env = |k: &str| (k == "DESKSIDE_BLOB_URL").then(|| "/srv/blobs".to_owned());
+        assert!(
+            ServerConfig::load(None, env)
+                .unwrap_err()
+                .contains("s3://bucket")
+        );
+        let env = |k: &str| (k == "DESKSIDE_METRICS_RETENTION").then(|| "5m".to_owned());
+        assert!(
+            ServerConfig::load(None, env)
+                .unwrap_err()
+                .contains("at least 1h")
         );
         let env = |k: &str| (k == "DESKSIDE_LISTEN").then(|| "everywhere".to_owned());
         assert!(

@@ -11,6 +11,7 @@ pub mod api;
 pub mod blobs;
 pub mod config;
 pub mod credentials;
+pub mod openapi;
 pub mod ratelimit;
 pub mod store;
 pub mod telemetry;

@@ -947,20 +947,14 @@ async fn device_views<S: Store>(store: S) {
         Some(checkin),
     )
     .await;
-    put_inventory(
-        &base,
-        Some(&dev0),
-        serde_json::to_vec(&inventory(&[("a", "1")], 1 << 30)).unwrap(),
-        false,
-    )
-    .await;
-    put_inventory(
-        &base,
-        Some(&dev0),
-        serde_json::to_vec(&inventory(&[("a", "2")], 1 << 30)).unwrap(),
-        false,
-    )
-    .await;
+    // The inventory names the machine as it is called now.
+    let named = |version| {
+        let mut inv = inventory(&[("a", version)], 1 << 30);
+        inv["device"]["hostname"] = "PC-Alpha".into();
+        serde_json::to_vec(&inv).unwrap()
+    };
+    put_inventory(&base, Some(&dev0), named("1"), false).await;
+    put_inventory(&base, Some(&dev0), named("2"), false).await;
 
     let list = |q: &str| {
         call(
@@ -1896,5 +1890,274 @@ async fn sqlite_concurrent_enrollments_all_succeed() {
     for t in tasks {
         assert_eq!(t.await.unwrap(), StatusCode::CREATED);
     }
-    assert_eq!(s.list_devices(None, None, 0, 500).await.unwrap().len(), 64);
+    assert_eq!(
+        s.list_devices(&deskside_server::store::DeviceFilter {
+            limit: 500,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .len(),
+        64
+    );
+}
+
+/// An inventory of a device with these facts.
+fn fleet_inventory(
+    key: &str,
+    host: &str,
+    os: &str,
+    user: &str,
+    packages: &[(&str, &str)],
+) -> Vec<u8> {
+    let software: Vec<serde_json::Value> = packages
+        .iter()
+        .map(|(n, v)| serde_json::json!({"name": n, "version": v, "source": "dpkg"}))
+        .collect();
+    serde_json::to_vec(&serde_json::json!({
+        "collected_at": Utc::now(),
+        "device": {"hostname": host, "device_key": key},
+        "os": {"name": os, "version": "12", "logged_in_users": [{"name": user}]},
+        "software": software,
+    }))
+    .unwrap()
+}
+
+async fn search_and_catalogue<S: Store>(store: S) {
+    let base = start(store.clone()).await;
+    store
+        .create_enroll_secret(None, &hash_token("fleet"), None)
+        .await
+        .unwrap();
+    let (_, tech) = api_user(
+        &store,
+        "tech@example.com",
+        deskside_server::store::Role::Technician,
+    )
+    .await;
+    let a = device_token(&base, "search-a").await;
+    let b = device_token(&base, "search-b").await;
+    let inv_a = fleet_inventory(
+        "search-a",
+        "alpha",
+        "Debian GNU/Linux",
+        "alice",
+        &[("firefox-esr", "128.1"), ("curl", "7.88")],
+    );
+    let inv_b = fleet_inventory(
+        "search-b",
+        "beta",
+        "Windows",
+        "bob",
+        &[("firefox-esr", "128.1"), ("7-Zip", "23.01")],
+    );
+    assert_eq!(
+        put_inventory(&base, Some(&a), inv_a, false).await.0,
+        StatusCode::OK
+    );
+    assert_eq!(
+        put_inventory(&base, Some(&b), gz(&inv_b), true).await.0,
+        StatusCode::OK
+    );
+
+    let hosts = |v: &serde_json::Value| -> Vec<String> {
+        v["devices"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| d["hostname"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    for (query, want) in [
+        ("user=ALI", vec!["alpha"]),
+        ("os=windows", vec!["beta"]),
+        ("software=firefox", vec!["alpha", "beta"]),
+        (
+            "software=firefox&software_version=128.1",
+            vec!["alpha", "beta"],
+        ),
+        ("software=firefox&software_version=129", vec![]),
+        ("software=curl&search=alp", vec!["alpha"]),
+        ("health=ok", vec![]),
+    ] {
+        let (st, body) = get_as(
+            base.clone(),
+            tech.clone(),
+            format!("/api/v1/devices?{query}"),
+        )
+        .await;
+        assert_eq!(st, StatusCode::OK, "{query}: {body}");
+        assert_eq!(hosts(&body), want, "{query}");
+    }
+    let (_, body) = get_as(
+        base.clone(),
+        tech.clone(),
+        "/api/v1/devices?search=alpha".into(),
+    )
+    .await;
+    assert_eq!(body["devices"][0]["users"], serde_json::json!(["alice"]));
+    assert_eq!(body["devices"][0]["os_name"], "Debian GNU/Linux");
+    for bad in [
+        "health=purple",
+        "limit=0",
+        "seen_after=yesterday",
+        "colour=red",
+        "search=%00",
+    ] {
+        let (st, body) = get_as(base.clone(), tech.clone(), format!("/api/v1/devices?{bad}")).await;
+        assert_eq!(
+            (st, body["error"]["code"].as_str()),
+            (StatusCode::BAD_REQUEST, Some("invalid_query")),
+            "{bad}"
+        );
+    }
+
+    let (st, body) = get_as(
+        base.clone(),
+        tech.clone(),
+        "/api/v1/software?search=fire".into(),
+    )
+    .await;
+    assert_eq!(st, StatusCode::OK);
+    assert_eq!(
+        body["software"],
+        serde_json::json!([{"name": "firefox-esr", "devices": 2, "versions": [{"version": "128.1", "devices": 2}]}])
+    );
+    let (_, page) = get_as(
+        base.clone(),
+        tech.clone(),
+        "/api/v1/software?limit=2".into(),
+    )
+    .await;
+    assert_eq!(page["software"].as_array().unwrap().len(), 2);
+    let cursor = page["next_cursor"].as_str().unwrap().to_owned();
+    let (_, rest) = get_as(
+        base.clone(),
+        tech.clone(),
+        format!("/api/v1/software?limit=2&cursor={cursor}"),
+    )
+    .await;
+    let names: Vec<&str> = page["software"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .chain(rest["software"].as_array().unwrap())
+        .map(|s| s["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["7-Zip", "curl", "firefox-esr"]);
+    let (st, _) = call(
+        reqwest::Method::GET,
+        format!("{base}/api/v1/software"),
+        Some(&a),
+        None,
+    )
+    .await;
+    assert_eq!(
+        st,
+        StatusCode::UNAUTHORIZED,
+        "a device token is no technician"
+    );
+
+    // Ticket filters over HTTP.
+    let (_, t1) = submit(
+        &base,
+        Some(&a),
+        Some("s1"),
+        ticket_form("VPN drops every hour", None, None),
+    )
+    .await;
+    let (_, t2) = submit(
+        &base,
+        Some(&b),
+        Some("s2"),
+        ticket_form("Printer offline", None, None),
+    )
+    .await;
+    let ids = |v: &serde_json::Value| -> Vec<i64> {
+        v["tickets"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t["id"].as_i64().unwrap())
+            .collect()
+    };
+    let (t1, t2) = (t1["id"].as_i64().unwrap(), t2["id"].as_i64().unwrap());
+    let (_, dev_b) = get_as(
+        base.clone(),
+        tech.clone(),
+        "/api/v1/devices?search=beta".into(),
+    )
+    .await;
+    let dev_b = dev_b["devices"][0]["id"].as_i64().unwrap();
+    let (st, _) = call(
+        reqwest::Method::PATCH,
+        format!("{base}/api/v1/tickets/{t2}"),
+        Some(&tech),
+        Some(serde_json::json!({"assignee_email": "tech@example.com", "impact": "high"})),
+    )
+    .await;
+    assert_eq!(st, StatusCode::OK);
+    for (query, want) in [
+        ("text=vpn".to_owned(), vec![t1]),
+        (format!("device={dev_b}"), vec![t2]),
+        ("assignee=tech@example.com".to_owned(), vec![t2]),
+        ("assignee=none".to_owned(), vec![t1]),
+        ("assignee=nobody@example.com".to_owned(), vec![]),
+        // high impact × high urgency
+        ("priority=1".to_owned(), vec![t2]),
+        ("status=new".to_owned(), vec![t2, t1]),
+    ] {
+        let (st, body) = get_as(
+            base.clone(),
+            tech.clone(),
+            format!("/api/v1/tickets?{query}"),
+        )
+        .await;
+        assert_eq!(st, StatusCode::OK, "{query}: {body}");
+        assert_eq!(ids(&body), want, "{query}");
+    }
+    for bad in ["priority=9", "status=lost", "device=x"] {
+        let (st, _) = get_as(base.clone(), tech.clone(), format!("/api/v1/tickets?{bad}")).await;
+        assert_eq!(st, StatusCode::BAD_REQUEST, "{bad}");
+    }
+
+    // The device view carries the last hour of metrics and the tickets.
+    let sample =
+        |at: chrono::DateTime<Utc>| serde_json::json!({"timestamp": at, "process_count": 42});
+    let (st, _) = call(
+        reqwest::Method::POST,
+        format!("{base}/api/v1/agent/checkin"),
+        Some(&b),
+        Some(serde_json::json!({"metrics": [sample(Utc::now() - TimeDelta::hours(3)), sample(Utc::now())]})),
+    )
+    .await;
+    assert_eq!(st, StatusCode::OK);
+    let (st, view) = get_as(
+        base.clone(),
+        tech.clone(),
+        format!("/api/v1/devices/{dev_b}"),
+    )
+    .await;
+    assert_eq!(st, StatusCode::OK);
+    assert_eq!(
+        view["metrics"].as_array().unwrap().len(),
+        1,
+        "only the last hour"
+    );
+    assert_eq!(view["metrics"][0]["process_count"], 42);
+    assert_eq!(ids(&view), vec![t2]);
+    assert_eq!(view["inventory"]["os"]["name"], "Windows");
+}
+
+#[tokio::test]
+async fn sqlite_search_and_catalogue() {
+    let (s, _dir) = common::sqlite().await;
+    search_and_catalogue(s).await;
+}
+
+#[tokio::test]
+async fn postgres_search_and_catalogue() {
+    if let Some(s) = common::postgres().await {
+        search_and_catalogue(s).await;
+    }
 }

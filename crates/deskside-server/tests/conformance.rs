@@ -5,7 +5,7 @@
 mod common;
 
 use chrono::{TimeDelta, Utc};
-use deskside_server::store::{NewEnrollment, Role, Store, StoreError};
+use deskside_server::store::{InventoryFacts, NewEnrollment, Role, Store, StoreError};
 
 async fn suite<S: Store>(s: S) {
     // Migrations are idempotent.
@@ -164,7 +164,8 @@ async fn suite<S: Store>(s: S) {
     // Inventories: one current per device, changes kept newest first.
     let dev = first.device_id;
     assert!(s.current_inventory(dev).await.unwrap().is_none());
-    s.save_inventory(dev, "h1", "{\"v\":1}", None, now)
+    let facts = InventoryFacts::default();
+    s.save_inventory(dev, "h1", "{\"v\":1}", None, &facts, now)
         .await
         .unwrap();
     s.save_inventory(
@@ -172,6 +173,7 @@ async fn suite<S: Store>(s: S) {
         "h2",
         "{\"v\":2}",
         Some("{\"change\":1}"),
+        &facts,
         now + TimeDelta::seconds(1),
     )
     .await
@@ -181,6 +183,7 @@ async fn suite<S: Store>(s: S) {
         "h3",
         "{\"v\":3}",
         Some("{\"change\":2}"),
+        &facts,
         now + TimeDelta::seconds(2),
     )
     .await
@@ -289,10 +292,373 @@ async fn suite<S: Store>(s: S) {
     assert_eq!(s.device_tickets(dev).await.unwrap().len(), 1);
 }
 
+/// Device search, the software catalogue, ticket filters and metric
+/// retention.
+async fn search_suite<S: Store>(s: S) {
+    use deskside_server::store::{Checkin, DeviceFilter, NewTicketRow, TicketFilter};
+    let now = Utc::now();
+    let mut ids = Vec::new();
+    for (key, host) in [
+        ("a", "alpha-laptop"),
+        ("b", "beta-desktop"),
+        ("c", "gamma_pc"),
+    ] {
+        let e = s
+            .enroll_device(&NewEnrollment {
+                device_key: Some(key),
+                serial_number: None,
+                hostname: Some(host),
+                token_hash: key,
+            })
+            .await
+            .unwrap();
+        ids.push(e.device_id);
+    }
+    let facts = |os: &str, users: Option<&str>, sw: &[(&str, &str)]| InventoryFacts {
+        hostname: None,
+        os_name: Some(os.to_owned()),
+        os_version: Some("12".to_owned()),
+        users: users.map(str::to_owned),
+        software: sw
+            .iter()
+            .map(|(n, v)| ((*n).to_owned(), (*v).to_owned()))
+            .collect(),
+    };
+    let f0 = facts(
+        "Debian GNU/Linux 12",
+        Some("alice bob"),
+        &[("firefox-esr", "128.1"), ("curl", "7.88")],
+    );
+    s.save_inventory(ids[0], "h0", "{}", None, &f0, now)
+        .await
+        .unwrap();
+    let f1 = facts(
+        "Windows 11",
+        Some("carol"),
+        &[("Mozilla Firefox", "129.0"), ("7-Zip", "23.01")],
+    );
+    s.save_inventory(ids[1], "h1", "{}", None, &f1, now - TimeDelta::days(10))
+        .await
+        .unwrap();
+    let filter = |f: DeviceFilter| DeviceFilter { limit: 50, ..f };
+    let hosts = |devices: Vec<deskside_server::store::DeviceSummary>| {
+        devices
+            .into_iter()
+            .map(|d| d.hostname.unwrap_or_default())
+            .collect::<Vec<_>>()
+    };
+    let all = s
+        .list_devices(&filter(DeviceFilter::default()))
+        .await
+        .unwrap();
+    assert_eq!(hosts(all), ["alpha-laptop", "beta-desktop", "gamma_pc"]);
+    let by = |f: DeviceFilter| {
+        let s = s.clone();
+        async move { hosts(s.list_devices(&filter(f)).await.unwrap()) }
+    };
+    assert_eq!(
+        by(DeviceFilter {
+            hostname: Some("LAPTOP".into()),
+            ..Default::default()
+        })
+        .await,
+        ["alpha-laptop"]
+    );
+    // LIKE's own characters are plain text.
+    assert_eq!(
+        by(DeviceFilter {
+            hostname: Some("_".into()),
+            ..Default::default()
+        })
+        .await,
+        ["gamma_pc"]
+    );
+    assert_eq!(
+        by(DeviceFilter {
+            user: Some("carol".into()),
+            ..Default::default()
+        })
+        .await,
+        ["beta-desktop"]
+    );
+    assert_eq!(
+        by(DeviceFilter {
+            os: Some("debian".into()),
+            ..Default::default()
+        })
+        .await,
+        ["alpha-laptop"]
+    );
+    assert_eq!(
+        by(DeviceFilter {
+            software: Some("firefox".into()),
+            ..Default::default()
+        })
+        .await,
+        ["alpha-laptop", "beta-desktop"]
+    );
+    assert_eq!(
+        by(DeviceFilter {
+            software: Some("firefox".into()),
+            software_version: Some("129.0".into()),
+            ..Default::default()
+        })
+        .await,
+        ["beta-desktop"]
+    );
+    assert_eq!(
+        by(DeviceFilter {
+            seen_after: Some(now - TimeDelta::days(1)),
+            ..Default::default()
+        })
+        .await,
+        ["alpha-laptop"]
+    );
+    assert_eq!(
+        by(DeviceFilter {
+            seen_before: Some(now - TimeDelta::days(1)),
+            ..Default::default()
+        })
+        .await,
+        ["beta-desktop", "gamma_pc"],
+        "never seen counts as not seen since"
+    );
+    let page = s
+        .list_devices(&DeviceFilter {
+            after_id: ids[0],
+            limit: 1,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(hosts(page), ["beta-desktop"]);
+
+    // A device is read with its inventory hash and the newest policy.
+    let d = s.device_by_token("a").await.unwrap().unwrap();
+    assert_eq!(
+        (d.inventory_hash.as_deref(), d.policy_version),
+        (Some("h0"), 0)
+    );
+
+    // A new upload with no one logged in keeps the last users and replaces
+    // the software.
+    let f0b = facts("Debian GNU/Linux 12", None, &[("firefox-esr", "128.2")]);
+    s.save_inventory(ids[0], "h0b", "{}", Some("{}"), &f0b, now)
+        .await
+        .unwrap();
+    let d = s.device(ids[0]).await.unwrap().unwrap();
+    assert_eq!(d.users.as_deref(), Some("alice bob"));
+    assert!(
+        by(DeviceFilter {
+            software: Some("curl".into()),
+            ..Default::default()
+        })
+        .await
+        .is_empty()
+    );
+
+    // The catalogue: names in order, versions with device counts.
+    let s2 = s
+        .enroll_device(&NewEnrollment {
+            device_key: Some("d"),
+            serial_number: None,
+            hostname: Some("delta"),
+            token_hash: "d",
+        })
+        .await
+        .unwrap();
+    s.save_inventory(
+        s2.device_id,
+        "h3",
+        "{}",
+        None,
+        &facts("Debian", None, &[("firefox-esr", "128.2"), ("vim", "9")]),
+        now,
+    )
+    .await
+    .unwrap();
+    let cat = s.software(None, None, 50).await.unwrap();
+    let names: Vec<&str> = cat.iter().map(|e| e.name.as_str()).collect();
+    assert_eq!(names, ["7-Zip", "Mozilla Firefox", "firefox-esr", "vim"]);
+    let ff = cat.iter().find(|e| e.name == "firefox-esr").unwrap();
+    assert_eq!(
+        (ff.devices, ff.versions.clone()),
+        (2, vec![("128.2".to_owned(), 2)])
+    );
+    let page = s
+        .software(Some("FIRE"), Some("Mozilla Firefox"), 1)
+        .await
+        .unwrap();
+    assert_eq!(
+        page.iter().map(|e| e.name.as_str()).collect::<Vec<_>>(),
+        ["firefox-esr"]
+    );
+
+    // Ticket filters.
+    let new_ticket = |device_id, key: &'static str, subject: &'static str, priority| NewTicketRow {
+        device_id,
+        idempotency_key: key,
+        subject,
+        description: "since this morning",
+        category: "network",
+        urgency: "high",
+        priority,
+        attachments: Vec::new(),
+    };
+    let (t1, _) = s
+        .create_ticket(&new_ticket(ids[0], "1", "VPN drops", 2))
+        .await
+        .unwrap();
+    let (t2, _) = s
+        .create_ticket(&new_ticket(ids[1], "2", "Printer offline", 4))
+        .await
+        .unwrap();
+    let (t3, _) = s
+        .create_ticket(&new_ticket(ids[1], "3", "No VPN at home", 2))
+        .await
+        .unwrap();
+    let tech = s
+        .create_user("tech@example.com", Role::Technician, None)
+        .await
+        .unwrap();
+    let mut w = s.ticket_work(t3).await.unwrap().unwrap();
+    w.assignee_id = Some(tech.id);
+    w.row.status = "open".into();
+    s.update_ticket(&w, tech.id, "{}").await.unwrap();
+    let tickets = |f: TicketFilter| {
+        let s = s.clone();
+        async move {
+            s.list_tickets(&TicketFilter {
+                // A filter without a page size asks for all.
+                limit: if f.limit == 0 { 50 } else { f.limit },
+                ..f
+            })
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|t| t.id)
+            .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(tickets(TicketFilter::default()).await, [t3, t2, t1]);
+    assert_eq!(
+        tickets(TicketFilter {
+            text: Some("vpn".into()),
+            ..Default::default()
+        })
+        .await,
+        [t3, t1]
+    );
+    assert_eq!(
+        tickets(TicketFilter {
+            text: Some("MORNING".into()),
+            ..Default::default()
+        })
+        .await,
+        [t3, t2, t1]
+    );
+    assert_eq!(
+        tickets(TicketFilter {
+            priority: Some(4),
+            ..Default::default()
+        })
+        .await,
+        [t2]
+    );
+    assert_eq!(
+        tickets(TicketFilter {
+            device_id: Some(ids[1]),
+            ..Default::default()
+        })
+        .await,
+        [t3, t2]
+    );
+    assert_eq!(
+        tickets(TicketFilter {
+            assignee: Some(Some(tech.id)),
+            ..Default::default()
+        })
+        .await,
+        [t3]
+    );
+    assert_eq!(
+        tickets(TicketFilter {
+            assignee: Some(None),
+            ..Default::default()
+        })
+        .await,
+        [t2, t1]
+    );
+    assert_eq!(
+        tickets(TicketFilter {
+            status: Some("open".into()),
+            ..Default::default()
+        })
+        .await,
+        [t3]
+    );
+    assert_eq!(
+        tickets(TicketFilter {
+            before_id: t3,
+            limit: 1,
+            ..Default::default()
+        })
+        .await,
+        [t2]
+    );
+
+    // Metric samples: read back by time, pruned by age.
+    let sample = |at| Checkin {
+        device_id: ids[0],
+        agent_version: None,
+        health: None,
+        results: Vec::new(),
+        samples: vec![(at, format!("{{\"t\":{}}}", at.timestamp()))],
+        at: now,
+    };
+    for age in [30, 2, 1] {
+        s.record_checkin(&sample(now - TimeDelta::days(age)))
+            .await
+            .unwrap();
+    }
+    s.record_checkin(&sample(now)).await.unwrap();
+    let recent = s
+        .metric_samples(ids[0], now - TimeDelta::hours(1))
+        .await
+        .unwrap();
+    assert_eq!(recent.len(), 1);
+    assert_eq!(
+        s.prune_metric_samples(now - TimeDelta::days(7))
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        s.metric_samples(ids[0], now - TimeDelta::days(60))
+            .await
+            .unwrap()
+            .len(),
+        3
+    );
+}
+
 #[tokio::test]
 async fn sqlite_conforms() {
     let (s, _dir) = common::sqlite().await;
     suite(s).await;
+}
+
+#[tokio::test]
+async fn sqlite_searches() {
+    let (s, _dir) = common::sqlite().await;
+    search_suite(s).await;
+}
+
+#[tokio::test]
+async fn postgres_searches() {
+    if let Some(s) = common::postgres().await {
+        search_suite(s).await;
+    }
 }
 
 #[tokio::test]

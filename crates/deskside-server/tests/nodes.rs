@@ -29,7 +29,12 @@ fn server(db: &str) -> Command {
 }
 
 fn node(db: &str) -> Node {
+    node_with(db, &[])
+}
+
+fn node_with(db: &str, env: &[(&str, &str)]) -> Node {
     let mut child = server(db)
+        .envs(env.iter().copied())
         .args(["serve", "--listen", "127.0.0.1:0"])
         .stdout(Stdio::piped())
         .spawn()
@@ -103,4 +108,121 @@ async fn two_servers_one_database() {
     cli(&db, &["enroll-secret", "revoke", &id]);
     assert_eq!(enroll(&a, &secret).await.0, 401);
     assert_eq!(enroll(&b, &secret).await.0, 401);
+}
+
+/// The S3-compatible endpoint of the test run (scripts/test.sh starts
+/// moto's server), with a fresh bucket.
+async fn s3_bucket() -> Option<(String, String)> {
+    let Ok(endpoint) = std::env::var("DESKSIDE_TEST_S3_ENDPOINT") else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "DESKSIDE_TEST_S3_ENDPOINT must be set in CI (scripts/test.sh sets it)"
+        );
+        eprintln!("DESKSIDE_TEST_S3_ENDPOINT is not set: S3 part skipped");
+        return None;
+    };
+    let bucket = format!("deskside-{}", std::process::id());
+    let r = common::http()
+        .put(format!("{endpoint}/{bucket}"))
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        r.status().is_success(),
+        "creating the bucket: {}",
+        r.status()
+    );
+    Some((endpoint, bucket))
+}
+
+#[tokio::test]
+async fn two_servers_share_attachments_in_s3() {
+    let Some(db) = common::pg_url().await else {
+        return;
+    };
+    let Some((endpoint, bucket)) = s3_bucket().await else {
+        return;
+    };
+    let blob_url = format!("s3://{bucket}/attachments");
+    let env = [
+        ("DESKSIDE_BLOB_URL", blob_url.as_str()),
+        ("AWS_ACCESS_KEY_ID", "test"),
+        ("AWS_SECRET_ACCESS_KEY", "test"),
+        ("AWS_REGION", "us-east-1"),
+        ("AWS_ENDPOINT_URL", endpoint.as_str()),
+        ("AWS_ALLOW_HTTP", "true"),
+    ];
+    let secret = cli(&db, &["enroll-secret", "create"]).trim().to_owned();
+    cli(
+        &db,
+        &[
+            "user",
+            "create",
+            "--email",
+            "t@example.com",
+            "--role",
+            "technician",
+        ],
+    );
+    let api_token = cli(&db, &["token", "create", "--email", "t@example.com"])
+        .trim()
+        .to_owned();
+    let (a, b) = (node_with(&db, &env), node_with(&db, &env));
+    let device = enroll(&a, &secret).await.1.unwrap();
+
+    let png = b"\x89PNG\r\n\x1a\nnot really an image".to_vec();
+    let ticket = serde_json::json!({"subject": "Screen flickers"});
+    let form = reqwest::multipart::Form::new()
+        .part(
+            "ticket",
+            reqwest::multipart::Part::bytes(serde_json::to_vec(&ticket).unwrap())
+                .mime_str("application/json")
+                .unwrap(),
+        )
+        .part(
+            "attachment",
+            reqwest::multipart::Part::bytes(png.clone())
+                .file_name("screen.png")
+                .mime_str("image/png")
+                .unwrap(),
+        );
+    let r = common::http()
+        .post(format!("{}/api/v1/agent/tickets", a.1))
+        .bearer_auth(&device.device_token)
+        .header("idempotency-key", "s3-1")
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let created: serde_json::Value = serde_json::from_slice(&r.bytes().await.unwrap()).unwrap();
+    let (ticket_id, attachment_id) = (
+        created["id"].as_i64().unwrap(),
+        created["attachments"][0]["id"].as_i64().unwrap(),
+    );
+
+    // Node B serves what node A stored.
+    let r = common::http()
+        .get(format!(
+            "{}/api/v1/tickets/{ticket_id}/attachments/{attachment_id}",
+            b.1
+        ))
+        .bearer_auth(&api_token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["content-type"], "image/png");
+    assert_eq!(r.bytes().await.unwrap().to_vec(), png);
+
+    // The content is in the bucket, under the prefix.
+    let listing = common::http()
+        .get(format!("{endpoint}/{bucket}?list-type=2"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(listing.matches("<Key>attachments/").count(), 1, "{listing}");
 }

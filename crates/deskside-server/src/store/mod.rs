@@ -116,6 +116,94 @@ pub struct Device {
     pub hostname: Option<String>,
     /// When it (last) enrolled.
     pub enrolled_at: DateTime<Utc>,
+    /// Hash of its current inventory at the desk.
+    pub inventory_hash: Option<String>,
+    /// The newest policy version at the desk (0: none), read with the
+    /// device so that a check-in needs no query of its own for it.
+    pub policy_version: i64,
+}
+
+/// Searchable facts of an inventory, stored beside it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct InventoryFacts {
+    /// Host name now (a renamed machine keeps its device record).
+    pub hostname: Option<String>,
+    /// OS name and release (`Debian GNU/Linux 12 (bookworm)`).
+    pub os_name: Option<String>,
+    /// OS release version.
+    pub os_version: Option<String>,
+    /// Logged-in user names, space-separated; `None` keeps the last known.
+    pub users: Option<String>,
+    /// Installed packages: (name, version or empty).
+    pub software: Vec<(String, String)>,
+}
+
+/// Which devices `list_devices` returns. Text filters match substrings,
+/// case-insensitively.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DeviceFilter {
+    /// Host name contains.
+    pub hostname: Option<String>,
+    /// A logged-in user's name contains.
+    pub user: Option<String>,
+    /// OS name or version contains.
+    pub os: Option<String>,
+    /// An installed package's name contains.
+    pub software: Option<String>,
+    /// … in exactly this version.
+    pub software_version: Option<String>,
+    /// Overall health.
+    pub health: Option<String>,
+    /// Seen at or after.
+    pub seen_after: Option<DateTime<Utc>>,
+    /// Seen before (or never).
+    pub seen_before: Option<DateTime<Utc>>,
+    /// Ids after this one (cursor).
+    pub after_id: i64,
+    /// Page size.
+    pub limit: u32,
+}
+
+/// Which tickets `list_tickets` returns, newest first.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TicketFilter {
+    /// Status.
+    pub status: Option<String>,
+    /// Priority 1–5.
+    pub priority: Option<i64>,
+    /// Assigned to this user; `Some(None)`: unassigned.
+    pub assignee: Option<Option<i64>>,
+    /// Filed by this device.
+    pub device_id: Option<i64>,
+    /// Subject or description contains (case-insensitive).
+    pub text: Option<String>,
+    /// Ids before this one (cursor; 0 from the newest).
+    pub before_id: i64,
+    /// Page size.
+    pub limit: u32,
+}
+
+/// One package in the software catalogue.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SoftwareEntry {
+    /// Package name.
+    pub name: String,
+    /// Devices that have any version of it.
+    pub devices: i64,
+    /// Its versions with the number of devices that have each.
+    pub versions: Vec<(String, i64)>,
+}
+
+/// `%text%` for LIKE, with LIKE's own characters escaped (escape `\`).
+pub(crate) fn like_pattern(text: Option<&str>) -> Option<String> {
+    text.map(|s| {
+        format!(
+            "%{}%",
+            s.replace('\\', "\\\\")
+                .replace('%', "\\%")
+                .replace('_', "\\_")
+        )
+    })
 }
 
 /// Storage failures.
@@ -212,6 +300,7 @@ pub trait Store: Clone + Send + Sync + 'static {
         inventory_hash: &str,
         body: &str,
         change: Option<&str>,
+        facts: &InventoryFacts,
         at: DateTime<Utc>,
     ) -> impl Future<Output = StoreResult<()>> + Send;
     /// Records a check-in: agent version and health on the device, the
@@ -259,25 +348,38 @@ pub trait Store: Clone + Send + Sync + 'static {
         device_id: i64,
         ticket_id: i64,
     ) -> impl Future<Output = StoreResult<Option<(TicketRow, Vec<AttachmentRow>)>>> + Send;
-    /// Devices in id order after `after_id`, at most `limit`, whose host name
-    /// contains `search` (case-insensitive) and whose health is `health`.
+    /// Devices in id order that match the filter, one page.
     fn list_devices(
         &self,
-        search: Option<&str>,
-        health: Option<&str>,
-        after_id: i64,
-        limit: u32,
+        f: &DeviceFilter,
     ) -> impl Future<Output = StoreResult<Vec<DeviceSummary>>> + Send;
     /// One device.
     fn device(&self, id: i64) -> impl Future<Output = StoreResult<Option<DeviceSummary>>> + Send;
-    /// Tickets newest first, before `before_id` (0: from the newest), with
-    /// status `status` when given.
+    /// Tickets newest first that match the filter, one page.
     fn list_tickets(
         &self,
-        status: Option<&str>,
-        before_id: i64,
-        limit: u32,
+        f: &TicketFilter,
     ) -> impl Future<Output = StoreResult<Vec<TicketRow>>> + Send;
+    /// The software catalogue: packages by name after `after_name` whose
+    /// name contains `search`, at most `limit` names.
+    fn software(
+        &self,
+        search: Option<&str>,
+        after_name: Option<&str>,
+        limit: u32,
+    ) -> impl Future<Output = StoreResult<Vec<SoftwareEntry>>> + Send;
+    /// A device's metric samples taken at or after `since`, oldest first:
+    /// (taken at, sample JSON).
+    fn metric_samples(
+        &self,
+        device_id: i64,
+        since: DateTime<Utc>,
+    ) -> impl Future<Output = StoreResult<Vec<(DateTime<Utc>, String)>>> + Send;
+    /// Deletes metric samples taken before `before`; returns how many.
+    fn prune_metric_samples(
+        &self,
+        before: DateTime<Utc>,
+    ) -> impl Future<Output = StoreResult<u64>> + Send;
     /// A ticket with the fields technicians work on.
     fn ticket_work(&self, id: i64) -> impl Future<Output = StoreResult<Option<TicketWork>>> + Send;
     /// Applies a technician's change and records it in the audit trail, in
@@ -364,6 +466,12 @@ pub struct DeviceSummary {
     pub last_seen: Option<DateTime<Utc>>,
     /// When it (last) enrolled.
     pub enrolled_at: DateTime<Utc>,
+    /// OS name and release from the last inventory.
+    pub os_name: Option<String>,
+    /// OS version from the last inventory.
+    pub os_version: Option<String>,
+    /// Last known logged-in users, space-separated.
+    pub users: Option<String>,
 }
 
 /// A ticket with what technicians work on.

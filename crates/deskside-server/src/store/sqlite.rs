@@ -10,9 +10,10 @@ use sqlx::sqlite::{
 use sqlx::{Row, SqlitePool};
 
 use super::{
-    AttachmentRow, AuditEntry, Checkin, CommentRow, Device, DeviceSummary, EnrollSecret, Enrolled,
-    NewEnrollment, NewTicketRow, Role, Store, StoreError, StoreResult, TicketRow, TicketWork, User,
-    is_unique_violation,
+    AttachmentRow, AuditEntry, Checkin, CommentRow, Device, DeviceFilter, DeviceSummary,
+    EnrollSecret, Enrolled, InventoryFacts, NewEnrollment, NewTicketRow, Role, SoftwareEntry,
+    Store, StoreError, StoreResult, TicketFilter, TicketRow, TicketWork, User, is_unique_violation,
+    like_pattern,
 };
 
 /// A SQLite database.
@@ -79,8 +80,8 @@ fn ticket_row(r: &SqliteRow) -> StoreResult<TicketRow> {
     })
 }
 
-const DEVICE_COLUMNS: &str =
-    "id, hostname, serial_number, agent_version, health, last_seen, enrolled_at";
+const DEVICE_COLUMNS: &str = "id, hostname, serial_number, agent_version, health, last_seen, enrolled_at, \
+     os_name, os_version, users";
 
 fn device_summary(r: &SqliteRow) -> StoreResult<DeviceSummary> {
     Ok(DeviceSummary {
@@ -91,6 +92,9 @@ fn device_summary(r: &SqliteRow) -> StoreResult<DeviceSummary> {
         health: r.try_get("health")?,
         last_seen: r.try_get("last_seen")?,
         enrolled_at: r.try_get("enrolled_at")?,
+        os_name: r.try_get("os_name")?,
+        os_version: r.try_get("os_version")?,
+        users: r.try_get("users")?,
     })
 }
 
@@ -296,7 +300,9 @@ impl Store for SqliteStore {
 
     async fn device_by_token(&self, token_hash: &str) -> StoreResult<Option<Device>> {
         let row = sqlx::query(
-            "SELECT id, device_key, serial_number, hostname, enrolled_at FROM devices WHERE token_hash = ?1",
+            "SELECT id, device_key, serial_number, hostname, enrolled_at, inventory_hash, \
+             (SELECT COALESCE(MAX(version), 0) FROM policies) AS policy_version \
+             FROM devices WHERE token_hash = ?1",
         )
         .bind(token_hash)
         .fetch_optional(&self.pool)
@@ -308,6 +314,8 @@ impl Store for SqliteStore {
                 serial_number: r.try_get("serial_number")?,
                 hostname: r.try_get("hostname")?,
                 enrolled_at: r.try_get("enrolled_at")?,
+                inventory_hash: r.try_get("inventory_hash")?,
+                policy_version: r.try_get("policy_version")?,
             })
         })
         .transpose()
@@ -330,9 +338,16 @@ impl Store for SqliteStore {
         inventory_hash: &str,
         body: &str,
         change: Option<&str>,
+        facts: &InventoryFacts,
         at: DateTime<Utc>,
     ) -> StoreResult<()> {
         let mut tx = self.write().await?;
+        let previous_hash: Option<String> =
+            sqlx::query_scalar("SELECT inventory_hash FROM devices WHERE id = ?1")
+                .bind(device_id)
+                .fetch_optional(&mut *tx)
+                .await?
+                .flatten();
         sqlx::query(
             "INSERT INTO inventories (device_id, inventory_hash, body, updated_at) VALUES (?1, ?2, ?3, ?4) \
              ON CONFLICT (device_id) DO UPDATE SET inventory_hash = excluded.inventory_hash, \
@@ -354,11 +369,38 @@ impl Store for SqliteStore {
             .execute(&mut *tx)
             .await?;
         }
-        sqlx::query("UPDATE devices SET last_seen = ?1 WHERE id = ?2")
-            .bind(at)
-            .bind(device_id)
-            .execute(&mut *tx)
-            .await?;
+        // Unchanged software is most uploads' case: replace the rows only
+        // when the inventory changed.
+        if change.is_some() || previous_hash.as_deref() != Some(inventory_hash) {
+            sqlx::query("DELETE FROM device_software WHERE device_id = ?1")
+                .bind(device_id)
+                .execute(&mut *tx)
+                .await?;
+            for (name, version) in &facts.software {
+                sqlx::query(
+                    "INSERT OR IGNORE INTO device_software (device_id, name, version) VALUES (?1, ?2, ?3)",
+                )
+                .bind(device_id)
+                .bind(name)
+                .bind(version)
+                .execute(&mut *tx)
+                .await?;
+            }
+        }
+        sqlx::query(
+            "UPDATE devices SET last_seen = ?1, inventory_hash = ?2, os_name = ?3, \
+             os_version = ?4, users = COALESCE(?5, users), \
+             hostname = COALESCE(?7, hostname) WHERE id = ?6",
+        )
+        .bind(at)
+        .bind(inventory_hash)
+        .bind(facts.os_name.as_deref())
+        .bind(facts.os_version.as_deref())
+        .bind(facts.users.as_deref())
+        .bind(device_id)
+        .bind(facts.hostname.as_deref())
+        .execute(&mut *tx)
+        .await?;
         tx.commit().await?;
         Ok(())
     }
@@ -555,29 +597,29 @@ impl Store for SqliteStore {
         Ok(Some((ticket_row(&row)?, atts)))
     }
 
-    async fn list_devices(
-        &self,
-        search: Option<&str>,
-        health: Option<&str>,
-        after_id: i64,
-        limit: u32,
-    ) -> StoreResult<Vec<DeviceSummary>> {
-        let pattern = search.map(|s| {
-            format!(
-                "%{}%",
-                s.replace('\\', "\\\\")
-                    .replace('%', "\\%")
-                    .replace('_', "\\_")
-            )
-        });
+    async fn list_devices(&self, f: &DeviceFilter) -> StoreResult<Vec<DeviceSummary>> {
         let rows = sqlx::query(&format!(
-            "SELECT {DEVICE_COLUMNS} FROM devices WHERE (?1 IS NULL OR hostname LIKE ?1 ESCAPE '\\') \
-             AND (?2 IS NULL OR health = ?2) AND id > ?3 ORDER BY id LIMIT ?4"
+            "SELECT {DEVICE_COLUMNS} FROM devices d \
+             WHERE (?1 IS NULL OR hostname LIKE ?1 ESCAPE '\\') \
+             AND (?2 IS NULL OR health = ?2) \
+             AND (?3 IS NULL OR users LIKE ?3 ESCAPE '\\') \
+             AND (?4 IS NULL OR os_name LIKE ?4 ESCAPE '\\' OR os_version LIKE ?4 ESCAPE '\\') \
+             AND (?5 IS NULL OR EXISTS (SELECT 1 FROM device_software s WHERE s.device_id = d.id \
+                  AND s.name LIKE ?5 ESCAPE '\\' AND (?6 IS NULL OR s.version = ?6))) \
+             AND (?7 IS NULL OR last_seen >= ?7) \
+             AND (?8 IS NULL OR last_seen IS NULL OR last_seen < ?8) \
+             AND id > ?9 ORDER BY id LIMIT ?10"
         ))
-        .bind(pattern)
-        .bind(health)
-        .bind(after_id)
-        .bind(i64::from(limit))
+        .bind(like_pattern(f.hostname.as_deref()))
+        .bind(f.health.as_deref())
+        .bind(like_pattern(f.user.as_deref()))
+        .bind(like_pattern(f.os.as_deref()))
+        .bind(like_pattern(f.software.as_deref()))
+        .bind(f.software_version.as_deref())
+        .bind(f.seen_after)
+        .bind(f.seen_before)
+        .bind(f.after_id)
+        .bind(i64::from(f.limit))
         .fetch_all(&self.pool)
         .await?;
         rows.iter().map(device_summary).collect()
@@ -593,22 +635,92 @@ impl Store for SqliteStore {
         row.as_ref().map(device_summary).transpose()
     }
 
-    async fn list_tickets(
-        &self,
-        status: Option<&str>,
-        before_id: i64,
-        limit: u32,
-    ) -> StoreResult<Vec<TicketRow>> {
+    async fn list_tickets(&self, f: &TicketFilter) -> StoreResult<Vec<TicketRow>> {
+        let (any_assignee, assignee) = match f.assignee {
+            None => (true, None),
+            Some(a) => (false, a),
+        };
         let rows = sqlx::query(&format!(
-            "SELECT {TICKET_COLUMNS} FROM tickets WHERE (?1 IS NULL OR status = ?1) \
-             AND (?2 = 0 OR id < ?2) ORDER BY id DESC LIMIT ?3"
+            "SELECT {TICKET_COLUMNS} FROM tickets \
+             WHERE (?1 IS NULL OR status = ?1) \
+             AND (?2 IS NULL OR priority = ?2) \
+             AND (?3 OR assignee_id IS NOT DISTINCT FROM ?4) \
+             AND (?5 IS NULL OR device_id = ?5) \
+             AND (?6 IS NULL OR subject LIKE ?6 ESCAPE '\\' OR description LIKE ?6 ESCAPE '\\') \
+             AND (?7 = 0 OR id < ?7) ORDER BY id DESC LIMIT ?8"
         ))
-        .bind(status)
-        .bind(before_id)
-        .bind(i64::from(limit))
+        .bind(f.status.as_deref())
+        .bind(f.priority)
+        .bind(any_assignee)
+        .bind(assignee)
+        .bind(f.device_id)
+        .bind(like_pattern(f.text.as_deref()))
+        .bind(f.before_id)
+        .bind(i64::from(f.limit))
         .fetch_all(&self.pool)
         .await?;
         rows.iter().map(ticket_row).collect()
+    }
+
+    async fn software(
+        &self,
+        search: Option<&str>,
+        after_name: Option<&str>,
+        limit: u32,
+    ) -> StoreResult<Vec<SoftwareEntry>> {
+        let rows = sqlx::query(
+            "WITH names AS (SELECT name, COUNT(DISTINCT device_id) AS total FROM device_software \
+             WHERE (?1 IS NULL OR name LIKE ?1 ESCAPE '\\') AND (?2 IS NULL OR name > ?2) \
+             GROUP BY name ORDER BY name LIMIT ?3) \
+             SELECT s.name, s.version, COUNT(*) AS devices, names.total FROM device_software s \
+             JOIN names ON names.name = s.name GROUP BY s.name, s.version, names.total ORDER BY s.name, s.version",
+        )
+        .bind(like_pattern(search))
+        .bind(after_name)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        let mut out: Vec<SoftwareEntry> = Vec::new();
+        for r in &rows {
+            let name: String = r.try_get("name")?;
+            let version: String = r.try_get("version")?;
+            let devices: i64 = r.try_get("devices")?;
+            match out.last_mut() {
+                Some(e) if e.name == name => e.versions.push((version, devices)),
+                _ => out.push(SoftwareEntry {
+                    name,
+                    devices: r.try_get("total")?,
+                    versions: vec![(version, devices)],
+                }),
+            }
+        }
+        Ok(out)
+    }
+
+    async fn metric_samples(
+        &self,
+        device_id: i64,
+        since: DateTime<Utc>,
+    ) -> StoreResult<Vec<(DateTime<Utc>, String)>> {
+        let rows = sqlx::query(
+            "SELECT taken_at, sample FROM metric_samples WHERE device_id = ?1 AND taken_at >= ?2 \
+             ORDER BY taken_at, id",
+        )
+        .bind(device_id)
+        .bind(since)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| Ok((r.try_get("taken_at")?, r.try_get("sample")?)))
+            .collect()
+    }
+
+    async fn prune_metric_samples(&self, before: DateTime<Utc>) -> StoreResult<u64> {
+        let done = sqlx::query("DELETE FROM metric_samples WHERE taken_at < ?1")
+            .bind(before)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected())
     }
 
     async fn ticket_work(&self, id: i64) -> StoreResult<Option<TicketWork>> {

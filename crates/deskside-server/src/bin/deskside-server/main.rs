@@ -10,7 +10,7 @@ use anyhow::{Context, Result, bail};
 use chrono::Utc;
 use clap::{Parser, Subcommand};
 use deskside_server::api::{self, Limits, router};
-use deskside_server::blobs::DiskBlobs;
+use deskside_server::blobs::{Blobs, DiskBlobs};
 use deskside_server::config::{EXAMPLE, ServerConfig, redact_url};
 use deskside_server::credentials::{hash_password, hash_token, new_token};
 use deskside_server::store::{self, Backend, Role, Store};
@@ -55,6 +55,8 @@ enum Command {
     },
     /// Print the commented example configuration.
     DefaultConfig,
+    /// Print the OpenAPI document of the API.
+    Openapi,
 }
 
 #[derive(Debug, Subcommand)]
@@ -133,11 +135,31 @@ async fn serve<S: Store>(store: S, cfg: &ServerConfig) -> Result<()> {
     let shutdown = async {
         let _ = tokio::signal::ctrl_c().await;
     };
-    let blobs = DiskBlobs::new(cfg.data_dir.join("blobs"))
-        .with_context(|| format!("cannot create {}", cfg.data_dir.join("blobs").display()))?;
+    let blobs = match &cfg.blob_url {
+        Some(url) => Blobs::s3(url).with_context(|| format!("blob storage {url}"))?,
+        None => DiskBlobs::new(cfg.data_dir.join("blobs"))
+            .with_context(|| format!("cannot create {}", cfg.data_dir.join("blobs").display()))?
+            .into(),
+    };
+    tokio::spawn(prune_metrics(store.clone(), cfg.metrics_retention));
     api::serve(listener, router(store, blobs, limits), shutdown)
         .await
         .context("serving")
+}
+
+/// Deletes metric samples older than the retention, hourly. Every node
+/// may do it: the deletion is idempotent.
+async fn prune_metrics<S: Store>(store: S, retention: std::time::Duration) {
+    let keep = chrono::TimeDelta::from_std(retention).unwrap_or(chrono::TimeDelta::days(30));
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(3600));
+    loop {
+        tick.tick().await;
+        match store.prune_metric_samples(chrono::Utc::now() - keep).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(deleted = n, "old metric samples pruned"),
+            Err(e) => tracing::warn!("pruning metric samples: {e}"),
+        }
+    }
 }
 
 async fn admin<S: Store>(store: S, command: Command, cfg: &ServerConfig) -> Result<()> {
@@ -245,15 +267,24 @@ async fn admin<S: Store>(store: S, command: Command, cfg: &ServerConfig) -> Resu
                 println!("enroll secret {id} revoked");
             }
         },
-        Command::DefaultConfig => unreachable!("handled before the database is opened"),
+        Command::DefaultConfig | Command::Openapi => {
+            unreachable!("handled before the database is opened")
+        }
     }
     Ok(())
 }
 
 async fn run(cli: Cli) -> Result<()> {
-    if let Command::DefaultConfig = cli.command {
-        print!("{EXAMPLE}");
-        return Ok(());
+    match cli.command {
+        Command::DefaultConfig => {
+            print!("{EXAMPLE}");
+            return Ok(());
+        }
+        Command::Openapi => {
+            print!("{}", api::openapi_text());
+            return Ok(());
+        }
+        _ => {}
     }
     let mut cfg = ServerConfig::load(cli.config.as_deref(), |k| std::env::var(k).ok())
         .map_err(anyhow::Error::msg)?;

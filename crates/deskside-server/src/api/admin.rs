@@ -1,0 +1,352 @@
+//! Administration and sign-in: the policy, enroll secrets, users and
+//! browser sessions.
+
+use super::*;
+
+pub(super) fn policy_from_row(version: i64, checks: &str) -> Result<Policy, ApiError> {
+    let checks = serde_json::from_str(checks).map_err(|e| {
+        tracing::error!("stored policy {version} is unreadable: {e}");
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "storage_unavailable",
+            "the stored policy is unreadable",
+        )
+    })?;
+    Ok(Policy {
+        version: u64::try_from(version).unwrap_or_default(),
+        checks,
+    })
+}
+
+/// `GET /api/v1/policy`: the current health-check policy.
+pub(super) async fn get_policy<S: Store>(
+    State(state): State<AppState<S>>,
+    UserAuth(_): UserAuth,
+) -> Result<Json<Policy>, ApiError> {
+    match state.store.current_policy().await? {
+        Some((version, checks)) => Ok(Json(policy_from_row(version, &checks)?)),
+        None => Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            "no policy has been set; agents use their built-in one",
+        )),
+    }
+}
+
+/// `PUT /api/v1/policy` (administrators): a new policy version, pushed to
+/// agents at their next check-in. Every check is validated the way agents
+/// validate it; any invalid check refuses the whole policy, naming it.
+pub(super) async fn put_policy<S: Store>(
+    State(state): State<AppState<S>>,
+    UserAuth(user): UserAuth,
+    ApiJson(policy): ApiJson<Policy>,
+) -> Result<Json<Policy>, ApiError> {
+    require_admin(&user)?;
+    if policy.checks.len() > 500 {
+        return Err(invalid("a policy holds at most 500 checks"));
+    }
+    let loaded = deskside_host::checks::LoadedPolicy::load(&policy);
+    if !loaded.errors.is_empty() {
+        let msgs: Vec<String> = loaded.errors.iter().map(ToString::to_string).collect();
+        return Err(invalid(msgs.join("; ")));
+    }
+    let checks = serde_json::to_string(&policy.checks).map_err(|e| invalid(e.to_string()))?;
+    let version = state.store.put_policy(&checks, user.id).await?;
+    tracing::info!(version, by = %user.email, "policy changed");
+    Ok(Json(Policy {
+        version: u64::try_from(version).unwrap_or_default(),
+        checks: policy.checks,
+    }))
+}
+
+/// An enroll secret; the secret itself only in the answer that created it.
+#[derive(Debug, serde::Serialize, schemars::JsonSchema)]
+pub struct SecretView {
+    id: i64,
+    label: Option<String>,
+    created_at: chrono::DateTime<Utc>,
+    expires_at: Option<chrono::DateTime<Utc>>,
+    revoked_at: Option<chrono::DateTime<Utc>>,
+    /// `active`, `expired` or `revoked`.
+    state: &'static str,
+    /// The secret, shown once.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    secret: Option<String>,
+}
+
+impl From<&crate::store::EnrollSecret> for SecretView {
+    fn from(s: &crate::store::EnrollSecret) -> Self {
+        let state = if s.revoked_at.is_some() {
+            "revoked"
+        } else if s.usable(Utc::now()) {
+            "active"
+        } else {
+            "expired"
+        };
+        Self {
+            id: s.id,
+            label: s.label.clone(),
+            created_at: s.created_at,
+            expires_at: s.expires_at,
+            revoked_at: s.revoked_at,
+            state,
+            secret: None,
+        }
+    }
+}
+
+/// `GET /api/v1/enroll-secrets`.
+#[derive(Debug, serde::Serialize, schemars::JsonSchema)]
+pub struct SecretList {
+    /// Newest first.
+    enroll_secrets: Vec<SecretView>,
+}
+
+/// A user.
+#[derive(Debug, serde::Serialize, schemars::JsonSchema)]
+pub struct UserView {
+    id: i64,
+    email: String,
+    /// `admin` or `technician`.
+    role: &'static str,
+}
+
+/// `POST /api/v1/auth/login` answer.
+#[derive(Debug, serde::Serialize, schemars::JsonSchema)]
+pub struct LoginAnswer {
+    /// Send it back in `X-CSRF-Token` with every change.
+    csrf_token: String,
+    email: String,
+    role: &'static str,
+}
+
+/// `POST /api/v1/enroll-secrets` body.
+#[derive(Debug, serde::Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewSecret {
+    label: Option<String>,
+    /// Lifetime in seconds; absent: until revoked.
+    expires_in_secs: Option<u64>,
+}
+
+/// `POST /api/v1/enroll-secrets` (administrators): the secret is in this
+/// answer only; the desk keeps its hash.
+pub(super) async fn create_secret<S: Store>(
+    State(state): State<AppState<S>>,
+    UserAuth(user): UserAuth,
+    ApiJson(req): ApiJson<NewSecret>,
+) -> Result<(StatusCode, Json<SecretView>), ApiError> {
+    require_admin(&user)?;
+    bounded("label", req.label.as_deref(), 200)?;
+    let expires_at = match req.expires_in_secs {
+        None => None,
+        Some(secs) if (60..=10 * 365 * 86400).contains(&secs) => {
+            Some(Utc::now() + chrono::TimeDelta::seconds(i64::try_from(secs).unwrap_or(i64::MAX)))
+        }
+        Some(_) => return Err(invalid("expires_in_secs must be between 60 and 315360000")),
+    };
+    let secret = new_token("dsk_enr");
+    let s = state
+        .store
+        .create_enroll_secret(req.label.as_deref(), &hash_token(&secret), expires_at)
+        .await?;
+    tracing::info!(id = s.id, by = %user.email, "enroll secret created");
+    let view = SecretView {
+        secret: Some(secret),
+        ..SecretView::from(&s)
+    };
+    Ok((StatusCode::CREATED, Json(view)))
+}
+
+/// `GET /api/v1/enroll-secrets` (administrators).
+pub(super) async fn list_secrets<S: Store>(
+    State(state): State<AppState<S>>,
+    UserAuth(user): UserAuth,
+) -> Result<Json<SecretList>, ApiError> {
+    require_admin(&user)?;
+    let enroll_secrets = state
+        .store
+        .list_enroll_secrets()
+        .await?
+        .iter()
+        .map(SecretView::from)
+        .collect();
+    Ok(Json(SecretList { enroll_secrets }))
+}
+
+/// `DELETE /api/v1/enroll-secrets/{id}` (administrators): revoked at once.
+pub(super) async fn revoke_secret<S: Store>(
+    State(state): State<AppState<S>>,
+    UserAuth(user): UserAuth,
+    axum::extract::Path(raw): axum::extract::Path<String>,
+) -> Result<StatusCode, ApiError> {
+    require_admin(&user)?;
+    let not_found = || {
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            "no active enroll secret with this id",
+        )
+    };
+    let id: i64 = raw.parse().map_err(|_| not_found())?;
+    if !state.store.revoke_enroll_secret(id).await? {
+        return Err(not_found());
+    }
+    tracing::info!(id, by = %user.email, "enroll secret revoked");
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `POST /api/v1/users` body.
+#[derive(Debug, serde::Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewUser {
+    email: String,
+    role: String,
+    password: Option<String>,
+}
+
+/// `POST /api/v1/users` (administrators).
+pub(super) async fn create_user<S: Store>(
+    State(state): State<AppState<S>>,
+    UserAuth(user): UserAuth,
+    ApiJson(req): ApiJson<NewUser>,
+) -> Result<(StatusCode, Json<UserView>), ApiError> {
+    require_admin(&user)?;
+    if !req.email.contains('@') || req.email.len() > 254 {
+        return Err(invalid("email is not an e-mail address"));
+    }
+    let role = Role::parse(&req.role).ok_or_else(|| invalid("role must be admin or technician"))?;
+    let password_hash = match req.password.as_deref() {
+        None => None,
+        Some(p) if p.chars().count() >= 12 && p.len() <= 1024 => {
+            let p = p.to_owned();
+            Some(
+                tokio::task::spawn_blocking(move || crate::credentials::hash_password(&p))
+                    .await
+                    .map_err(|e| {
+                        ApiError::new(
+                            StatusCode::SERVICE_UNAVAILABLE,
+                            "unavailable",
+                            e.to_string(),
+                        )
+                    })?
+                    .map_err(invalid)?,
+            )
+        }
+        Some(_) => return Err(invalid("password must be 12 to 1024 characters")),
+    };
+    let created = match state
+        .store
+        .create_user(&req.email, role, password_hash.as_deref())
+        .await
+    {
+        Ok(u) => u,
+        Err(StoreError::Conflict(what)) => {
+            return Err(ApiError::new(
+                StatusCode::CONFLICT,
+                "already_exists",
+                format!("{what} already exists"),
+            ));
+        }
+        Err(e) => return Err(e.into()),
+    };
+    tracing::info!(user = %created.email, by = %user.email, "user created");
+    Ok((
+        StatusCode::CREATED,
+        Json(UserView {
+            id: created.id,
+            email: created.email,
+            role: created.role.as_str(),
+        }),
+    ))
+}
+
+/// `POST /api/v1/auth/login` body.
+#[derive(serde::Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Login {
+    email: String,
+    password: String,
+}
+
+/// An argon2id hash of a random password, verified when the e-mail is
+/// unknown so that the answer takes as long as for a wrong password.
+pub(super) fn dummy_hash() -> String {
+    static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    DUMMY
+        .get_or_init(|| crate::credentials::hash_password(&new_token("dummy")).unwrap_or_default())
+        .clone()
+}
+
+/// `POST /api/v1/auth/login`: a browser session. The session token is an
+/// `HttpOnly`, `Secure`, `SameSite=Strict` cookie; the answer carries the
+/// CSRF token that changes must send back in `X-CSRF-Token`.
+pub(super) async fn login<S: Store>(
+    State(state): State<AppState<S>>,
+    ConnectInfo(client): ConnectInfo<SocketAddr>,
+    ApiJson(req): ApiJson<Login>,
+) -> Result<Response, ApiError> {
+    if let Err(wait) = state.login_limit.check(client.ip()) {
+        return Err(ApiError::rate_limited(wait));
+    }
+    bounded("email", Some(&req.email), 254)?;
+    bounded("password", Some(&req.password), 1024)?;
+    let user = state.store.user_by_email(&req.email).await?;
+    let hash = user
+        .as_ref()
+        .and_then(|u| u.password_hash.clone())
+        .unwrap_or_else(dummy_hash);
+    let password = req.password;
+    let ok =
+        tokio::task::spawn_blocking(move || crate::credentials::verify_password(&password, &hash))
+            .await
+            .unwrap_or(false);
+    let Some(user) = user.filter(|u| ok && u.password_hash.is_some()) else {
+        return Err(ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "invalid_credentials",
+            "wrong e-mail or password",
+        ));
+    };
+    let (token, csrf) = (new_token("dsk_ses"), new_token("dsk_csrf"));
+    let expires = Utc::now() + chrono::TimeDelta::hours(SESSION_HOURS);
+    state
+        .store
+        .create_session(&hash_token(&token), &hash_token(&csrf), user.id, expires)
+        .await?;
+    tracing::info!(user = %user.email, "logged in");
+    let cookie = format!(
+        "{SESSION_COOKIE}={token}; Path=/; HttpOnly; Secure; SameSite=Strict; Max-Age={}",
+        SESSION_HOURS * 3600
+    );
+    let mut resp = Json(LoginAnswer {
+        csrf_token: csrf,
+        email: user.email,
+        role: user.role.as_str(),
+    })
+    .into_response();
+    if let Ok(v) = axum::http::HeaderValue::from_str(&cookie) {
+        resp.headers_mut().insert(axum::http::header::SET_COOKIE, v);
+    }
+    Ok(resp)
+}
+
+/// `POST /api/v1/auth/logout`: ends the browser session.
+pub(super) async fn logout<S: Store>(
+    State(state): State<AppState<S>>,
+    UserAuth(_): UserAuth,
+    headers: axum::http::HeaderMap,
+) -> Result<Response, ApiError> {
+    let session = session_from_headers(&headers);
+    if let Some(token) = session {
+        state.store.delete_session(&hash_token(token)).await?;
+    }
+    let mut resp = StatusCode::NO_CONTENT.into_response();
+    resp.headers_mut().insert(
+        axum::http::header::SET_COOKIE,
+        axum::http::HeaderValue::from_static(
+            "deskside_session=; Path=/; HttpOnly; Secure; SameSite=Strict; Max-Age=0",
+        ),
+    );
+    Ok(resp)
+}

@@ -1,0 +1,624 @@
+//! Device endpoints: enrollment, check-in, inventory and the device's own
+//! tickets. A device only ever sees its own tickets.
+
+use super::tickets::attachment_response;
+use super::*;
+use crate::store::InventoryFacts;
+
+pub(super) async fn enroll<S: Store>(
+    State(state): State<AppState<S>>,
+    ConnectInfo(client): ConnectInfo<SocketAddr>,
+    ApiJson(req): ApiJson<EnrollRequest>,
+) -> Result<(StatusCode, Json<EnrollResponse>), ApiError> {
+    if let Err(wait) = state.enroll_limit.check(client.ip()) {
+        return Err(ApiError::rate_limited(wait));
+    }
+    bounded("enroll_secret", Some(&req.enroll_secret), 256)?;
+    bounded("device.device_key", req.device.device_key.as_deref(), 256)?;
+    bounded(
+        "device.serial_number",
+        req.device.serial_number.as_deref(),
+        256,
+    )?;
+    bounded("device.hostname", req.device.hostname.as_deref(), 256)?;
+    let secret = state
+        .store
+        .enroll_secret_by_hash(&hash_token(&req.enroll_secret))
+        .await?;
+    if !secret.is_some_and(|s| s.usable(Utc::now())) {
+        return Err(ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "invalid_enroll_secret",
+            "the enroll secret is unknown, expired or revoked",
+        ));
+    }
+    let token = new_token("dsk_dev");
+    let token_hash = hash_token(&token);
+    let enrolled = state
+        .store
+        .enroll_device(&NewEnrollment {
+            device_key: req.device.device_key.as_deref(),
+            serial_number: req.device.serial_number.as_deref(),
+            hostname: req.device.hostname.as_deref(),
+            token_hash: &token_hash,
+        })
+        .await?;
+    tracing::info!(
+        device_id = enrolled.device_id,
+        reenrolled = enrolled.reenrolled,
+        "device enrolled"
+    );
+    Metrics::inc(&state.metrics.enrollments);
+    let status = if enrolled.reenrolled {
+        StatusCode::OK
+    } else {
+        StatusCode::CREATED
+    };
+    Ok((
+        status,
+        Json(EnrollResponse {
+            device_id: enrolled.device_id,
+            device_token: token,
+        }),
+    ))
+}
+
+/// `PUT /api/v1/agent/inventory`: the device's full inventory. The desk
+/// keeps the current one and a diff for every change, not endless copies.
+pub(super) async fn put_inventory<S: Store>(
+    State(state): State<AppState<S>>,
+    DeviceAuth(device): DeviceAuth,
+    ApiJson(inventory): ApiJson<Inventory>,
+) -> Result<Json<InventoryAck>, ApiError> {
+    let hash = inventory_hash(&inventory);
+    let changed = device.inventory_hash.as_deref() != Some(hash.as_str());
+    let previous = if changed {
+        state.store.current_inventory(device.id).await?
+    } else {
+        None
+    };
+    // A stored body this version cannot read is treated as no history.
+    let diff = previous
+        .and_then(|(_, body)| serde_json::from_str::<Inventory>(&body).ok())
+        .map(|old| diff_inventories(&old, &inventory))
+        .filter(|d| !d.is_empty())
+        .map(|d| serde_json::to_string(&d))
+        .transpose()
+        .map_err(|e| invalid(e.to_string()))?;
+    let body = serde_json::to_string(&inventory).map_err(|e| invalid(e.to_string()))?;
+    state
+        .store
+        .save_inventory(
+            device.id,
+            &hash,
+            &body,
+            diff.as_deref(),
+            &inventory_facts(&inventory),
+            Utc::now(),
+        )
+        .await?;
+    Metrics::inc(&state.metrics.inventories);
+    Ok(Json(InventoryAck {
+        inventory_hash: hash,
+        changed,
+    }))
+}
+
+/// What searches need from an inventory.
+fn inventory_facts(inv: &Inventory) -> InventoryFacts {
+    let users = inv.os.logged_in_users.as_ref().and_then(|users| {
+        let mut names: Vec<&str> = users.iter().map(|u| u.name.as_str()).collect();
+        names.sort_unstable();
+        names.dedup();
+        // No one logged in keeps the last known users.
+        (!names.is_empty()).then(|| names.join(" "))
+    });
+    InventoryFacts {
+        hostname: inv.device.hostname.clone(),
+        os_name: inv.os.long_name.clone().or_else(|| inv.os.name.clone()),
+        os_version: inv.os.version.clone(),
+        users,
+        software: inv
+            .software
+            .iter()
+            .map(|p| (p.name.clone(), p.version.clone().unwrap_or_default()))
+            .collect(),
+    }
+}
+
+/// `POST /api/v1/agent/checkin`: what changed on the device; the answer
+/// says when to come back, whether to send the inventory, and carries the
+/// policy when the agent's is older.
+pub(super) async fn checkin<S: Store>(
+    State(state): State<AppState<S>>,
+    DeviceAuth(device): DeviceAuth,
+    ApiJson(req): ApiJson<CheckinRequest>,
+) -> Result<Json<CheckinResponse>, ApiError> {
+    if req.check_results.len() > 1000 || req.metrics.len() > 2000 {
+        return Err(invalid(
+            "at most 1000 check results and 2000 metric samples per check-in",
+        ));
+    }
+    bounded("agent_version", req.agent_version.as_deref(), 64)?;
+    bounded("inventory_hash", req.inventory_hash.as_deref(), 128)?;
+    let mut results = Vec::with_capacity(req.check_results.len());
+    for r in &req.check_results {
+        bounded("check_results.check_id", Some(&r.check_id), 128)?;
+        let json = serde_json::to_string(r).map_err(|e| invalid(e.to_string()))?;
+        results.push((r.check_id.as_str(), r.state.as_str(), json));
+    }
+    let samples = req
+        .metrics
+        .iter()
+        .map(|m| serde_json::to_string(m).map(|j| (m.timestamp, j)))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| invalid(e.to_string()))?;
+    state
+        .store
+        .record_checkin(&Checkin {
+            device_id: device.id,
+            agent_version: req.agent_version.as_deref(),
+            health: req.overall_health.map(|h| h.as_str()),
+            results,
+            samples,
+            at: Utc::now(),
+        })
+        .await?;
+    Metrics::inc(&state.metrics.checkins);
+    // The device row carried the inventory hash and the newest policy
+    // version, so an ordinary check-in reads nothing more than its ticket
+    // updates.
+    let send_inventory =
+        device.inventory_hash.is_none() || device.inventory_hash != req.inventory_hash;
+    let newest = u64::try_from(device.policy_version).unwrap_or_default();
+    let policy = if newest > req.policy_version.unwrap_or(0) {
+        newest_policy(&state, newest).await?.map(|p| (*p).clone())
+    } else {
+        None
+    };
+    let mut ticket_updates = Vec::new();
+    for t in state
+        .store
+        .device_tickets_changed(device.id, req.tickets_seen_at, 100)
+        .await?
+    {
+        let comments = state.store.comments(t.id, false).await?;
+        ticket_updates.push(ticket_json(t, Vec::new(), comments));
+    }
+    Ok(Json(CheckinResponse {
+        next_checkin_secs: state.checkin_secs,
+        send_inventory,
+        policy,
+        ticket_updates,
+    }))
+}
+
+/// The newest policy, known to be `version`: from this node's cache when
+/// it holds that version, else from the database.
+async fn newest_policy<S: Store>(
+    state: &AppState<S>,
+    version: u64,
+) -> Result<Option<Arc<Policy>>, ApiError> {
+    if let Some(p) = state.policy.get(version) {
+        return Ok(Some(p));
+    }
+    let Some((version, checks)) = state.store.current_policy().await? else {
+        return Ok(None);
+    };
+    let p = Arc::new(super::admin::policy_from_row(version, &checks)?);
+    state.policy.put(Arc::clone(&p));
+    Ok(Some(p))
+}
+
+/// Largest ticket submission (all parts together).
+pub(super) const MAX_TICKET_BYTES: usize = 32 * 1024 * 1024;
+/// Largest attachment.
+pub(super) const MAX_ATTACHMENT_BYTES: usize = 10 * 1024 * 1024;
+/// Largest diagnostics bundle (the agent caps its bundles at 2 MB).
+pub(super) const MAX_DIAGNOSTICS_BYTES: usize = 4 * 1024 * 1024;
+/// Most attachments per ticket.
+pub(super) const MAX_ATTACHMENTS: usize = 10;
+
+pub(super) fn multipart_error(status: StatusCode, text: String) -> ApiError {
+    if status == StatusCode::PAYLOAD_TOO_LARGE {
+        ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "body_too_large",
+            "the submission is too large",
+        )
+    } else if status == StatusCode::UNSUPPORTED_MEDIA_TYPE {
+        ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            "send multipart/form-data",
+        )
+    } else {
+        ApiError::new(StatusCode::BAD_REQUEST, "invalid_multipart", text)
+    }
+}
+
+pub(super) async fn read_part(
+    mut field: axum::extract::multipart::Field<'_>,
+    cap: usize,
+    what: &str,
+) -> Result<Vec<u8>, ApiError> {
+    let mut out = Vec::new();
+    while let Some(chunk) = field
+        .chunk()
+        .await
+        .map_err(|e| multipart_error(e.status(), e.body_text()))?
+    {
+        if out.len() + chunk.len() > cap {
+            return Err(ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "part_too_large",
+                format!("the {what} is larger than {cap} bytes"),
+            ));
+        }
+        out.extend_from_slice(&chunk);
+    }
+    Ok(out)
+}
+
+pub(super) fn ticket_json(
+    t: TicketRow,
+    attachments: Vec<AttachmentRow>,
+    comments: Vec<CommentRow>,
+) -> deskside_protocol::Ticket {
+    use deskside_protocol::{AttachmentInfo, TicketCategory, TicketStatus, Urgency};
+    deskside_protocol::Ticket {
+        id: t.id,
+        subject: t.subject,
+        description: t.description,
+        category: enum_from(&t.category, TicketCategory::Other),
+        urgency: enum_from(&t.urgency, Urgency::Medium),
+        status: enum_from(&t.status, TicketStatus::New),
+        priority: u8::try_from(t.priority).unwrap_or(3),
+        created_at: t.created_at,
+        updated_at: t.updated_at,
+        attachments: attachments
+            .into_iter()
+            .map(|a| AttachmentInfo {
+                id: a.id,
+                name: a.name,
+                content_type: a.content_type,
+                size_bytes: u64::try_from(a.size_bytes).unwrap_or_default(),
+                diagnostics: a.diagnostics,
+            })
+            .collect(),
+        comments: comments
+            .into_iter()
+            .map(|c| deskside_protocol::Comment {
+                id: c.id,
+                author: if c.user_id.is_some() {
+                    deskside_protocol::CommentAuthor::Technician
+                } else {
+                    deskside_protocol::CommentAuthor::Employee
+                },
+                body: c.body,
+                created_at: c.created_at,
+            })
+            .collect(),
+    }
+}
+
+/// Priority from the ITIL impact × urgency matrix; a device's ticket starts
+/// at medium impact until a technician assesses it.
+pub(super) fn priority(urgency: deskside_protocol::Urgency) -> i64 {
+    itil_priority(deskside_protocol::Urgency::Medium, urgency)
+}
+
+/// The ITIL impact × urgency matrix: 1 (critical) to 5 (planning).
+pub fn itil_priority(
+    impact: deskside_protocol::Urgency,
+    urgency: deskside_protocol::Urgency,
+) -> i64 {
+    use deskside_protocol::Urgency::{High, Low, Medium};
+    match (impact, urgency) {
+        (High, High) => 1,
+        (High, Medium) | (Medium, High) => 2,
+        (High, Low) | (Medium, Medium) | (Low, High) => 3,
+        (Medium, Low) | (Low, Medium) => 4,
+        (Low, Low) => 5,
+    }
+}
+
+/// `POST /api/v1/agent/tickets`: multipart with a `ticket` JSON part, an
+/// optional `diagnostics` part and up to 10 `attachment` parts. The
+/// `Idempotency-Key` header is required: the same key returns the same
+/// ticket (200) instead of creating another (201).
+pub(super) async fn create_ticket<S: Store>(
+    State(state): State<AppState<S>>,
+    DeviceAuth(device): DeviceAuth,
+    headers: axum::http::HeaderMap,
+    multipart: Result<axum::extract::Multipart, axum::extract::multipart::MultipartRejection>,
+) -> Result<(StatusCode, Json<deskside_protocol::Ticket>), ApiError> {
+    let key = headers
+        .get("idempotency-key")
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+        .filter(|k| !k.is_empty())
+        .ok_or_else(|| {
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "idempotency_key_required",
+                "send an Idempotency-Key header",
+            )
+        })?
+        .to_owned();
+    if key.len() > 128
+        || !key
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_:.".contains(&b))
+    {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_idempotency_key",
+            "Idempotency-Key: 1 to 128 letters, digits, '-', '_', ':' or '.'",
+        ));
+    }
+    let mut mp = multipart.map_err(|e| multipart_error(e.status(), e.body_text()))?;
+    let mut ticket: Option<deskside_protocol::NewTicket> = None;
+    let mut files: Vec<(String, String, Vec<u8>, bool)> = Vec::new();
+    while let Some(field) = mp
+        .next_field()
+        .await
+        .map_err(|e| multipart_error(e.status(), e.body_text()))?
+    {
+        let part = field.name().unwrap_or_default().to_owned();
+        let file_name = field.file_name().map(str::to_owned);
+        let content_type = field
+            .content_type()
+            .unwrap_or("application/octet-stream")
+            .to_owned();
+        match part.as_str() {
+            "ticket" => {
+                let bytes = read_part(field, 64 * 1024, "ticket part").await?;
+                ticket = Some(
+                    serde_json::from_slice(&bytes)
+                        .map_err(|e| invalid(format!("ticket part: {e}")))?,
+                );
+            }
+            "diagnostics" => {
+                let bytes = read_part(field, MAX_DIAGNOSTICS_BYTES, "diagnostics bundle").await?;
+                files.push((
+                    file_name.unwrap_or_else(|| "diagnostics".into()),
+                    content_type,
+                    bytes,
+                    true,
+                ));
+            }
+            "attachment" => {
+                if files.iter().filter(|f| !f.3).count() >= MAX_ATTACHMENTS {
+                    return Err(invalid(format!("at most {MAX_ATTACHMENTS} attachments")));
+                }
+                let bytes = read_part(field, MAX_ATTACHMENT_BYTES, "attachment").await?;
+                files.push((
+                    file_name.unwrap_or_else(|| "attachment".into()),
+                    content_type,
+                    bytes,
+                    false,
+                ));
+            }
+            other => {
+                return Err(invalid(format!(
+                    "unexpected part {other:?} (ticket, diagnostics, attachment)"
+                )));
+            }
+        }
+    }
+    let ticket = ticket.ok_or_else(|| invalid("the ticket part is missing"))?;
+    let subject = ticket.subject.trim();
+    if subject.is_empty() || subject.chars().count() > 200 {
+        return Err(invalid("subject must be 1 to 200 characters"));
+    }
+    if ticket.description.chars().count() > 20_000 {
+        return Err(invalid("description must be at most 20000 characters"));
+    }
+    for (name, ct, _, _) in &files {
+        if name.len() > 255 || ct.len() > 255 {
+            return Err(invalid(
+                "file names and content types must be at most 255 bytes",
+            ));
+        }
+    }
+    // Content first, rows second: a crash in between leaves an unreferenced
+    // blob, never a row without content.
+    let mut attachments = Vec::with_capacity(files.len());
+    for (name, ct, bytes, diagnostics) in files {
+        let size = i64::try_from(bytes.len()).unwrap_or(i64::MAX);
+        let key = state.blobs.put(bytes).await.map_err(|e| {
+            tracing::error!("blob store: {e}");
+            ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "storage_unavailable",
+                "cannot store the attachment",
+            )
+        })?;
+        attachments.push((name, ct, size, key, diagnostics));
+    }
+    let keys: Vec<String> = attachments.iter().map(|a| a.3.clone()).collect();
+    let category = serde_json::to_value(ticket.category)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default();
+    let urgency = serde_json::to_value(ticket.urgency)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default();
+    let (id, created) = state
+        .store
+        .create_ticket(&NewTicketRow {
+            device_id: device.id,
+            idempotency_key: &key,
+            subject,
+            description: &ticket.description,
+            category: &category,
+            urgency: &urgency,
+            priority: priority(ticket.urgency),
+            attachments,
+        })
+        .await?;
+    if created {
+        Metrics::inc(&state.metrics.tickets);
+    } else {
+        // A retry: the ticket exists with the first submission's files.
+        for k in &keys {
+            state.blobs.delete(k).await;
+        }
+    }
+    let (row, atts) = state
+        .store
+        .device_ticket(device.id, id)
+        .await?
+        .ok_or_else(|| {
+            ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "storage_unavailable",
+                "ticket vanished",
+            )
+        })?;
+    tracing::info!(ticket = id, device = device.id, created, "ticket submitted");
+    Ok((
+        if created {
+            StatusCode::CREATED
+        } else {
+            StatusCode::OK
+        },
+        Json(ticket_json(
+            row,
+            atts,
+            state.store.comments(id, false).await?,
+        )),
+    ))
+}
+
+/// `GET /api/v1/agent/tickets`: this device's tickets, newest first.
+pub(super) async fn list_tickets<S: Store>(
+    State(state): State<AppState<S>>,
+    DeviceAuth(device): DeviceAuth,
+) -> Result<Json<Vec<deskside_protocol::Ticket>>, ApiError> {
+    let rows = state.store.device_tickets(device.id).await?;
+    Ok(Json(
+        rows.into_iter()
+            .map(|t| ticket_json(t, Vec::new(), Vec::new()))
+            .collect(),
+    ))
+}
+
+/// `GET /api/v1/agent/tickets/{id}`: one of this device's tickets; another
+/// device's ticket is answered exactly like a missing one.
+pub(super) async fn get_ticket<S: Store>(
+    State(state): State<AppState<S>>,
+    DeviceAuth(device): DeviceAuth,
+    axum::extract::Path(id): axum::extract::Path<String>,
+) -> Result<Json<deskside_protocol::Ticket>, ApiError> {
+    let not_found = || ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such ticket");
+    let id: i64 = id.parse().map_err(|_| not_found())?;
+    let (row, atts) = state
+        .store
+        .device_ticket(device.id, id)
+        .await?
+        .ok_or_else(not_found)?;
+    // Internal notes never reach a device.
+    let comments = state.store.comments(id, false).await?;
+    Ok(Json(ticket_json(row, atts, comments)))
+}
+
+/// `POST /api/v1/agent/tickets/{id}/comments`: the employee answers.
+pub(super) async fn device_comment<S: Store>(
+    State(state): State<AppState<S>>,
+    DeviceAuth(device): DeviceAuth,
+    axum::extract::Path(raw): axum::extract::Path<String>,
+    ApiJson(c): ApiJson<deskside_protocol::NewComment>,
+) -> Result<(StatusCode, Json<deskside_protocol::Comment>), ApiError> {
+    let id: i64 = raw.parse().map_err(|_| ticket_not_found())?;
+    if state.store.device_ticket(device.id, id).await?.is_none() {
+        return Err(ticket_not_found());
+    }
+    let body = comment_body(&c.body)?;
+    let comment_id = state.store.add_comment(id, None, body, false).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(deskside_protocol::Comment {
+            id: comment_id,
+            author: deskside_protocol::CommentAuthor::Employee,
+            body: body.to_owned(),
+            created_at: Utc::now(),
+        }),
+    ))
+}
+
+/// `GET /api/v1/agent/tickets/{id}/attachments/{attachment}`: the device's
+/// own tickets only.
+pub(super) async fn device_attachment<S: Store>(
+    State(state): State<AppState<S>>,
+    DeviceAuth(device): DeviceAuth,
+    axum::extract::Path((raw_ticket, raw_att)): axum::extract::Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    let id: i64 = raw_ticket.parse().map_err(|_| ticket_not_found())?;
+    if state.store.device_ticket(device.id, id).await?.is_none() {
+        return Err(ticket_not_found());
+    }
+    attachment_response(&state, id, &raw_att).await
+}
+
+/// `POST /api/v1/agent/tickets/{id}/rating` body.
+#[derive(Debug, serde::Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Rating {
+    /// 1 to 5.
+    score: u8,
+    /// Optional words.
+    #[serde(default)]
+    comment: Option<String>,
+}
+
+/// `POST /api/v1/agent/tickets/{id}/rating`: once, after resolution.
+pub(super) async fn device_rating<S: Store>(
+    State(state): State<AppState<S>>,
+    DeviceAuth(device): DeviceAuth,
+    axum::extract::Path(raw): axum::extract::Path<String>,
+    ApiJson(r): ApiJson<Rating>,
+) -> Result<StatusCode, ApiError> {
+    let id: i64 = raw.parse().map_err(|_| ticket_not_found())?;
+    if state.store.device_ticket(device.id, id).await?.is_none() {
+        return Err(ticket_not_found());
+    }
+    if !(1..=5).contains(&r.score) {
+        return Err(invalid("score must be 1 to 5"));
+    }
+    bounded("comment", r.comment.as_deref(), 2000)?;
+    if !state
+        .store
+        .rate_ticket(id, i64::from(r.score), r.comment.as_deref())
+        .await?
+    {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "cannot_rate",
+            "a ticket can be rated once, after it was resolved",
+        ));
+    }
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `POST /api/v1/agent/tickets/{id}/reopen`: the problem is back.
+pub(super) async fn device_reopen<S: Store>(
+    State(state): State<AppState<S>>,
+    DeviceAuth(device): DeviceAuth,
+    axum::extract::Path(raw): axum::extract::Path<String>,
+) -> Result<StatusCode, ApiError> {
+    let id: i64 = raw.parse().map_err(|_| ticket_not_found())?;
+    if state.store.device_ticket(device.id, id).await?.is_none() {
+        return Err(ticket_not_found());
+    }
+    if !state.store.reopen_ticket(id).await? {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "invalid_transition",
+            "only a resolved or closed ticket can be reopened",
+        ));
+    }
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,312 @@
+//! Technician endpoints for devices: search, detail, inventory changes
+//! and the software catalogue.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use chrono::{DateTime, Utc};
+use deskside_protocol::{CheckResult, Inventory, InventoryDiff, MetricSample, Ticket};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::agent::ticket_json;
+use super::{ApiError, ApiQuery, AppState, UserAuth, bad_query, page_limit};
+use crate::store::{DeviceFilter, DeviceSummary, Store};
+
+/// A device in the technician API.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct DeviceView {
+    id: i64,
+    hostname: Option<String>,
+    serial_number: Option<String>,
+    agent_version: Option<String>,
+    /// Overall health at the last check-in: `ok`, `warning`, `critical`,
+    /// `unknown`.
+    health: Option<String>,
+    last_seen: Option<DateTime<Utc>>,
+    enrolled_at: DateTime<Utc>,
+    /// OS name from the last inventory.
+    os_name: Option<String>,
+    os_version: Option<String>,
+    /// Last known logged-in users.
+    users: Vec<String>,
+}
+
+impl From<DeviceSummary> for DeviceView {
+    fn from(d: DeviceSummary) -> Self {
+        Self {
+            id: d.id,
+            hostname: d.hostname,
+            serial_number: d.serial_number,
+            agent_version: d.agent_version,
+            health: d.health,
+            last_seen: d.last_seen,
+            enrolled_at: d.enrolled_at,
+            os_name: d.os_name,
+            os_version: d.os_version,
+            users: d
+                .users
+                .as_deref()
+                .unwrap_or_default()
+                .split_whitespace()
+                .map(str::to_owned)
+                .collect(),
+        }
+    }
+}
+
+/// Query of `GET /api/v1/devices`. Text filters match substrings,
+/// ignoring case.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DeviceQuery {
+    /// Host name contains.
+    search: Option<String>,
+    /// A logged-in user's name contains.
+    user: Option<String>,
+    /// OS name or version contains.
+    os: Option<String>,
+    /// An installed package's name contains.
+    software: Option<String>,
+    /// … in exactly this version (with `software`).
+    software_version: Option<String>,
+    /// `ok`, `warning`, `critical` or `unknown`.
+    health: Option<String>,
+    /// Seen at or after (RFC 3339).
+    seen_after: Option<DateTime<Utc>>,
+    /// Not seen since (RFC 3339); never-seen devices match too.
+    seen_before: Option<DateTime<Utc>>,
+    /// The `next_cursor` of the previous page.
+    cursor: Option<i64>,
+    /// Page size, 1–500 (default 50).
+    limit: Option<u32>,
+}
+
+/// A page of devices.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct DevicePage {
+    devices: Vec<DeviceView>,
+    /// Pass as `cursor` for the next page; absent on the last.
+    next_cursor: Option<i64>,
+}
+
+fn text_filter(name: &str, value: Option<String>) -> Result<Option<String>, ApiError> {
+    match value {
+        Some(v) if v.len() > 256 => Err(bad_query(format!("{name} is longer than 256 bytes"))),
+        Some(v) if v.is_empty() => Ok(None),
+        v => Ok(v),
+    }
+}
+
+/// `GET /api/v1/devices`: devices page by page (cursor pagination).
+pub(super) async fn list_devices<S: Store>(
+    State(state): State<AppState<S>>,
+    UserAuth(_): UserAuth,
+    ApiQuery(q): ApiQuery<DeviceQuery>,
+) -> Result<Json<DevicePage>, ApiError> {
+    let limit = page_limit(q.limit)?;
+    if let Some(h) = &q.health {
+        if !["ok", "warning", "critical", "unknown"].contains(&h.as_str()) {
+            return Err(bad_query("health must be ok, warning, critical or unknown"));
+        }
+    }
+    let filter = DeviceFilter {
+        hostname: text_filter("search", q.search)?,
+        user: text_filter("user", q.user)?,
+        os: text_filter("os", q.os)?,
+        software: text_filter("software", q.software)?,
+        software_version: text_filter("software_version", q.software_version)?,
+        health: q.health,
+        seen_after: q.seen_after,
+        seen_before: q.seen_before,
+        after_id: q.cursor.unwrap_or(0),
+        limit,
+    };
+    let devices = state.store.list_devices(&filter).await?;
+    let next_cursor = (devices.len() == limit as usize)
+        .then(|| devices.last().map(|d| d.id))
+        .flatten();
+    Ok(Json(DevicePage {
+        devices: devices.into_iter().map(DeviceView::from).collect(),
+        next_cursor,
+    }))
+}
+
+fn device_not_found() -> ApiError {
+    ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such device")
+}
+
+async fn known_device<S: Store>(state: &AppState<S>, raw: &str) -> Result<DeviceSummary, ApiError> {
+    let id: i64 = raw.parse().map_err(|_| device_not_found())?;
+    state.store.device(id).await?.ok_or_else(device_not_found)
+}
+
+/// How much metric history the device view carries.
+const METRIC_HISTORY: chrono::TimeDelta = chrono::TimeDelta::hours(1);
+
+/// `GET /api/v1/devices/{id}`.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct DeviceDetail {
+    device: DeviceView,
+    inventory_hash: Option<String>,
+    /// The current inventory.
+    inventory: Option<Inventory>,
+    /// The latest result of each check.
+    check_results: Vec<CheckResult>,
+    /// Metric samples of the last hour, oldest first.
+    metrics: Vec<MetricSample>,
+    /// The device's tickets, newest first.
+    tickets: Vec<Ticket>,
+}
+
+/// `GET /api/v1/devices/{id}`: the device, its inventory, health, latest
+/// check results, recent metrics and tickets.
+pub(super) async fn get_device<S: Store>(
+    State(state): State<AppState<S>>,
+    UserAuth(_): UserAuth,
+    Path(raw): Path<String>,
+) -> Result<Json<DeviceDetail>, ApiError> {
+    let device = known_device(&state, &raw).await?;
+    let id = device.id;
+    let inventory = state.store.current_inventory(id).await?;
+    // Rows this version cannot read are left out rather than failing the
+    // whole view.
+    let check_results = state
+        .store
+        .check_results(id)
+        .await?
+        .into_iter()
+        .filter_map(|(_, _, json)| serde_json::from_str(&json).ok())
+        .collect();
+    let metrics = state
+        .store
+        .metric_samples(id, Utc::now() - METRIC_HISTORY)
+        .await?
+        .into_iter()
+        .filter_map(|(_, json)| serde_json::from_str(&json).ok())
+        .collect();
+    let tickets = state
+        .store
+        .device_tickets(id)
+        .await?
+        .into_iter()
+        .map(|t| ticket_json(t, Vec::new(), Vec::new()))
+        .collect();
+    Ok(Json(DeviceDetail {
+        device: device.into(),
+        inventory_hash: inventory.as_ref().map(|(h, _)| h.clone()),
+        inventory: inventory.and_then(|(_, body)| serde_json::from_str(&body).ok()),
+        check_results,
+        metrics,
+        tickets,
+    }))
+}
+
+/// One recorded inventory change.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct InventoryChange {
+    changed_at: DateTime<Utc>,
+    diff: InventoryDiff,
+}
+
+/// `GET /api/v1/devices/{id}/inventory/changes`.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct ChangesPage {
+    /// Newest first, at most 500.
+    changes: Vec<InventoryChange>,
+}
+
+/// `GET /api/v1/devices/{id}/inventory/changes`: what changed, newest
+/// first.
+pub(super) async fn device_changes<S: Store>(
+    State(state): State<AppState<S>>,
+    UserAuth(_): UserAuth,
+    Path(raw): Path<String>,
+) -> Result<Json<ChangesPage>, ApiError> {
+    let device = known_device(&state, &raw).await?;
+    let changes = state
+        .store
+        .inventory_changes(device.id, 500)
+        .await?
+        .into_iter()
+        .filter_map(|(changed_at, diff)| {
+            serde_json::from_str(&diff)
+                .ok()
+                .map(|diff| InventoryChange { changed_at, diff })
+        })
+        .collect();
+    Ok(Json(ChangesPage { changes }))
+}
+
+/// Query of `GET /api/v1/software`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SoftwareQuery {
+    /// Package name contains (ignoring case).
+    search: Option<String>,
+    /// The `next_cursor` of the previous page.
+    cursor: Option<String>,
+    /// Names per page, 1–500 (default 50).
+    limit: Option<u32>,
+}
+
+/// One version of a package.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct SoftwareVersion {
+    /// Version string; empty when the package manager gave none.
+    version: String,
+    /// Devices that have it.
+    devices: i64,
+}
+
+/// A package across the fleet.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct SoftwareView {
+    name: String,
+    /// Devices that have any version.
+    devices: i64,
+    versions: Vec<SoftwareVersion>,
+}
+
+/// A page of the software catalogue.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct SoftwarePage {
+    /// By name.
+    software: Vec<SoftwareView>,
+    /// Pass as `cursor` for the next page; absent on the last.
+    next_cursor: Option<String>,
+}
+
+/// `GET /api/v1/software`: each package with its versions and how many
+/// devices have each.
+pub(super) async fn software<S: Store>(
+    State(state): State<AppState<S>>,
+    UserAuth(_): UserAuth,
+    ApiQuery(q): ApiQuery<SoftwareQuery>,
+) -> Result<Json<SoftwarePage>, ApiError> {
+    let limit = page_limit(q.limit)?;
+    let search = text_filter("search", q.search)?;
+    let cursor = text_filter("cursor", q.cursor)?;
+    let entries = state
+        .store
+        .software(search.as_deref(), cursor.as_deref(), limit)
+        .await?;
+    let next_cursor = (entries.len() == limit as usize)
+        .then(|| entries.last().map(|e| e.name.clone()))
+        .flatten();
+    Ok(Json(SoftwarePage {
+        software: entries
+            .into_iter()
+            .map(|e| SoftwareView {
+                devices: e.devices,
+                name: e.name,
+                versions: e
+                    .versions
+                    .into_iter()
+                    .map(|(version, devices)| SoftwareVersion { version, devices })
+                    .collect(),
+            })
+            .collect(),
+        next_cursor,
+    }))
+}

@@ -1,0 +1,413 @@
+//! Technician endpoints for the ticket queue: filters, the workflow,
+//! replies and internal notes, attachments. Every change is audited.
+
+use super::agent::ticket_json;
+use super::*;
+use crate::store::TicketFilter;
+
+/// Query of `GET /api/v1/tickets`.
+#[derive(Debug, serde::Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TicketQuery {
+    /// Only tickets in this status.
+    status: Option<deskside_protocol::TicketStatus>,
+    /// Only tickets of this priority (1 critical – 5 planning).
+    priority: Option<u8>,
+    /// Only tickets assigned to this e-mail; `none` for unassigned ones.
+    assignee: Option<String>,
+    /// Only tickets filed by this device.
+    device: Option<i64>,
+    /// Subject or description contains (ignoring case).
+    text: Option<String>,
+    /// The `next_cursor` of the previous page.
+    cursor: Option<i64>,
+    /// Page size, 1–500 (default 50).
+    limit: Option<u32>,
+}
+
+/// A page of the queue.
+#[derive(Debug, serde::Serialize, schemars::JsonSchema)]
+pub struct TicketPage {
+    /// Newest first.
+    tickets: Vec<deskside_protocol::Ticket>,
+    /// Pass as `cursor` for the next page; absent on the last.
+    next_cursor: Option<i64>,
+}
+
+/// `GET /api/v1/tickets`: the queue, newest first.
+pub(super) async fn tech_list_tickets<S: Store>(
+    State(state): State<AppState<S>>,
+    UserAuth(_): UserAuth,
+    ApiQuery(q): ApiQuery<TicketQuery>,
+) -> Result<Json<TicketPage>, ApiError> {
+    let limit = page_limit(q.limit)?;
+    if q.priority.is_some_and(|p| !(1..=5).contains(&p)) {
+        return Err(bad_query("priority must be 1 to 5"));
+    }
+    if q.text.as_ref().is_some_and(|t| t.len() > 256) {
+        return Err(bad_query("text is longer than 256 bytes"));
+    }
+    let assignee = match q.assignee.as_deref() {
+        None => None,
+        Some("none") => Some(None),
+        Some(email) if email.len() > 254 => return Err(bad_query("assignee is too long")),
+        // An unknown technician has no tickets.
+        Some(email) => Some(Some(
+            state.store.user_by_email(email).await?.map_or(-1, |u| u.id),
+        )),
+    };
+    let rows = state
+        .store
+        .list_tickets(&TicketFilter {
+            status: q.status.map(snake),
+            priority: q.priority.map(i64::from),
+            assignee,
+            device_id: q.device,
+            text: q.text.filter(|t| !t.is_empty()),
+            before_id: q.cursor.unwrap_or(0),
+            limit,
+        })
+        .await?;
+    let next_cursor = (rows.len() == limit as usize)
+        .then(|| rows.last().map(|t| t.id))
+        .flatten();
+    Ok(Json(TicketPage {
+        tickets: rows
+            .into_iter()
+            .map(|t| ticket_json(t, Vec::new(), Vec::new()))
+            .collect(),
+        next_cursor,
+    }))
+}
+
+/// A comment as technicians see it.
+#[derive(Debug, serde::Serialize, schemars::JsonSchema)]
+pub struct TechCommentView {
+    id: i64,
+    /// The technician who wrote it; absent for the employee.
+    user_id: Option<i64>,
+    body: String,
+    /// Never shown to the device.
+    internal: bool,
+    created_at: chrono::DateTime<Utc>,
+}
+
+/// One audit record.
+#[derive(Debug, serde::Serialize, schemars::JsonSchema)]
+pub struct AuditView {
+    /// Who.
+    user_id: i64,
+    /// What kind of change.
+    action: String,
+    /// When.
+    at: chrono::DateTime<Utc>,
+    /// Before and after.
+    detail: serde_json::Value,
+}
+
+/// A ticket with everything technicians work on.
+#[derive(Debug, serde::Serialize, schemars::JsonSchema)]
+pub struct TicketDetail {
+    ticket: deskside_protocol::Ticket,
+    device_id: i64,
+    /// `low`, `medium` or `high`.
+    impact: String,
+    /// Support tier 1–3.
+    tier: i64,
+    assignee_id: Option<i64>,
+    /// Oldest first, internal notes included.
+    comments: Vec<TechCommentView>,
+    /// Every technician change, oldest first.
+    audit: Vec<AuditView>,
+}
+
+pub(super) async fn technician_view<S: Store>(
+    state: &AppState<S>,
+    w: TicketWork,
+) -> Result<TicketDetail, ApiError> {
+    let id = w.row.id;
+    let (row, atts) = state
+        .store
+        .device_ticket(w.device_id, id)
+        .await?
+        .ok_or_else(ticket_not_found)?;
+    let comments = state
+        .store
+        .comments(id, true)
+        .await?
+        .into_iter()
+        .map(|c| TechCommentView {
+            id: c.id,
+            user_id: c.user_id,
+            body: c.body,
+            internal: c.internal,
+            created_at: c.created_at,
+        })
+        .collect();
+    let audit = state
+        .store
+        .ticket_audit(id)
+        .await?
+        .into_iter()
+        .map(|(user_id, action, detail, at)| AuditView {
+            user_id,
+            action,
+            at,
+            detail: serde_json::from_str(&detail).unwrap_or_default(),
+        })
+        .collect();
+    Ok(TicketDetail {
+        ticket: ticket_json(row, atts, Vec::new()),
+        device_id: w.device_id,
+        impact: w.impact,
+        tier: w.tier,
+        assignee_id: w.assignee_id,
+        comments,
+        audit,
+    })
+}
+
+pub(super) async fn work_item<S: Store>(
+    state: &AppState<S>,
+    raw: &str,
+) -> Result<TicketWork, ApiError> {
+    let id: i64 = raw.parse().map_err(|_| ticket_not_found())?;
+    state
+        .store
+        .ticket_work(id)
+        .await?
+        .ok_or_else(ticket_not_found)
+}
+
+/// `GET /api/v1/tickets/{id}`: everything, internal notes and audit trail
+/// included.
+pub(super) async fn tech_get_ticket<S: Store>(
+    State(state): State<AppState<S>>,
+    UserAuth(_): UserAuth,
+    axum::extract::Path(raw): axum::extract::Path<String>,
+) -> Result<Json<TicketDetail>, ApiError> {
+    let w = work_item(&state, &raw).await?;
+    Ok(Json(technician_view(&state, w).await?))
+}
+
+/// `PATCH /api/v1/tickets/{id}` body.
+#[derive(Debug, serde::Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TicketPatch {
+    status: Option<deskside_protocol::TicketStatus>,
+    impact: Option<deskside_protocol::Urgency>,
+    urgency: Option<deskside_protocol::Urgency>,
+    category: Option<deskside_protocol::TicketCategory>,
+    tier: Option<u8>,
+    /// `null` unassigns.
+    #[serde(default, deserialize_with = "some")]
+    #[schemars(with = "Option<String>")]
+    assignee_email: Option<Option<String>>,
+}
+
+pub(super) fn some<'de, D: serde::Deserializer<'de>, T: serde::Deserialize<'de>>(
+    d: D,
+) -> Result<Option<T>, D::Error> {
+    T::deserialize(d).map(Some)
+}
+
+/// The workflow: new → open → pending → resolved → closed, with reopening.
+pub fn transition_allowed(
+    from: deskside_protocol::TicketStatus,
+    to: deskside_protocol::TicketStatus,
+) -> bool {
+    use deskside_protocol::TicketStatus::{Closed, New, Open, Pending, Resolved};
+    from == to
+        || matches!(
+            (from, to),
+            (New, Open | Pending | Resolved)
+                | (Open, Pending | Resolved)
+                | (Pending, Open | Resolved)
+                | (Resolved, Closed | Open)
+                | (Closed, Open)
+        )
+}
+
+/// `PATCH /api/v1/tickets/{id}`: status (by the workflow), assignee,
+/// category, impact and urgency (priority follows), tier. Audited.
+pub(super) async fn tech_patch_ticket<S: Store>(
+    State(state): State<AppState<S>>,
+    UserAuth(user): UserAuth,
+    axum::extract::Path(raw): axum::extract::Path<String>,
+    ApiJson(patch): ApiJson<TicketPatch>,
+) -> Result<Json<TicketDetail>, ApiError> {
+    use deskside_protocol::{TicketStatus, Urgency};
+    let mut w = work_item(&state, &raw).await?;
+    let before = (
+        w.row.status.clone(),
+        w.impact.clone(),
+        w.row.urgency.clone(),
+        w.row.category.clone(),
+        w.tier,
+        w.assignee_id,
+    );
+    if let Some(to) = patch.status {
+        let from = enum_from(&w.row.status, TicketStatus::New);
+        if !transition_allowed(from, to) {
+            return Err(ApiError::new(
+                StatusCode::CONFLICT,
+                "invalid_transition",
+                format!("a {} ticket cannot become {}", snake(from), snake(to)),
+            ));
+        }
+        w.row.status = snake(to);
+    }
+    if let Some(i) = patch.impact {
+        w.impact = snake(i);
+    }
+    if let Some(u) = patch.urgency {
+        w.row.urgency = snake(u);
+    }
+    if let Some(c) = patch.category {
+        w.row.category = snake(c);
+    }
+    if let Some(t) = patch.tier {
+        if !(1..=3).contains(&t) {
+            return Err(invalid("tier must be 1, 2 or 3"));
+        }
+        w.tier = i64::from(t);
+    }
+    if let Some(assignee) = patch.assignee_email {
+        w.assignee_id = match assignee {
+            None => None,
+            Some(email) => Some(
+                state
+                    .store
+                    .user_by_email(&email)
+                    .await?
+                    .ok_or_else(|| invalid(format!("no technician {email}")))?
+                    .id,
+            ),
+        };
+    }
+    w.row.priority = itil_priority(
+        enum_from(&w.impact, Urgency::Medium),
+        enum_from(&w.row.urgency, Urgency::Medium),
+    );
+    let after = (
+        w.row.status.clone(),
+        w.impact.clone(),
+        w.row.urgency.clone(),
+        w.row.category.clone(),
+        w.tier,
+        w.assignee_id,
+    );
+    if before != after {
+        let detail = serde_json::json!({"before": {"status": before.0, "impact": before.1, "urgency": before.2,
+            "category": before.3, "tier": before.4, "assignee_id": before.5},
+            "after": {"status": after.0, "impact": after.1, "urgency": after.2, "category": after.3,
+            "tier": after.4, "assignee_id": after.5}});
+        state
+            .store
+            .update_ticket(&w, user.id, &detail.to_string())
+            .await?;
+        tracing::info!(ticket = w.row.id, by = %user.email, "ticket updated");
+    }
+    let w = work_item(&state, &raw).await?;
+    Ok(Json(technician_view(&state, w).await?))
+}
+
+/// `POST /api/v1/tickets/{id}/comments` body.
+#[derive(Debug, serde::Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TechComment {
+    body: String,
+    /// An internal note, never shown to the device.
+    #[serde(default)]
+    internal: bool,
+}
+
+/// A comment was added.
+#[derive(Debug, serde::Serialize, schemars::JsonSchema)]
+pub struct CommentCreated {
+    id: i64,
+    internal: bool,
+}
+
+/// `POST /api/v1/tickets/{id}/comments`: a reply, or an internal note.
+pub(super) async fn tech_comment<S: Store>(
+    State(state): State<AppState<S>>,
+    UserAuth(user): UserAuth,
+    axum::extract::Path(raw): axum::extract::Path<String>,
+    ApiJson(c): ApiJson<TechComment>,
+) -> Result<(StatusCode, Json<CommentCreated>), ApiError> {
+    let w = work_item(&state, &raw).await?;
+    let body = comment_body(&c.body)?;
+    let id = state
+        .store
+        .add_comment(w.row.id, Some(user.id), body, c.internal)
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(CommentCreated {
+            id,
+            internal: c.internal,
+        }),
+    ))
+}
+
+/// Serves an attachment as a download: the stored content type, but never
+/// rendered inline and never sniffed, so an uploaded HTML or SVG file
+/// cannot run in a technician's browser.
+pub(super) async fn attachment_response<S: Store>(
+    state: &AppState<S>,
+    ticket_id: i64,
+    raw: &str,
+) -> Result<Response, ApiError> {
+    let not_found = || ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such attachment");
+    let att_id: i64 = raw.parse().map_err(|_| not_found())?;
+    let att = state
+        .store
+        .attachment(ticket_id, att_id)
+        .await?
+        .ok_or_else(not_found)?;
+    let bytes = state.blobs.get(&att.blob_key).await.map_err(|e| {
+        tracing::error!("blob {}: {e}", att.blob_key);
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "storage_unavailable",
+            "the attachment is unavailable",
+        )
+    })?;
+    // Only a plain, quoted file name goes into the header.
+    let safe: String = att
+        .name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || ".-_ ".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let content_type = axum::http::HeaderValue::from_str(&att.content_type).unwrap_or(
+        axum::http::HeaderValue::from_static("application/octet-stream"),
+    );
+    let mut resp = bytes.into_response();
+    let h = resp.headers_mut();
+    h.insert(axum::http::header::CONTENT_TYPE, content_type);
+    h.insert(
+        axum::http::header::X_CONTENT_TYPE_OPTIONS,
+        axum::http::HeaderValue::from_static("nosniff"),
+    );
+    if let Ok(v) = axum::http::HeaderValue::from_str(&format!("attachment; filename=\"{safe}\"")) {
+        h.insert(axum::http::header::CONTENT_DISPOSITION, v);
+    }
+    Ok(resp)
+}
+
+/// `GET /api/v1/tickets/{id}/attachments/{attachment}`.
+pub(super) async fn tech_attachment<S: Store>(
+    State(state): State<AppState<S>>,
+    UserAuth(_): UserAuth,
+    axum::extract::Path((raw_ticket, raw_att)): axum::extract::Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    let w = work_item(&state, &raw_ticket).await?;
+    attachment_response(&state, w.row.id, &raw_att).await
+}
