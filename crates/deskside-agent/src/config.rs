@@ -29,6 +29,76 @@ pub struct AgentConfig {
     pub inventory: InventoryConfig,
     /// Desktop notifications.
     pub notifications: NotificationsConfig,
+    /// The desk this agent reports to.
+    pub desk: DeskConfig,
+}
+
+/// A secret setting: never shown by `Debug` or serialization.
+#[derive(Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(pub String);
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("\"***\"")
+    }
+}
+
+impl Serialize for Secret {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str("***")
+    }
+}
+
+/// The desk this agent reports to.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DeskConfig {
+    /// The desk's URL (`https://desk.example.com`); none: not managed.
+    pub server_url: Option<String>,
+    /// The secret to enroll with (automatically, and again when the desk
+    /// stops accepting the device token).
+    pub enroll_secret: Option<Secret>,
+    /// A file holding the enroll secret (what an installer deploys).
+    pub enroll_secret_file: Option<PathBuf>,
+    /// Extra CA certificates (PEM) to trust for the desk.
+    pub ca_file: Option<PathBuf>,
+    /// HTTP(S) proxy for the desk (`http://proxy:3128`).
+    pub proxy: Option<String>,
+    /// Longest wait for one request to the desk.
+    #[serde(with = "humantime_serde")]
+    pub request_timeout: Duration,
+}
+
+impl Default for DeskConfig {
+    fn default() -> Self {
+        Self {
+            server_url: None,
+            enroll_secret: None,
+            enroll_secret_file: None,
+            ca_file: None,
+            proxy: None,
+            request_timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+impl DeskConfig {
+    /// The enroll secret, from the setting or its file.
+    pub fn enroll_secret(&self) -> Result<Option<String>, Error> {
+        if let Some(s) = &self.enroll_secret {
+            return Ok(Some(s.0.clone()));
+        }
+        match &self.enroll_secret_file {
+            None => Ok(None),
+            Some(path) => std::fs::read_to_string(path)
+                .map(|t| Some(t.trim().to_owned()).filter(|t| !t.is_empty()))
+                .map_err(|source| Error::Read {
+                    path: path.clone(),
+                    source,
+                }),
+        }
+    }
 }
 
 /// Desktop notifications.
@@ -284,6 +354,24 @@ impl AgentConfig {
         if let Some(v) = env("DESKSIDE_NOTIFICATIONS_TIMEOUT") {
             self.notifications.timeout = duration("DESKSIDE_NOTIFICATIONS_TIMEOUT", &v)?;
         }
+        if let Some(v) = env("DESKSIDE_SERVER_URL").filter(|v| !v.is_empty()) {
+            self.desk.server_url = Some(v);
+        }
+        if let Some(v) = env("DESKSIDE_ENROLL_SECRET").filter(|v| !v.is_empty()) {
+            self.desk.enroll_secret = Some(Secret(v));
+        }
+        if let Some(v) = env("DESKSIDE_ENROLL_SECRET_FILE").filter(|v| !v.is_empty()) {
+            self.desk.enroll_secret_file = Some(PathBuf::from(v));
+        }
+        if let Some(v) = env("DESKSIDE_CA_FILE").filter(|v| !v.is_empty()) {
+            self.desk.ca_file = Some(PathBuf::from(v));
+        }
+        if let Some(v) = env("DESKSIDE_PROXY").filter(|v| !v.is_empty()) {
+            self.desk.proxy = Some(v);
+        }
+        if let Some(v) = env("DESKSIDE_REQUEST_TIMEOUT") {
+            self.desk.request_timeout = duration("DESKSIDE_REQUEST_TIMEOUT", &v)?;
+        }
         if let Some(v) = env("DESKSIDE_INVENTORY_COMMAND_TIMEOUT") {
             self.inventory.command_timeout = duration("DESKSIDE_INVENTORY_COMMAND_TIMEOUT", &v)?;
         }
@@ -292,6 +380,25 @@ impl AgentConfig {
 
     /// Checks the values together; names the key at fault.
     pub fn validate(&self) -> Result<(), Error> {
+        if let Some(url) = &self.desk.server_url {
+            if !(url.starts_with("https://") || url.starts_with("http://")) {
+                return Err(config_error(
+                    "desk.server_url",
+                    format!("{url:?} is not an http:// or https:// URL"),
+                ));
+            }
+        }
+        if let Some(p) = &self.desk.proxy {
+            if !p.contains("://") {
+                return Err(config_error(
+                    "desk.proxy",
+                    format!("{p:?} is not a URL such as http://proxy:3128"),
+                ));
+            }
+        }
+        if self.desk.request_timeout < Duration::from_secs(1) {
+            return Err(config_error("desk.request_timeout", "must be at least 1s"));
+        }
         let m = &self.metrics;
         let bad = |key: &str, msg: String| Err(config_error(key, msg));
         if m.interval < Duration::from_secs(1) || m.interval > Duration::from_secs(3600) {
@@ -384,6 +491,27 @@ mod tests {
     fn example_file_states_the_defaults() {
         let from_example: AgentConfig = toml::from_str(EXAMPLE).unwrap();
         assert_eq!(from_example, AgentConfig::default());
+    }
+
+    #[test]
+    fn the_enroll_secret_never_shows() {
+        let env = |k: &str| match k {
+            "DESKSIDE_SERVER_URL" => Some("https://desk.example.com".to_owned()),
+            "DESKSIDE_ENROLL_SECRET" => Some("dsk_enr_topsecret".to_owned()),
+            _ => None,
+        };
+        let (cfg, _) = AgentConfig::load_with(None, None, None, env).unwrap();
+        assert_eq!(
+            cfg.desk.enroll_secret().unwrap().as_deref(),
+            Some("dsk_enr_topsecret")
+        );
+        let shown = format!("{cfg:?} {}", serde_json::to_string(&cfg).unwrap());
+        assert!(!shown.contains("topsecret"), "{shown}");
+        let env = |k: &str| (k == "DESKSIDE_SERVER_URL").then(|| "desk.example.com".to_owned());
+        let err = AgentConfig::load_with(None, None, None, env)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("desk.server_url"), "{err}");
     }
 
     #[test]

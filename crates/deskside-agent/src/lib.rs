@@ -9,9 +9,11 @@
 
 pub mod checks;
 pub mod config;
+pub mod credentials;
 pub mod error;
 pub mod i18n;
 pub mod notify;
+pub mod store;
 
 pub use error::Error;
 

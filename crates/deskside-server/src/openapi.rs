@@ -61,7 +61,7 @@ pub struct Op {
     query: Option<SchemaFn>,
     success: Vec<(u16, &'static str, Reply)>,
     errors: Vec<u16>,
-    headers: Vec<(&'static str, &'static str, Value)>,
+    headers: Vec<(&'static str, &'static str, Value, bool)>,
 }
 
 impl Op {
@@ -145,9 +145,19 @@ impl Op {
         self.errors.extend_from_slice(statuses);
         self
     }
-    /// A request header.
+    /// A required request header.
     pub fn header(mut self, name: &'static str, description: &'static str, schema: Value) -> Self {
-        self.headers.push((name, description, schema));
+        self.headers.push((name, description, schema, true));
+        self
+    }
+    /// An optional request header.
+    pub fn optional_header(
+        mut self,
+        name: &'static str,
+        description: &'static str,
+        schema: Value,
+    ) -> Self {
+        self.headers.push((name, description, schema, false));
         self
     }
 }
@@ -235,8 +245,8 @@ fn document(ops: &[(String, Op)]) -> Value {
             let schema = q(&mut in_gen);
             params.extend(query_parameters(&schema, &mut in_gen));
         }
-        for (name, description, schema) in &op.headers {
-            params.push(json!({"name": name, "in": "header", "required": true,
+        for (name, description, schema, required) in &op.headers {
+            params.push(json!({"name": name, "in": "header", "required": required,
                 "description": description, "schema": schema}));
         }
         if !params.is_empty() {

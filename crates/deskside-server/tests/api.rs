@@ -2147,6 +2147,36 @@ async fn search_and_catalogue<S: Store>(store: S) {
     assert_eq!(view["metrics"][0]["process_count"], 42);
     assert_eq!(ids(&view), vec![t2]);
     assert_eq!(view["inventory"]["os"]["name"], "Windows");
+
+    // A retried comment with the same key is the same comment.
+    let comment = |key: &'static str| {
+        common::http()
+            .post(format!("{base}/api/v1/agent/tickets/{t2}/comments"))
+            .bearer_auth(&b)
+            .header("idempotency-key", key)
+            .header("content-type", "application/json")
+            .body(r#"{"body": "Still offline"}"#)
+            .send()
+    };
+    let first = comment("c-1").await.unwrap();
+    assert_eq!(first.status(), StatusCode::CREATED);
+    let first: serde_json::Value = serde_json::from_slice(&first.bytes().await.unwrap()).unwrap();
+    let again = comment("c-1").await.unwrap();
+    assert_eq!(again.status(), StatusCode::OK);
+    let again: serde_json::Value = serde_json::from_slice(&again.bytes().await.unwrap()).unwrap();
+    assert_eq!(first["id"], again["id"]);
+    assert_eq!(
+        comment("c 2").await.unwrap().status(),
+        StatusCode::BAD_REQUEST
+    );
+    let (_, t) = call(
+        reqwest::Method::GET,
+        format!("{base}/api/v1/agent/tickets/{t2}"),
+        Some(&b),
+        None,
+    )
+    .await;
+    assert_eq!(t["comments"].as_array().unwrap().len(), 1);
 }
 
 #[tokio::test]

@@ -333,30 +333,13 @@ pub(super) async fn create_ticket<S: Store>(
     headers: axum::http::HeaderMap,
     multipart: Result<axum::extract::Multipart, axum::extract::multipart::MultipartRejection>,
 ) -> Result<(StatusCode, Json<deskside_protocol::Ticket>), ApiError> {
-    let key = headers
-        .get("idempotency-key")
-        .and_then(|v| v.to_str().ok())
-        .map(str::trim)
-        .filter(|k| !k.is_empty())
-        .ok_or_else(|| {
-            ApiError::new(
-                StatusCode::BAD_REQUEST,
-                "idempotency_key_required",
-                "send an Idempotency-Key header",
-            )
-        })?
-        .to_owned();
-    if key.len() > 128
-        || !key
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"-_:.".contains(&b))
-    {
-        return Err(ApiError::new(
+    let key = idempotency_key(&headers)?.ok_or_else(|| {
+        ApiError::new(
             StatusCode::BAD_REQUEST,
-            "invalid_idempotency_key",
-            "Idempotency-Key: 1 to 128 letters, digits, '-', '_', ':' or '.'",
-        ));
-    }
+            "idempotency_key_required",
+            "send an Idempotency-Key header",
+        )
+    })?;
     let mut mp = multipart.map_err(|e| multipart_error(e.status(), e.body_text()))?;
     let mut ticket: Option<deskside_protocol::NewTicket> = None;
     let mut files: Vec<(String, String, Vec<u8>, bool)> = Vec::new();
@@ -525,11 +508,36 @@ pub(super) async fn get_ticket<S: Store>(
     Ok(Json(ticket_json(row, atts, comments)))
 }
 
-/// `POST /api/v1/agent/tickets/{id}/comments`: the employee answers.
+/// The `Idempotency-Key` header, when sent: 1 to 128 letters, digits,
+/// `-`, `_`, `:` or `.`.
+fn idempotency_key(headers: &axum::http::HeaderMap) -> Result<Option<String>, ApiError> {
+    let Some(raw) = headers.get("idempotency-key") else {
+        return Ok(None);
+    };
+    let key = raw.to_str().map(str::trim).unwrap_or_default();
+    if key.is_empty()
+        || key.len() > 128
+        || !key
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_:.".contains(&b))
+    {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_idempotency_key",
+            "Idempotency-Key: 1 to 128 letters, digits, '-', '_', ':' or '.'",
+        ));
+    }
+    Ok(Some(key.to_owned()))
+}
+
+/// `POST /api/v1/agent/tickets/{id}/comments`: the employee answers. With
+/// an `Idempotency-Key`, a retry returns the first comment (200) instead
+/// of adding another.
 pub(super) async fn device_comment<S: Store>(
     State(state): State<AppState<S>>,
     DeviceAuth(device): DeviceAuth,
     axum::extract::Path(raw): axum::extract::Path<String>,
+    headers: axum::http::HeaderMap,
     ApiJson(c): ApiJson<deskside_protocol::NewComment>,
 ) -> Result<(StatusCode, Json<deskside_protocol::Comment>), ApiError> {
     let id: i64 = raw.parse().map_err(|_| ticket_not_found())?;
@@ -537,9 +545,17 @@ pub(super) async fn device_comment<S: Store>(
         return Err(ticket_not_found());
     }
     let body = comment_body(&c.body)?;
-    let comment_id = state.store.add_comment(id, None, body, false).await?;
+    let key = idempotency_key(&headers)?;
+    let (comment_id, created) = match &key {
+        Some(k) => state.store.add_device_comment(id, body, k).await?,
+        None => (state.store.add_comment(id, None, body, false).await?, true),
+    };
     Ok((
-        StatusCode::CREATED,
+        if created {
+            StatusCode::CREATED
+        } else {
+            StatusCode::OK
+        },
         Json(deskside_protocol::Comment {
             id: comment_id,
             author: deskside_protocol::CommentAuthor::Employee,

@@ -322,7 +322,7 @@ fn routes<S: Store>() -> DocRouter<AppState<S>> {
                     .header(
                         "Idempotency-Key",
                         "The same key returns the same ticket",
-                        id_pattern,
+                        id_pattern.clone(),
                     )
                     .reply::<Ticket>(201, "Created")
                     .reply::<Ticket>(200, "Submitted before with this key: the same ticket"),
@@ -344,7 +344,13 @@ fn routes<S: Store>() -> DocRouter<AppState<S>> {
             [Op::post("Answer on a ticket")
                 .auth(Auth::Device)
                 .json::<NewComment>()
-                .reply::<Comment>(201, "Added")],
+                .optional_header(
+                    "Idempotency-Key",
+                    "A retry with the same key returns the first comment",
+                    id_pattern.clone(),
+                )
+                .reply::<Comment>(201, "Added")
+                .reply::<Comment>(200, "Sent before with this key: the same comment")],
         )
         .route(
             "/api/v1/agent/tickets/{id}/rating",

@@ -399,6 +399,15 @@ pub trait Store: Clone + Send + Sync + 'static {
         body: &str,
         internal: bool,
     ) -> impl Future<Output = StoreResult<i64>> + Send;
+    /// Adds the device's comment unless one with this idempotency key
+    /// exists on the ticket: then that one's id is returned and `created`
+    /// is false. Safe across server nodes.
+    fn add_device_comment(
+        &self,
+        ticket_id: i64,
+        body: &str,
+        idempotency_key: &str,
+    ) -> impl Future<Output = StoreResult<(i64, bool)>> + Send;
     /// The conversation, oldest first; internal notes only when asked.
     fn comments(
         &self,

@@ -799,6 +799,57 @@ impl Store for PgStore {
         Ok(id)
     }
 
+    async fn add_device_comment(
+        &self,
+        ticket_id: i64,
+        body: &str,
+        idempotency_key: &str,
+    ) -> StoreResult<(i64, bool)> {
+        let existing = || async {
+            sqlx::query_scalar::<_, i64>(
+                "SELECT id FROM ticket_comments WHERE ticket_id = $1 AND idempotency_key = $2",
+            )
+            .bind(ticket_id)
+            .bind(idempotency_key)
+            .fetch_optional(&self.pool)
+            .await
+        };
+        if let Some(id) = existing().await? {
+            return Ok((id, false));
+        }
+        let now = Utc::now();
+        let mut tx = self.pool.begin().await?;
+        let inserted = sqlx::query_scalar::<_, i64>(
+            "INSERT INTO ticket_comments (ticket_id, user_id, body, internal, created_at, idempotency_key) \
+             VALUES ($1, NULL, $2, FALSE, $3, $4) RETURNING id",
+        )
+        .bind(ticket_id)
+        .bind(body)
+        .bind(now)
+        .bind(idempotency_key)
+        .fetch_one(&mut *tx)
+        .await;
+        let id = match inserted {
+            Ok(id) => id,
+            // Another node stored the same delivery a moment ago.
+            Err(e) if is_unique_violation(&e) => {
+                drop(tx);
+                return existing()
+                    .await?
+                    .map(|id| (id, false))
+                    .ok_or(StoreError::Database(e));
+            }
+            Err(e) => return Err(e.into()),
+        };
+        sqlx::query("UPDATE tickets SET updated_at = $1 WHERE id = $2")
+            .bind(now)
+            .bind(ticket_id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok((id, true))
+    }
+
     async fn comments(
         &self,
         ticket_id: i64,

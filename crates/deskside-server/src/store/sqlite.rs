@@ -376,15 +376,19 @@ impl Store for SqliteStore {
                 .bind(device_id)
                 .execute(&mut *tx)
                 .await?;
-            for (name, version) in &facts.software {
-                sqlx::query(
-                    "INSERT OR IGNORE INTO device_software (device_id, name, version) VALUES (?1, ?2, ?3)",
-                )
-                .bind(device_id)
-                .bind(name)
-                .bind(version)
-                .execute(&mut *tx)
-                .await?;
+            // Many rows per statement: one statement per package made an
+            // inventory of 800 packages cost 800 round trips through the
+            // driver.
+            for chunk in facts.software.chunks(300) {
+                let rows = vec!["(?, ?, ?)"; chunk.len()].join(", ");
+                let sql = format!(
+                    "INSERT OR IGNORE INTO device_software (device_id, name, version) VALUES {rows}"
+                );
+                let mut q = sqlx::query(&sql);
+                for (name, version) in chunk {
+                    q = q.bind(device_id).bind(name).bind(version);
+                }
+                q.execute(&mut *tx).await?;
             }
         }
         sqlx::query(
@@ -813,6 +817,57 @@ impl Store for SqliteStore {
         }
         tx.commit().await?;
         Ok(id)
+    }
+
+    async fn add_device_comment(
+        &self,
+        ticket_id: i64,
+        body: &str,
+        idempotency_key: &str,
+    ) -> StoreResult<(i64, bool)> {
+        let existing = || async {
+            sqlx::query_scalar::<_, i64>(
+                "SELECT id FROM ticket_comments WHERE ticket_id = ?1 AND idempotency_key = ?2",
+            )
+            .bind(ticket_id)
+            .bind(idempotency_key)
+            .fetch_optional(&self.pool)
+            .await
+        };
+        if let Some(id) = existing().await? {
+            return Ok((id, false));
+        }
+        let now = Utc::now();
+        let mut tx = self.write().await?;
+        let inserted = sqlx::query_scalar::<_, i64>(
+            "INSERT INTO ticket_comments (ticket_id, user_id, body, internal, created_at, idempotency_key) \
+             VALUES (?1, NULL, ?2, FALSE, ?3, ?4) RETURNING id",
+        )
+        .bind(ticket_id)
+        .bind(body)
+        .bind(now)
+        .bind(idempotency_key)
+        .fetch_one(&mut *tx)
+        .await;
+        let id = match inserted {
+            Ok(id) => id,
+            // Another node stored the same delivery a moment ago.
+            Err(e) if is_unique_violation(&e) => {
+                drop(tx);
+                return existing()
+                    .await?
+                    .map(|id| (id, false))
+                    .ok_or(StoreError::Database(e));
+            }
+            Err(e) => return Err(e.into()),
+        };
+        sqlx::query("UPDATE tickets SET updated_at = ?1 WHERE id = ?2")
+            .bind(now)
+            .bind(ticket_id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok((id, true))
     }
 
     async fn comments(

@@ -1,0 +1,697 @@
+//! The agent's durable local store (SQLite in the state directory, WAL,
+//! synchronous writes): the outbox of everything on its way to the desk,
+//! dead letters, the employee's tickets with their conversation (readable
+//! offline), and small facts such as the enrollment and the last sync.
+//!
+//! Every outgoing item is committed here before any attempt to send it and
+//! deleted only after the desk acknowledged it, so a crash or `kill -9` at
+//! any instant loses nothing.
+
+use std::path::Path;
+
+use chrono::{DateTime, Utc};
+use rusqlite::{Connection, OptionalExtension, params};
+
+/// Store failures.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// SQLite failed.
+    #[error("local store: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    /// A stored document is unreadable.
+    #[error("local store: {0}")]
+    Json(#[from] serde_json::Error),
+}
+
+/// Result of a store call.
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// What an outbox item asks of the desk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// A new ticket (with its files).
+    Ticket,
+    /// A reply on a ticket.
+    Comment,
+    /// A rating of a resolved ticket.
+    Rating,
+    /// Reopening a ticket.
+    Reopen,
+}
+
+impl Kind {
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Ticket => "ticket",
+            Self::Comment => "comment",
+            Self::Rating => "rating",
+            Self::Reopen => "reopen",
+        }
+    }
+
+    fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "ticket" => Self::Ticket,
+            "comment" => Self::Comment,
+            "rating" => Self::Rating,
+            "reopen" => Self::Reopen,
+            _ => return None,
+        })
+    }
+}
+
+/// A file of an outgoing ticket.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutFile {
+    /// `diagnostics` or `attachment`.
+    pub part: String,
+    /// File name.
+    pub name: String,
+    /// Content type.
+    pub content_type: String,
+    /// Content.
+    pub bytes: Vec<u8>,
+}
+
+/// One item waiting in the outbox.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OutItem {
+    /// Position (delivery order).
+    pub id: i64,
+    /// What it is.
+    pub kind: Kind,
+    /// Sent as `Idempotency-Key`: a retry is never a second item.
+    pub idempotency_key: String,
+    /// The JSON body.
+    pub payload: serde_json::Value,
+    /// The local ticket it belongs to.
+    pub local_ticket: Option<String>,
+    /// Attempts so far.
+    pub attempts: u32,
+    /// Not before this time.
+    pub next_attempt_at: DateTime<Utc>,
+}
+
+/// An item the desk refused for good.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct DeadLetter {
+    /// Id.
+    pub id: i64,
+    /// What it was.
+    pub kind: String,
+    /// Its key.
+    pub idempotency_key: String,
+    /// The local ticket it belonged to.
+    pub local_ticket: Option<String>,
+    /// The desk's status code.
+    pub status: u16,
+    /// The desk's error.
+    pub error: String,
+    /// When it was refused.
+    pub failed_at: DateTime<Utc>,
+}
+
+/// Where a ticket is on its way to the desk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Delivery {
+    /// Safely stored here, not sent yet.
+    Queued,
+    /// Sent at least once; no answer yet.
+    Sent,
+    /// The desk has it (it has a server number).
+    Acknowledged,
+    /// The desk refused it for good (see the dead letters).
+    Rejected,
+}
+
+impl Delivery {
+    fn parse(s: &str) -> Self {
+        match s {
+            "sent" => Self::Sent,
+            "acknowledged" => Self::Acknowledged,
+            "rejected" => Self::Rejected,
+            _ => Self::Queued,
+        }
+    }
+}
+
+/// A ticket as the agent knows it.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct LocalTicket {
+    /// The agent's id, known at once (also offline).
+    pub local_id: String,
+    /// The desk's number once acknowledged.
+    pub server_id: Option<i64>,
+    /// Delivery state.
+    pub delivery: Delivery,
+    /// Subject.
+    pub subject: String,
+    /// The desk's status (`new` until the desk says otherwise).
+    pub status: String,
+    /// Created here.
+    pub created_at: DateTime<Utc>,
+    /// Last change seen.
+    pub updated_at: DateTime<Utc>,
+    /// Technician replies not read yet.
+    pub unread: u32,
+    /// The ticket as the desk last sent it (conversation included).
+    pub server: Option<deskside_protocol::Ticket>,
+}
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS kv (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS outbox (
+    id              INTEGER PRIMARY KEY AUTOINCREMENT,
+    kind            TEXT    NOT NULL,
+    idempotency_key TEXT    NOT NULL UNIQUE,
+    payload         TEXT    NOT NULL,
+    local_ticket    TEXT,
+    attempts        INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at TEXT    NOT NULL,
+    last_error      TEXT,
+    created_at      TEXT    NOT NULL
+);
+CREATE TABLE IF NOT EXISTS outbox_files (
+    outbox_id    INTEGER NOT NULL REFERENCES outbox(id) ON DELETE CASCADE,
+    seq          INTEGER NOT NULL,
+    part         TEXT    NOT NULL,
+    name         TEXT    NOT NULL,
+    content_type TEXT    NOT NULL,
+    bytes        BLOB    NOT NULL,
+    PRIMARY KEY (outbox_id, seq)
+);
+CREATE TABLE IF NOT EXISTS dead_letters (
+    id              INTEGER PRIMARY KEY AUTOINCREMENT,
+    kind            TEXT    NOT NULL,
+    idempotency_key TEXT    NOT NULL,
+    payload         TEXT    NOT NULL,
+    local_ticket    TEXT,
+    status          INTEGER NOT NULL,
+    error           TEXT    NOT NULL,
+    failed_at       TEXT    NOT NULL
+);
+CREATE TABLE IF NOT EXISTS tickets (
+    local_id    TEXT PRIMARY KEY,
+    server_id   INTEGER UNIQUE,
+    delivery    TEXT    NOT NULL,
+    subject     TEXT    NOT NULL,
+    status      TEXT    NOT NULL,
+    created_at  TEXT    NOT NULL,
+    updated_at  TEXT    NOT NULL,
+    unread      INTEGER NOT NULL DEFAULT 0,
+    server_json TEXT
+);
+";
+
+/// The agent's local database.
+#[derive(Debug)]
+pub struct AgentStore {
+    conn: Connection,
+}
+
+fn ts(s: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(s)
+        .map(|d| d.with_timezone(&Utc))
+        .unwrap_or_default()
+}
+
+impl AgentStore {
+    /// Opens (creating when missing) `agent.db` in `dir`.
+    pub fn open(dir: &Path) -> StoreResult<Self> {
+        let conn = Connection::open(dir.join("agent.db"))?;
+        // Durable before fast: a committed item must survive power loss.
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        conn.busy_timeout(std::time::Duration::from_secs(10))?;
+        conn.execute_batch(SCHEMA)?;
+        Ok(Self { conn })
+    }
+
+    /// A small fact.
+    pub fn get(&self, key: &str) -> StoreResult<Option<String>> {
+        Ok(self
+            .conn
+            .query_row("SELECT value FROM kv WHERE key = ?1", [key], |r| r.get(0))
+            .optional()?)
+    }
+
+    /// Sets (or with `None` removes) a small fact.
+    pub fn set(&self, key: &str, value: Option<&str>) -> StoreResult<()> {
+        match value {
+            Some(v) => self.conn.execute(
+                "INSERT INTO kv (key, value) VALUES (?1, ?2) \
+                 ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                params![key, v],
+            )?,
+            None => self.conn.execute("DELETE FROM kv WHERE key = ?1", [key])?,
+        };
+        Ok(())
+    }
+
+    /// Queues a new ticket and its outbox item in one transaction.
+    pub fn queue_ticket(
+        &mut self,
+        local_id: &str,
+        subject: &str,
+        payload: &serde_json::Value,
+        files: &[OutFile],
+    ) -> StoreResult<()> {
+        let now = Utc::now().to_rfc3339();
+        let tx = self.conn.transaction()?;
+        tx.execute(
+            "INSERT INTO tickets (local_id, delivery, subject, status, created_at, updated_at) \
+             VALUES (?1, 'queued', ?2, 'new', ?3, ?3)",
+            params![local_id, subject, now],
+        )?;
+        tx.execute(
+            "INSERT INTO outbox (kind, idempotency_key, payload, local_ticket, next_attempt_at, created_at) \
+             VALUES ('ticket', ?1, ?2, ?1, ?3, ?3)",
+            params![local_id, payload.to_string(), now],
+        )?;
+        let id = tx.last_insert_rowid();
+        for (seq, f) in files.iter().enumerate() {
+            tx.execute(
+                "INSERT INTO outbox_files (outbox_id, seq, part, name, content_type, bytes) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![id, seq, f.part, f.name, f.content_type, f.bytes],
+            )?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Queues an item about an existing ticket.
+    pub fn queue(
+        &self,
+        kind: Kind,
+        key: &str,
+        local_ticket: &str,
+        payload: &serde_json::Value,
+    ) -> StoreResult<()> {
+        let now = Utc::now().to_rfc3339();
+        self.conn.execute(
+            "INSERT INTO outbox (kind, idempotency_key, payload, local_ticket, next_attempt_at, created_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
+            params![kind.as_str(), key, payload.to_string(), local_ticket, now],
+        )?;
+        Ok(())
+    }
+
+    /// Every waiting item in delivery order.
+    pub fn pending(&self) -> StoreResult<Vec<OutItem>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT id, kind, idempotency_key, payload, local_ticket, attempts, next_attempt_at \
+             FROM outbox ORDER BY id",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, String>(3)?,
+                r.get::<_, Option<String>>(4)?,
+                r.get::<_, u32>(5)?,
+                r.get::<_, String>(6)?,
+            ))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (id, kind, key, payload, local_ticket, attempts, next) = row?;
+            let Some(kind) = Kind::parse(&kind) else {
+                continue;
+            };
+            out.push(OutItem {
+                id,
+                kind,
+                idempotency_key: key,
+                payload: serde_json::from_str(&payload)?,
+                local_ticket,
+                attempts,
+                next_attempt_at: ts(&next),
+            });
+        }
+        Ok(out)
+    }
+
+    /// The files of a ticket item.
+    pub fn files(&self, outbox_id: i64) -> StoreResult<Vec<OutFile>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT part, name, content_type, bytes FROM outbox_files WHERE outbox_id = ?1 ORDER BY seq",
+        )?;
+        let rows = stmt.query_map([outbox_id], |r| {
+            Ok(OutFile {
+                part: r.get(0)?,
+                name: r.get(1)?,
+                content_type: r.get(2)?,
+                bytes: r.get(3)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Records a failed attempt: try again at `next`.
+    pub fn retry_later(&self, id: i64, next: DateTime<Utc>, error: &str) -> StoreResult<()> {
+        self.conn.execute(
+            "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?2, last_error = ?3 WHERE id = ?1",
+            params![id, next.to_rfc3339(), error],
+        )?;
+        Ok(())
+    }
+
+    /// Marks a ticket as sent (an attempt began).
+    pub fn mark_sent(&self, local_id: &str) -> StoreResult<()> {
+        self.conn.execute(
+            "UPDATE tickets SET delivery = 'sent' WHERE local_id = ?1 AND delivery = 'queued'",
+            [local_id],
+        )?;
+        Ok(())
+    }
+
+    /// The desk acknowledged a ticket: it gets its number and the desk's
+    /// copy, and its outbox item goes, in one transaction.
+    pub fn acknowledge_ticket(
+        &mut self,
+        outbox_id: i64,
+        local_id: &str,
+        ticket: &deskside_protocol::Ticket,
+    ) -> StoreResult<()> {
+        let tx = self.conn.transaction()?;
+        tx.execute(
+            "UPDATE tickets SET server_id = ?2, delivery = 'acknowledged', status = ?3, \
+             updated_at = ?4, server_json = ?5 WHERE local_id = ?1",
+            params![
+                local_id,
+                ticket.id,
+                serde_json::to_value(ticket.status)?
+                    .as_str()
+                    .unwrap_or("new"),
+                ticket.updated_at.to_rfc3339(),
+                serde_json::to_string(ticket)?
+            ],
+        )?;
+        tx.execute("DELETE FROM outbox WHERE id = ?1", [outbox_id])?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// The desk acknowledged an item.
+    pub fn delivered(&self, outbox_id: i64) -> StoreResult<()> {
+        self.conn
+            .execute("DELETE FROM outbox WHERE id = ?1", [outbox_id])?;
+        Ok(())
+    }
+
+    /// The desk refused an item for good: it moves to the dead letters (and
+    /// a refused ticket says so), in one transaction.
+    pub fn dead_letter(&mut self, item: &OutItem, status: u16, error: &str) -> StoreResult<()> {
+        let tx = self.conn.transaction()?;
+        tx.execute(
+            "INSERT INTO dead_letters (kind, idempotency_key, payload, local_ticket, status, error, failed_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            params![
+                item.kind.as_str(),
+                item.idempotency_key,
+                item.payload.to_string(),
+                item.local_ticket,
+                status,
+                error,
+                Utc::now().to_rfc3339()
+            ],
+        )?;
+        if item.kind == Kind::Ticket {
+            tx.execute(
+                "UPDATE tickets SET delivery = 'rejected' WHERE local_id = ?1",
+                [&item.local_ticket],
+            )?;
+        }
+        tx.execute("DELETE FROM outbox WHERE id = ?1", [item.id])?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Items refused for good, newest first.
+    pub fn dead_letters(&self) -> StoreResult<Vec<DeadLetter>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT id, kind, idempotency_key, local_ticket, status, error, failed_at \
+             FROM dead_letters ORDER BY id DESC",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            Ok(DeadLetter {
+                id: r.get(0)?,
+                kind: r.get(1)?,
+                idempotency_key: r.get(2)?,
+                local_ticket: r.get(3)?,
+                status: r.get(4)?,
+                error: r.get(5)?,
+                failed_at: ts(&r.get::<_, String>(6)?),
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Items waiting.
+    pub fn outbox_depth(&self) -> StoreResult<u64> {
+        Ok(self
+            .conn
+            .query_row("SELECT COUNT(*) FROM outbox", [], |r| r.get(0))?)
+    }
+
+    /// The server number of a local ticket, once acknowledged.
+    pub fn server_id(&self, local_id: &str) -> StoreResult<Option<i64>> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT server_id FROM tickets WHERE local_id = ?1",
+                [local_id],
+                |r| r.get::<_, Option<i64>>(0),
+            )
+            .optional()?
+            .flatten())
+    }
+
+    /// Stores the desk's copy of a ticket (from a check-in or a fetch);
+    /// returns how many technician replies are new to the agent and whether
+    /// the status changed.
+    pub fn merge_server_ticket(
+        &self,
+        ticket: &deskside_protocol::Ticket,
+    ) -> StoreResult<(u32, Option<String>)> {
+        let old: Option<(Option<String>, String)> = self
+            .conn
+            .query_row(
+                "SELECT server_json, status FROM tickets WHERE server_id = ?1",
+                [ticket.id],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?;
+        let technician = |t: &deskside_protocol::Ticket| {
+            t.comments
+                .iter()
+                .filter(|c| c.author == deskside_protocol::CommentAuthor::Technician)
+                .map(|c| c.id)
+                .collect::<std::collections::HashSet<_>>()
+        };
+        let status = serde_json::to_value(ticket.status)?
+            .as_str()
+            .unwrap_or("new")
+            .to_owned();
+        let json = serde_json::to_string(ticket)?;
+        match old {
+            None => {
+                // A ticket this agent did not file (or whose local record
+                // was lost): keep it, keyed by its number.
+                let local_id = format!("desk-{}", ticket.id);
+                let unread = u32::try_from(technician(ticket).len()).unwrap_or(u32::MAX);
+                self.conn.execute(
+                    "INSERT OR IGNORE INTO tickets (local_id, server_id, delivery, subject, status, \
+                     created_at, updated_at, unread, server_json) VALUES (?1, ?2, 'acknowledged', ?3, ?4, ?5, ?6, ?7, ?8)",
+                    params![
+                        local_id,
+                        ticket.id,
+                        ticket.subject,
+                        status,
+                        ticket.created_at.to_rfc3339(),
+                        ticket.updated_at.to_rfc3339(),
+                        unread,
+                        json
+                    ],
+                )?;
+                Ok((unread, None))
+            }
+            Some((old_json, old_status)) => {
+                let seen = old_json
+                    .and_then(|j| serde_json::from_str::<deskside_protocol::Ticket>(&j).ok())
+                    .map(|t| technician(&t))
+                    .unwrap_or_default();
+                let new =
+                    u32::try_from(technician(ticket).difference(&seen).count()).unwrap_or(u32::MAX);
+                self.conn.execute(
+                    "UPDATE tickets SET status = ?2, updated_at = ?3, server_json = ?4, \
+                     unread = unread + ?5 WHERE server_id = ?1",
+                    params![ticket.id, status, ticket.updated_at.to_rfc3339(), json, new],
+                )?;
+                Ok((new, (old_status != status).then_some(status)))
+            }
+        }
+    }
+
+    /// Marks a ticket's replies as read.
+    pub fn mark_read(&self, local_id: &str) -> StoreResult<()> {
+        self.conn.execute(
+            "UPDATE tickets SET unread = 0 WHERE local_id = ?1",
+            [local_id],
+        )?;
+        Ok(())
+    }
+
+    /// Every ticket, newest first.
+    pub fn tickets(&self) -> StoreResult<Vec<LocalTicket>> {
+        self.ticket_rows("1 = 1", None)
+    }
+
+    /// One ticket, by local id or server number.
+    pub fn ticket(&self, id: &str) -> StoreResult<Option<LocalTicket>> {
+        let server: Option<i64> = id.trim_start_matches('#').parse().ok();
+        Ok(self
+            .ticket_rows("local_id = ?1 OR server_id = ?2", Some((id, server)))?
+            .into_iter()
+            .next())
+    }
+
+    fn ticket_rows(
+        &self,
+        filter: &str,
+        args: Option<(&str, Option<i64>)>,
+    ) -> StoreResult<Vec<LocalTicket>> {
+        let sql = format!(
+            "SELECT local_id, server_id, delivery, subject, status, created_at, updated_at, unread, server_json \
+             FROM tickets WHERE {filter} ORDER BY created_at DESC, local_id DESC"
+        );
+        let mut stmt = self.conn.prepare(&sql)?;
+        let map = |r: &rusqlite::Row<'_>| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, Option<i64>>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, String>(3)?,
+                r.get::<_, String>(4)?,
+                r.get::<_, String>(5)?,
+                r.get::<_, String>(6)?,
+                r.get::<_, u32>(7)?,
+                r.get::<_, Option<String>>(8)?,
+            ))
+        };
+        let rows: Vec<_> = match args {
+            Some((id, server)) => stmt
+                .query_map(params![id, server], map)?
+                .collect::<Result<_, _>>()?,
+            None => stmt.query_map([], map)?.collect::<Result<_, _>>()?,
+        };
+        rows.into_iter()
+            .map(
+                |(local_id, server_id, delivery, subject, status, c, u, unread, json)| {
+                    Ok(LocalTicket {
+                        local_id,
+                        server_id,
+                        delivery: Delivery::parse(&delivery),
+                        subject,
+                        status,
+                        created_at: ts(&c),
+                        updated_at: ts(&u),
+                        unread,
+                        server: json.map(|j| serde_json::from_str(&j)).transpose()?,
+                    })
+                },
+            )
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ticket(id: i64, replies: &[(i64, bool)]) -> deskside_protocol::Ticket {
+        serde_json::from_value(serde_json::json!({
+            "id": id, "subject": "s", "description": "", "category": "other", "urgency": "low",
+            "status": "open", "priority": 4, "created_at": Utc::now(), "updated_at": Utc::now(),
+            "comments": replies.iter().map(|(cid, tech)| serde_json::json!({
+                "id": cid, "author": if *tech { "technician" } else { "employee" },
+                "body": "b", "created_at": Utc::now()})).collect::<Vec<_>>(),
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn an_item_lives_until_acknowledged_and_survives_reopening() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = AgentStore::open(dir.path()).unwrap();
+        let file = OutFile {
+            part: "attachment".into(),
+            name: "a.png".into(),
+            content_type: "image/png".into(),
+            bytes: vec![1, 2, 3],
+        };
+        s.queue_ticket(
+            "t1",
+            "Printer",
+            &serde_json::json!({"subject": "Printer"}),
+            std::slice::from_ref(&file),
+        )
+        .unwrap();
+        drop(s);
+        let mut s = AgentStore::open(dir.path()).unwrap();
+        let items = s.pending().unwrap();
+        assert_eq!(items.len(), 1);
+        assert_eq!(items[0].kind, Kind::Ticket);
+        assert_eq!(s.files(items[0].id).unwrap(), [file]);
+        assert_eq!(s.ticket("t1").unwrap().unwrap().delivery, Delivery::Queued);
+        s.mark_sent("t1").unwrap();
+        s.acknowledge_ticket(items[0].id, "t1", &ticket(42, &[]))
+            .unwrap();
+        assert_eq!(s.outbox_depth().unwrap(), 0);
+        assert!(
+            s.files(items[0].id).unwrap().is_empty(),
+            "files go with the item"
+        );
+        let t = s.ticket("#42").unwrap().unwrap();
+        assert_eq!(
+            (t.local_id.as_str(), t.delivery),
+            ("t1", Delivery::Acknowledged)
+        );
+    }
+
+    #[test]
+    fn replies_count_once_and_dead_letters_keep_the_item() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = AgentStore::open(dir.path()).unwrap();
+        s.queue_ticket("t1", "VPN", &serde_json::json!({}), &[])
+            .unwrap();
+        let item = s.pending().unwrap().remove(0);
+        s.acknowledge_ticket(item.id, "t1", &ticket(7, &[]))
+            .unwrap();
+        let (new, status) = s
+            .merge_server_ticket(&ticket(7, &[(1, true), (2, false)]))
+            .unwrap();
+        assert_eq!((new, status), (1, None));
+        let (new, _) = s
+            .merge_server_ticket(&ticket(7, &[(1, true), (2, false)]))
+            .unwrap();
+        assert_eq!(new, 0, "the same reply is not news twice");
+        assert_eq!(s.ticket("t1").unwrap().unwrap().unread, 1);
+        s.mark_read("t1").unwrap();
+        assert_eq!(s.ticket("t1").unwrap().unwrap().unread, 0);
+
+        s.queue(Kind::Comment, "c1", "t1", &serde_json::json!({"body": ""}))
+            .unwrap();
+        let item = s.pending().unwrap().remove(0);
+        s.dead_letter(&item, 422, "a comment must be 1 to 10000 characters")
+            .unwrap();
+        assert_eq!(s.outbox_depth().unwrap(), 0);
+        let dead = s.dead_letters().unwrap();
+        assert_eq!((dead[0].kind.as_str(), dead[0].status), ("comment", 422));
+    }
+}
