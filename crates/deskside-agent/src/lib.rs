@@ -10,10 +10,13 @@
 pub mod checks;
 pub mod config;
 pub mod credentials;
+pub mod desk;
+pub mod diagnostics;
 pub mod error;
 pub mod i18n;
 pub mod notify;
 pub mod store;
+pub mod sync;
 
 pub use error::Error;
 

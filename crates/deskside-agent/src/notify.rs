@@ -259,6 +259,54 @@ impl Notifier {
         }
     }
 
+    /// Tells the user about news on a ticket: a technician's reply, or
+    /// (`status` given) a new status.
+    pub fn on_ticket(&mut self, number: i64, subject: &str, status: Option<&str>) -> Delivery {
+        if !self.cfg.enabled {
+            return Delivery::Skipped("notifications are turned off");
+        }
+        if self.unavailable {
+            return Delivery::Skipped("no notification service");
+        }
+        let number = number.to_string();
+        let message = match status {
+            None => Message {
+                app_name: text(self.locale, "notification.app_name", &[]),
+                summary: text(
+                    self.locale,
+                    "notification.ticket.reply.summary",
+                    &[("number", &number)],
+                ),
+                body: text(
+                    self.locale,
+                    "notification.ticket.reply.body",
+                    &[("subject", subject)],
+                ),
+            },
+            Some(status) => {
+                let status = text(self.locale, &format!("ticket.status.{status}"), &[]);
+                let args = [
+                    ("number", number.as_str()),
+                    ("subject", subject),
+                    ("status", &status),
+                ];
+                Message {
+                    app_name: text(self.locale, "notification.app_name", &[]),
+                    summary: text(self.locale, "notification.ticket.status.summary", &args),
+                    body: text(self.locale, "notification.ticket.status.body", &args),
+                }
+            }
+        };
+        match send_with_timeout(&self.sender, &message, self.cfg.timeout) {
+            Ok(()) => Delivery::Sent(message),
+            Err(e) => {
+                tracing::warn!("desktop notification not shown: {e}");
+                self.unavailable = true;
+                Delivery::Failed(e)
+            }
+        }
+    }
+
     /// Writes the rate-limit memory to the state directory.
     pub fn save(&self) -> std::io::Result<()> {
         let Some(path) = &self.path else {

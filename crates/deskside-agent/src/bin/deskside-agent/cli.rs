@@ -81,6 +81,130 @@ pub enum Command {
     },
     /// Print the commented example configuration (all defaults).
     DefaultConfig,
+    /// Enroll this device with a desk.
+    Enroll {
+        /// The desk's URL [default: desk.server_url].
+        #[arg(long, value_name = "URL")]
+        server: Option<String>,
+        /// The enroll secret [default: desk.enroll_secret]. Prefer
+        /// --secret-file or DESKSIDE_ENROLL_SECRET: a command line is
+        /// visible to other users.
+        #[arg(long, value_name = "SECRET")]
+        secret: Option<String>,
+        /// A file holding the enroll secret.
+        #[arg(long, value_name = "FILE", conflicts_with = "secret")]
+        secret_file: Option<PathBuf>,
+    },
+    /// Tickets: report a problem, follow it, answer.
+    Ticket {
+        #[command(subcommand)]
+        command: TicketCommand,
+    },
+    /// Deliver the outbox and check in once; exits non-zero when the desk is
+    /// unreachable.
+    Sync,
+    /// Enrollment, desk, last sync, outbox and dead letters, health.
+    Status {
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
+    /// Write the diagnostics bundle a ticket would carry (gzip JSON).
+    Diagnostics {
+        /// Where to write it.
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TicketCommand {
+    /// Report a problem. Exits as soon as the ticket is safely queued and
+    /// delivers it at once when the desk is reachable.
+    New {
+        /// One line saying what is wrong.
+        #[arg(long)]
+        subject: String,
+        /// What happened.
+        #[arg(long, default_value = "")]
+        description: String,
+        /// hardware, software, network, account, printer or other.
+        #[arg(long, value_enum, default_value_t = Category::Other)]
+        category: Category,
+        /// How much it hinders your work.
+        #[arg(long, value_enum, default_value_t = UrgencyArg::Medium)]
+        urgency: UrgencyArg,
+        /// Do not attach the diagnostics bundle.
+        #[arg(long)]
+        no_diagnostics: bool,
+        /// A file to attach (repeatable).
+        #[arg(long, value_name = "FILE")]
+        attach: Vec<PathBuf>,
+    },
+    /// Your tickets.
+    List {
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
+    /// One ticket with its conversation.
+    Show {
+        /// Local id or number (#12).
+        id: String,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
+    /// Answer on a ticket.
+    Reply {
+        /// Local id or number (#12).
+        id: String,
+        /// The answer.
+        #[arg(long)]
+        message: String,
+    },
+    /// Rate a resolved ticket.
+    Rate {
+        /// Local id or number (#12).
+        id: String,
+        /// 1 (poor) to 5 (excellent).
+        #[arg(long, value_parser = clap::value_parser!(u8).range(1..=5))]
+        score: u8,
+        /// A few words.
+        #[arg(long)]
+        comment: Option<String>,
+    },
+    /// Reopen a resolved or closed ticket: the problem is back.
+    Reopen {
+        /// Local id or number (#12).
+        id: String,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Category {
+    /// Hardware.
+    Hardware,
+    /// Software.
+    Software,
+    /// Network.
+    Network,
+    /// Account or password.
+    Account,
+    /// Printer.
+    Printer,
+    /// Anything else.
+    Other,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum UrgencyArg {
+    /// It is an annoyance.
+    Low,
+    /// It slows me down.
+    Medium,
+    /// I cannot work.
+    High,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

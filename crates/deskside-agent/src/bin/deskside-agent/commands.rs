@@ -15,7 +15,7 @@ use deskside_protocol::{CheckState, Inventory, Policy, diff_inventories};
 use crate::cli::{Cli, Command, Format, InventoryFormat};
 use crate::render;
 
-fn collect_options(cfg: &AgentConfig) -> CollectOptions {
+pub fn collect_options(cfg: &AgentConfig) -> CollectOptions {
     CollectOptions {
         software_sources: cfg.inventory.software_sources.clone(),
         command_timeout: cfg.inventory.command_timeout,
@@ -156,6 +156,15 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
     }
     match cli.command {
         Command::DefaultConfig => unreachable!("handled above"),
+        Command::Enroll {
+            server,
+            secret,
+            secret_file,
+        } => return crate::desk_commands::enroll(&cfg, server, secret, secret_file),
+        Command::Ticket { command } => return crate::desk_commands::ticket(&cfg, command),
+        Command::Sync => return crate::desk_commands::sync(&cfg),
+        Command::Status { format } => return crate::desk_commands::status(&cfg, format),
+        Command::Diagnostics { out } => return crate::desk_commands::diagnostics(&cfg, &out),
         Command::Check {
             policy,
             format,

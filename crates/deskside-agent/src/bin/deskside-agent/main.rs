@@ -5,6 +5,7 @@
 
 mod cli;
 mod commands;
+mod desk_commands;
 mod render;
 
 use std::process::ExitCode;

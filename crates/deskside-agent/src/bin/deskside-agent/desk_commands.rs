@@ -1,0 +1,290 @@
+//! The commands that talk to the desk: enroll, ticket, sync, status,
+//! diagnostics. They are thin: the work is in `deskside_agent::sync`.
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use deskside_agent::config::AgentConfig;
+use deskside_agent::notify::Notifier;
+use deskside_agent::store::{Delivery, LocalTicket};
+use deskside_agent::sync::{Agent, NewTicketInput};
+use deskside_protocol::{TicketCategory, Urgency};
+
+use crate::cli::{Category, Format, TicketCommand, UrgencyArg};
+
+fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")
+}
+
+fn agent(cfg: &AgentConfig) -> Result<Agent> {
+    let notifier = Notifier::new(cfg.notifications.clone(), Some(&cfg.state_dir()));
+    Ok(Agent::open(cfg.clone())
+        .context("cannot open the agent's state")?
+        .with_notifier(notifier))
+}
+
+pub fn enroll(
+    cfg: &AgentConfig,
+    server: Option<String>,
+    secret: Option<String>,
+    secret_file: Option<std::path::PathBuf>,
+) -> Result<ExitCode> {
+    let secret = match (secret, secret_file) {
+        (Some(s), _) => Some(s),
+        (None, Some(f)) => Some(
+            std::fs::read_to_string(&f)
+                .with_context(|| format!("cannot read {}", f.display()))?
+                .trim()
+                .to_owned(),
+        ),
+        (None, None) => None,
+    };
+    let mut agent = agent(cfg)?;
+    let id = runtime()?
+        .block_on(agent.enroll(server.as_deref(), secret.as_deref()))
+        .context("enrollment failed")?;
+    let status = agent.status()?;
+    println!(
+        "enrolled with {} as device {id}; token kept in the {}",
+        status.server.unwrap_or_default(),
+        status.credential_store
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn state(t: &LocalTicket) -> String {
+    match (t.delivery, t.server_id) {
+        (Delivery::Acknowledged, Some(n)) => format!("#{n} {}", t.status),
+        (Delivery::Rejected, _) => "rejected (see status)".into(),
+        (Delivery::Sent, _) => "sent, awaiting the desk".into(),
+        _ => "queued".into(),
+    }
+}
+
+fn render_ticket(t: &LocalTicket) -> String {
+    let mut out = format!(
+        "{}  {}\n  state: {}\n  filed: {}\n",
+        t.local_id,
+        t.subject,
+        state(t),
+        t.created_at.format("%Y-%m-%d %H:%M UTC")
+    );
+    if let Some(server) = &t.server {
+        if !server.description.is_empty() {
+            out.push_str(&format!("\n  {}\n", server.description));
+        }
+        for c in &server.comments {
+            let who = match c.author {
+                deskside_protocol::CommentAuthor::Technician => "IT",
+                _ => "you",
+            };
+            out.push_str(&format!(
+                "\n  [{}] {who}: {}\n",
+                c.created_at.format("%Y-%m-%d %H:%M"),
+                c.body
+            ));
+        }
+    }
+    out
+}
+
+pub fn ticket(cfg: &AgentConfig, command: TicketCommand) -> Result<ExitCode> {
+    let agent = agent(cfg)?;
+    match command {
+        TicketCommand::New {
+            subject,
+            description,
+            category,
+            urgency,
+            no_diagnostics,
+            attach,
+        } => {
+            let t = agent.submit_ticket(NewTicketInput {
+                subject,
+                description,
+                category: Some(match category {
+                    Category::Hardware => TicketCategory::Hardware,
+                    Category::Software => TicketCategory::Software,
+                    Category::Network => TicketCategory::Network,
+                    Category::Account => TicketCategory::Account,
+                    Category::Printer => TicketCategory::Printer,
+                    Category::Other => TicketCategory::Other,
+                }),
+                urgency: Some(match urgency {
+                    UrgencyArg::Low => Urgency::Low,
+                    UrgencyArg::Medium => Urgency::Medium,
+                    UrgencyArg::High => Urgency::High,
+                }),
+                include_diagnostics: !no_diagnostics,
+                screenshot: None,
+                files: attach,
+            })?;
+            // Safely queued: that is success. Delivery is a bonus now and
+            // certain later.
+            println!("{}", t.local_id);
+            if agent.status()?.server.is_some() {
+                let rt = runtime()?;
+                let tried = rt.block_on(async {
+                    tokio::time::timeout(Duration::from_secs(15), agent.deliver_now()).await
+                });
+                match tried {
+                    Ok(Ok(_)) => {
+                        if let Some(t) = agent
+                            .my_tickets()?
+                            .into_iter()
+                            .find(|x| x.local_id == t.local_id)
+                        {
+                            eprintln!("{}", state(&t));
+                        }
+                    }
+                    Ok(Err(e)) => {
+                        eprintln!("queued; it will be sent when the desk is reachable ({e})")
+                    }
+                    Err(_) => eprintln!("queued; it will be sent when the desk is reachable"),
+                }
+            } else {
+                eprintln!("queued; it will be sent once this device is enrolled with a desk");
+            }
+        }
+        TicketCommand::List { format } => {
+            let tickets = agent.my_tickets()?;
+            match format {
+                Format::Json => println!("{}", serde_json::to_string_pretty(&tickets)?),
+                Format::Table => {
+                    if tickets.is_empty() {
+                        println!("No tickets.");
+                    }
+                    for t in &tickets {
+                        let unread = if t.unread > 0 {
+                            format!("  ({} new)", t.unread)
+                        } else {
+                            String::new()
+                        };
+                        println!("{:<28} {:<28} {}{unread}", t.local_id, state(t), t.subject);
+                    }
+                }
+            }
+        }
+        TicketCommand::Show { id, format } => {
+            let t = agent
+                .ticket(&id)?
+                .with_context(|| format!("no ticket {id}"))?;
+            match format {
+                Format::Json => println!("{}", serde_json::to_string_pretty(&t)?),
+                Format::Table => print!("{}", render_ticket(&t)),
+            }
+        }
+        TicketCommand::Reply { id, message } => {
+            agent.reply(&id, &message)?;
+            deliver_now(&agent)?;
+            println!("reply queued");
+        }
+        TicketCommand::Rate { id, score, comment } => {
+            agent.rate(&id, score, comment.as_deref())?;
+            deliver_now(&agent)?;
+            println!("rating queued");
+        }
+        TicketCommand::Reopen { id } => {
+            agent.reopen(&id)?;
+            deliver_now(&agent)?;
+            println!("reopen queued");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Tries to deliver what was just queued; the queue keeps it otherwise.
+fn deliver_now(agent: &Agent) -> Result<()> {
+    if agent.status()?.server.is_some() {
+        let rt = runtime()?;
+        let _ = rt.block_on(async {
+            tokio::time::timeout(Duration::from_secs(15), agent.deliver_now()).await
+        });
+    }
+    Ok(())
+}
+
+pub fn sync(cfg: &AgentConfig) -> Result<ExitCode> {
+    let agent = agent(cfg)?;
+    let (delivered, checked) = runtime()?
+        .block_on(agent.sync())
+        .context("the desk is unreachable")?;
+    println!(
+        "delivered {}, waiting {}, refused {}; {} new replies, {} status changes{}",
+        delivered.delivered,
+        delivered.waiting,
+        delivered.dead,
+        checked.replies,
+        checked.status_changes,
+        if checked.inventory_sent {
+            "; inventory sent"
+        } else {
+            ""
+        }
+    );
+    Ok(if delivered.unreachable {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+pub fn status(cfg: &AgentConfig, format: Format) -> Result<ExitCode> {
+    let s = agent(cfg)?.status()?;
+    match format {
+        Format::Json => println!("{}", serde_json::to_string_pretty(&s)?),
+        Format::Table => {
+            let enrolled = if s.needs_enrollment {
+                "NO — the desk refused the token; run `deskside-agent enroll`".to_owned()
+            } else if s.enrolled {
+                format!(
+                    "yes, device {}",
+                    s.device_id.map_or("?".into(), |i| i.to_string())
+                )
+            } else {
+                "no".to_owned()
+            };
+            println!(
+                "desk:          {}",
+                s.server.as_deref().unwrap_or("none configured")
+            );
+            println!("enrolled:      {enrolled}");
+            println!("credentials:   {}", s.credential_store);
+            println!(
+                "last sync:     {}",
+                s.last_sync.map_or("never".into(), |t| t
+                    .format("%Y-%m-%d %H:%M:%S UTC")
+                    .to_string())
+            );
+            if let Some(e) = &s.last_error {
+                println!("last error:    {e}");
+            }
+            println!("outbox:        {} waiting", s.outbox_depth);
+            println!("dead letters:  {}", s.dead_letters.len());
+            for d in &s.dead_letters {
+                println!(
+                    "  {} {} ({}): {}",
+                    d.kind, d.idempotency_key, d.status, d.error
+                );
+            }
+            println!(
+                "health:        {}",
+                s.overall_health.as_deref().unwrap_or("not checked yet")
+            );
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn diagnostics(cfg: &AgentConfig, out: &std::path::Path) -> Result<ExitCode> {
+    let inv = deskside_host::collect::collect_inventory(&crate::commands::collect_options(cfg));
+    let bundle = deskside_agent::diagnostics::build(cfg, &cfg.state_dir(), Some(&inv));
+    let bytes = deskside_agent::diagnostics::compress(bundle).context("building the bundle")?;
+    std::fs::write(out, &bytes).with_context(|| format!("cannot write {}", out.display()))?;
+    println!("{} ({} bytes, gzip JSON)", out.display(), bytes.len());
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,795 @@
+//! The agent's core API toward the desk, shared by the CLI and the tray
+//! app: enrollment, tickets that work offline (persisted first, delivered
+//! by the outbox exactly once), check-ins that bring technicians' replies
+//! back, and an event stream for a UI.
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use deskside_protocol::{CheckinRequest, Inventory, TicketCategory, Urgency, inventory_hash};
+use rand::Rng;
+use tokio::sync::broadcast;
+
+use crate::config::AgentConfig;
+use crate::credentials::{CredentialError, Credentials};
+use crate::desk::{DeskClient, DeskError};
+use crate::notify::Notifier;
+use crate::store::{AgentStore, Kind, LocalTicket, OutFile, OutItem, StoreError};
+
+/// What the core API can fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum SyncError {
+    /// The local store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The credential store failed.
+    #[error(transparent)]
+    Credentials(#[from] CredentialError),
+    /// The desk failed or refused.
+    #[error(transparent)]
+    Desk(#[from] DeskError),
+    /// The request is invalid.
+    #[error("{0}")]
+    Invalid(String),
+    /// Not enrolled, and no enroll secret to enroll with.
+    #[error("this device is not enrolled with a desk: run `deskside-agent enroll`")]
+    NotEnrolled,
+    /// A local file could not be read.
+    #[error("cannot read {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// Result of the core API.
+pub type SyncResult<T> = Result<T, SyncError>;
+
+/// What a UI can subscribe to.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Event {
+    /// A ticket changed (delivered, answered, new status).
+    TicketUpdated {
+        /// Its local id.
+        local_id: String,
+    },
+    /// The connection to the desk changed.
+    SyncState(SyncState),
+}
+
+/// Whether the agent can reach its desk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SyncState {
+    /// Delivering or checking in.
+    Syncing,
+    /// The last contact worked.
+    Online,
+    /// The desk could not be reached.
+    Offline,
+    /// The desk refuses the token and there is no secret to enroll again.
+    NeedsEnrollment,
+}
+
+/// A ticket the employee files.
+#[derive(Debug, Clone, Default)]
+pub struct NewTicketInput {
+    /// Subject (1–200 characters).
+    pub subject: String,
+    /// What happened.
+    pub description: String,
+    /// Category.
+    pub category: Option<TicketCategory>,
+    /// Urgency.
+    pub urgency: Option<Urgency>,
+    /// Attach the diagnostics bundle.
+    pub include_diagnostics: bool,
+    /// A PNG screenshot.
+    pub screenshot: Option<Vec<u8>>,
+    /// Files to attach.
+    pub files: Vec<PathBuf>,
+}
+
+/// What one delivery pass did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DeliveryReport {
+    /// Items the desk acknowledged.
+    pub delivered: usize,
+    /// Items moved to the dead letters.
+    pub dead: usize,
+    /// Items still waiting.
+    pub waiting: usize,
+    /// The desk could not be reached (or was busy).
+    pub unreachable: bool,
+}
+
+/// The agent's state for `status`.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Status {
+    /// The desk's URL.
+    pub server: Option<String>,
+    /// The device id at the desk.
+    pub device_id: Option<i64>,
+    /// Whether a device token is stored.
+    pub enrolled: bool,
+    /// Where the token is kept.
+    pub credential_store: String,
+    /// The desk refused the token; enrollment is needed.
+    pub needs_enrollment: bool,
+    /// Last successful contact.
+    pub last_sync: Option<DateTime<Utc>>,
+    /// The last error talking to the desk.
+    pub last_error: Option<String>,
+    /// Items waiting to be sent.
+    pub outbox_depth: u64,
+    /// Items the desk refused for good.
+    pub dead_letters: Vec<crate::store::DeadLetter>,
+    /// Overall health from the last check run.
+    pub overall_health: Option<String>,
+}
+
+/// Longest wait between delivery attempts.
+pub const MAX_BACKOFF: Duration = Duration::from_secs(300);
+
+/// Exponential backoff with full jitter: a random wait up to
+/// min(cap, 2 s × 2^attempts).
+pub fn backoff(attempts: u32) -> Duration {
+    let ceiling = Duration::from_secs(2)
+        .saturating_mul(2u32.saturating_pow(attempts.min(16)))
+        .min(MAX_BACKOFF);
+    let ms = u64::try_from(ceiling.as_millis()).unwrap_or(u64::MAX);
+    Duration::from_millis(rand::rng().random_range(0..=ms))
+}
+
+/// The agent's core.
+pub struct Agent {
+    cfg: AgentConfig,
+    state_dir: PathBuf,
+    store: Mutex<AgentStore>,
+    credentials: Credentials,
+    desk: Option<DeskClient>,
+    events: broadcast::Sender<Event>,
+    notifier: Mutex<Option<Notifier>>,
+}
+
+const KEY_DEVICE_ID: &str = "device_id";
+const KEY_SERVER: &str = "server_url";
+const KEY_LAST_SYNC: &str = "last_sync";
+const KEY_LAST_ERROR: &str = "last_error";
+const KEY_NEEDS_ENROLLMENT: &str = "needs_enrollment";
+const KEY_TICKETS_SEEN: &str = "tickets_seen_at";
+const KEY_POLICY: &str = "policy";
+
+fn new_id(prefix: &str) -> String {
+    let mut raw = [0u8; 12];
+    rand::rng().fill(&mut raw);
+    let hex: String = raw.iter().map(|b| format!("{b:02x}")).collect();
+    format!("{prefix}-{hex}")
+}
+
+impl Agent {
+    /// Opens the agent's state (creating the state directory).
+    pub fn open(cfg: AgentConfig) -> SyncResult<Self> {
+        let state_dir = cfg.state_dir();
+        std::fs::create_dir_all(&state_dir).map_err(|source| SyncError::Read {
+            path: state_dir.clone(),
+            source,
+        })?;
+        let store = AgentStore::open(&state_dir)?;
+        // A server URL from enrollment counts when the configuration names
+        // none (enrolled by hand with --server).
+        let server = cfg.desk.server_url.clone().or(store.get(KEY_SERVER)?);
+        let desk = match server {
+            Some(url) => {
+                let mut desk_cfg = cfg.desk.clone();
+                desk_cfg.server_url = Some(url);
+                Some(DeskClient::new(&desk_cfg)?)
+            }
+            None => None,
+        };
+        let credentials = Credentials::open(&state_dir);
+        let (events, _) = broadcast::channel(64);
+        Ok(Self {
+            cfg,
+            state_dir,
+            store: Mutex::new(store),
+            credentials,
+            desk,
+            events,
+            notifier: Mutex::new(None),
+        })
+    }
+
+    /// Shows ticket news as desktop notifications through `notifier`.
+    pub fn with_notifier(self, notifier: Notifier) -> Self {
+        *self.notifier.lock().unwrap_or_else(|p| p.into_inner()) = Some(notifier);
+        self
+    }
+
+    /// Events for a UI.
+    pub fn subscribe(&self) -> broadcast::Receiver<Event> {
+        self.events.subscribe()
+    }
+
+    fn store(&self) -> std::sync::MutexGuard<'_, AgentStore> {
+        // A panic elsewhere must not lock the employee out of the store.
+        self.store.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn emit(&self, e: Event) {
+        let _ = self.events.send(e);
+    }
+
+    fn desk(&self) -> SyncResult<&DeskClient> {
+        self.desk.as_ref().ok_or(SyncError::NotEnrolled)
+    }
+
+    /// Enrolls with the desk (`server` and `secret` override the
+    /// configuration): the device token goes to the credential store.
+    pub async fn enroll(&mut self, server: Option<&str>, secret: Option<&str>) -> SyncResult<i64> {
+        if let Some(url) = server {
+            let mut desk_cfg = self.cfg.desk.clone();
+            desk_cfg.server_url = Some(url.to_owned());
+            self.desk = Some(DeskClient::new(&desk_cfg)?);
+        }
+        let secret = match secret {
+            Some(s) => s.to_owned(),
+            None => self
+                .cfg
+                .desk
+                .enroll_secret()
+                .map_err(|e| SyncError::Invalid(e.to_string()))?
+                .ok_or_else(|| SyncError::Invalid("no enroll secret given or configured".into()))?,
+        };
+        let id = self.enroll_with(&secret).await?;
+        let url = self.desk()?.base().to_owned();
+        self.store().set(KEY_SERVER, Some(&url))?;
+        Ok(id)
+    }
+
+    async fn enroll_with(&self, secret: &str) -> SyncResult<i64> {
+        let identity = self.inventory().device;
+        let answer = self.desk()?.enroll(secret, &identity).await?;
+        self.credentials.set(&answer.device_token)?;
+        let store = self.store();
+        store.set(KEY_DEVICE_ID, Some(&answer.device_id.to_string()))?;
+        store.set(KEY_NEEDS_ENROLLMENT, None)?;
+        tracing::info!(device_id = answer.device_id, "enrolled with the desk");
+        Ok(answer.device_id)
+    }
+
+    /// The device token, enrolling first when there is none and a secret
+    /// is configured.
+    async fn token(&self) -> SyncResult<String> {
+        if let Some(t) = self.credentials.get()? {
+            return Ok(t);
+        }
+        self.reenroll().await?;
+        self.credentials.get()?.ok_or(SyncError::NotEnrolled)
+    }
+
+    /// After a 401: enroll again with the configured secret, or record
+    /// that enrollment is needed.
+    async fn reenroll(&self) -> SyncResult<()> {
+        let secret = self
+            .cfg
+            .desk
+            .enroll_secret()
+            .map_err(|e| SyncError::Invalid(e.to_string()))?;
+        match secret {
+            Some(s) => self.enroll_with(&s).await.map(drop),
+            None => {
+                self.store().set(KEY_NEEDS_ENROLLMENT, Some("1"))?;
+                self.emit(Event::SyncState(SyncState::NeedsEnrollment));
+                Err(SyncError::NotEnrolled)
+            }
+        }
+    }
+
+    fn inventory(&self) -> Inventory {
+        let opts = deskside_host::collect::CollectOptions {
+            software_sources: self.cfg.inventory.software_sources.clone(),
+            command_timeout: self.cfg.inventory.command_timeout,
+            ..Default::default()
+        };
+        let mut inv = deskside_host::collect::collect_inventory(&opts);
+        inv.agent_version = Some(crate::AGENT_VERSION.to_owned());
+        // Cloned machines (VM images) share a machine id; an installer can
+        // give each its own key.
+        if let Ok(key) = std::env::var("DESKSIDE_DEVICE_KEY") {
+            if !key.is_empty() {
+                inv.device.device_key = Some(key);
+            }
+        }
+        inv
+    }
+
+    /// Files a ticket: it is stored (with its diagnostics and files) before
+    /// this returns, so it survives a crash and works offline; the outbox
+    /// delivers it.
+    pub fn submit_ticket(&self, t: NewTicketInput) -> SyncResult<LocalTicket> {
+        let subject = t.subject.trim().to_owned();
+        if subject.is_empty() || subject.chars().count() > 200 {
+            return Err(SyncError::Invalid(
+                "the subject must be 1 to 200 characters".into(),
+            ));
+        }
+        if t.description.chars().count() > 20_000 {
+            return Err(SyncError::Invalid(
+                "the description must be at most 20000 characters".into(),
+            ));
+        }
+        if t.files.len() > 10 {
+            return Err(SyncError::Invalid("at most 10 files".into()));
+        }
+        let mut files = Vec::new();
+        for path in &t.files {
+            let bytes = std::fs::read(path).map_err(|source| SyncError::Read {
+                path: path.clone(),
+                source,
+            })?;
+            if bytes.len() > 10 * 1024 * 1024 {
+                return Err(SyncError::Invalid(format!(
+                    "{} is larger than 10 MiB",
+                    path.display()
+                )));
+            }
+            files.push(OutFile {
+                part: "attachment".into(),
+                name: path
+                    .file_name()
+                    .map_or_else(|| "file".into(), |n| n.to_string_lossy().into_owned()),
+                content_type: content_type(path).into(),
+                bytes,
+            });
+        }
+        if let Some(png) = t.screenshot {
+            files.push(OutFile {
+                part: "attachment".into(),
+                name: "screenshot.png".into(),
+                content_type: "image/png".into(),
+                bytes: png,
+            });
+        }
+        if t.include_diagnostics {
+            let inv = self.inventory();
+            let bundle = crate::diagnostics::build(&self.cfg, &self.state_dir, Some(&inv));
+            let bytes = crate::diagnostics::compress(bundle).map_err(|source| SyncError::Read {
+                path: self.state_dir.clone(),
+                source,
+            })?;
+            files.push(OutFile {
+                part: "diagnostics".into(),
+                name: "diagnostics.json.gz".into(),
+                content_type: "application/gzip".into(),
+                bytes,
+            });
+        }
+        let payload = serde_json::json!({
+            "subject": subject,
+            "description": t.description,
+            "category": t.category.unwrap_or(TicketCategory::Other),
+            "urgency": t.urgency.unwrap_or(Urgency::Medium),
+        });
+        let local_id = new_id("t");
+        self.store()
+            .queue_ticket(&local_id, &subject, &payload, &files)?;
+        self.emit(Event::TicketUpdated {
+            local_id: local_id.clone(),
+        });
+        self.store()
+            .ticket(&local_id)?
+            .ok_or_else(|| SyncError::Invalid("the ticket vanished".into()))
+    }
+
+    /// Every ticket: queued ones and the desk's, newest first.
+    pub fn my_tickets(&self) -> SyncResult<Vec<LocalTicket>> {
+        Ok(self.store().tickets()?)
+    }
+
+    /// One ticket (local id or `#number`), with its conversation as last
+    /// seen; reading it marks replies as read.
+    pub fn ticket(&self, id: &str) -> SyncResult<Option<LocalTicket>> {
+        let store = self.store();
+        let t = store.ticket(id)?;
+        if let Some(t) = &t {
+            store.mark_read(&t.local_id)?;
+        }
+        Ok(t)
+    }
+
+    fn known(&self, id: &str) -> SyncResult<LocalTicket> {
+        self.store()
+            .ticket(id)?
+            .ok_or_else(|| SyncError::Invalid(format!("no ticket {id}")))
+    }
+
+    /// Answers on a ticket (queued like everything else).
+    pub fn reply(&self, id: &str, message: &str) -> SyncResult<()> {
+        let body = message.trim();
+        if body.is_empty() || body.chars().count() > 10_000 {
+            return Err(SyncError::Invalid(
+                "a reply must be 1 to 10000 characters".into(),
+            ));
+        }
+        let t = self.known(id)?;
+        self.store().queue(
+            Kind::Comment,
+            &new_id("c"),
+            &t.local_id,
+            &serde_json::json!({"body": body}),
+        )?;
+        Ok(())
+    }
+
+    /// Rates a resolved ticket 1–5.
+    pub fn rate(&self, id: &str, score: u8, comment: Option<&str>) -> SyncResult<()> {
+        if !(1..=5).contains(&score) {
+            return Err(SyncError::Invalid("the score must be 1 to 5".into()));
+        }
+        let t = self.known(id)?;
+        self.store().queue(
+            Kind::Rating,
+            &new_id("r"),
+            &t.local_id,
+            &serde_json::json!({"score": score, "comment": comment}),
+        )?;
+        Ok(())
+    }
+
+    /// Reopens a ticket.
+    pub fn reopen(&self, id: &str) -> SyncResult<()> {
+        let t = self.known(id)?;
+        self.store().queue(
+            Kind::Reopen,
+            &new_id("o"),
+            &t.local_id,
+            &serde_json::json!({}),
+        )?;
+        Ok(())
+    }
+
+    fn note_failure(&self, e: &DeskError) {
+        let _ = self.store().set(KEY_LAST_ERROR, Some(&e.to_string()));
+    }
+
+    fn note_success(&self) {
+        let store = self.store();
+        let _ = store.set(KEY_LAST_SYNC, Some(&Utc::now().to_rfc3339()));
+        let _ = store.set(KEY_LAST_ERROR, None);
+    }
+
+    /// One pass over the outbox: every item whose time has come is sent in
+    /// order; a transient failure stops its kind for this pass (order per
+    /// kind is kept), a permanent refusal moves the item to the dead
+    /// letters.
+    pub async fn deliver(&self) -> SyncResult<DeliveryReport> {
+        self.deliver_pass(false).await
+    }
+
+    /// [`Agent::deliver`], trying every item now whatever its backoff: the
+    /// user asked (sync now, a ticket just filed).
+    pub async fn deliver_now(&self) -> SyncResult<DeliveryReport> {
+        self.deliver_pass(true).await
+    }
+
+    async fn deliver_pass(&self, now: bool) -> SyncResult<DeliveryReport> {
+        let desk = self.desk()?;
+        let mut report = DeliveryReport::default();
+        let items = self.store().pending()?;
+        if items.is_empty() {
+            return Ok(report);
+        }
+        self.emit(Event::SyncState(SyncState::Syncing));
+        let mut token = self.token().await?;
+        let mut blocked: Vec<Kind> = Vec::new();
+        let mut reenrolled = false;
+        for item in items {
+            if blocked.contains(&item.kind) || (!now && item.next_attempt_at > Utc::now()) {
+                report.waiting += 1;
+                continue;
+            }
+            let result = self.send(desk, &token, &item).await;
+            match result {
+                Ok(Sent::Done) => {
+                    report.delivered += 1;
+                    if let Some(local) = &item.local_ticket {
+                        self.emit(Event::TicketUpdated {
+                            local_id: local.clone(),
+                        });
+                    }
+                }
+                Ok(Sent::NotYet) => {
+                    // Its ticket has no number yet: keep waiting, in order.
+                    blocked.push(item.kind);
+                    report.waiting += 1;
+                }
+                Err(DeskError::Unauthorized) if !reenrolled => {
+                    reenrolled = true;
+                    self.credentials.clear()?;
+                    self.reenroll().await?;
+                    token = self.token().await?;
+                    blocked.push(item.kind);
+                    report.waiting += 1;
+                }
+                Err(e) if e.is_transient() || matches!(e, DeskError::Unauthorized) => {
+                    let wait = match &e {
+                        DeskError::Busy {
+                            retry_after: Some(r),
+                            ..
+                        } => (*r).max(backoff(item.attempts)),
+                        _ => backoff(item.attempts),
+                    };
+                    let next = Utc::now()
+                        + chrono::TimeDelta::from_std(wait).unwrap_or(chrono::TimeDelta::MAX);
+                    self.store().retry_later(item.id, next, &e.to_string())?;
+                    self.note_failure(&e);
+                    report.unreachable = true;
+                    blocked.push(item.kind);
+                    report.waiting += 1;
+                }
+                Err(e) => {
+                    let status = match &e {
+                        DeskError::Rejected { status, .. } => *status,
+                        _ => 0,
+                    };
+                    tracing::warn!(
+                        kind = item.kind.as_str(),
+                        key = %item.idempotency_key,
+                        "the desk refused an item for good: {e}"
+                    );
+                    self.store().dead_letter(&item, status, &e.to_string())?;
+                    report.dead += 1;
+                }
+            }
+        }
+        if !report.unreachable {
+            self.note_success();
+        }
+        self.emit(Event::SyncState(if report.unreachable {
+            SyncState::Offline
+        } else {
+            SyncState::Online
+        }));
+        Ok(report)
+    }
+
+    async fn send(
+        &self,
+        desk: &DeskClient,
+        token: &str,
+        item: &OutItem,
+    ) -> Result<Sent, DeskError> {
+        let local = item.local_ticket.as_deref().unwrap_or_default();
+        let store_err = |e: StoreError| DeskError::Setup(e.to_string());
+        if item.kind == Kind::Ticket {
+            let files = self.store().files(item.id).map_err(store_err)?;
+            self.store().mark_sent(local).map_err(store_err)?;
+            let ticket = desk
+                .submit_ticket(token, &item.idempotency_key, &item.payload, &files)
+                .await?;
+            self.store()
+                .acknowledge_ticket(item.id, local, &ticket)
+                .map_err(store_err)?;
+            tracing::info!(local, number = ticket.id, "ticket delivered");
+            return Ok(Sent::Done);
+        }
+        let Some(number) = self.store().server_id(local).map_err(store_err)? else {
+            return Ok(Sent::NotYet);
+        };
+        match item.kind {
+            Kind::Comment => {
+                desk.comment(token, number, &item.idempotency_key, &item.payload)
+                    .await
+                    .map(drop)?;
+            }
+            Kind::Rating => match desk
+                .ticket_action(token, number, "rating", Some(&item.payload))
+                .await
+            {
+                // Rated already: a retry of a rating that arrived.
+                Err(DeskError::Rejected { code, .. })
+                    if code == "cannot_rate" && item.attempts > 0 => {}
+                other => other?,
+            },
+            Kind::Reopen => match desk.ticket_action(token, number, "reopen", None).await {
+                // Open already: a retry of a reopen that arrived.
+                Err(DeskError::Rejected { code, .. })
+                    if code == "invalid_transition" && item.attempts > 0 => {}
+                other => other?,
+            },
+            Kind::Ticket => {}
+        }
+        self.store().delivered(item.id).map_err(store_err)?;
+        Ok(Sent::Done)
+    }
+
+    /// Checks in once: health, and what the desk has for this device
+    /// (ticket updates are stored and notified; a new policy is kept for
+    /// the scheduler; the inventory is uploaded when the desk wants it).
+    pub async fn checkin(&self) -> SyncResult<CheckinOutcome> {
+        let desk = self.desk()?;
+        self.emit(Event::SyncState(SyncState::Syncing));
+        let inventory = self.inventory();
+        let hash = inventory_hash(&inventory);
+        let tracker = deskside_host::checks::Tracker::load(&self.state_dir.join("checks.json"))
+            .unwrap_or_default();
+        let (seen, policy_version) = {
+            let store = self.store();
+            let seen = store
+                .get(KEY_TICKETS_SEEN)?
+                .and_then(|s| DateTime::parse_from_rfc3339(&s).ok())
+                .map(|d| d.with_timezone(&Utc));
+            let policy_version = store
+                .get(KEY_POLICY)?
+                .and_then(|p| serde_json::from_str::<deskside_protocol::Policy>(&p).ok())
+                .map(|p| p.version);
+            (seen, policy_version)
+        };
+        let req = CheckinRequest {
+            agent_version: Some(crate::AGENT_VERSION.to_owned()),
+            overall_health: (!tracker.last_results.is_empty()).then(|| tracker.overall()),
+            policy_version,
+            inventory_hash: Some(hash),
+            check_results: tracker.last_results.values().cloned().collect(),
+            metrics: Vec::new(),
+            tickets_seen_at: seen,
+        };
+        let mut token = self.token().await?;
+        let answer = match desk.checkin(&token, &req).await {
+            Err(DeskError::Unauthorized) => {
+                self.credentials.clear()?;
+                self.reenroll().await?;
+                token = self.token().await?;
+                desk.checkin(&token, &req).await
+            }
+            other => other,
+        };
+        let answer = match answer {
+            Ok(a) => a,
+            Err(e) => {
+                self.note_failure(&e);
+                self.emit(Event::SyncState(SyncState::Offline));
+                return Err(e.into());
+            }
+        };
+        let mut outcome = CheckinOutcome::default();
+        for t in &answer.ticket_updates {
+            let (replies, status) = self.store().merge_server_ticket(t)?;
+            let local = self.store().ticket(&format!("#{}", t.id))?;
+            if let Some(local) = local {
+                self.emit(Event::TicketUpdated {
+                    local_id: local.local_id,
+                });
+            }
+            let mut notifier = self.notifier.lock().unwrap_or_else(|p| p.into_inner());
+            if let Some(n) = notifier.as_mut() {
+                if replies > 0 {
+                    n.on_ticket(t.id, &t.subject, None);
+                }
+                if let Some(s) = &status {
+                    n.on_ticket(t.id, &t.subject, Some(s));
+                }
+            }
+            outcome.replies += replies;
+            outcome.status_changes += usize::from(status.is_some());
+            if seen.is_none_or(|s| t.updated_at > s) {
+                self.store()
+                    .set(KEY_TICKETS_SEEN, Some(&t.updated_at.to_rfc3339()))?;
+            }
+        }
+        if let Some(p) = &answer.policy {
+            self.store().set(
+                KEY_POLICY,
+                Some(&serde_json::to_string(p).unwrap_or_default()),
+            )?;
+            outcome.new_policy = Some(p.version);
+        }
+        if answer.send_inventory {
+            desk.put_inventory(&token, &inventory).await?;
+            outcome.inventory_sent = true;
+        }
+        outcome.next_checkin = Duration::from_secs(answer.next_checkin_secs.max(5));
+        self.note_success();
+        self.emit(Event::SyncState(SyncState::Online));
+        Ok(outcome)
+    }
+
+    /// Delivers the outbox and checks in once.
+    pub async fn sync(&self) -> SyncResult<(DeliveryReport, CheckinOutcome)> {
+        let delivered = self.deliver_now().await?;
+        let checked = self.checkin().await?;
+        Ok((delivered, checked))
+    }
+
+    /// The agent's state.
+    pub fn status(&self) -> SyncResult<Status> {
+        let store = self.store();
+        let tracker = deskside_host::checks::Tracker::load(&self.state_dir.join("checks.json"));
+        Ok(Status {
+            server: self.desk.as_ref().map(|d| d.base().to_owned()),
+            device_id: store.get(KEY_DEVICE_ID)?.and_then(|s| s.parse().ok()),
+            enrolled: self.credentials.get()?.is_some(),
+            credential_store: self.credentials.describe(),
+            needs_enrollment: store.get(KEY_NEEDS_ENROLLMENT)?.is_some(),
+            last_sync: store
+                .get(KEY_LAST_SYNC)?
+                .and_then(|s| DateTime::parse_from_rfc3339(&s).ok())
+                .map(|d| d.with_timezone(&Utc)),
+            last_error: store.get(KEY_LAST_ERROR)?,
+            outbox_depth: store.outbox_depth()?,
+            dead_letters: store.dead_letters()?,
+            overall_health: tracker
+                .filter(|t| !t.last_results.is_empty())
+                .map(|t| t.overall().as_str().to_owned()),
+        })
+    }
+
+    /// The shared handle for a UI.
+    pub fn shared(self) -> Arc<Self> {
+        Arc::new(self)
+    }
+}
+
+enum Sent {
+    Done,
+    NotYet,
+}
+
+/// What a check-in brought.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CheckinOutcome {
+    /// New technician replies.
+    pub replies: u32,
+    /// Tickets whose status changed.
+    pub status_changes: usize,
+    /// A new policy version arrived.
+    pub new_policy: Option<u64>,
+    /// The inventory was uploaded.
+    pub inventory_sent: bool,
+    /// When to check in next.
+    pub next_checkin: Duration,
+}
+
+fn content_type(path: &std::path::Path) -> &'static str {
+    match path
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase)
+        .as_deref()
+    {
+        Some("png") => "image/png",
+        Some("jpg" | "jpeg") => "image/jpeg",
+        Some("gif") => "image/gif",
+        Some("pdf") => "application/pdf",
+        Some("txt" | "log") => "text/plain",
+        Some("json") => "application/json",
+        Some("zip") => "application/zip",
+        Some("gz") => "application/gzip",
+        _ => "application/octet-stream",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_is_jittered_and_capped() {
+        for attempts in [0, 1, 5, 30, u32::MAX] {
+            let ceiling = Duration::from_secs(2)
+                .saturating_mul(2u32.saturating_pow(attempts.min(16)))
+                .min(MAX_BACKOFF);
+            for _ in 0..50 {
+                assert!(backoff(attempts) <= ceiling);
+            }
+        }
+        let waits: std::collections::HashSet<_> = (0..50).map(|_| backoff(10)).collect();
+        assert!(waits.len() > 10, "full jitter spreads the retries");
+    }
+}

@@ -1,0 +1,350 @@
+//! Agent ↔ desk, end to end: the real `deskside-agent` binary against the
+//! real desk server. A ticket reaches the desk exactly once, with its
+//! diagnostics, whether the desk is down, dies mid-request, or the agent is
+//! killed at any instant.
+
+#![allow(clippy::unwrap_used)]
+
+use deskside_e2e::{AgentProc, Desk, http};
+use deskside_server::store::Store;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn enrollment_good_bad_revoked_and_again() {
+    let desk = Desk::up().await;
+    let secret = desk.secret().await;
+    let agent = AgentProc::new("e2e-enroll");
+
+    let out = agent
+        .run(&[
+            "enroll",
+            "--server",
+            &desk.url(),
+            "--secret",
+            "dsk_enr_wrong",
+        ])
+        .await;
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("enroll secret"), "{err}");
+
+    let said = agent
+        .ok(&["enroll", "--server", &desk.url(), "--secret", &secret])
+        .await;
+    assert!(said.contains("as device"), "{said}");
+    let status = agent.status().await;
+    assert_eq!(status["enrolled"], true);
+    let device = status["device_id"].as_i64().unwrap();
+    // The token file is private.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(agent.state.path().join("device-token"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+
+    // The same machine enrolling again keeps its device record.
+    let again = AgentProc::new("e2e-enroll");
+    again
+        .ok(&["enroll", "--server", &desk.url(), "--secret", &secret])
+        .await;
+    assert_eq!(again.status().await["device_id"].as_i64(), Some(device));
+
+    // That rotated the first agent's token: without a configured secret it
+    // says it needs enrolling; with one it enrolls again by itself.
+    let out = agent.run(&["sync"]).await;
+    assert!(!out.status.success());
+    assert_eq!(agent.status().await["needs_enrollment"], true);
+    let configured = AgentProc::new("e2e-enroll").env("DESKSIDE_ENROLL_SECRET", &secret);
+    configured.ok(&["enroll", "--server", &desk.url()]).await;
+    again
+        .ok(&["enroll", "--server", &desk.url(), "--secret", &secret])
+        .await;
+    configured.ok(&["sync"]).await;
+    let s = configured.status().await;
+    assert_eq!(
+        (s["enrolled"].as_bool(), s["needs_enrollment"].as_bool()),
+        (Some(true), Some(false))
+    );
+
+    // A revoked secret stops working at once.
+    let list = desk.store.list_enroll_secrets().await.unwrap();
+    desk.store.revoke_enroll_secret(list[0].id).await.unwrap();
+    let out = AgentProc::new("e2e-other")
+        .run(&["enroll", "--server", &desk.url(), "--secret", &secret])
+        .await;
+    assert!(!out.status.success());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tickets_filed_offline_arrive_once_with_diagnostics() {
+    let mut desk = Desk::up().await;
+    let secret = desk.secret().await;
+    let agent = AgentProc::new("e2e-offline");
+    agent
+        .ok(&["enroll", "--server", &desk.url(), "--secret", &secret])
+        .await;
+    desk.kill().await;
+
+    let attachment = agent.state.path().join("screen.png");
+    std::fs::write(&attachment, b"\x89PNG\r\n\x1a\nfake").unwrap();
+    let mut ids = Vec::new();
+    for i in 0..3 {
+        let subject = format!("Offline {i}");
+        let mut args = vec!["ticket", "new", "--subject", &subject, "--urgency", "high"];
+        let path = attachment.to_str().unwrap().to_owned();
+        if i == 0 {
+            args.extend(["--attach", &path]);
+        }
+        let out = agent.run(&args).await;
+        assert!(out.status.success(), "queued offline is success");
+        ids.push(String::from_utf8(out.stdout).unwrap().trim().to_owned());
+    }
+    let list = agent.ok(&["ticket", "list", "--format", "json"]).await;
+    let list: serde_json::Value = serde_json::from_str(&list).unwrap();
+    assert_eq!(list.as_array().unwrap().len(), 3);
+    assert!(
+        list.as_array()
+            .unwrap()
+            .iter()
+            .all(|t| t["server_id"].is_null())
+    );
+    let out = agent.run(&["sync"]).await;
+    assert!(!out.status.success(), "sync says the desk is unreachable");
+    assert_eq!(agent.status().await["outbox_depth"], 3);
+
+    desk.start().await;
+    agent.ok(&["sync"]).await;
+    // A second sync delivers nothing twice.
+    agent.ok(&["sync"]).await;
+    assert_eq!(
+        desk.subjects().await,
+        ["Offline 0", "Offline 1", "Offline 2"]
+    );
+    assert_eq!(agent.status().await["outbox_depth"], 0);
+
+    let tech = desk.technician("tech@example.com").await;
+    let shown = agent
+        .ok(&["ticket", "show", &ids[0], "--format", "json"])
+        .await;
+    let shown: serde_json::Value = serde_json::from_str(&shown).unwrap();
+    let number = shown["server_id"].as_i64().unwrap();
+    let detail: serde_json::Value = http()
+        .get(format!("{}/api/v1/tickets/{number}", desk.url()))
+        .bearer_auth(&tech)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let atts = detail["ticket"]["attachments"].as_array().unwrap();
+    assert_eq!(atts.len(), 2, "{detail}");
+    assert!(
+        atts.iter()
+            .any(|a| a["diagnostics"] == true && a["name"] == "diagnostics.json.gz")
+    );
+    assert!(
+        atts.iter()
+            .any(|a| a["name"] == "screen.png" && a["content_type"] == "image/png")
+    );
+    assert_eq!(
+        detail["ticket"]["priority"], 2,
+        "high urgency at medium impact"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replies_travel_back_and_refusals_are_dead_letters() {
+    let desk = Desk::up().await;
+    let secret = desk.secret().await;
+    let tech = desk.technician("tech@example.com").await;
+    let agent = AgentProc::new("e2e-reply");
+    agent
+        .ok(&["enroll", "--server", &desk.url(), "--secret", &secret])
+        .await;
+    let local = agent
+        .ok(&[
+            "ticket",
+            "new",
+            "--subject",
+            "Laptop fan loud",
+            "--no-diagnostics",
+        ])
+        .await
+        .trim()
+        .to_owned();
+    let t: serde_json::Value = serde_json::from_str(
+        &agent
+            .ok(&["ticket", "show", &local, "--format", "json"])
+            .await,
+    )
+    .unwrap();
+    let number = t["server_id"].as_i64().unwrap();
+
+    let r = http()
+        .post(format!("{}/api/v1/tickets/{number}/comments", desk.url()))
+        .bearer_auth(&tech)
+        .json(&serde_json::json!({"body": "Please clean the vents."}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let r = http()
+        .post(format!("{}/api/v1/tickets/{number}/comments", desk.url()))
+        .bearer_auth(&tech)
+        .json(&serde_json::json!({"body": "Internal: order a new fan", "internal": true}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let said = agent.ok(&["sync"]).await;
+    assert!(said.contains("1 new replies"), "{said}");
+    let list: serde_json::Value =
+        serde_json::from_str(&agent.ok(&["ticket", "list", "--format", "json"]).await).unwrap();
+    assert_eq!(list[0]["unread"], 1);
+    let shown = agent.ok(&["ticket", "show", &format!("#{number}")]).await;
+    assert!(shown.contains("Please clean the vents."), "{shown}");
+    assert!(
+        !shown.contains("order a new fan"),
+        "internal notes never reach the device"
+    );
+    let list: serde_json::Value =
+        serde_json::from_str(&agent.ok(&["ticket", "list", "--format", "json"]).await).unwrap();
+    assert_eq!(list[0]["unread"], 0, "read once shown");
+
+    // The employee answers; the desk gets it once.
+    agent
+        .ok(&["ticket", "reply", &local, "--message", "Done, still loud."])
+        .await;
+    agent.ok(&["sync"]).await;
+    let detail: serde_json::Value = http()
+        .get(format!("{}/api/v1/tickets/{number}", desk.url()))
+        .bearer_auth(&tech)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let bodies: Vec<&str> = detail["comments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["body"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        bodies.iter().filter(|b| **b == "Done, still loud.").count(),
+        1
+    );
+
+    // Rating an unresolved ticket is refused for good: a dead letter, not a
+    // silent drop, and not retried forever.
+    agent.ok(&["ticket", "rate", &local, "--score", "5"]).await;
+    let status = agent.status().await;
+    assert_eq!(status["outbox_depth"], 0);
+    let dead = status["dead_letters"].as_array().unwrap();
+    assert_eq!(dead.len(), 1, "{status}");
+    assert_eq!(
+        (dead[0]["kind"].as_str(), dead[0]["status"].as_u64()),
+        (Some("rating"), Some(409))
+    );
+    let table = agent.ok(&["status"]).await;
+    assert!(table.contains("dead letters:  1"), "{table}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_desk_dying_mid_request_loses_and_duplicates_nothing() {
+    let mut desk = Desk::up().await;
+    let secret = desk.secret().await;
+    let agent = AgentProc::new("e2e-dying");
+    agent
+        .ok(&["enroll", "--server", &desk.url(), "--secret", &secret])
+        .await;
+    for round in 0..5 {
+        let subject = format!("Round {round}");
+        let mut child = agent
+            .command(&["ticket", "new", "--subject", &subject])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        // Kill the desk at a different moment of each submission.
+        tokio::time::sleep(std::time::Duration::from_millis(5 + 20 * round)).await;
+        desk.kill().await;
+        tokio::task::spawn_blocking(move || child.wait().unwrap())
+            .await
+            .unwrap();
+        desk.start().await;
+    }
+    for _ in 0..20 {
+        let out = agent.run(&["sync"]).await;
+        if out.status.success() && agent.status().await["outbox_depth"] == 0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    }
+    let local: serde_json::Value =
+        serde_json::from_str(&agent.ok(&["ticket", "list", "--format", "json"]).await).unwrap();
+    let mut queued: Vec<String> = local
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["subject"].as_str().unwrap().to_owned())
+        .collect();
+    queued.sort();
+    assert_eq!(
+        desk.subjects().await,
+        queued,
+        "each queued ticket exactly once"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn crash_loop_fifty_submissions_each_exactly_once() {
+    use rand::Rng;
+    let desk = Desk::up().await;
+    let secret = desk.secret().await;
+    let agent = AgentProc::new("e2e-crash");
+    agent
+        .ok(&["enroll", "--server", &desk.url(), "--secret", &secret])
+        .await;
+    for i in 0..50 {
+        let subject = format!("Crash {i:02}");
+        let mut child = agent
+            .command(&["ticket", "new", "--subject", &subject, "--no-diagnostics"])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let wait = rand::rng().random_range(0..40u64);
+        tokio::time::sleep(std::time::Duration::from_millis(wait)).await;
+        // SIGKILL: no chance to clean up.
+        let _ = child.kill();
+        let _ = tokio::task::spawn_blocking(move || child.wait()).await;
+    }
+    // Whatever each killed process had committed is delivered by the next
+    // agent run, once.
+    agent.ok(&["sync"]).await;
+    agent.ok(&["sync"]).await;
+    let local: serde_json::Value =
+        serde_json::from_str(&agent.ok(&["ticket", "list", "--format", "json"]).await).unwrap();
+    let mut committed: Vec<String> = local
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["subject"].as_str().unwrap().to_owned())
+        .collect();
+    committed.sort();
+    assert!(!committed.is_empty());
+    assert_eq!(desk.subjects().await, committed);
+    assert!(
+        local
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|t| t["delivery"] == "acknowledged")
+    );
+}
