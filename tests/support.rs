@@ -129,7 +129,9 @@ impl Desk {
 }
 
 /// The `deskside-agent` binary of this build. `cargo test --workspace`
-/// builds it; a run of this package alone builds it here.
+/// (what the test script runs) builds it before any test runs; run alone,
+/// this package builds it when it is missing. After changing the agent,
+/// run the workspace's tests, or `cargo build -p deskside-agent` first.
 pub fn agent_bin() -> PathBuf {
     let exe = std::env::current_exe().unwrap();
     // target/<profile>/deps/<test> → target/<profile>/deskside-agent
@@ -137,6 +139,9 @@ pub fn agent_bin() -> PathBuf {
     let bin = dir.join(format!("deskside-agent{}", std::env::consts::EXE_SUFFIX));
     static BUILT: std::sync::Once = std::sync::Once::new();
     BUILT.call_once(|| {
+        if bin.exists() {
+            return;
+        }
         let status = Command::new(env!("CARGO"))
             .args([
                 "build",

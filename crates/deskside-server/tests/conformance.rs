@@ -236,6 +236,26 @@ async fn suite<S: Store>(s: S) {
         )
     );
 
+    // A check reported twice in one check-in keeps its last result.
+    let twice = Checkin {
+        device_id: dev,
+        agent_version: None,
+        health: None,
+        results: vec![
+            ("twice", "ok", "{\"n\":1}".to_owned()),
+            ("twice", "critical", "{\"n\":2}".to_owned()),
+        ],
+        samples: Vec::new(),
+        at: now,
+    };
+    s.record_checkin(&twice).await.unwrap();
+    let results = s.check_results(dev).await.unwrap();
+    assert!(results.contains(&(
+        "twice".to_owned(),
+        "critical".to_owned(),
+        "{\"n\":2}".to_owned()
+    )));
+
     // Policies: versions count up from 1; the newest is current.
     assert!(s.current_policy().await.unwrap().is_none());
     assert_eq!(s.put_policy("[]", admin.id).await.unwrap(), 1);

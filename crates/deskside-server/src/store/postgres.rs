@@ -390,42 +390,46 @@ impl Store for PgStore {
     }
 
     async fn record_checkin(&self, c: &Checkin<'_>) -> StoreResult<()> {
-        let mut tx = self.pool.begin().await?;
+        // One statement (atomic on its own): a check-in is the hottest
+        // write, and each round trip to the database costs more than the
+        // work. A check reported twice in one batch keeps its last result;
+        // ON CONFLICT cannot touch one row twice.
+        let mut last: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+        for (i, (id, _, _)) in c.results.iter().enumerate() {
+            last.insert(id, i);
+        }
+        let (mut ids, mut states, mut results) = (Vec::new(), Vec::new(), Vec::new());
+        for (i, (id, state, result)) in c.results.iter().enumerate() {
+            if last.get(id) == Some(&i) {
+                ids.push(*id);
+                states.push(*state);
+                results.push(result.as_str());
+            }
+        }
+        let (taken, samples): (Vec<DateTime<Utc>>, Vec<&str>) =
+            c.samples.iter().map(|(t, s)| (*t, s.as_str())).unzip();
         sqlx::query(
-            "UPDATE devices SET last_seen = $1, agent_version = COALESCE($2, agent_version), \
-             health = COALESCE($3, health) WHERE id = $4",
+            "WITH d AS (UPDATE devices SET last_seen = $1, agent_version = COALESCE($2, agent_version), \
+                 health = COALESCE($3, health) WHERE id = $4), \
+             r AS (INSERT INTO check_results (device_id, check_id, state, result, updated_at) \
+                 SELECT $4, c, s, j, $1 FROM UNNEST($5::text[], $6::text[], $7::text[]) AS t(c, s, j) \
+                 ON CONFLICT (device_id, check_id) DO UPDATE SET state = excluded.state, \
+                 result = excluded.result, updated_at = excluded.updated_at), \
+             m AS (INSERT INTO metric_samples (device_id, taken_at, sample) \
+                 SELECT $4, ts, smp FROM UNNEST($8::timestamptz[], $9::text[]) AS u(ts, smp)) \
+             SELECT 1",
         )
         .bind(c.at)
         .bind(c.agent_version)
         .bind(c.health)
         .bind(c.device_id)
-        .execute(&mut *tx)
+        .bind(&ids)
+        .bind(&states)
+        .bind(&results)
+        .bind(&taken)
+        .bind(&samples)
+        .execute(&self.pool)
         .await?;
-        for (check_id, state, result) in &c.results {
-            sqlx::query(
-                "INSERT INTO check_results (device_id, check_id, state, result, updated_at) \
-                 VALUES ($1, $2, $3, $4, $5) ON CONFLICT (device_id, check_id) DO UPDATE SET \
-                 state = excluded.state, result = excluded.result, updated_at = excluded.updated_at",
-            )
-            .bind(c.device_id)
-            .bind(*check_id)
-            .bind(*state)
-            .bind(result)
-            .bind(c.at)
-            .execute(&mut *tx)
-            .await?;
-        }
-        for (taken_at, sample) in &c.samples {
-            sqlx::query(
-                "INSERT INTO metric_samples (device_id, taken_at, sample) VALUES ($1, $2, $3)",
-            )
-            .bind(c.device_id)
-            .bind(*taken_at)
-            .bind(sample)
-            .execute(&mut *tx)
-            .await?;
-        }
-        tx.commit().await?;
         Ok(())
     }
 
