@@ -64,7 +64,12 @@ impl Desk {
     pub async fn start(&mut self) {
         let listener = tokio::net::TcpListener::bind(self.addr).await.unwrap();
         let blobs = DiskBlobs::new(self.dir.path().join("blobs")).unwrap();
-        let app = router(self.store.clone(), blobs, Limits::default());
+        // Agents check in every 2 s, so that tests of `run` are quick.
+        let limits = Limits {
+            checkin_interval: Duration::from_secs(2),
+            ..Limits::default()
+        };
+        let app = router(self.store.clone(), blobs, limits);
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         self.stop = Some(tx);
         self.task = Some(tokio::spawn(async move {

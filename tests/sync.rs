@@ -348,3 +348,105 @@ async fn crash_loop_fifty_submissions_each_exactly_once() {
             .all(|t| t["delivery"] == "acknowledged")
     );
 }
+
+/// Polls `f` until it holds or 30 s passed.
+async fn eventually(what: &str, mut f: impl AsyncFnMut() -> bool) {
+    for _ in 0..150 {
+        if f().await {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    panic!("timed out waiting for {what}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_running_agent_delivers_checks_in_and_stops_on_sigterm() {
+    let mut desk = Desk::up().await;
+    let secret = desk.secret().await;
+    let tech = desk.technician("tech@example.com").await;
+    let agent = AgentProc::new("e2e-run");
+    agent
+        .ok(&["enroll", "--server", &desk.url(), "--secret", &secret])
+        .await;
+    let mut daemon = agent
+        .command(&["run"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+
+    // One agent per state directory.
+    eventually("the lock", async || {
+        let out = agent.run(&["run"]).await;
+        !out.status.success()
+            && String::from_utf8_lossy(&out.stderr).contains("another deskside-agent is running")
+    })
+    .await;
+
+    // Filed while the desk is down: the running agent delivers it later.
+    desk.kill().await;
+    let local = agent
+        .ok(&[
+            "ticket",
+            "new",
+            "--subject",
+            "Dock not detected",
+            "--no-diagnostics",
+        ])
+        .await
+        .trim()
+        .to_owned();
+    desk.start().await;
+    eventually("delivery by the running agent", async || {
+        desk.subjects().await == ["Dock not detected"]
+    })
+    .await;
+
+    // A technician's reply reaches the running agent at its next check-in.
+    let number = desk
+        .store
+        .list_tickets(&deskside_server::store::TicketFilter {
+            limit: 1,
+            ..Default::default()
+        })
+        .await
+        .unwrap()[0]
+        .id;
+    let r = http()
+        .post(format!("{}/api/v1/tickets/{number}/comments", desk.url()))
+        .bearer_auth(&tech)
+        .json(&serde_json::json!({"body": "Try the other USB-C port."}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    eventually("the reply at the agent", async || {
+        agent
+            .ok(&["ticket", "show", &local])
+            .await
+            .contains("Try the other USB-C port.")
+    })
+    .await;
+    // The running agent checked the machine and reported its health.
+    eventually("health at the desk", async || {
+        desk.store
+            .device(1)
+            .await
+            .unwrap()
+            .is_some_and(|d| d.health.is_some())
+    })
+    .await;
+
+    // SIGTERM stops it cleanly.
+    let pid = i32::try_from(daemon.id()).unwrap();
+    let killed = std::process::Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let status = tokio::task::spawn_blocking(move || daemon.wait().unwrap())
+        .await
+        .unwrap();
+    assert!(status.success(), "exit after SIGTERM: {status}");
+}

@@ -380,21 +380,21 @@ impl AgentConfig {
 
     /// Checks the values together; names the key at fault.
     pub fn validate(&self) -> Result<(), Error> {
-        if let Some(url) = &self.desk.server_url {
-            if !(url.starts_with("https://") || url.starts_with("http://")) {
-                return Err(config_error(
-                    "desk.server_url",
-                    format!("{url:?} is not an http:// or https:// URL"),
-                ));
-            }
+        if let Some(url) = &self.desk.server_url
+            && !(url.starts_with("https://") || url.starts_with("http://"))
+        {
+            return Err(config_error(
+                "desk.server_url",
+                format!("{url:?} is not an http:// or https:// URL"),
+            ));
         }
-        if let Some(p) = &self.desk.proxy {
-            if !p.contains("://") {
-                return Err(config_error(
-                    "desk.proxy",
-                    format!("{p:?} is not a URL such as http://proxy:3128"),
-                ));
-            }
+        if let Some(p) = &self.desk.proxy
+            && !p.contains("://")
+        {
+            return Err(config_error(
+                "desk.proxy",
+                format!("{p:?} is not a URL such as http://proxy:3128"),
+            ));
         }
         if self.desk.request_timeout < Duration::from_secs(1) {
             return Err(config_error("desk.request_timeout", "must be at least 1s"));

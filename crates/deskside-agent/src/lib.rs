@@ -15,6 +15,7 @@ pub mod diagnostics;
 pub mod error;
 pub mod i18n;
 pub mod notify;
+pub mod runtime;
 pub mod store;
 pub mod sync;
 

@@ -155,6 +155,8 @@ pub struct Agent {
     desk: Option<DeskClient>,
     events: broadcast::Sender<Event>,
     notifier: Mutex<Option<Notifier>>,
+    /// What each check reported at the last check-in: (state, summary).
+    sent_results: Mutex<std::collections::HashMap<String, (deskside_protocol::CheckState, String)>>,
 }
 
 const KEY_DEVICE_ID: &str = "device_id";
@@ -202,6 +204,7 @@ impl Agent {
             desk,
             events,
             notifier: Mutex::new(None),
+            sent_results: Mutex::new(std::collections::HashMap::new()),
         })
     }
 
@@ -301,10 +304,10 @@ impl Agent {
         inv.agent_version = Some(crate::AGENT_VERSION.to_owned());
         // Cloned machines (VM images) share a machine id; an installer can
         // give each its own key.
-        if let Ok(key) = std::env::var("DESKSIDE_DEVICE_KEY") {
-            if !key.is_empty() {
-                inv.device.device_key = Some(key);
-            }
+        if let Ok(key) = std::env::var("DESKSIDE_DEVICE_KEY")
+            && !key.is_empty()
+        {
+            inv.device.device_key = Some(key);
         }
         inv
     }
@@ -613,6 +616,16 @@ impl Agent {
     /// (ticket updates are stored and notified; a new policy is kept for
     /// the scheduler; the inventory is uploaded when the desk wants it).
     pub async fn checkin(&self) -> SyncResult<CheckinOutcome> {
+        self.checkin_with(Vec::new()).await
+    }
+
+    /// [`Agent::checkin`] carrying metric samples. Only check results that
+    /// changed since the last check-in of this process are sent, so an idle
+    /// device's check-in stays small.
+    pub async fn checkin_with(
+        &self,
+        metrics: Vec<deskside_protocol::MetricSample>,
+    ) -> SyncResult<CheckinOutcome> {
         let desk = self.desk()?;
         self.emit(Event::SyncState(SyncState::Syncing));
         let inventory = self.inventory();
@@ -636,8 +649,8 @@ impl Agent {
             overall_health: (!tracker.last_results.is_empty()).then(|| tracker.overall()),
             policy_version,
             inventory_hash: Some(hash),
-            check_results: tracker.last_results.values().cloned().collect(),
-            metrics: Vec::new(),
+            check_results: self.changed_results(&tracker),
+            metrics,
             tickets_seen_at: seen,
         };
         let mut token = self.token().await?;
@@ -695,9 +708,28 @@ impl Agent {
             outcome.inventory_sent = true;
         }
         outcome.next_checkin = Duration::from_secs(answer.next_checkin_secs.max(5));
+        {
+            let mut sent = self.sent_results.lock().unwrap_or_else(|p| p.into_inner());
+            for r in &req.check_results {
+                sent.insert(r.check_id.clone(), (r.state, r.summary.clone()));
+            }
+        }
         self.note_success();
         self.emit(Event::SyncState(SyncState::Online));
         Ok(outcome)
+    }
+
+    fn changed_results(
+        &self,
+        tracker: &deskside_host::checks::Tracker,
+    ) -> Vec<deskside_protocol::CheckResult> {
+        let sent = self.sent_results.lock().unwrap_or_else(|p| p.into_inner());
+        tracker
+            .last_results
+            .values()
+            .filter(|r| sent.get(&r.check_id) != Some(&(r.state, r.summary.clone())))
+            .cloned()
+            .collect()
     }
 
     /// Delivers the outbox and checks in once.
@@ -728,6 +760,29 @@ impl Agent {
                 .filter(|t| !t.last_results.is_empty())
                 .map(|t| t.overall().as_str().to_owned()),
         })
+    }
+
+    /// The state directory.
+    pub fn state_dir(&self) -> &std::path::Path {
+        &self.state_dir
+    }
+
+    /// The policy the desk sent last, if any.
+    pub fn desk_policy(&self) -> SyncResult<Option<deskside_protocol::Policy>> {
+        Ok(self
+            .store()
+            .get(KEY_POLICY)?
+            .and_then(|p| serde_json::from_str(&p).ok()))
+    }
+
+    /// Items waiting in the outbox.
+    pub fn outbox_depth(&self) -> SyncResult<u64> {
+        Ok(self.store().outbox_depth()?)
+    }
+
+    /// Whether the agent has a desk to talk to.
+    pub fn has_desk(&self) -> bool {
+        self.desk.is_some()
     }
 
     /// The shared handle for a UI.

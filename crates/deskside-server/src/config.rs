@@ -142,16 +142,15 @@ impl ServerConfig {
         if cfg.metrics_retention < Duration::from_secs(3600) {
             return Err("metrics_retention must be at least 1h".into());
         }
-        if let Some(url) = &cfg.database_url {
-            if !(url.starts_with("sqlite:")
+        if let Some(url) = &cfg.database_url
+            && !(url.starts_with("sqlite:")
                 || url.starts_with("postgres://")
                 || url.starts_with("postgresql://"))
-            {
-                return Err(format!(
-                    "database_url {:?}: expected sqlite:… or postgres://…",
-                    redact_url(url)
-                ));
-            }
+        {
+            return Err(format!(
+                "database_url {:?}: expected sqlite:… or postgres://…",
+                redact_url(url)
+            ));
         }
         if cfg.max_body_bytes < 1024 {
             return Err("max_body_bytes must be at least 1024".into());

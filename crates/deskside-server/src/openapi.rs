@@ -434,12 +434,11 @@ fn merge_definitions(out: Map<String, Value>, input: Map<String, Value>) -> (Val
 fn rewrite_refs(v: &mut Value, renamed: &[String]) {
     match v {
         Value::Object(m) => {
-            if let Some(Value::String(r)) = m.get_mut("$ref") {
-                if let Some(name) = r.strip_prefix("#/components/schemas/") {
-                    if renamed.iter().any(|n| n == name) {
-                        *r = format!("{r}Input");
-                    }
-                }
+            if let Some(Value::String(r)) = m.get_mut("$ref")
+                && let Some(name) = r.strip_prefix("#/components/schemas/")
+                && renamed.iter().any(|n| n == name)
+            {
+                *r = format!("{r}Input");
             }
             m.values_mut().for_each(|x| rewrite_refs(x, renamed));
         }

@@ -103,14 +103,14 @@ pub fn run(
             perfdata: perf,
         };
     }
-    if let Some(text) = body_contains {
-        if !String::from_utf8_lossy(&body).contains(text) {
-            return Outcome {
-                state: CheckState::Critical,
-                summary: format!("HTTP {code} from {url}, but the body does not contain {text:?}"),
-                perfdata: perf,
-            };
-        }
+    if let Some(text) = body_contains
+        && !String::from_utf8_lossy(&body).contains(text)
+    {
+        return Outcome {
+            state: CheckState::Critical,
+            summary: format!("HTTP {code} from {url}, but the body does not contain {text:?}"),
+            perfdata: perf,
+        };
     }
     Outcome {
         state: threshold::evaluate(

@@ -120,14 +120,14 @@ pub fn dns_resolve(check: &Check, name: &str, expect: Option<IpAddr>) -> Outcome
         .map(ToString::to_string)
         .collect::<Vec<_>>()
         .join(", ");
-    if let Some(want) = expect {
-        if !ips.contains(&want) {
-            return Outcome {
-                state: CheckState::Critical,
-                summary: format!("{name} resolves to {list}, not {want}"),
-                perfdata: vec![latency_perf(check, elapsed)],
-            };
-        }
+    if let Some(want) = expect
+        && !ips.contains(&want)
+    {
+        return Outcome {
+            state: CheckState::Critical,
+            summary: format!("{name} resolves to {list}, not {want}"),
+            perfdata: vec![latency_perf(check, elapsed)],
+        };
     }
     Outcome {
         state: threshold::evaluate(

@@ -266,13 +266,13 @@ impl Loop {
         if !self.dirty || !(urgent || self.last_save.elapsed() >= self.opts.save_every) {
             return;
         }
-        if let (Some(path), Ok(t)) = (&self.opts.store, self.tracker.lock()) {
-            if let Err(e) = t.save(path) {
-                warn(&format!(
-                    "cannot save check results to {}: {e}",
-                    path.display()
-                ));
-            }
+        if let (Some(path), Ok(t)) = (&self.opts.store, self.tracker.lock())
+            && let Err(e) = t.save(path)
+        {
+            warn(&format!(
+                "cannot save check results to {}: {e}",
+                path.display()
+            ));
         }
         self.last_save = Instant::now();
         self.dirty = false;

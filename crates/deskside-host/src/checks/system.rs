@@ -347,33 +347,33 @@ pub fn firewall_enabled(timeout: Duration) -> Outcome {
             ),
         };
     }
-    if command::on_path("ufw") {
-        if let Some((_, out)) = command::run_status("ufw", &["status"], timeout) {
-            if out.contains("Status: active") {
-                return outcome(CheckState::Ok, "ufw is active");
-            }
-            if out.contains("Status: inactive") {
-                return outcome(CheckState::Critical, "ufw is inactive");
-            }
+    if command::on_path("ufw")
+        && let Some((_, out)) = command::run_status("ufw", &["status"], timeout)
+    {
+        if out.contains("Status: active") {
+            return outcome(CheckState::Ok, "ufw is active");
+        }
+        if out.contains("Status: inactive") {
+            return outcome(CheckState::Critical, "ufw is inactive");
         }
     }
-    if command::on_path("firewall-cmd") {
-        if let Some((_, out)) = command::run_status("firewall-cmd", &["--state"], timeout) {
-            return if out.trim() == "running" {
-                outcome(CheckState::Ok, "firewalld is running")
-            } else {
-                outcome(CheckState::Critical, "firewalld is not running")
-            };
-        }
+    if command::on_path("firewall-cmd")
+        && let Some((_, out)) = command::run_status("firewall-cmd", &["--state"], timeout)
+    {
+        return if out.trim() == "running" {
+            outcome(CheckState::Ok, "firewalld is running")
+        } else {
+            outcome(CheckState::Critical, "firewalld is not running")
+        };
     }
-    if command::on_path("nft") {
-        if let Some((0, out)) = command::run_status("nft", &["list", "ruleset"], timeout) {
-            return if out.contains("hook input") {
-                outcome(CheckState::Ok, "nftables filters incoming traffic")
-            } else {
-                outcome(CheckState::Critical, "nftables has no input filter")
-            };
-        }
+    if command::on_path("nft")
+        && let Some((0, out)) = command::run_status("nft", &["list", "ruleset"], timeout)
+    {
+        return if out.contains("hook input") {
+            outcome(CheckState::Ok, "nftables filters incoming traffic")
+        } else {
+            outcome(CheckState::Critical, "nftables has no input filter")
+        };
     }
     outcome(
         CheckState::Unknown,

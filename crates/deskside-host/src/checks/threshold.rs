@@ -93,10 +93,10 @@ pub fn parse(t: &Threshold, unit: Unit) -> Result<Quantity, String> {
         }
         .into());
     }
-    if let Quantity::Percent(p) = q {
-        if !(0.0..=100.0).contains(&p) {
-            return Err(format!("{p}% is not between 0% and 100%"));
-        }
+    if let Quantity::Percent(p) = q
+        && !(0.0..=100.0).contains(&p)
+    {
+        return Err(format!("{p}% is not between 0% and 100%"));
     }
     Ok(q)
 }

@@ -56,10 +56,11 @@ pub fn clean(value: &str) -> Option<String> {
     // "00000000-0000-…", "FFFFFFFF", "        ", "xxxxxxx": one repeated
     // character (ignoring separators) is filler, not an identifier.
     let mut chars = v.chars().filter(|c| !matches!(c, '-' | ' ' | ':' | '.'));
-    if let Some(first) = chars.next() {
-        if v.len() > 3 && chars.all(|c| c.eq_ignore_ascii_case(&first)) {
-            return None;
-        }
+    if let Some(first) = chars.next()
+        && v.len() > 3
+        && chars.all(|c| c.eq_ignore_ascii_case(&first))
+    {
+        return None;
     }
     Some(v.to_owned())
 }

@@ -20,19 +20,19 @@ pub fn pci_names(db: &str, vendor_id: &str, device_id: &str) -> (Option<String>,
             if in_vendor {
                 break;
             }
-            if let Some((id, name)) = line.split_once("  ") {
-                if id.eq_ignore_ascii_case(vendor_id) {
-                    vendor = Some(name.trim().to_owned());
-                    in_vendor = true;
-                }
+            if let Some((id, name)) = line.split_once("  ")
+                && id.eq_ignore_ascii_case(vendor_id)
+            {
+                vendor = Some(name.trim().to_owned());
+                in_vendor = true;
             }
-        } else if in_vendor && !line.starts_with("\t\t") {
-            if let Some((id, name)) = line.trim_start().split_once("  ") {
-                if id.eq_ignore_ascii_case(device_id) {
-                    device = Some(name.trim().to_owned());
-                    break;
-                }
-            }
+        } else if in_vendor
+            && !line.starts_with("\t\t")
+            && let Some((id, name)) = line.trim_start().split_once("  ")
+            && id.eq_ignore_ascii_case(device_id)
+        {
+            device = Some(name.trim().to_owned());
+            break;
         }
     }
     (vendor, device)

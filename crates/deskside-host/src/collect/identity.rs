@@ -63,10 +63,10 @@ pub fn machine_id_windows() -> Option<(String, &'static str)> {
 /// The configured time zone name: `/etc/timezone` (Debian) or the target
 /// of the `/etc/localtime` link (everyone else, macOS too).
 pub fn timezone_name_unix(root: &Path) -> Option<String> {
-    if let Ok(tz) = std::fs::read_to_string(root.join("etc/timezone")) {
-        if let Some(line) = tz.lines().next().map(str::trim).filter(|l| !l.is_empty()) {
-            return Some(line.to_owned());
-        }
+    if let Ok(tz) = std::fs::read_to_string(root.join("etc/timezone"))
+        && let Some(line) = tz.lines().next().map(str::trim).filter(|l| !l.is_empty())
+    {
+        return Some(line.to_owned());
     }
     let target = std::fs::read_link(root.join("etc/localtime")).ok()?;
     let target = target.to_string_lossy();

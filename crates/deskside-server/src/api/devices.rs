@@ -105,10 +105,10 @@ pub(super) async fn list_devices<S: Store>(
     ApiQuery(q): ApiQuery<DeviceQuery>,
 ) -> Result<Json<DevicePage>, ApiError> {
     let limit = page_limit(q.limit)?;
-    if let Some(h) = &q.health {
-        if !["ok", "warning", "critical", "unknown"].contains(&h.as_str()) {
-            return Err(bad_query("health must be ok, warning, critical or unknown"));
-        }
+    if let Some(h) = &q.health
+        && !["ok", "warning", "critical", "unknown"].contains(&h.as_str())
+    {
+        return Err(bad_query("health must be ok, warning, critical or unknown"));
     }
     let filter = DeviceFilter {
         hostname: text_filter("search", q.search)?,

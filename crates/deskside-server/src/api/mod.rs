@@ -225,10 +225,10 @@ impl PolicyCache {
     }
 
     pub(super) fn put(&self, policy: Arc<Policy>) {
-        if let Ok(mut slot) = self.0.lock() {
-            if slot.as_ref().is_none_or(|p| p.version < policy.version) {
-                *slot = Some(policy);
-            }
+        if let Ok(mut slot) = self.0.lock()
+            && slot.as_ref().is_none_or(|p| p.version < policy.version)
+        {
+            *slot = Some(policy);
         }
     }
 }

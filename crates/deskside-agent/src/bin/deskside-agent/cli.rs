@@ -100,6 +100,9 @@ pub enum Command {
         #[command(subcommand)]
         command: TicketCommand,
     },
+    /// Run the agent until stopped (SIGTERM or Ctrl-C): health sampling,
+    /// scheduled checks with notifications, check-ins, outbox delivery.
+    Run,
     /// Deliver the outbox and check in once; exits non-zero when the desk is
     /// unreachable.
     Sync,

@@ -163,6 +163,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         } => return crate::desk_commands::enroll(&cfg, server, secret, secret_file),
         Command::Ticket { command } => return crate::desk_commands::ticket(&cfg, command),
         Command::Sync => return crate::desk_commands::sync(&cfg),
+        Command::Run => return crate::desk_commands::run(cfg),
         Command::Status { format } => return crate::desk_commands::status(&cfg, format),
         Command::Diagnostics { out } => return crate::desk_commands::diagnostics(&cfg, &out),
         Command::Check {

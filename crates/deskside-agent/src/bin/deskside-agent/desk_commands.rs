@@ -208,6 +208,32 @@ fn deliver_now(agent: &Agent) -> Result<()> {
     Ok(())
 }
 
+/// SIGTERM (service managers) or Ctrl-C.
+async fn stop_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = tokio::signal::ctrl_c() => {}
+            }
+            return;
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
+}
+
+pub fn run(cfg: AgentConfig) -> Result<ExitCode> {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    rt.block_on(deskside_agent::runtime::run(cfg, stop_signal()))?;
+    Ok(ExitCode::SUCCESS)
+}
+
 pub fn sync(cfg: &AgentConfig) -> Result<ExitCode> {
     let agent = agent(cfg)?;
     let (delivered, checked) = runtime()?

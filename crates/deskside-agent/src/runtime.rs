@@ -1,0 +1,200 @@
+//! `deskside-agent run`: the long-running agent. One process per state
+//! directory (a lock file), a metrics sampler, the check scheduler with
+//! notifications, the check-in loop (which applies a new policy live) and
+//! outbox delivery, until the shutdown future completes.
+
+use std::fs::{File, TryLockError};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use deskside_host::checks::{LoadedPolicy, Scheduler, SchedulerOptions};
+use deskside_host::metrics::{MetricsHistory, Sampler, SamplerThread};
+
+use crate::config::AgentConfig;
+use crate::notify::Notifier;
+use crate::sync::{Agent, SyncError};
+
+/// Why the agent could not run.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// Another agent uses this state directory.
+    #[error("another deskside-agent is running with the state directory {0}")]
+    Locked(PathBuf),
+    /// The lock file failed.
+    #[error("cannot lock {path}: {source}")]
+    Lock {
+        /// The lock file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The sampler could not start.
+    #[error(transparent)]
+    Host(#[from] deskside_host::Error),
+    /// The core failed.
+    #[error(transparent)]
+    Sync(#[from] SyncError),
+}
+
+/// Held while an agent runs with a state directory; released on drop (and
+/// by the OS when the process dies, however it dies).
+#[derive(Debug)]
+pub struct StateLock {
+    _file: File,
+}
+
+impl StateLock {
+    /// Takes the lock of `state_dir`, or says who holds it.
+    pub fn acquire(state_dir: &Path) -> Result<Self, RunError> {
+        let path = state_dir.join("agent.lock");
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(|source| RunError::Lock {
+                path: path.clone(),
+                source,
+            })?;
+        match file.try_lock() {
+            Ok(()) => Ok(Self { _file: file }),
+            Err(TryLockError::WouldBlock) => Err(RunError::Locked(state_dir.to_path_buf())),
+            Err(TryLockError::Error(source)) => Err(RunError::Lock { path, source }),
+        }
+    }
+}
+
+/// How often the outbox is looked at when nothing woke it.
+const DELIVERY_EVERY: Duration = Duration::from_secs(15);
+
+/// Runs until `shutdown` completes.
+pub async fn run(
+    cfg: AgentConfig,
+    shutdown: impl std::future::Future<Output = ()>,
+) -> Result<(), RunError> {
+    let state_dir = cfg.state_dir();
+    std::fs::create_dir_all(&state_dir).map_err(|source| RunError::Lock {
+        path: state_dir.clone(),
+        source,
+    })?;
+    let _lock = StateLock::acquire(&state_dir)?;
+    let agent = Arc::new(
+        Agent::open(cfg.clone())?
+            .with_notifier(Notifier::new(cfg.notifications.clone(), Some(&state_dir))),
+    );
+
+    let history = Arc::new(Mutex::new(MetricsHistory::new(
+        cfg.metrics.raw_history,
+        cfg.metrics.rollup_history,
+    )));
+    let sampler = SamplerThread::spawn(
+        Sampler::new(cfg.metrics.top_processes, "/".into())?,
+        cfg.metrics.interval,
+        Arc::clone(&history),
+    );
+
+    let policy = agent
+        .desk_policy()?
+        .map(|p| LoadedPolicy::load(&p))
+        .unwrap_or_else(LoadedPolicy::builtin);
+    let current = Arc::new(Mutex::new(policy.clone()));
+    let notifier = Mutex::new(Notifier::new(cfg.notifications.clone(), Some(&state_dir)));
+    let for_hook = Arc::clone(&current);
+    let scheduler = Scheduler::start(
+        policy,
+        SchedulerOptions {
+            env: crate::checks::environment(),
+            store: Some(state_dir.join("checks.json")),
+            ..SchedulerOptions::default()
+        },
+        Box::new(move |_result, transition| {
+            let Some(t) = transition else { return };
+            let policy = for_hook.lock().unwrap_or_else(|p| p.into_inner());
+            if let Some(check) = policy.checks.iter().find(|c| c.spec.id == t.check_id) {
+                let mut n = notifier.lock().unwrap_or_else(|p| p.into_inner());
+                n.on_transition(check, t);
+                let _ = n.save();
+            }
+        }),
+    );
+    tracing::info!(state_dir = %state_dir.display(), "agent running");
+
+    let work = async {
+        let mut next_checkin = tokio::time::Instant::now();
+        loop {
+            if agent.has_desk() {
+                if tokio::time::Instant::now() >= next_checkin {
+                    let metrics: Vec<_> = history
+                        .lock()
+                        .map(|h| h.latest().cloned().into_iter().map(trim_sample).collect())
+                        .unwrap_or_default();
+                    match agent.checkin_with(metrics).await {
+                        Ok(outcome) => {
+                            if outcome.new_policy.is_some()
+                                && let Ok(Some(p)) = agent.desk_policy()
+                            {
+                                let loaded = LoadedPolicy::load(&p);
+                                for e in &loaded.errors {
+                                    tracing::warn!("desk policy: {e}");
+                                }
+                                *current.lock().unwrap_or_else(|p| p.into_inner()) = loaded.clone();
+                                scheduler.set_policy(loaded);
+                                tracing::info!(version = p.version, "new policy applied");
+                            }
+                            next_checkin = tokio::time::Instant::now() + outcome.next_checkin;
+                        }
+                        Err(e) => {
+                            tracing::warn!("check-in failed: {e}");
+                            next_checkin = tokio::time::Instant::now()
+                                + crate::sync::backoff(3).max(Duration::from_secs(10));
+                        }
+                    }
+                }
+                if agent.outbox_depth().unwrap_or(0) > 0
+                    && let Err(e) = agent.deliver().await
+                {
+                    tracing::warn!("delivery: {e}");
+                }
+            }
+            let wait = next_checkin
+                .saturating_duration_since(tokio::time::Instant::now())
+                .min(DELIVERY_EVERY);
+            tokio::time::sleep(wait.max(Duration::from_millis(200))).await;
+        }
+    };
+    tokio::select! {
+        () = work => {}
+        () = shutdown => tracing::info!("stopping"),
+    }
+    scheduler.stop();
+    sampler.stop();
+    Ok(())
+}
+
+/// A sample as the desk gets it at check-in: the process lists stay on
+/// the device (they go into diagnostics bundles), which keeps an idle
+/// check-in small.
+fn trim_sample(mut s: deskside_protocol::MetricSample) -> deskside_protocol::MetricSample {
+    s.top_cpu.clear();
+    s.top_memory.clear();
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_agent_per_state_directory() {
+        let dir = tempfile::tempdir().unwrap();
+        let first = StateLock::acquire(dir.path()).unwrap();
+        assert!(matches!(
+            StateLock::acquire(dir.path()),
+            Err(RunError::Locked(_))
+        ));
+        drop(first);
+        StateLock::acquire(dir.path()).unwrap();
+    }
+}
