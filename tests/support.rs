@@ -114,6 +114,20 @@ impl Desk {
         token
     }
 
+    /// A ticket as the technician with `token` sees it (conversation,
+    /// attachments, audit trail).
+    pub async fn ticket(&self, token: &str, number: i64) -> serde_json::Value {
+        http()
+            .get(format!("{}/api/v1/tickets/{number}", self.url()))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+
     /// Every ticket's subject on the desk (one entry per ticket).
     pub async fn subjects(&self) -> Vec<String> {
         let f = deskside_server::store::TicketFilter {

@@ -131,15 +131,7 @@ async fn tickets_filed_offline_arrive_once_with_diagnostics() {
         .await;
     let shown: serde_json::Value = serde_json::from_str(&shown).unwrap();
     let number = shown["server_id"].as_i64().unwrap();
-    let detail: serde_json::Value = http()
-        .get(format!("{}/api/v1/tickets/{number}", desk.url()))
-        .bearer_auth(&tech)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let detail = desk.ticket(&tech, number).await;
     let atts = detail["ticket"]["attachments"].as_array().unwrap();
     assert_eq!(atts.len(), 2, "{detail}");
     assert!(
@@ -220,15 +212,7 @@ async fn replies_travel_back_and_refusals_are_dead_letters() {
         .ok(&["ticket", "reply", &local, "--message", "Done, still loud."])
         .await;
     agent.ok(&["sync"]).await;
-    let detail: serde_json::Value = http()
-        .get(format!("{}/api/v1/tickets/{number}", desk.url()))
-        .bearer_auth(&tech)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let detail = desk.ticket(&tech, number).await;
     let bodies: Vec<&str> = detail["comments"]
         .as_array()
         .unwrap()

@@ -228,6 +228,12 @@ pub fn transition_allowed(
         )
 }
 
+/// The fields a technician changes, as the audit trail records them.
+fn audited(w: &TicketWork) -> serde_json::Value {
+    serde_json::json!({"status": w.row.status, "impact": w.impact, "urgency": w.row.urgency,
+        "category": w.row.category, "tier": w.tier, "assignee_id": w.assignee_id})
+}
+
 /// `PATCH /api/v1/tickets/{id}`: status (by the workflow), assignee,
 /// category, impact and urgency (priority follows), tier. Audited.
 pub(super) async fn tech_patch_ticket<S: Store>(
@@ -238,14 +244,7 @@ pub(super) async fn tech_patch_ticket<S: Store>(
 ) -> Result<Json<TicketDetail>, ApiError> {
     use deskside_protocol::{TicketStatus, Urgency};
     let mut w = work_item(&state, &raw).await?;
-    let before = (
-        w.row.status.clone(),
-        w.impact.clone(),
-        w.row.urgency.clone(),
-        w.row.category.clone(),
-        w.tier,
-        w.assignee_id,
-    );
+    let before = audited(&w);
     if let Some(to) = patch.status {
         let from = enum_from(&w.row.status, TicketStatus::New);
         if !transition_allowed(from, to) {
@@ -289,19 +288,9 @@ pub(super) async fn tech_patch_ticket<S: Store>(
         enum_from(&w.impact, Urgency::Medium),
         enum_from(&w.row.urgency, Urgency::Medium),
     );
-    let after = (
-        w.row.status.clone(),
-        w.impact.clone(),
-        w.row.urgency.clone(),
-        w.row.category.clone(),
-        w.tier,
-        w.assignee_id,
-    );
+    let after = audited(&w);
     if before != after {
-        let detail = serde_json::json!({"before": {"status": before.0, "impact": before.1, "urgency": before.2,
-            "category": before.3, "tier": before.4, "assignee_id": before.5},
-            "after": {"status": after.0, "impact": after.1, "urgency": after.2, "category": after.3,
-            "tier": after.4, "assignee_id": after.5}});
+        let detail = serde_json::json!({"before": before, "after": after});
         state
             .store
             .update_ticket(&w, user.id, &detail.to_string())
