@@ -360,13 +360,38 @@ async fn the_running_agent_delivers_checks_in_and_stops_on_sigterm() {
         .spawn()
         .unwrap();
 
-    // One agent per state directory.
-    eventually("the lock", async || {
-        let out = agent.run(&["run"]).await;
-        !out.status.success()
-            && String::from_utf8_lossy(&out.stderr).contains("another deskside-agent is running")
+    // Once it has checked in it holds the lock: one agent per state
+    // directory.
+    eventually("the first check-in", async || {
+        desk.store
+            .device(1)
+            .await
+            .unwrap()
+            .is_some_and(|d| d.agent_version.is_some())
     })
     .await;
+    let mut second = agent
+        .command(&["run"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Bounded: a second agent that wrongly got the lock would run forever.
+    let out = tokio::task::spawn_blocking(move || {
+        for _ in 0..100 {
+            if second.try_wait().unwrap().is_some() {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        let _ = second.kill();
+        second.wait_with_output().unwrap()
+    })
+    .await
+    .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("another deskside-agent is running"), "{err}");
 
     // Filed while the desk is down: the running agent delivers it later.
     desk.kill().await;
