@@ -27,6 +27,20 @@ async fn enrollment_good_bad_revoked_and_again() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("enroll secret"), "{err}");
 
+    let out = agent
+        .run(&[
+            "enroll",
+            "--server",
+            "desk.example.com",
+            "--secret",
+            &secret,
+        ])
+        .await;
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not an http:// or https:// URL"));
+    let out = agent.run(&["sync"]).await;
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not enrolled"));
+
     let said = agent
         .ok(&["enroll", "--server", &desk.url(), "--secret", &secret])
         .await;

@@ -133,6 +133,9 @@ pub struct Status {
     pub overall_health: Option<String>,
 }
 
+/// How long a collected inventory serves check-ins.
+pub const INVENTORY_EVERY: Duration = Duration::from_secs(3600);
+
 /// Longest wait between delivery attempts.
 pub const MAX_BACKOFF: Duration = Duration::from_secs(300);
 
@@ -155,6 +158,9 @@ pub struct Agent {
     desk: Option<DeskClient>,
     events: broadcast::Sender<Event>,
     notifier: Mutex<Option<Notifier>>,
+    /// The last inventory collected, and when: check-ins reuse it for an
+    /// hour rather than reading every package database each minute.
+    inventory_cache: Mutex<Option<(std::time::Instant, Inventory)>>,
     /// What each check reported at the last check-in: (state, summary).
     sent_results: Mutex<std::collections::HashMap<String, (deskside_protocol::CheckState, String)>>,
 }
@@ -205,6 +211,7 @@ impl Agent {
             events,
             notifier: Mutex::new(None),
             sent_results: Mutex::new(std::collections::HashMap::new()),
+            inventory_cache: Mutex::new(None),
         })
     }
 
@@ -236,6 +243,11 @@ impl Agent {
     /// configuration): the device token goes to the credential store.
     pub async fn enroll(&mut self, server: Option<&str>, secret: Option<&str>) -> SyncResult<i64> {
         if let Some(url) = server {
+            if !(url.starts_with("https://") || url.starts_with("http://")) {
+                return Err(SyncError::Invalid(format!(
+                    "{url:?} is not an http:// or https:// URL"
+                )));
+            }
             let mut desk_cfg = self.cfg.desk.clone();
             desk_cfg.server_url = Some(url.to_owned());
             self.desk = Some(DeskClient::new(&desk_cfg)?);
@@ -292,6 +304,22 @@ impl Agent {
                 Err(SyncError::NotEnrolled)
             }
         }
+    }
+
+    /// The inventory, collected at most once per [`INVENTORY_EVERY`].
+    fn recent_inventory(&self) -> Inventory {
+        let mut cache = self
+            .inventory_cache
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        if let Some((at, inv)) = cache.as_ref()
+            && at.elapsed() < INVENTORY_EVERY
+        {
+            return inv.clone();
+        }
+        let inv = self.inventory();
+        *cache = Some((std::time::Instant::now(), inv.clone()));
+        inv
     }
 
     fn inventory(&self) -> Inventory {
@@ -628,7 +656,7 @@ impl Agent {
     ) -> SyncResult<CheckinOutcome> {
         let desk = self.desk()?;
         self.emit(Event::SyncState(SyncState::Syncing));
-        let inventory = self.inventory();
+        let inventory = self.recent_inventory();
         let hash = inventory_hash(&inventory);
         let tracker = deskside_host::checks::Tracker::load(&self.state_dir.join("checks.json"))
             .unwrap_or_default();

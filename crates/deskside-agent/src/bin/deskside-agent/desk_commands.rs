@@ -236,9 +236,7 @@ pub fn run(cfg: AgentConfig) -> Result<ExitCode> {
 
 pub fn sync(cfg: &AgentConfig) -> Result<ExitCode> {
     let agent = agent(cfg)?;
-    let (delivered, checked) = runtime()?
-        .block_on(agent.sync())
-        .context("the desk is unreachable")?;
+    let (delivered, checked) = runtime()?.block_on(agent.sync())?;
     println!(
         "delivered {}, waiting {}, refused {}; {} new replies, {} status changes{}",
         delivered.delivered,
