@@ -287,17 +287,6 @@ impl DeskClient {
             .await
             .map(drop)
     }
-
-    /// `GET /agent/tickets/{id}`.
-    pub async fn ticket(&self, token: &str, ticket: i64) -> Result<Ticket, DeskError> {
-        let r = self
-            .http
-            .get(self.url(&format!("/agent/tickets/{ticket}")))
-            .bearer_auth(token)
-            .send()
-            .await;
-        Self::answer(r).await
-    }
 }
 
 /// A reqwest error with its causes, without the URL's query (no secrets

@@ -100,8 +100,8 @@ pub async fn run(
         .map(|p| LoadedPolicy::load(&p))
         .unwrap_or_else(LoadedPolicy::builtin);
     let current = Arc::new(Mutex::new(policy.clone()));
-    let notifier = Mutex::new(Notifier::new(cfg.notifications.clone(), Some(&state_dir)));
     let for_hook = Arc::clone(&current);
+    let notifying = Arc::clone(&agent);
     let scheduler = Scheduler::start(
         policy,
         SchedulerOptions {
@@ -113,9 +113,7 @@ pub async fn run(
             let Some(t) = transition else { return };
             let policy = for_hook.lock().unwrap_or_else(|p| p.into_inner());
             if let Some(check) = policy.checks.iter().find(|c| c.spec.id == t.check_id) {
-                let mut n = notifier.lock().unwrap_or_else(|p| p.into_inner());
-                n.on_transition(check, t);
-                let _ = n.save();
+                notifying.on_transition(check, t);
             }
         }),
     );

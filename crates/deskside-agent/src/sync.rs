@@ -4,7 +4,7 @@
 //! back, and an event stream for a UI.
 
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -219,6 +219,22 @@ impl Agent {
     pub fn with_notifier(self, notifier: Notifier) -> Self {
         *self.notifier.lock().unwrap_or_else(|p| p.into_inner()) = Some(notifier);
         self
+    }
+
+    /// Shows a check's state change through the agent's notifier and
+    /// remembers its rate limit.
+    pub fn on_transition(
+        &self,
+        check: &deskside_host::checks::Check,
+        t: &deskside_protocol::StateTransition,
+    ) {
+        let mut notifier = self.notifier.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(n) = notifier.as_mut() {
+            n.on_transition(check, t);
+            if let Err(e) = n.save() {
+                tracing::warn!("cannot save notification state: {e}");
+            }
+        }
     }
 
     /// Events for a UI.
@@ -790,11 +806,6 @@ impl Agent {
         })
     }
 
-    /// The state directory.
-    pub fn state_dir(&self) -> &std::path::Path {
-        &self.state_dir
-    }
-
     /// The policy the desk sent last, if any.
     pub fn desk_policy(&self) -> SyncResult<Option<deskside_protocol::Policy>> {
         Ok(self
@@ -811,11 +822,6 @@ impl Agent {
     /// Whether the agent has a desk to talk to.
     pub fn has_desk(&self) -> bool {
         self.desk.is_some()
-    }
-
-    /// The shared handle for a UI.
-    pub fn shared(self) -> Arc<Self> {
-        Arc::new(self)
     }
 }
 

@@ -150,7 +150,7 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
 
 /// Whether any string in the document holds a NUL, which PostgreSQL cannot
 /// store in text: refusing it here keeps both backends alike.
-pub(crate) fn has_nul(v: &serde_json::Value) -> bool {
+fn has_nul(v: &serde_json::Value) -> bool {
     match v {
         serde_json::Value::String(s) => s.contains('\0'),
         serde_json::Value::Array(a) => a.iter().any(has_nul),
