@@ -537,6 +537,7 @@ pub fn router<S: Store>(store: S, blobs: impl Into<Blobs>, limits: Limits) -> Ro
     ));
     let (routes, doc) = routes::<S>().finish();
     routes
+        .layer(axum::middleware::from_fn(run_to_completion))
         .fallback(|| async {
             ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such endpoint")
         })
@@ -575,6 +576,26 @@ pub fn router<S: Store>(store: S, blobs: impl Into<Blobs>, limits: Limits) -> Ro
                 }
             },
         ))
+}
+
+/// Runs each handler in a task of its own, so that a client hanging up
+/// (or the request timeout firing) does not cancel it halfway: a handler
+/// dropped in the middle of a database transaction or between storing a
+/// blob and its row would leave work half done, and on SQLite a connection
+/// back in the pool in an unknown state.
+async fn run_to_completion(req: Request, next: axum::middleware::Next) -> Response {
+    match tokio::spawn(next.run(req)).await {
+        Ok(resp) => resp,
+        Err(e) => {
+            tracing::error!("request handler failed: {e}");
+            ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal_error",
+                "the desk failed to handle this request",
+            )
+            .into_response()
+        }
+    }
 }
 
 async fn openapi_json<S: Store>(State(state): State<AppState<S>>) -> Json<serde_json::Value> {
