@@ -317,7 +317,8 @@ async fn crash_loop_fifty_submissions_each_exactly_once() {
             .stderr(std::process::Stdio::null())
             .spawn()
             .unwrap();
-        let wait = rand::rng().random_range(0..40u64);
+        // From before the ticket is stored to after it was delivered.
+        let wait = rand::rng().random_range(0..150u64);
         tokio::time::sleep(std::time::Duration::from_millis(wait)).await;
         // SIGKILL: no chance to clean up.
         let _ = child.kill();
