@@ -112,6 +112,9 @@ async fn tickets_filed_offline_arrive_once_with_diagnostics() {
         if i == 0 {
             args.extend(["--attach", &path]);
         }
+        if i == 1 {
+            args.extend(["--screenshot", &path]);
+        }
         let out = agent.run(&args).await;
         assert!(out.status.success(), "queued offline is success");
         ids.push(String::from_utf8(out.stdout).unwrap().trim().to_owned());
@@ -159,6 +162,61 @@ async fn tickets_filed_offline_arrive_once_with_diagnostics() {
     assert_eq!(
         detail["ticket"]["priority"], 2,
         "high urgency at medium impact"
+    );
+
+    // The bundle as the technician downloads it.
+    let diag = atts.iter().find(|a| a["diagnostics"] == true).unwrap();
+    let bytes = http()
+        .get(format!(
+            "{}/api/v1/tickets/{number}/attachments/{}",
+            desk.url(),
+            diag["id"]
+        ))
+        .bearer_auth(&tech)
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    let mut json = Vec::new();
+    std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&bytes[..]), &mut json).unwrap();
+    let bundle: serde_json::Value = serde_json::from_slice(&json).unwrap();
+    assert_eq!(bundle["format_version"], 2);
+    assert_eq!(bundle["device"]["device"]["device_key"], "e2e-offline");
+    let probe = &bundle["network"]["desk"];
+    assert_eq!(probe["url"], desk.url());
+    assert_eq!(probe["reachable"], false, "filed while the desk was down");
+    assert!(bundle["metrics"]["current"]["timestamp"].is_string());
+    assert!(
+        !bundle["processes"]["by_memory"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+    let logs = bundle["logs"].as_array().unwrap();
+    assert!(
+        logs.iter()
+            .any(|l| l.as_str().unwrap().contains("enrolled with the desk")),
+        "{logs:?}"
+    );
+    assert!(!String::from_utf8_lossy(&json).contains(&secret));
+    assert!(bundle["screenshot"].is_null());
+
+    // The second ticket carries a screenshot, named in its bundle.
+    let shown = agent
+        .ok(&["ticket", "show", &ids[1], "--format", "json"])
+        .await;
+    let shown: serde_json::Value = serde_json::from_str(&shown).unwrap();
+    let detail = desk
+        .ticket(&tech, shown["server_id"].as_i64().unwrap())
+        .await;
+    assert!(
+        detail["ticket"]["attachments"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a["name"] == "screenshot.png")
     );
 }
 

@@ -31,6 +31,34 @@ pub struct AgentConfig {
     pub notifications: NotificationsConfig,
     /// The desk this agent reports to.
     pub desk: DeskConfig,
+    /// What diagnostics bundles may contain.
+    pub privacy: PrivacyConfig,
+}
+
+/// What diagnostics bundles may contain: each switch off leaves that part
+/// out of every bundle (and the bundle says so).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PrivacyConfig {
+    /// The processes using the most CPU and memory, with command lines.
+    pub process_list: bool,
+    /// User names: logged-in users in inventories and bundles.
+    pub user_names: bool,
+    /// Screenshots attached to tickets.
+    pub screenshots: bool,
+    /// The agent's recent log lines.
+    pub logs: bool,
+}
+
+impl Default for PrivacyConfig {
+    fn default() -> Self {
+        Self {
+            process_list: true,
+            user_names: true,
+            screenshots: true,
+            logs: true,
+        }
+    }
 }
 
 /// A secret setting: never shown by `Debug` or serialization.
@@ -65,6 +93,10 @@ pub struct DeskConfig {
     pub ca_file: Option<PathBuf>,
     /// HTTP(S) proxy for the desk (`http://proxy:3128`).
     pub proxy: Option<String>,
+    /// The SHA-256 fingerprint of the desk's certificate (hex, colons
+    /// allowed): when set, exactly that certificate is accepted, whoever
+    /// signed it.
+    pub server_cert_sha256: Option<String>,
     /// Longest wait for one request to the desk.
     #[serde(with = "humantime_serde")]
     pub request_timeout: Duration,
@@ -78,6 +110,7 @@ impl Default for DeskConfig {
             enroll_secret_file: None,
             ca_file: None,
             proxy: None,
+            server_cert_sha256: None,
             request_timeout: Duration::from_secs(30),
         }
     }
@@ -99,6 +132,21 @@ impl DeskConfig {
                 }),
         }
     }
+}
+
+/// A SHA-256 fingerprint written as hex, with or without colons or
+/// spaces (`AB:CD:…` as browsers and `openssl x509 -fingerprint` show it).
+pub fn parse_fingerprint(text: &str) -> Option<[u8; 32]> {
+    let hex: Vec<u8> = text.bytes().filter(|b| !matches!(b, b':' | b' ')).collect();
+    if hex.len() != 64 {
+        return None;
+    }
+    let mut out = [0u8; 32];
+    for (i, pair) in hex.chunks(2).enumerate() {
+        let s = std::str::from_utf8(pair).ok()?;
+        out[i] = u8::from_str_radix(s, 16).ok()?;
+    }
+    Some(out)
 }
 
 /// Desktop notifications.
@@ -369,6 +417,25 @@ impl AgentConfig {
         if let Some(v) = env("DESKSIDE_PROXY").filter(|v| !v.is_empty()) {
             self.desk.proxy = Some(v);
         }
+        if let Some(v) = env("DESKSIDE_SERVER_CERT_SHA256").filter(|v| !v.is_empty()) {
+            self.desk.server_cert_sha256 = Some(v);
+        }
+        for (var, switch) in [
+            (
+                "DESKSIDE_PRIVACY_PROCESS_LIST",
+                &mut self.privacy.process_list,
+            ),
+            ("DESKSIDE_PRIVACY_USER_NAMES", &mut self.privacy.user_names),
+            (
+                "DESKSIDE_PRIVACY_SCREENSHOTS",
+                &mut self.privacy.screenshots,
+            ),
+            ("DESKSIDE_PRIVACY_LOGS", &mut self.privacy.logs),
+        ] {
+            if let Some(v) = env(var) {
+                *switch = flag(var, &v)?;
+            }
+        }
         if let Some(v) = env("DESKSIDE_REQUEST_TIMEOUT") {
             self.desk.request_timeout = duration("DESKSIDE_REQUEST_TIMEOUT", &v)?;
         }
@@ -380,6 +447,14 @@ impl AgentConfig {
 
     /// Checks the values together; names the key at fault.
     pub fn validate(&self) -> Result<(), Error> {
+        if let Some(fp) = &self.desk.server_cert_sha256
+            && parse_fingerprint(fp).is_none()
+        {
+            return Err(config_error(
+                "desk.server_cert_sha256",
+                format!("{fp:?} is not a SHA-256 fingerprint (64 hex digits, colons allowed)"),
+            ));
+        }
         if let Some(url) = &self.desk.server_url
             && !(url.starts_with("https://") || url.starts_with("http://"))
         {

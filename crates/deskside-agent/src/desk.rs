@@ -78,9 +78,20 @@ impl DeskClient {
             .ok_or_else(|| DeskError::Setup("no desk configured (desk.server_url)".into()))?
             .trim_end_matches('/')
             .to_owned();
-        let ca = cfg.ca_file.as_ref().map(|p| p.display().to_string());
-        let (tls, _) =
-            crate::checks::tls::client_config(ca.as_deref(), true).map_err(DeskError::Setup)?;
+        let tls = match &cfg.server_cert_sha256 {
+            Some(fp) => {
+                let pin = crate::config::parse_fingerprint(fp).ok_or_else(|| {
+                    DeskError::Setup(format!("{fp:?} is not a SHA-256 fingerprint"))
+                })?;
+                crate::checks::tls::pinned_client_config(pin).map_err(DeskError::Setup)?
+            }
+            None => {
+                let ca = cfg.ca_file.as_ref().map(|p| p.display().to_string());
+                crate::checks::tls::client_config(ca.as_deref(), true)
+                    .map_err(DeskError::Setup)?
+                    .0
+            }
+        };
         let mut builder = reqwest::Client::builder()
             .tls_backend_preconfigured(tls)
             .timeout(cfg.request_timeout)

@@ -121,7 +121,12 @@ pub async fn run(
 
     let work = async {
         let mut next_checkin = tokio::time::Instant::now();
+        let mut next_keep = tokio::time::Instant::now() + KEEP_METRICS_EVERY;
         loop {
+            if tokio::time::Instant::now() >= next_keep {
+                next_keep = tokio::time::Instant::now() + KEEP_METRICS_EVERY;
+                keep_metrics(&agent, &history);
+            }
             if agent.has_desk() {
                 if tokio::time::Instant::now() >= next_checkin {
                     let metrics: Vec<_> = history
@@ -166,9 +171,32 @@ pub async fn run(
         () = work => {}
         () = shutdown => tracing::info!("stopping"),
     }
+    keep_metrics(&agent, &history);
     scheduler.stop();
     sampler.stop();
     Ok(())
+}
+
+/// How often samples go to the store for diagnostics bundles filed from
+/// another process (the CLI).
+const KEEP_METRICS_EVERY: Duration = Duration::from_secs(60);
+
+/// Stores the samples taken since the last time, without process lists.
+fn keep_metrics(agent: &Agent, history: &Mutex<MetricsHistory>) {
+    let since = agent
+        .last_recorded_metric()
+        .ok()
+        .flatten()
+        .unwrap_or_default();
+    let fresh: Vec<_> = history
+        .lock()
+        .map(|h| h.raw_since(since).cloned().map(trim_sample).collect())
+        .unwrap_or_default();
+    if !fresh.is_empty()
+        && let Err(e) = agent.record_metrics(&fresh)
+    {
+        tracing::warn!("cannot keep metric samples: {e}");
+    }
 }
 
 /// A sample as the desk gets it at check-in: the process lists stay on

@@ -203,7 +203,28 @@ CREATE TABLE IF NOT EXISTS tickets (
     unread      INTEGER NOT NULL DEFAULT 0,
     server_json TEXT
 );
+CREATE TABLE IF NOT EXISTS metric_history (
+    at     TEXT PRIMARY KEY,
+    sample TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS inventory_changes (
+    id   INTEGER PRIMARY KEY AUTOINCREMENT,
+    at   TEXT NOT NULL,
+    diff TEXT NOT NULL
+);
 ";
+
+/// A timestamp as stored where SQL compares them: fixed width, so text
+/// order is time order.
+fn stamp(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::Nanos, true)
+}
+
+const KEY_INVENTORY_SNAPSHOT: &str = "inventory_snapshot";
+const KEY_INVENTORY_SNAPSHOT_HASH: &str = "inventory_snapshot_hash";
+
+/// How long inventory changes are kept on the device.
+pub const INVENTORY_CHANGES_KEPT: chrono::TimeDelta = chrono::TimeDelta::days(30);
 
 /// The agent's local database.
 #[derive(Debug)]
@@ -538,6 +559,116 @@ impl AgentStore {
         }
     }
 
+    /// Keeps metric samples for diagnostics bundles (those already kept are
+    /// skipped) and forgets those older than `keep`.
+    pub fn record_metrics(
+        &mut self,
+        samples: &[deskside_protocol::MetricSample],
+        keep: chrono::TimeDelta,
+    ) -> StoreResult<()> {
+        let tx = self.conn.transaction()?;
+        for s in samples {
+            let json = serde_json::to_string(s).map_err(StoreError::Json)?;
+            tx.execute(
+                "INSERT OR IGNORE INTO metric_history (at, sample) VALUES (?1, ?2)",
+                params![stamp(s.timestamp), json],
+            )?;
+        }
+        tx.execute(
+            "DELETE FROM metric_history WHERE at < ?1",
+            [stamp(Utc::now() - keep)],
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// The newest kept sample's time.
+    pub fn last_metric_at(&self) -> StoreResult<Option<DateTime<Utc>>> {
+        let at: Option<String> =
+            self.conn
+                .query_row("SELECT MAX(at) FROM metric_history", [], |r| r.get(0))?;
+        Ok(at.as_deref().map(ts))
+    }
+
+    /// Kept metric samples taken after `since`, oldest first.
+    pub fn metric_history(
+        &self,
+        since: DateTime<Utc>,
+    ) -> StoreResult<Vec<deskside_protocol::MetricSample>> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT sample FROM metric_history WHERE at > ?1 ORDER BY at")?;
+        let rows = stmt
+            .query_map([stamp(since)], |r| r.get::<_, String>(0))?
+            .collect::<Result<Vec<_>, _>>()?;
+        // A sample an older agent wrote in another shape is skipped.
+        Ok(rows
+            .iter()
+            .filter_map(|j| serde_json::from_str(j).ok())
+            .collect())
+    }
+
+    /// Compares `inv` with the inventory seen last and keeps what changed
+    /// (for "software changes of the last 7 days" in diagnostics). The first
+    /// inventory is the baseline.
+    pub fn record_inventory(&mut self, inv: &deskside_protocol::Inventory) -> StoreResult<()> {
+        let hash = deskside_protocol::inventory_hash(inv);
+        if self.get(KEY_INVENTORY_SNAPSHOT_HASH)?.as_deref() == Some(hash.as_str()) {
+            return Ok(());
+        }
+        let previous: Option<deskside_protocol::Inventory> = self
+            .get(KEY_INVENTORY_SNAPSHOT)?
+            .and_then(|j| serde_json::from_str(&j).ok());
+        let snapshot = serde_json::to_string(inv).map_err(StoreError::Json)?;
+        let now = Utc::now();
+        let tx = self.conn.transaction()?;
+        if let Some(old) = previous {
+            let diff = deskside_protocol::diff_inventories(&old, inv);
+            if !diff.is_empty() {
+                let json = serde_json::to_string(&diff).map_err(StoreError::Json)?;
+                tx.execute(
+                    "INSERT INTO inventory_changes (at, diff) VALUES (?1, ?2)",
+                    params![stamp(now), json],
+                )?;
+            }
+        }
+        for (k, v) in [
+            (KEY_INVENTORY_SNAPSHOT, snapshot.as_str()),
+            (KEY_INVENTORY_SNAPSHOT_HASH, hash.as_str()),
+        ] {
+            tx.execute(
+                "INSERT INTO kv (key, value) VALUES (?1, ?2) \
+                 ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                params![k, v],
+            )?;
+        }
+        tx.execute(
+            "DELETE FROM inventory_changes WHERE at < ?1",
+            [stamp(now - INVENTORY_CHANGES_KEPT)],
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Inventory changes seen after `since`, oldest first.
+    pub fn inventory_changes(
+        &self,
+        since: DateTime<Utc>,
+    ) -> StoreResult<Vec<(DateTime<Utc>, deskside_protocol::InventoryDiff)>> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT at, diff FROM inventory_changes WHERE at > ?1 ORDER BY id")?;
+        let rows = stmt
+            .query_map([stamp(since)], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(rows
+            .iter()
+            .filter_map(|(at, j)| Some((ts(at), serde_json::from_str(j).ok()?)))
+            .collect())
+    }
+
     /// Marks a ticket's replies as read.
     pub fn mark_read(&self, local_id: &str) -> StoreResult<()> {
         self.conn.execute(
@@ -693,5 +824,62 @@ mod tests {
         assert_eq!(s.outbox_depth().unwrap(), 0);
         let dead = s.dead_letters().unwrap();
         assert_eq!((dead[0].kind.as_str(), dead[0].status), ("comment", 422));
+    }
+
+    #[test]
+    fn inventory_changes_and_metric_history_are_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = AgentStore::open(dir.path()).unwrap();
+        let inv = |pkgs: serde_json::Value| -> deskside_protocol::Inventory {
+            serde_json::from_value(serde_json::json!({
+                "collected_at": "2026-01-01T00:00:00Z",
+                "device": {"hostname": "pc1"},
+                "os": {"name": "Debian GNU/Linux"},
+                "hardware": {},
+                "software": pkgs,
+            }))
+            .unwrap()
+        };
+        let before = Utc::now() - chrono::TimeDelta::seconds(1);
+        let v1 = inv(serde_json::json!([{"name": "curl", "source": "dpkg", "version": "7.88"}]));
+        store.record_inventory(&v1).unwrap();
+        // The first inventory is the baseline; the same one again is no change.
+        store.record_inventory(&v1).unwrap();
+        assert!(store.inventory_changes(before).unwrap().is_empty());
+        let v2 = inv(serde_json::json!([
+            {"name": "curl", "source": "dpkg", "version": "8.1"},
+            {"name": "zoom", "source": "dpkg", "version": "6.0"}
+        ]));
+        store.record_inventory(&v2).unwrap();
+        let changes = store.inventory_changes(before).unwrap();
+        assert_eq!(changes.len(), 1);
+        assert_eq!(changes[0].1.software_added[0].name, "zoom");
+        assert_eq!(
+            changes[0].1.software_changed[0].new_version.as_deref(),
+            Some("8.1")
+        );
+        assert!(store.inventory_changes(Utc::now()).unwrap().is_empty());
+
+        let sample = |age_min: i64| -> deskside_protocol::MetricSample {
+            serde_json::from_value(serde_json::json!({
+                "timestamp": Utc::now() - chrono::TimeDelta::minutes(age_min)
+            }))
+            .unwrap()
+        };
+        let hour = chrono::TimeDelta::minutes(60);
+        store
+            .record_metrics(&[sample(90), sample(30), sample(1)], hour)
+            .unwrap();
+        // Recording the same sample twice keeps it once.
+        let again = store
+            .metric_history(Utc::now() - chrono::TimeDelta::minutes(2))
+            .unwrap();
+        store.record_metrics(&again, hour).unwrap();
+        let kept = store
+            .metric_history(Utc::now() - chrono::TimeDelta::days(1))
+            .unwrap();
+        assert_eq!(kept.len(), 2, "the 90-minute-old sample is pruned");
+        assert!(kept[0].timestamp < kept[1].timestamp);
+        assert_eq!(store.last_metric_at().unwrap(), Some(kept[1].timestamp));
     }
 }

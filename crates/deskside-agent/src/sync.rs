@@ -133,6 +133,9 @@ pub struct Status {
     pub overall_health: Option<String>,
 }
 
+/// The screenshot's attachment name.
+pub const SCREENSHOT_NAME: &str = "screenshot.png";
+
 /// How long a collected inventory serves check-ins.
 pub const INVENTORY_EVERY: Duration = Duration::from_secs(3600);
 
@@ -189,6 +192,7 @@ impl Agent {
             source,
         })?;
         let store = AgentStore::open(&state_dir)?;
+        crate::logfile::attach(&state_dir);
         // A server URL from enrollment counts when the configuration names
         // none (enrolled by hand with --server).
         let server = cfg.desk.server_url.clone().or(store.get(KEY_SERVER)?);
@@ -324,17 +328,32 @@ impl Agent {
 
     /// The inventory, collected at most once per [`INVENTORY_EVERY`].
     fn recent_inventory(&self) -> Inventory {
-        let mut cache = self
+        {
+            let cache = self
+                .inventory_cache
+                .lock()
+                .unwrap_or_else(|p| p.into_inner());
+            if let Some((at, inv)) = cache.as_ref()
+                && at.elapsed() < INVENTORY_EVERY
+            {
+                return inv.clone();
+            }
+        }
+        self.fresh_inventory()
+    }
+
+    /// The inventory collected now; it also serves the next check-ins.
+    fn fresh_inventory(&self) -> Inventory {
+        let inv = self.inventory();
+        // Software changes for diagnostics; a failure here must not stop
+        // check-ins.
+        if let Err(e) = self.store().record_inventory(&inv) {
+            tracing::warn!("cannot keep the inventory change history: {e}");
+        }
+        *self
             .inventory_cache
             .lock()
-            .unwrap_or_else(|p| p.into_inner());
-        if let Some((at, inv)) = cache.as_ref()
-            && at.elapsed() < INVENTORY_EVERY
-        {
-            return inv.clone();
-        }
-        let inv = self.inventory();
-        *cache = Some((std::time::Instant::now(), inv.clone()));
+            .unwrap_or_else(|p| p.into_inner()) = Some((std::time::Instant::now(), inv.clone()));
         inv
     }
 
@@ -346,6 +365,9 @@ impl Agent {
         };
         let mut inv = deskside_host::collect::collect_inventory(&opts);
         inv.agent_version = Some(crate::AGENT_VERSION.to_owned());
+        if !self.cfg.privacy.user_names {
+            inv.os.logged_in_users = None;
+        }
         // Cloned machines (VM images) share a machine id; an installer can
         // give each its own key.
         if let Ok(key) = std::env::var("DESKSIDE_DEVICE_KEY")
@@ -395,21 +417,41 @@ impl Agent {
                 bytes,
             });
         }
-        if let Some(png) = t.screenshot {
-            files.push(OutFile {
-                part: "attachment".into(),
-                name: "screenshot.png".into(),
-                content_type: "image/png".into(),
-                bytes: png,
-            });
-        }
+        let screenshot = match t.screenshot {
+            Some(_) if !self.cfg.privacy.screenshots => {
+                return Err(SyncError::Invalid(
+                    "screenshots are turned off by this device's privacy settings".into(),
+                ));
+            }
+            Some(png) if !png.starts_with(b"\x89PNG\r\n\x1a\n") => {
+                return Err(SyncError::Invalid(
+                    "the screenshot is not a PNG image".into(),
+                ));
+            }
+            Some(png) if png.len() > 10 * 1024 * 1024 => {
+                return Err(SyncError::Invalid(
+                    "the screenshot is larger than 10 MiB".into(),
+                ));
+            }
+            Some(png) => {
+                files.push(OutFile {
+                    part: "attachment".into(),
+                    name: SCREENSHOT_NAME.into(),
+                    content_type: "image/png".into(),
+                    bytes: png,
+                });
+                Some(SCREENSHOT_NAME)
+            }
+            None => None,
+        };
         if t.include_diagnostics {
-            let inv = self.inventory();
-            let bundle = crate::diagnostics::build(&self.cfg, &self.state_dir, Some(&inv));
-            let bytes = crate::diagnostics::compress(bundle).map_err(|source| SyncError::Read {
-                path: self.state_dir.clone(),
-                source,
-            })?;
+            let bytes =
+                crate::diagnostics::compress(self.diagnostics(screenshot)?).map_err(|source| {
+                    SyncError::Read {
+                        path: self.state_dir.clone(),
+                        source,
+                    }
+                })?;
             files.push(OutFile {
                 part: "diagnostics".into(),
                 name: "diagnostics.json.gz".into(),
@@ -432,6 +474,42 @@ impl Agent {
         self.store()
             .ticket(&local_id)?
             .ok_or_else(|| SyncError::Invalid("the ticket vanished".into()))
+    }
+
+    /// The diagnostics bundle as it would go with a ticket now (a preview
+    /// for the employee, and what `submit_ticket` attaches); `screenshot`
+    /// names the screenshot attached beside it. Takes about half a second.
+    pub fn diagnostics(&self, screenshot: Option<&str>) -> SyncResult<crate::diagnostics::Bundle> {
+        let inv = self.fresh_inventory();
+        let now = Utc::now();
+        let (history, changes) = {
+            let store = self.store();
+            (
+                store.metric_history(now - crate::diagnostics::HISTORY)?,
+                store.inventory_changes(now - crate::diagnostics::SOFTWARE_CHANGES)?,
+            )
+        };
+        Ok(crate::diagnostics::build(crate::diagnostics::Inputs {
+            cfg: &self.cfg,
+            state_dir: &self.state_dir,
+            inventory: Some(&inv),
+            history: &history,
+            changes: &changes,
+            desk_url: self.desk.as_ref().map(DeskClient::base),
+            screenshot,
+        }))
+    }
+
+    /// Keeps metric samples for diagnostics bundles (an hour's worth).
+    pub fn record_metrics(&self, samples: &[deskside_protocol::MetricSample]) -> SyncResult<()> {
+        Ok(self
+            .store()
+            .record_metrics(samples, crate::diagnostics::HISTORY)?)
+    }
+
+    /// When the newest kept metric sample was taken.
+    pub fn last_recorded_metric(&self) -> SyncResult<Option<DateTime<Utc>>> {
+        Ok(self.store().last_metric_at()?)
     }
 
     /// Every ticket: queued ones and the desk's, newest first.

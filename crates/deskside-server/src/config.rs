@@ -31,6 +31,10 @@ pub struct ServerConfig {
     /// How long metric samples are kept.
     #[serde(with = "humantime_serde_compat")]
     pub metrics_retention: Duration,
+    /// PEM certificate chain: with `tls_key_file`, the desk serves HTTPS.
+    pub tls_cert_file: Option<PathBuf>,
+    /// PEM private key of the certificate.
+    pub tls_key_file: Option<PathBuf>,
 }
 
 /// `humantime` strings for durations, without another dependency.
@@ -55,6 +59,8 @@ impl Default for ServerConfig {
             request_timeout: Duration::from_secs(30),
             blob_url: None,
             metrics_retention: Duration::from_secs(30 * 86400),
+            tls_cert_file: None,
+            tls_key_file: None,
         }
     }
 }
@@ -86,6 +92,8 @@ impl std::fmt::Debug for ServerConfig {
             .field("request_timeout", &self.request_timeout)
             .field("blob_url", &self.blob_url)
             .field("metrics_retention", &self.metrics_retention)
+            .field("tls_cert_file", &self.tls_cert_file)
+            .field("tls_key_file", &self.tls_key_file)
             .finish()
     }
 }
@@ -132,6 +140,15 @@ impl ServerConfig {
         if let Some(v) = env("DESKSIDE_METRICS_RETENTION") {
             cfg.metrics_retention = humantime::parse_duration(&v)
                 .map_err(|e| format!("DESKSIDE_METRICS_RETENTION: {e}"))?;
+        }
+        if let Some(v) = env("DESKSIDE_TLS_CERT_FILE").filter(|v| !v.is_empty()) {
+            cfg.tls_cert_file = Some(PathBuf::from(v));
+        }
+        if let Some(v) = env("DESKSIDE_TLS_KEY_FILE").filter(|v| !v.is_empty()) {
+            cfg.tls_key_file = Some(PathBuf::from(v));
+        }
+        if cfg.tls_cert_file.is_some() != cfg.tls_key_file.is_some() {
+            return Err("tls_cert_file and tls_key_file go together: set both or neither".into());
         }
         if let Some(url) = &cfg.blob_url {
             let bucket = url.strip_prefix("s3://").and_then(|r| r.split('/').next());

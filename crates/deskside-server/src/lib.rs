@@ -15,3 +15,4 @@ pub mod openapi;
 pub mod ratelimit;
 pub mod store;
 pub mod telemetry;
+pub mod tls;

@@ -138,6 +138,88 @@ pub fn client_config(
     Ok((config, recorder))
 }
 
+/// Accepts exactly one server certificate, named by the SHA-256 of its
+/// DER encoding, whoever signed it: how an agent trusts a desk with a
+/// self-signed certificate without trusting anything else. The handshake
+/// signatures are still checked, so only the key's holder passes.
+#[derive(Debug)]
+struct PinnedVerifier {
+    pin: [u8; 32],
+    provider: Arc<CryptoProvider>,
+}
+
+impl ServerCertVerifier for PinnedVerifier {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        _intermediates: &[CertificateDer<'_>],
+        _server_name: &ServerName<'_>,
+        _ocsp: &[u8],
+        _now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        let seen = <sha2::Sha256 as sha2::Digest>::digest(end_entity.as_ref());
+        if seen.as_slice() == self.pin {
+            Ok(ServerCertVerified::assertion())
+        } else {
+            let hex: Vec<String> = seen.iter().map(|b| format!("{b:02X}")).collect();
+            Err(rustls::Error::General(format!(
+                "the server's certificate (SHA-256 {}) is not the pinned one",
+                hex.join(":")
+            )))
+        }
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.provider.signature_verification_algorithms,
+        )
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.provider.signature_verification_algorithms,
+        )
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.provider
+            .signature_verification_algorithms
+            .supported_schemes()
+    }
+}
+
+/// A client configuration that accepts only the certificate whose SHA-256
+/// fingerprint is `pin`.
+pub fn pinned_client_config(pin: [u8; 32]) -> Result<ClientConfig, String> {
+    let provider = provider();
+    let verifier = Arc::new(PinnedVerifier {
+        pin,
+        provider: Arc::clone(&provider),
+    });
+    Ok(ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| format!("TLS setup: {e}"))?
+        .dangerous()
+        .with_custom_certificate_verifier(verifier)
+        .with_no_client_auth())
+}
+
 /// Seconds from now until the certificate's `notAfter` (negative when
 /// expired), with its subject.
 pub fn expiry(cert: &CertificateDer<'_>) -> Option<(i64, String)> {

@@ -143,6 +143,9 @@ pub enum TicketCommand {
         /// A file to attach (repeatable).
         #[arg(long, value_name = "FILE")]
         attach: Vec<PathBuf>,
+        /// A PNG screenshot to attach as the ticket's screenshot.
+        #[arg(long, value_name = "PNG")]
+        screenshot: Option<PathBuf>,
     },
     /// Your tickets.
     List {

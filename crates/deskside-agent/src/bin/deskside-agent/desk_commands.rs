@@ -102,7 +102,11 @@ pub fn ticket(cfg: &AgentConfig, command: TicketCommand) -> Result<ExitCode> {
             urgency,
             no_diagnostics,
             attach,
+            screenshot,
         } => {
+            let screenshot = screenshot
+                .map(|p| std::fs::read(&p).with_context(|| format!("cannot read {}", p.display())))
+                .transpose()?;
             let t = agent.submit_ticket(NewTicketInput {
                 subject,
                 description,
@@ -120,7 +124,7 @@ pub fn ticket(cfg: &AgentConfig, command: TicketCommand) -> Result<ExitCode> {
                     UrgencyArg::High => Urgency::High,
                 }),
                 include_diagnostics: !no_diagnostics,
-                screenshot: None,
+                screenshot,
                 files: attach,
             })?;
             // Safely queued: that is success. Delivery is a bonus now and
@@ -305,8 +309,8 @@ pub fn status(cfg: &AgentConfig, format: Format) -> Result<ExitCode> {
 }
 
 pub fn diagnostics(cfg: &AgentConfig, out: &std::path::Path) -> Result<ExitCode> {
-    let inv = deskside_host::collect::collect_inventory(&crate::commands::collect_options(cfg));
-    let bundle = deskside_agent::diagnostics::build(cfg, &cfg.state_dir(), Some(&inv));
+    let agent = Agent::open(cfg.clone()).context("opening the agent's state")?;
+    let bundle = agent.diagnostics(None)?;
     let bytes = deskside_agent::diagnostics::compress(bundle).context("building the bundle")?;
     std::fs::write(out, &bytes).with_context(|| format!("cannot write {}", out.display()))?;
     println!("{} ({} bytes, gzip JSON)", out.display(), bytes.len());

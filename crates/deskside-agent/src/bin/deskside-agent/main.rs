@@ -13,19 +13,14 @@ use std::process::ExitCode;
 use clap::Parser;
 
 /// Log lines go to stderr, one per event, at the level `DESKSIDE_LOG`
-/// names (`error`, `warn` — the default —, `info`, `debug`, `trace`).
+/// names (`error`, `warn` — the default —, `info`, `debug`, `trace`), and
+/// to `agent.log` in the state directory once the agent has opened it.
 fn init_logging() {
     let level = std::env::var("DESKSIDE_LOG")
         .ok()
         .and_then(|l| l.parse::<tracing::Level>().ok())
         .unwrap_or(tracing::Level::WARN);
-    tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_max_level(level)
-        .with_target(false)
-        .without_time()
-        .with_ansi(false)
-        .init();
+    deskside_agent::logfile::init(level);
 }
 
 fn main() -> ExitCode {

@@ -129,8 +129,15 @@ async fn serve<S: Store>(store: S, cfg: &ServerConfig) -> Result<()> {
     let addr = listener
         .local_addr()
         .context("reading the listen address")?;
+    let tls = match (&cfg.tls_cert_file, &cfg.tls_key_file) {
+        (Some(cert), Some(key)) => {
+            Some(deskside_server::tls::server_config(cert, key).map_err(anyhow::Error::msg)?)
+        }
+        _ => None,
+    };
+    let scheme = if tls.is_some() { "https" } else { "http" };
     // Tests and scripts read this line to learn the port of 127.0.0.1:0.
-    println!("listening on http://{addr}");
+    println!("listening on {scheme}://{addr}");
     tracing::info!(%addr, "desk server started");
     let shutdown = async {
         let _ = tokio::signal::ctrl_c().await;
@@ -142,9 +149,12 @@ async fn serve<S: Store>(store: S, cfg: &ServerConfig) -> Result<()> {
             .into(),
     };
     tokio::spawn(prune_metrics(store.clone(), cfg.metrics_retention));
-    api::serve(listener, router(store, blobs, limits), shutdown)
-        .await
-        .context("serving")
+    let app = router(store, blobs, limits);
+    match tls {
+        Some(tls) => api::serve_tls(listener, app, tls, shutdown).await,
+        None => api::serve(listener, app, shutdown).await,
+    }
+    .context("serving")
 }
 
 /// Deletes metric samples older than the retention, hourly. Every node
