@@ -11,7 +11,7 @@ CROSS_TARGETS=(x86_64-pc-windows-gnu aarch64-apple-darwin)
 # the agent's C dependencies; dbus-daemon for the notification tests;
 # PostgreSQL for the server's second storage backend; curl for the API
 # fuzzing run; schemathesis and moto (S3) from PyPI, in a venv.
-ensure_apt dpkg monitoring-plugins-basic gcc-mingw-w64-x86-64 dbus-daemon postgresql curl
+ensure_apt dpkg monitoring-plugins-basic gcc-mingw-w64-x86-64 dbus-daemon gnome-keyring postgresql curl
 ensure_rust "${CROSS_TARGETS[@]}"
 ensure_py_tools
 

@@ -5,6 +5,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::missing_panics_doc)]
 
+pub mod fake_notifications;
+
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -22,6 +24,7 @@ pub struct Desk {
     /// Where it listens when up.
     pub addr: SocketAddr,
     dir: tempfile::TempDir,
+    tls: Option<std::sync::Arc<rustls::ServerConfig>>,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<()>>,
 }
@@ -43,6 +46,7 @@ impl Desk {
             store,
             addr: free_addr(),
             dir,
+            tls: None,
             stop: None,
             task: None,
         }
@@ -55,9 +59,27 @@ impl Desk {
         d
     }
 
+    /// A running desk serving HTTPS with a fresh self-signed certificate
+    /// for 127.0.0.1, and that certificate's SHA-256 fingerprint
+    /// (`AB:CD:…`).
+    pub async fn up_tls() -> (Self, String) {
+        let mut d = Self::down().await;
+        let key = rcgen::generate_simple_self_signed(vec!["127.0.0.1".into()]).unwrap();
+        let cert = d.dir.path().join("desk.pem");
+        let pem_key = d.dir.path().join("desk.key");
+        std::fs::write(&cert, key.cert.pem()).unwrap();
+        std::fs::write(&pem_key, key.signing_key.serialize_pem()).unwrap();
+        d.tls = Some(deskside_server::tls::server_config(&cert, &pem_key).unwrap());
+        let digest = <sha2::Sha256 as sha2::Digest>::digest(key.cert.der());
+        let fingerprint: Vec<String> = digest.iter().map(|b| format!("{b:02X}")).collect();
+        d.start().await;
+        (d, fingerprint.join(":"))
+    }
+
     /// The URL agents use.
     pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
+        let scheme = if self.tls.is_some() { "https" } else { "http" };
+        format!("{scheme}://{}", self.addr)
     }
 
     /// Starts serving (again) on its address.
@@ -72,11 +94,15 @@ impl Desk {
         let app = router(self.store.clone(), blobs, limits);
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         self.stop = Some(tx);
+        let stopped = async {
+            let _ = rx.await;
+        };
+        let tls = self.tls.clone();
         self.task = Some(tokio::spawn(async move {
-            let _ = api::serve(listener, app, async {
-                let _ = rx.await;
-            })
-            .await;
+            let _ = match tls {
+                Some(tls) => api::serve_tls(listener, app, tls, stopped).await,
+                None => api::serve(listener, app, stopped).await,
+            };
         }));
     }
 
@@ -206,9 +232,28 @@ impl AgentProc {
         self
     }
 
+    /// Removes an environment variable this agent would get.
+    pub fn without_env(mut self, k: &str) -> Self {
+        self.env.retain(|(key, _)| key != k);
+        self
+    }
+
     /// The command, ready to run.
     pub fn command(&self, args: &[&str]) -> Command {
-        let mut c = Command::new(agent_bin());
+        self.wrapped(&[], args)
+    }
+
+    /// The command run through `wrapper` (a program and its arguments,
+    /// given the agent's command line after them).
+    pub fn wrapped(&self, wrapper: &[&str], args: &[&str]) -> Command {
+        let mut c = match wrapper.split_first() {
+            Some((program, rest)) => {
+                let mut c = Command::new(program);
+                c.args(rest).arg(agent_bin());
+                c
+            }
+            None => Command::new(agent_bin()),
+        };
         c.args(args)
             .env_remove("DESKSIDE_CONFIG")
             .env("DESKSIDE_STATE_DIR", self.state.path())
@@ -254,4 +299,189 @@ pub fn http() -> reqwest::Client {
         .timeout(Duration::from_secs(10))
         .build()
         .unwrap()
+}
+
+/// What the fault-injecting proxy does to one connection (one request: it
+/// asks the desk to close each connection after its response).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fault {
+    /// Forward both ways.
+    Pass,
+    /// Reset the connection before anything reaches the desk.
+    Drop,
+    /// Wait this long, then forward.
+    Delay(Duration),
+    /// Forward the request; reset the connection as soon as the desk
+    /// starts answering (the desk did the work, the agent never hears).
+    Cut,
+    /// Forward the request and part of the answer, then reset.
+    Partial,
+    /// Answer in place of the desk: this status with `Retry-After`.
+    Busy {
+        /// 429 or 503.
+        status: u16,
+        /// Seconds.
+        retry_after: u64,
+    },
+}
+
+/// One connection the proxy saw.
+#[derive(Debug, Clone)]
+pub struct Seen {
+    /// When it arrived.
+    pub at: std::time::Instant,
+    /// The request line (`POST /api/v1/agent/tickets HTTP/1.1`).
+    pub request: String,
+    /// What was done to it.
+    pub fault: Fault,
+}
+
+type Plan = Box<dyn FnMut(&str) -> Fault + Send>;
+
+/// A TCP proxy in front of a desk that drops, delays, cuts and answers
+/// "busy" as its plan says, per request.
+pub struct FaultProxy {
+    /// Where agents connect.
+    pub addr: SocketAddr,
+    seen: std::sync::Arc<std::sync::Mutex<Vec<Seen>>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for FaultProxy {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+impl FaultProxy {
+    /// A proxy to `upstream`; `plan` gets each request line and says what
+    /// to do.
+    pub async fn start(
+        upstream: SocketAddr,
+        plan: impl FnMut(&str) -> Fault + Send + 'static,
+    ) -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let plan: std::sync::Arc<std::sync::Mutex<Plan>> =
+            std::sync::Arc::new(std::sync::Mutex::new(Box::new(plan)));
+        let log = std::sync::Arc::clone(&seen);
+        let task = tokio::spawn(async move {
+            loop {
+                let Ok((client, _)) = listener.accept().await else {
+                    continue;
+                };
+                let plan = std::sync::Arc::clone(&plan);
+                let log = std::sync::Arc::clone(&log);
+                tokio::spawn(async move {
+                    let _ = proxy_one(client, upstream, &plan, &log).await;
+                });
+            }
+        });
+        Self { addr, seen, task }
+    }
+
+    /// The URL agents use.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Every request seen so far.
+    pub fn seen(&self) -> Vec<Seen> {
+        self.seen.lock().unwrap().clone()
+    }
+}
+
+async fn proxy_one(
+    mut client: tokio::net::TcpStream,
+    upstream: SocketAddr,
+    plan: &std::sync::Mutex<Plan>,
+    log: &std::sync::Mutex<Vec<Seen>>,
+) -> std::io::Result<()> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    // The request line, and whatever else arrived with it.
+    let mut head = Vec::new();
+    let mut buf = vec![0u8; 64 * 1024];
+    let line_end = loop {
+        let n = client.read(&mut buf).await?;
+        if n == 0 {
+            return Ok(());
+        }
+        head.extend_from_slice(&buf[..n]);
+        if let Some(i) = head.windows(2).position(|w| w == b"\r\n") {
+            break i;
+        }
+    };
+    let request = String::from_utf8_lossy(&head[..line_end]).into_owned();
+    let fault = (plan.lock().unwrap())(&request);
+    log.lock().unwrap().push(Seen {
+        at: std::time::Instant::now(),
+        request,
+        fault,
+    });
+    // One request per connection, so that every request meets the plan.
+    head.splice(
+        line_end + 2..line_end + 2,
+        b"Connection: close\r\n".iter().copied(),
+    );
+    let reset = |s: tokio::net::TcpStream| {
+        // SO_LINGER 0: the peer sees a reset, not a clean end.
+        let _ = s.set_zero_linger();
+        drop(s);
+    };
+    match fault {
+        Fault::Drop => {
+            reset(client);
+            return Ok(());
+        }
+        Fault::Busy {
+            status,
+            retry_after,
+        } => {
+            let body = r#"{"error":"busy","message":"try again later"}"#;
+            let reason = if status == 429 {
+                "Too Many Requests"
+            } else {
+                "Service Unavailable"
+            };
+            let answer = format!(
+                "HTTP/1.1 {status} {reason}\r\nRetry-After: {retry_after}\r\n\
+                 Content-Type: application/json\r\nContent-Length: {}\r\n\
+                 Connection: close\r\n\r\n{body}",
+                body.len()
+            );
+            client.write_all(answer.as_bytes()).await?;
+            client.shutdown().await?;
+            return Ok(());
+        }
+        Fault::Delay(d) => tokio::time::sleep(d).await,
+        Fault::Pass | Fault::Cut | Fault::Partial => {}
+    }
+    let mut desk = tokio::net::TcpStream::connect(upstream).await?;
+    desk.write_all(&head).await?;
+    match fault {
+        Fault::Cut | Fault::Partial => {
+            let (mut c_read, _c_write) = client.split();
+            let (mut d_read, mut d_write) = desk.split();
+            // The rest of the request goes on while the desk's first
+            // bytes are awaited.
+            let mut first = vec![0u8; 64 * 1024];
+            let n = tokio::select! {
+                r = d_read.read(&mut first) => r?,
+                _ = tokio::io::copy(&mut c_read, &mut d_write) => {
+                    d_read.read(&mut first).await?
+                }
+            };
+            if fault == Fault::Partial && n > 1 {
+                client.write_all(&first[..n / 2]).await?;
+            }
+            reset(client);
+            Ok(())
+        }
+        _ => {
+            tokio::io::copy_bidirectional(&mut client, &mut desk).await?;
+            Ok(())
+        }
+    }
 }

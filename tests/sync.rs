@@ -422,7 +422,15 @@ async fn the_running_agent_delivers_checks_in_and_stops_on_sigterm() {
     let mut desk = Desk::up().await;
     let secret = desk.secret().await;
     let tech = desk.technician("tech@example.com").await;
-    let agent = AgentProc::new("e2e-run");
+    // Notifications on, to a fake notification service.
+    let Some(bus) = deskside_e2e::fake_notifications::private_bus() else {
+        return;
+    };
+    let shown = deskside_e2e::fake_notifications::serve(&bus.address, false);
+    let agent = AgentProc::new("e2e-run")
+        .env("DESKSIDE_NOTIFICATIONS_ENABLED", "true")
+        .env("DESKSIDE_NOTIFICATIONS_LOCALE", "en")
+        .env("DBUS_SESSION_BUS_ADDRESS", &bus.address);
     agent
         .ok(&["enroll", "--server", &desk.url(), "--secret", &secret])
         .await;
@@ -510,6 +518,22 @@ async fn the_running_agent_delivers_checks_in_and_stops_on_sigterm() {
             .contains("Try the other USB-C port.")
     })
     .await;
+    // Exactly one notification says so, also after more check-ins.
+    let about_reply = || {
+        shown
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|c| c.summary == format!("New reply on ticket #{number}"))
+            .cloned()
+            .collect::<Vec<_>>()
+    };
+    eventually("the reply notification", async || !about_reply().is_empty()).await;
+    tokio::time::sleep(std::time::Duration::from_secs(5)).await;
+    let calls = about_reply();
+    assert_eq!(calls.len(), 1, "{calls:?}");
+    assert_eq!(calls[0].app_name, "Deskside");
+    assert!(calls[0].body.contains("Dock not detected"), "{calls:?}");
     // The running agent checked the machine and reported its health.
     eventually("health at the desk", async || {
         desk.store

@@ -21,6 +21,10 @@ pub enum DeskError {
     /// No answer: the desk or the network is down, or it took too long.
     #[error("the desk is unreachable: {0}")]
     Unreachable(String),
+    /// The desk asked (with `Retry-After`) not to be sent anything for
+    /// this long yet; nothing was sent.
+    #[error("the desk asked to wait; next try in {} s", .0.as_secs().max(1))]
+    Waiting(Duration),
     /// The device token is unknown or was revoked.
     #[error("the desk does not accept this device's token; enroll again")]
     Unauthorized,
@@ -51,7 +55,10 @@ pub enum DeskError {
 impl DeskError {
     /// Whether trying the same request again may succeed.
     pub fn is_transient(&self) -> bool {
-        matches!(self, Self::Unreachable(_) | Self::Busy { .. })
+        matches!(
+            self,
+            Self::Unreachable(_) | Self::Busy { .. } | Self::Waiting(_)
+        )
     }
 }
 

@@ -400,9 +400,20 @@ impl AgentStore {
         ticket: &deskside_protocol::Ticket,
     ) -> StoreResult<()> {
         let tx = self.conn.transaction()?;
+        // A check-in may have brought this ticket before its acknowledgement
+        // did (the answer to the submission was lost): that record, kept
+        // under its number, becomes this one.
+        let placeholder_unread: u32 = tx
+            .query_row(
+                "DELETE FROM tickets WHERE server_id = ?1 AND local_id <> ?2 RETURNING unread",
+                params![ticket.id, local_id],
+                |r| r.get(0),
+            )
+            .optional()?
+            .unwrap_or(0);
         tx.execute(
             "UPDATE tickets SET server_id = ?2, delivery = 'acknowledged', status = ?3, \
-             updated_at = ?4, server_json = ?5 WHERE local_id = ?1",
+             updated_at = ?4, server_json = ?5, unread = unread + ?6 WHERE local_id = ?1",
             params![
                 local_id,
                 ticket.id,
@@ -410,7 +421,8 @@ impl AgentStore {
                     .as_str()
                     .unwrap_or("new"),
                 ticket.updated_at.to_rfc3339(),
-                serde_json::to_string(ticket)?
+                serde_json::to_string(ticket)?,
+                placeholder_unread
             ],
         )?;
         tx.execute("DELETE FROM outbox WHERE id = ?1", [outbox_id])?;

@@ -172,6 +172,8 @@ const KEY_DEVICE_ID: &str = "device_id";
 const KEY_SERVER: &str = "server_url";
 const KEY_LAST_SYNC: &str = "last_sync";
 const KEY_LAST_ERROR: &str = "last_error";
+/// Until when the desk asked not to be sent anything (its `Retry-After`).
+const KEY_BUSY_UNTIL: &str = "desk_busy_until";
 const KEY_NEEDS_ENROLLMENT: &str = "needs_enrollment";
 const KEY_TICKETS_SEEN: &str = "tickets_seen_at";
 const KEY_POLICY: &str = "policy";
@@ -580,6 +582,10 @@ impl Agent {
     }
 
     fn note_failure(&self, e: &DeskError) {
+        // Holding back is not news: the error that caused it stays shown.
+        if matches!(e, DeskError::Waiting(_)) {
+            return;
+        }
         let _ = self.store().set(KEY_LAST_ERROR, Some(&e.to_string()));
     }
 
@@ -610,12 +616,23 @@ impl Agent {
         if items.is_empty() {
             return Ok(report);
         }
+        // The desk's Retry-After binds every item, also when the user asks
+        // to send now: it is the desk protecting itself.
+        if self.desk_busy()?.is_some() {
+            report.waiting = items.len();
+            report.unreachable = true;
+            return Ok(report);
+        }
         self.emit(Event::SyncState(SyncState::Syncing));
         let mut token = self.token().await?;
         let mut blocked: Vec<Kind> = Vec::new();
         let mut reenrolled = false;
+        let mut desk_busy = false;
         for item in items {
-            if blocked.contains(&item.kind) || (!now && item.next_attempt_at > Utc::now()) {
+            if desk_busy
+                || blocked.contains(&item.kind)
+                || (!now && item.next_attempt_at > Utc::now())
+            {
                 report.waiting += 1;
                 continue;
             }
@@ -647,7 +664,14 @@ impl Agent {
                         DeskError::Busy {
                             retry_after: Some(r),
                             ..
-                        } => (*r).max(backoff(item.attempts)),
+                        } => {
+                            let until = Utc::now()
+                                + chrono::TimeDelta::from_std(*r).unwrap_or(chrono::TimeDelta::MAX);
+                            self.store()
+                                .set(KEY_BUSY_UNTIL, Some(&until.to_rfc3339()))?;
+                            desk_busy = true;
+                            (*r).max(backoff(item.attempts))
+                        }
                         _ => backoff(item.attempts),
                     };
                     let next = Utc::now()
@@ -682,6 +706,15 @@ impl Agent {
             SyncState::Online
         }));
         Ok(report)
+    }
+
+    /// How long the desk still asked not to be sent anything.
+    fn desk_busy(&self) -> SyncResult<Option<Duration>> {
+        let until = self
+            .store()
+            .get(KEY_BUSY_UNTIL)?
+            .and_then(|t| DateTime::parse_from_rfc3339(&t).ok());
+        Ok(until.and_then(|t| (t.with_timezone(&Utc) - Utc::now()).to_std().ok()))
     }
 
     async fn send(
@@ -749,6 +782,9 @@ impl Agent {
         metrics: Vec<deskside_protocol::MetricSample>,
     ) -> SyncResult<CheckinOutcome> {
         let desk = self.desk()?;
+        if let Some(wait) = self.desk_busy()? {
+            return Err(DeskError::Waiting(wait).into());
+        }
         self.emit(Event::SyncState(SyncState::Syncing));
         let inventory = self.recent_inventory();
         let hash = inventory_hash(&inventory);
