@@ -9,3 +9,4 @@ ensure_apt dpkg fusioninventory-agent
 ensure_rust
 cargo bench --locked -p deskside-agent --bench inventory
 cargo bench --locked -p deskside-agent --bench checks
+cargo bench --locked -p deskside-e2e --bench agent

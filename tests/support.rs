@@ -25,6 +25,7 @@ pub struct Desk {
     pub addr: SocketAddr,
     dir: tempfile::TempDir,
     tls: Option<std::sync::Arc<rustls::ServerConfig>>,
+    limits: Limits,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<()>>,
 }
@@ -47,6 +48,11 @@ impl Desk {
             addr: free_addr(),
             dir,
             tls: None,
+            // Agents check in every 2 s, so that tests of `run` are quick.
+            limits: Limits {
+                checkin_interval: Duration::from_secs(2),
+                ..Limits::default()
+            },
             stop: None,
             task: None,
         }
@@ -55,6 +61,15 @@ impl Desk {
     /// A running desk.
     pub async fn up() -> Self {
         let mut d = Self::down().await;
+        d.start().await;
+        d
+    }
+
+    /// A running desk with the server's default limits (check-ins every
+    /// minute), for benchmarks.
+    pub async fn up_with_defaults() -> Self {
+        let mut d = Self::down().await;
+        d.limits = Limits::default();
         d.start().await;
         d
     }
@@ -86,12 +101,7 @@ impl Desk {
     pub async fn start(&mut self) {
         let listener = tokio::net::TcpListener::bind(self.addr).await.unwrap();
         let blobs = DiskBlobs::new(self.dir.path().join("blobs")).unwrap();
-        // Agents check in every 2 s, so that tests of `run` are quick.
-        let limits = Limits {
-            checkin_interval: Duration::from_secs(2),
-            ..Limits::default()
-        };
-        let app = router(self.store.clone(), blobs, limits);
+        let app = router(self.store.clone(), blobs, self.limits);
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         self.stop = Some(tx);
         let stopped = async {
@@ -184,20 +194,24 @@ pub fn agent_bin() -> PathBuf {
     let bin = dir.join(format!("deskside-agent{}", std::env::consts::EXE_SUFFIX));
     static BUILT: std::sync::Once = std::sync::Once::new();
     BUILT.call_once(|| {
-        if bin.exists() {
+        // Benchmarks (release) always build: a stale binary measures the
+        // wrong code. Tests rely on the workspace build.
+        if bin.exists() && !dir.ends_with("release") {
             return;
         }
-        let status = Command::new(env!("CARGO"))
-            .args([
-                "build",
-                "-q",
-                "-p",
-                "deskside-agent",
-                "--bin",
-                "deskside-agent",
-            ])
-            .status()
-            .unwrap();
+        let mut build = Command::new(env!("CARGO"));
+        build.args([
+            "build",
+            "-q",
+            "-p",
+            "deskside-agent",
+            "--bin",
+            "deskside-agent",
+        ]);
+        if dir.ends_with("release") {
+            build.arg("--release");
+        }
+        let status = build.status().unwrap();
         assert!(status.success(), "building deskside-agent failed");
     });
     assert!(bin.exists(), "{} is missing", bin.display());
@@ -328,6 +342,9 @@ pub enum Fault {
 /// One connection the proxy saw.
 #[derive(Debug, Clone)]
 pub struct Seen {
+    /// Bytes from the agent and from the desk (known once the connection
+    /// ended; 0 before).
+    pub bytes: (u64, u64),
     /// When it arrived.
     pub at: std::time::Instant,
     /// The request line (`POST /api/v1/agent/tickets HTTP/1.1`).
@@ -415,11 +432,16 @@ async fn proxy_one(
     };
     let request = String::from_utf8_lossy(&head[..line_end]).into_owned();
     let fault = (plan.lock().unwrap())(&request);
-    log.lock().unwrap().push(Seen {
-        at: std::time::Instant::now(),
-        request,
-        fault,
-    });
+    let index = {
+        let mut log = log.lock().unwrap();
+        log.push(Seen {
+            bytes: (0, 0),
+            at: std::time::Instant::now(),
+            request,
+            fault,
+        });
+        log.len() - 1
+    };
     // One request per connection, so that every request meets the plan.
     head.splice(
         line_end + 2..line_end + 2,
@@ -480,7 +502,8 @@ async fn proxy_one(
             Ok(())
         }
         _ => {
-            tokio::io::copy_bidirectional(&mut client, &mut desk).await?;
+            let (up, down) = tokio::io::copy_bidirectional(&mut client, &mut desk).await?;
+            log.lock().unwrap()[index].bytes = (up + head.len() as u64, down);
             Ok(())
         }
     }

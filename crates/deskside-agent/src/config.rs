@@ -706,4 +706,32 @@ mod tests {
         );
         assert_eq!(cfg.state_dir(), PathBuf::from("/tmp/ds"));
     }
+
+    #[test]
+    fn privacy_switches_and_the_pinned_fingerprint() {
+        let fp = "AB:".repeat(31) + "AB";
+        let env = |k: &str| match k {
+            "DESKSIDE_PRIVACY_PROCESS_LIST" => Some("off".to_owned()),
+            "DESKSIDE_PRIVACY_LOGS" => Some("false".to_owned()),
+            "DESKSIDE_SERVER_CERT_SHA256" => Some(fp.clone()),
+            _ => None,
+        };
+        let (cfg, _) = AgentConfig::load_with(None, None, None, env).unwrap();
+        assert!(!cfg.privacy.process_list && !cfg.privacy.logs);
+        assert!(cfg.privacy.user_names && cfg.privacy.screenshots);
+        assert_eq!(
+            parse_fingerprint(cfg.desk.server_cert_sha256.as_deref().unwrap()),
+            Some([0xAB; 32])
+        );
+        assert_eq!(parse_fingerprint(&"ab".repeat(32)), Some([0xAB; 32]));
+        assert_eq!(parse_fingerprint("abc"), None);
+        assert_eq!(parse_fingerprint(&"zz".repeat(32)), None);
+
+        let env = |k: &str| (k == "DESKSIDE_SERVER_CERT_SHA256").then(|| "12:34".to_owned());
+        let err = AgentConfig::load_with(None, None, None, env).unwrap_err();
+        assert!(err.to_string().contains("desk.server_cert_sha256"), "{err}");
+        let env = |k: &str| (k == "DESKSIDE_PRIVACY_LOGS").then(|| "maybe".to_owned());
+        let err = AgentConfig::load_with(None, None, None, env).unwrap_err();
+        assert!(err.to_string().contains("DESKSIDE_PRIVACY_LOGS"), "{err}");
+    }
 }

@@ -89,8 +89,11 @@ pub async fn run(
         cfg.metrics.raw_history,
         cfg.metrics.rollup_history,
     )));
+    // No process rankings: check-ins and kept history leave them out, and
+    // a diagnostics bundle measures its own. Skipping them is most of the
+    // idle agent's CPU time.
     let sampler = SamplerThread::spawn(
-        Sampler::new(cfg.metrics.top_processes, "/".into())?,
+        Sampler::new(0, "/".into())?,
         cfg.metrics.interval,
         Arc::clone(&history),
     );

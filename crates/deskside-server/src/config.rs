@@ -260,4 +260,20 @@ mod tests {
             d.database_url().starts_with("sqlite:///") && d.database_url().ends_with("/desk.db")
         );
     }
+
+    #[test]
+    fn tls_needs_both_files_and_a_real_identity() {
+        let env = |k: &str| (k == "DESKSIDE_TLS_CERT_FILE").then(|| "/etc/desk.pem".to_owned());
+        let err = ServerConfig::load(None, env).unwrap_err();
+        assert!(err.contains("set both or neither"), "{err}");
+
+        let dir = tempfile::tempdir().unwrap();
+        let (cert, key) = (dir.path().join("c.pem"), dir.path().join("k.pem"));
+        std::fs::write(&cert, "not a certificate").unwrap();
+        std::fs::write(&key, "not a key").unwrap();
+        let err = crate::tls::server_config(&cert, &key).unwrap_err();
+        assert!(err.contains("holds no certificate"), "{err}");
+        let err = crate::tls::server_config(&dir.path().join("missing.pem"), &key).unwrap_err();
+        assert!(err.contains("cannot read the certificate"), "{err}");
+    }
 }

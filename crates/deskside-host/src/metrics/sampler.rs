@@ -37,7 +37,13 @@ pub struct Sampler {
 /// CPU and memory of each process, nothing else. `nothing()` still walks
 /// every thread of every process (`tasks` defaults to on); turning that off
 /// makes the process refresh several times cheaper.
-fn process_kind() -> ProcessRefreshKind {
+///
+/// With no rankings to fill, only the count is needed: CPU and memory are
+/// not read at all (what `deskside-agent run` does every 10 s).
+fn process_kind(top_processes: usize) -> ProcessRefreshKind {
+    if top_processes == 0 {
+        return ProcessRefreshKind::nothing().without_tasks();
+    }
     ProcessRefreshKind::nothing()
         .with_cpu()
         .with_memory()
@@ -51,7 +57,7 @@ impl Sampler {
         let sys_err = |e: sysinfo::Error| Error::System(e.to_string());
         let mut sys = System::new().map_err(sys_err)?;
         sys.refresh_cpu_usage();
-        sys.refresh_processes_specifics(ProcessesToUpdate::All, true, process_kind());
+        sys.refresh_processes_specifics(ProcessesToUpdate::All, true, process_kind(top_processes));
         Ok(Self {
             sys,
             networks: Networks::new_with_refreshed_list().map_err(sys_err)?,
@@ -75,8 +81,11 @@ impl Sampler {
         self.sys.refresh_cpu_usage();
         self.sys
             .refresh_memory_specifics(MemoryRefreshKind::everything());
-        self.sys
-            .refresh_processes_specifics(ProcessesToUpdate::All, true, process_kind());
+        self.sys.refresh_processes_specifics(
+            ProcessesToUpdate::All,
+            true,
+            process_kind(self.top_processes),
+        );
         self.networks.refresh(true);
         self.disks
             .refresh_specifics(true, DiskRefreshKind::nothing().with_storage());
