@@ -20,6 +20,7 @@ pub mod redact;
 pub mod runtime;
 pub mod store;
 pub mod sync;
+pub mod tray;
 
 pub use error::Error;
 
