@@ -118,3 +118,18 @@ stop_test_s3() {
         rm -f "$S3_LOG"
     fi
 }
+
+# npm packages of a front end, from its lock file, only when the lock file
+# changed since the last install. (`npm install`, not `npm ci`: npm 11's
+# `ci` refuses lock files that leave out other platforms' optional
+# packages, which is how npm 11 itself writes them.)
+ensure_npm() {
+    local dir=$1
+    local stamp="$dir/node_modules/.deskside-lock"
+    if [ -f "$stamp" ] && cmp -s "$dir/package-lock.json" "$stamp"; then
+        return 0
+    fi
+    echo "==> installing npm packages in $dir"
+    npm install --prefix "$dir" --no-save --no-audit --no-fund --loglevel=error
+    cp "$dir/package-lock.json" "$stamp"
+}

@@ -10,10 +10,14 @@ CROSS_TARGETS=(x86_64-pc-windows-gnu aarch64-apple-darwin)
 # the agreement tests of the health checks; mingw for the Windows check of
 # the agent's C dependencies; dbus-daemon for the notification tests;
 # PostgreSQL for the server's second storage backend; curl for the API
-# fuzzing run; schemathesis and moto (S3) from PyPI, in a venv.
-ensure_apt dpkg monitoring-plugins-basic gcc-mingw-w64-x86-64 dbus-daemon gnome-keyring postgresql curl
+# fuzzing run; gnome-keyring for the Secret Service test; WebKitGTK,
+# the app indicator, librsvg and libxdo for the tray app (Tauri);
+# schemathesis and moto (S3) from PyPI, in a venv; Vitest from npm.
+ensure_apt dpkg monitoring-plugins-basic gcc-mingw-w64-x86-64 dbus-daemon gnome-keyring postgresql curl \
+    libwebkit2gtk-4.1-dev libayatana-appindicator3-dev librsvg2-dev libxdo-dev
 ensure_rust "${CROSS_TARGETS[@]}"
 ensure_py_tools
+ensure_npm ui
 
 echo "==> cargo fmt --check"
 cargo fmt --all --check
@@ -21,10 +25,13 @@ echo "==> cargo clippy"
 cargo clippy --locked --workspace --all-targets -- -D warnings
 echo "==> cargo test"
 log=$(mktemp)
-trap 'rm -f "$log"; stop_test_postgres; stop_test_s3' EXIT
+trap 'rm -f "$log" "${ui_log:-}"; stop_test_postgres; stop_test_s3' EXIT
 start_test_postgres
 start_test_s3
 cargo test --locked --workspace 2>&1 | tee "$log"
+echo "==> front-end unit tests (Vitest)"
+ui_log=$(mktemp)
+npm --prefix ui test 2>&1 | tee "$ui_log"
 echo "==> API fuzzing (schemathesis)"
 scripts/api-fuzz.sh
 # Per-OS code lives in deskside-host (pure Rust), which type-checks for
@@ -39,6 +46,8 @@ done
 echo "==> cargo check -p deskside-agent --target x86_64-pc-windows-gnu"
 RUSTFLAGS="-D warnings" cargo check --locked -p deskside-agent --all-targets --target x86_64-pc-windows-gnu
 passed=$(grep -Eo '^test result: .* ([0-9]+) passed' "$log" | grep -Eo '[0-9]+ passed' | awk '{s+=$1} END {print s+0}')
+ui_passed=$(grep -Eo 'Tests +[0-9]+ passed' "$ui_log" | grep -Eo '[0-9]+' | head -1)
+passed=$((passed + ${ui_passed:-0}))
 failed=$(grep -Eo '[0-9]+ failed;' "$log" | awk '{s+=$1} END {print s+0}')
 echo "==> all checks passed"
 echo "tests: $passed passed, $failed failed"

@@ -88,6 +88,21 @@ pub fn text(locale: Locale, key: &str, args: &[(&str, &str)]) -> String {
     s
 }
 
+/// Every text whose key starts with one of `prefixes`, in `locale`
+/// (falling back to English key by key): what a window loads at once.
+pub fn texts_with_prefixes(locale: Locale, prefixes: &[&str]) -> BTreeMap<String, String> {
+    catalogs()
+        .iter()
+        .find(|(l, _)| *l == Locale::En)
+        .map(|(_, en)| {
+            en.keys()
+                .filter(|k| prefixes.iter().any(|p| k.starts_with(p)))
+                .map(|k| (k.clone(), text(locale, k, &[])))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -13,6 +13,7 @@ pub mod credentials;
 pub mod desk;
 pub mod diagnostics;
 pub mod error;
+pub mod health;
 pub mod i18n;
 pub mod logfile;
 pub mod notify;

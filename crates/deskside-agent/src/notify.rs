@@ -135,7 +135,7 @@ pub fn send_with_timeout(
     }
 }
 
-fn localized(texts: &deskside_protocol::LocalizedText, locale: Locale) -> Option<&str> {
+pub(crate) fn localized(texts: &deskside_protocol::LocalizedText, locale: Locale) -> Option<&str> {
     texts
         .get(locale.code())
         .or_else(|| texts.get("en"))
@@ -144,6 +144,16 @@ fn localized(texts: &deskside_protocol::LocalizedText, locale: Locale) -> Option
 }
 
 impl Notifier {
+    /// Turns notifications on or off (the tray app's setting).
+    pub fn set_enabled(&mut self, enabled: bool) {
+        self.cfg.enabled = enabled;
+    }
+
+    /// Speaks `locale` from now on.
+    pub fn set_locale(&mut self, locale: Locale) {
+        self.locale = locale;
+    }
+
     /// A notifier remembering its rate limits in `state_dir` (when given).
     pub fn new(cfg: NotificationsConfig, state_dir: Option<&Path>) -> Self {
         let locale = match cfg.locale.as_str() {

@@ -74,16 +74,35 @@ pub async fn run(
     cfg: AgentConfig,
     shutdown: impl std::future::Future<Output = ()>,
 ) -> Result<(), RunError> {
+    let (_lock, agent) = open_exclusive(&cfg)?;
+    run_agent(agent, cfg, shutdown).await
+}
+
+/// Opens the agent for a long-running process (the CLI's `run`, the tray
+/// app): takes the state directory's lock, which the caller holds while
+/// the agent runs, and shows notifications.
+pub fn open_exclusive(cfg: &AgentConfig) -> Result<(StateLock, Arc<Agent>), RunError> {
     let state_dir = cfg.state_dir();
     std::fs::create_dir_all(&state_dir).map_err(|source| RunError::Lock {
         path: state_dir.clone(),
         source,
     })?;
-    let _lock = StateLock::acquire(&state_dir)?;
+    let lock = StateLock::acquire(&state_dir)?;
     let agent = Arc::new(
         Agent::open(cfg.clone())?
             .with_notifier(Notifier::new(cfg.notifications.clone(), Some(&state_dir))),
     );
+    Ok((lock, agent))
+}
+
+/// The agent's loops (sampler, checks, check-ins, delivery) for an agent
+/// from [`open_exclusive`], until `shutdown` completes.
+pub async fn run_agent(
+    agent: Arc<Agent>,
+    cfg: AgentConfig,
+    shutdown: impl std::future::Future<Output = ()>,
+) -> Result<(), RunError> {
+    let state_dir = cfg.state_dir();
 
     let history = Arc::new(Mutex::new(MetricsHistory::new(
         cfg.metrics.raw_history,

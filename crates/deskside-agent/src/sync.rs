@@ -60,6 +60,11 @@ pub enum Event {
     },
     /// The connection to the desk changed.
     SyncState(SyncState),
+    /// A check changed state (the overall health may have too).
+    HealthChanged {
+        /// The check.
+        check_id: String,
+    },
 }
 
 /// Whether the agent can reach its desk.
@@ -234,13 +239,58 @@ impl Agent {
         check: &deskside_host::checks::Check,
         t: &deskside_protocol::StateTransition,
     ) {
-        let mut notifier = self.notifier.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(n) = notifier.as_mut() {
-            n.on_transition(check, t);
-            if let Err(e) = n.save() {
-                tracing::warn!("cannot save notification state: {e}");
+        {
+            let mut notifier = self.notifier.lock().unwrap_or_else(|p| p.into_inner());
+            if let Some(n) = notifier.as_mut() {
+                n.on_transition(check, t);
+                if let Err(e) = n.save() {
+                    tracing::warn!("cannot save notification state: {e}");
+                }
             }
         }
+        self.emit(Event::HealthChanged {
+            check_id: t.check_id.clone(),
+        });
+    }
+
+    /// Changes the notifier's settings at run time (the tray app's
+    /// settings window).
+    pub fn configure_notifications(&self, enabled: bool, locale: crate::i18n::Locale) {
+        if let Some(n) = self
+            .notifier
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .as_mut()
+        {
+            n.set_enabled(enabled);
+            n.set_locale(locale);
+        }
+    }
+
+    /// A setting of the user's app (language, notifications, start at
+    /// login), kept in the agent's store.
+    pub fn app_setting(&self, key: &str) -> SyncResult<Option<String>> {
+        Ok(self.store().get(&format!("app.{key}"))?)
+    }
+
+    /// Changes a setting of the user's app.
+    pub fn set_app_setting(&self, key: &str, value: &str) -> SyncResult<()> {
+        Ok(self.store().set(&format!("app.{key}"), Some(value))?)
+    }
+
+    /// Marks a ticket's replies as read (its conversation was shown).
+    pub fn mark_read(&self, id: &str) -> SyncResult<()> {
+        let t = self.known(id)?;
+        self.store().mark_read(&t.local_id)?;
+        self.emit(Event::TicketUpdated {
+            local_id: t.local_id,
+        });
+        Ok(())
+    }
+
+    /// The agent's configuration.
+    pub fn config(&self) -> &AgentConfig {
+        &self.cfg
     }
 
     /// Events for a UI.
@@ -500,6 +550,68 @@ impl Agent {
             desk_url: self.desk.as_ref().map(DeskClient::base),
             screenshot,
         }))
+    }
+
+    /// The inventory summary phone support asks for: (label key, value)
+    /// pairs for model, serial number, OS, CPU, memory and disks. The label
+    /// keys are `ui.device.*` in the catalogs.
+    pub fn inventory_summary(&self) -> Vec<(String, String)> {
+        let inv = self.recent_inventory();
+        let gib = |b: u64| format!("{:.1} GiB", b as f64 / (1u64 << 30) as f64);
+        let hw = &inv.hardware;
+        let model = hw.system.as_ref().map(|s| {
+            [s.vendor.as_deref(), s.model.as_deref()]
+                .into_iter()
+                .flatten()
+                .collect::<Vec<_>>()
+                .join(" ")
+        });
+        let disks: Vec<String> = hw
+            .disks
+            .iter()
+            .map(|d| {
+                let size = d.size_bytes.map(gib).unwrap_or_default();
+                format!("{} {}", d.model.as_deref().unwrap_or(&d.name), size)
+                    .trim()
+                    .to_owned()
+            })
+            .collect();
+        [
+            ("ui.device.hostname", inv.device.hostname.clone()),
+            ("ui.device.model", model.filter(|m| !m.is_empty())),
+            ("ui.device.serial", inv.device.serial_number.clone()),
+            (
+                "ui.device.os",
+                inv.os.long_name.clone().or_else(|| inv.os.name.clone()),
+            ),
+            (
+                "ui.device.cpu",
+                hw.cpu.as_ref().and_then(|c| c.brand.clone()),
+            ),
+            (
+                "ui.device.memory",
+                hw.memory.as_ref().and_then(|m| m.total_bytes).map(gib),
+            ),
+            (
+                "ui.device.disks",
+                (!disks.is_empty()).then(|| disks.join(", ")),
+            ),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.unwrap_or_else(|| "—".to_owned())))
+        .collect()
+    }
+
+    /// The device's health as the "Device health" window shows it.
+    pub fn health(&self, locale: crate::i18n::Locale) -> SyncResult<crate::health::HealthView> {
+        let policy = self
+            .desk_policy()?
+            .map_or_else(deskside_host::checks::LoadedPolicy::builtin, |p| {
+                deskside_host::checks::LoadedPolicy::load(&p)
+            });
+        let tracker = deskside_host::checks::Tracker::load(&self.state_dir.join("checks.json"))
+            .unwrap_or_default();
+        Ok(crate::health::view(&policy, &tracker, locale))
     }
 
     /// Keeps metric samples for diagnostics bundles (an hour's worth).

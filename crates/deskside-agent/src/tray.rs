@@ -104,6 +104,19 @@ impl Window {
         }
     }
 
+    /// The window with this label.
+    pub fn from_label(label: &str) -> Option<Self> {
+        [
+            Self::Report,
+            Self::Tickets,
+            Self::Health,
+            Self::Settings,
+            Self::About,
+        ]
+        .into_iter()
+        .find(|w| w.label() == label)
+    }
+
     /// The window's title.
     pub fn title(self, locale: Locale) -> String {
         text(locale, &format!("window.{}.title", self.label()), &[])
@@ -207,6 +220,13 @@ mod tests {
         }
         assert_eq!(menu_labels(Locale::Ko, 0)[0].1, "문제 신고…");
         assert_eq!(menu_labels(Locale::Ja, 0)[6].1, "終了");
+    }
+
+    #[test]
+    fn windows_by_label() {
+        assert_eq!(Window::from_label("report"), Some(Window::Report));
+        assert_eq!(Window::from_label("about"), Some(Window::About));
+        assert_eq!(Window::from_label("nope"), None);
     }
 
     #[test]

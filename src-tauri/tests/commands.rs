@@ -1,0 +1,200 @@
+//! The tray app's commands and menu handling on Tauri's mock runtime
+//! (no display): what the windows call, answered by a real agent core on
+//! a temporary state directory.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::sync::Arc;
+
+use deskside_agent::config::AgentConfig;
+use deskside_agent::sync::Agent;
+use deskside_tray::AppState;
+use serde_json::{Value, json};
+use tauri::test::{INVOKE_KEY, MockRuntime, get_ipc_response, mock_builder};
+use tauri::webview::InvokeRequest;
+use tauri::{Manager, WebviewWindow};
+
+struct App {
+    _app: tauri::App<MockRuntime>,
+    webview: WebviewWindow<MockRuntime>,
+    _dir: tempfile::TempDir,
+}
+
+fn app() -> App {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = AgentConfig {
+        state_dir: Some(dir.path().to_path_buf()),
+        ..AgentConfig::default()
+    };
+    let agent = Arc::new(Agent::open(cfg).unwrap());
+    let app = deskside_tray::builder(mock_builder())
+        .manage(AppState::new(agent, None))
+        // The app's own context: its capabilities decide what windows may call.
+        .build(tauri::generate_context!())
+        .unwrap();
+    let webview = tauri::WebviewWindowBuilder::new(&app, "report", Default::default())
+        .build()
+        .unwrap();
+    App {
+        _app: app,
+        webview,
+        _dir: dir,
+    }
+}
+
+fn call(app: &App, cmd: &str, args: Value) -> Result<Value, Value> {
+    get_ipc_response(
+        &app.webview,
+        InvokeRequest {
+            cmd: cmd.into(),
+            callback: tauri::ipc::CallbackFn(0),
+            error: tauri::ipc::CallbackFn(1),
+            // What the app's own pages are served from on Linux and macOS.
+            url: "tauri://localhost".parse().unwrap(),
+            body: tauri::ipc::InvokeBody::Json(args),
+            headers: Default::default(),
+            invoke_key: INVOKE_KEY.to_string(),
+        },
+    )
+    .map(|b| b.deserialize::<Value>().unwrap())
+}
+
+#[test]
+fn a_ticket_filed_from_the_window_is_queued_offline_and_listed() {
+    let app = app();
+    let form = json!({"form": {
+        "subject": "The printer on floor 3 does not print",
+        "description": "Paper jam light",
+        "category": "printer",
+        "urgency": "high",
+        "include_diagnostics": false
+    }});
+    let ticket = call(&app, "submit_ticket", form).unwrap();
+    assert_eq!(ticket["delivery"], "queued", "{ticket}");
+    let list = call(&app, "tickets", json!({})).unwrap();
+    assert_eq!(list.as_array().unwrap().len(), 1);
+    assert_eq!(list[0]["subject"], "The printer on floor 3 does not print");
+    let id = ticket["local_id"].as_str().unwrap();
+    let shown = call(&app, "ticket", json!({"id": id})).unwrap();
+    assert_eq!(shown["local_id"], id);
+    let status = call(&app, "status", json!({})).unwrap();
+    assert_eq!(status["outbox_depth"], 1);
+    assert!(status["version"].is_string());
+
+    // Bad input is a message for the page, not a crash.
+    let err = call(
+        &app,
+        "submit_ticket",
+        json!({"form": {"subject": " ", "category": "printer", "urgency": "low"}}),
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("subject"), "{err}");
+    let err = call(&app, "reply", json!({"id": "t-missing", "message": "hi"})).unwrap_err();
+    assert!(err.to_string().contains("no ticket"), "{err}");
+}
+
+#[test]
+fn the_preview_is_the_bundle_that_would_be_sent() {
+    let app = app();
+    let bundle = call(&app, "preview_diagnostics", json!({})).unwrap();
+    assert_eq!(bundle["format_version"], 2);
+    assert!(bundle["device"]["os"].is_object());
+    assert!(bundle["processes"]["by_memory"].is_array());
+}
+
+#[test]
+fn strings_follow_the_language_setting() {
+    let app = app();
+    let settings = call(&app, "settings", json!({})).unwrap();
+    assert_eq!(settings["language"], "auto");
+    assert_eq!(
+        settings["autostart"], true,
+        "start at login is on by default"
+    );
+    for (code, subject) in [
+        ("ko", "어떤 문제가 있나요?"),
+        ("ja", "どんな問題ですか？"),
+        ("en", "What is the problem?"),
+    ] {
+        call(
+            &app,
+            "set_settings",
+            json!({"settings": {"language": code, "notifications": false, "autostart": false}}),
+        )
+        .unwrap();
+        let s = call(&app, "strings", json!({})).unwrap();
+        assert_eq!(s["locale"], code);
+        assert_eq!(s["texts"]["ui.report.subject"], subject);
+        assert!(s["texts"]["window.health.title"].is_string());
+    }
+    let err = call(
+        &app,
+        "set_settings",
+        json!({"settings": {"language": "fr", "notifications": true, "autostart": true}}),
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("unknown language"), "{err}");
+    let kept = call(&app, "settings", json!({})).unwrap();
+    assert_eq!(kept["language"], "en", "a refused change changes nothing");
+}
+
+#[test]
+fn health_and_device_summary_for_the_health_window() {
+    let app = app();
+    let health = call(&app, "health", json!({})).unwrap();
+    assert!(health["overall"].is_null(), "no check has run yet");
+    assert!(!health["checks"].as_array().unwrap().is_empty());
+    let summary = call(&app, "device_summary", json!({})).unwrap();
+    let keys: Vec<&str> = summary["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r[0].as_str().unwrap())
+        .collect();
+    assert!(
+        keys.contains(&"ui.device.os") && keys.contains(&"ui.device.memory"),
+        "{keys:?}"
+    );
+}
+
+#[test]
+fn menu_items_do_what_they_say() {
+    let app = app();
+    let handle = app.webview.app_handle();
+    assert!(!deskside_tray::tray::handle_menu(handle, "nonsense"));
+    assert!(deskside_tray::tray::handle_menu(handle, "tickets"));
+    assert!(
+        handle.get_webview_window("tickets").is_some(),
+        "My tickets opened a window"
+    );
+    // Opening it again focuses the same window rather than a second one.
+    assert!(deskside_tray::tray::handle_menu(handle, "tickets"));
+    assert_eq!(
+        handle
+            .webview_windows()
+            .keys()
+            .filter(|k| *k == "tickets")
+            .count(),
+        1
+    );
+    assert!(deskside_tray::tray::handle_menu(handle, "sync"));
+}
+
+#[test]
+fn open_names_a_window_on_the_command_line() {
+    use deskside_agent::tray::Window;
+    let args = |a: &[&str]| a.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
+    assert_eq!(
+        deskside_tray::requested_window(&args(&["deskside", "--open", "report"])),
+        Some(Window::Report)
+    );
+    assert_eq!(deskside_tray::requested_window(&args(&["deskside"])), None);
+    assert_eq!(
+        deskside_tray::requested_window(&args(&["deskside", "--open"])),
+        None
+    );
+    assert_eq!(
+        deskside_tray::requested_window(&args(&["deskside", "--open", "x"])),
+        None
+    );
+}

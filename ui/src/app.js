@@ -1,0 +1,289 @@
+// The tray app's windows. One page; `?view=` picks the window. Every text
+// comes from the agent's catalogs (en, ko, ja) through the `strings`
+// command; nothing user-facing is written here. Text from the desk is
+// always set with textContent, never parsed as HTML.
+
+import {
+  CATEGORIES, URGENCIES, canRate, canReopen, conversation, format, overallKey,
+  previewSections, summaryText, syncKey, ticketRow, validateReport,
+} from './views.js';
+
+const tauri = window.__TAURI__;
+const invoke = (cmd, args) => tauri.core.invoke(cmd, args);
+const view = new URLSearchParams(location.search).get('view') || 'health';
+const main = document.getElementById('view');
+let texts = {};
+let locale = 'en';
+
+const t = (key, args) => format(texts[key] ?? key, args);
+
+/** An element with attributes and children (strings become text). */
+function h(tag, attrs = {}, ...children) {
+  const el = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (v == null || v === false) continue;
+    if (k.startsWith('on')) el.addEventListener(k.slice(2), v);
+    else if (k === 'class') el.className = Array.isArray(v) ? v.join(' ') : v;
+    else el.setAttribute(k, v === true ? '' : v);
+  }
+  for (const c of children.flat()) {
+    if (c != null && c !== false) el.append(c instanceof Node ? c : document.createTextNode(String(c)));
+  }
+  return el;
+}
+
+function when(iso) {
+  if (!iso) return t('ui.about.never');
+  return new Intl.DateTimeFormat(locale, { dateStyle: 'medium', timeStyle: 'short' }).format(new Date(iso));
+}
+
+function showError(e) {
+  const message = e && e.message ? e.message : String(e);
+  main.prepend(h('p', { class: ['notice', 'error'], role: 'alert' }, t('ui.error', { message })));
+}
+
+async function loadStrings() {
+  const s = await invoke('strings');
+  texts = s.texts;
+  locale = s.locale;
+  document.documentElement.lang = locale;
+  document.title = t(`window.${view}.title`);
+}
+
+async function renderStatus() {
+  const status = await invoke('status');
+  const header = document.getElementById('status');
+  const key = syncKey(status);
+  header.className = key.split('.').pop();
+  header.replaceChildren(t(key));
+}
+
+// Report a problem -------------------------------------------------------
+
+function field(id, labelKey, control, help) {
+  return h('div', {}, h('label', { for: id }, t(labelKey)), help, control, h('div', { class: 'error', id: `${id}-error` }));
+}
+
+function renderReport() {
+  const subject = h('input', { type: 'text', id: 'subject', maxlength: 400, placeholder: t('ui.report.subject.placeholder'), 'aria-describedby': 'subject-error' });
+  const description = h('textarea', { id: 'description', placeholder: t('ui.report.description.placeholder') });
+  const category = h('select', { id: 'category', 'aria-describedby': 'category-error' },
+    h('option', { value: '' }, ''),
+    CATEGORIES.map((c) => h('option', { value: c }, t(`ui.category.${c}`))));
+  const urgency = h('fieldset', { id: 'urgency', 'aria-describedby': 'urgency-error' },
+    h('legend', {}, t('ui.report.urgency')),
+    URGENCIES.map((u) => h('label', { class: 'choice' }, h('input', { type: 'radio', name: 'urgency', value: u }), t(`ui.urgency.${u}`))),
+    h('div', { class: 'error', id: 'urgency-error' }));
+  const diagnostics = h('input', { type: 'checkbox', id: 'diagnostics', checked: true });
+  const preview = h('div', { id: 'preview' });
+  const previewButton = h('button', { type: 'button', id: 'preview-button', onclick: () => showPreview(preview) }, t('ui.report.preview'));
+  const submit = h('button', { type: 'submit', class: 'primary', id: 'submit' }, t('ui.report.submit'));
+  const form = h('form', { id: 'report', novalidate: true },
+    h('h1', {}, t('window.report.title')),
+    h('p', { class: 'intro' }, t('ui.report.intro')),
+    field('subject', 'ui.report.subject', subject),
+    field('description', 'ui.report.description', description),
+    field('category', 'ui.report.category', category),
+    urgency,
+    h('label', { class: 'choice' }, diagnostics, t('ui.report.diagnostics')),
+    h('p', { class: 'help' }, t('ui.report.diagnostics.help')),
+    previewButton, preview,
+    h('div', { class: 'actions' }, submit));
+  form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    const values = {
+      subject: subject.value,
+      description: description.value,
+      category: category.value,
+      urgency: form.querySelector('input[name=urgency]:checked')?.value,
+      include_diagnostics: diagnostics.checked,
+    };
+    const errors = validateReport(values);
+    for (const id of ['subject', 'category', 'urgency']) {
+      document.getElementById(`${id}-error`).textContent = errors[id] ? t(errors[id]) : '';
+      document.getElementById(id).setAttribute('aria-invalid', errors[id] ? 'true' : 'false');
+    }
+    const first = Object.keys(errors)[0];
+    if (first) { document.getElementById(first).focus(); return; }
+    submit.disabled = true;
+    submit.textContent = t('ui.report.sending');
+    try {
+      const ticket = await invoke('submit_ticket', { form: values });
+      showSubmitted(ticket.local_id);
+    } catch (e) {
+      submit.disabled = false;
+      submit.textContent = t('ui.report.submit');
+      showError(e);
+    }
+  });
+  main.replaceChildren(form);
+  subject.focus();
+}
+
+async function showPreview(container) {
+  container.replaceChildren(h('p', { class: 'help' }, t('ui.report.preview.loading')));
+  try {
+    const bundle = await invoke('preview_diagnostics');
+    const parts = previewSections(bundle).map(([key, value]) =>
+      h('details', {}, h('summary', {}, t(key)), h('pre', {}, JSON.stringify(value, null, 2))));
+    const excluded = bundle.excluded?.length ? h('p', { class: 'help' }, t('ui.preview.excluded', { parts: bundle.excluded.join(', ') })) : null;
+    container.replaceChildren(excluded ?? '', ...parts);
+  } catch (e) {
+    container.replaceChildren();
+    showError(e);
+  }
+}
+
+function showSubmitted(localId) {
+  const notice = h('p', { class: 'notice', id: 'submitted', role: 'status' }, t('ui.report.queued'));
+  const again = h('button', { type: 'button', onclick: renderReport }, t('ui.report.another'));
+  main.replaceChildren(h('h1', {}, t('window.report.title')), notice, h('div', { class: 'actions' }, again));
+  // The number arrives with the desk's acknowledgement.
+  const update = async () => {
+    const ticket = await invoke('ticket', { id: localId });
+    if (ticket?.server_id) notice.textContent = t('ui.report.sent', { number: ticket.server_id });
+  };
+  update();
+  onChange(update);
+}
+
+// My tickets ---------------------------------------------------------------
+
+async function renderTickets() {
+  const list = await invoke('tickets');
+  const rows = list.map(ticketRow);
+  const items = rows.map((r) => h('li', {}, h('button', { type: 'button', onclick: () => renderTicket(r.id) },
+    h('span', {}, r.number ? `#${r.number} ` : '', r.subject),
+    h('span', {}, r.unread ? h('span', { class: ['badge', 'unread'] }, t('ui.tickets.unread', { count: r.unread })) : '',
+      ' ', h('span', { class: 'badge' }, t(r.statusKey))))));
+  main.replaceChildren(
+    h('h1', {}, t('window.tickets.title')),
+    rows.length ? h('ul', { class: 'list', id: 'ticket-list' }, items) : h('p', { class: 'help' }, t('ui.tickets.empty')));
+}
+
+async function renderTicket(id) {
+  const ticket = await invoke('ticket', { id });
+  if (!ticket) return renderTickets();
+  const row = ticketRow(ticket);
+  const messages = conversation(ticket).map((m) => h('div', { class: ['message', m.mine ? 'mine' : 'theirs'] },
+    h('div', { class: 'who' }, `${m.mine ? t('ui.tickets.you') : t('ui.tickets.it')} · ${when(m.at)}`),
+    h('div', {}, m.body)));
+  const reply = h('textarea', { id: 'reply', placeholder: t('ui.tickets.reply.placeholder') });
+  const send = h('button', { type: 'submit', class: 'primary' }, t('ui.tickets.send'));
+  const form = h('form', {}, h('label', { for: 'reply' }, t('ui.tickets.reply')), reply, h('div', { class: 'actions' }, send));
+  form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    if (!reply.value.trim()) { reply.focus(); return; }
+    try { await invoke('reply', { id, message: reply.value }); reply.value = ''; } catch (e) { showError(e); }
+  });
+  const extra = [];
+  if (canReopen(ticket)) {
+    extra.push(h('button', { type: 'button', onclick: () => invoke('reopen', { id }).catch(showError) }, t('ui.tickets.reopen')));
+  }
+  if (canRate(ticket)) {
+    const stars = h('div', { class: 'stars', role: 'group', 'aria-label': t('ui.tickets.rate') },
+      [1, 2, 3, 4, 5].map((n) => h('button', { type: 'button', 'aria-label': t('ui.tickets.rate.star', { count: n }),
+        onclick: async () => {
+          try { await invoke('rate', { id, score: n, comment: null }); stars.replaceChildren(t('ui.tickets.rate.thanks')); } catch (e) { showError(e); }
+        } }, '★')));
+    extra.push(h('h2', {}, t('ui.tickets.rate')), stars);
+  }
+  main.replaceChildren(
+    h('button', { type: 'button', onclick: renderTickets }, `← ${t('ui.tickets.back')}`),
+    h('h1', {}, row.number ? `#${row.number} ` : '', row.subject),
+    h('p', {}, h('span', { class: 'badge' }, t(row.statusKey))),
+    h('div', { id: 'conversation' }, ticket.server?.description ? h('div', { class: ['message', 'mine'] }, ticket.server.description) : '', messages),
+    form, ...extra);
+}
+
+// Device health -------------------------------------------------------------
+
+async function renderHealth() {
+  const [health, summary] = await Promise.all([invoke('health'), invoke('device_summary')]);
+  const checks = health.checks.map((c) => h('div', { class: 'check' },
+    h('div', { class: 'title' }, h('span', { class: `state-${c.state}` }, `● ${t(`ui.health.state.${c.state}`)}`), ' ', c.title),
+    c.message ? h('div', {}, c.message) : '',
+    c.how_to_fix ? h('div', {}, h('strong', {}, `${t('ui.health.fix')}: `), c.how_to_fix) : '',
+    c.last_run ? h('div', { class: 'meta' }, t('ui.health.last_run', { time: when(c.last_run) })) : ''));
+  const copied = h('span', { class: 'help', role: 'status' });
+  const copy = h('button', { type: 'button', onclick: async () => {
+    await navigator.clipboard.writeText(summaryText(summary.rows, texts));
+    copied.textContent = t('ui.health.copied');
+  } }, t('ui.health.copy'));
+  main.replaceChildren(
+    h('h1', {}, t('window.health.title')),
+    h('div', { class: ['overall', `state-${health.overall ?? 'pending'}`] }, t(overallKey(health))),
+    h('div', { id: 'checks' }, checks),
+    h('h2', {}, t('ui.health.device')),
+    h('dl', { class: 'facts' }, summary.rows.map(([k, v]) => [h('dt', {}, t(k)), h('dd', {}, v)])),
+    h('div', { class: 'actions' }, copy, copied));
+}
+
+// Settings and About ---------------------------------------------------------
+
+async function renderSettings() {
+  const [settings, status] = await Promise.all([invoke('settings'), invoke('status')]);
+  const language = h('select', { id: 'language' },
+    h('option', { value: 'auto' }, t('ui.settings.language.auto')),
+    ['en', 'ko', 'ja'].map((l) => h('option', { value: l }, t(`ui.language.${l}`))));
+  language.value = settings.language;
+  const notifications = h('input', { type: 'checkbox', id: 'notifications', checked: settings.notifications });
+  const autostart = h('input', { type: 'checkbox', id: 'autostart', checked: settings.autostart });
+  const save = async () => {
+    try {
+      await invoke('set_settings', { settings: { language: language.value, notifications: notifications.checked, autostart: autostart.checked } });
+      await loadStrings();
+      await renderSettings();
+      document.querySelector('#saved').textContent = t('ui.settings.saved');
+    } catch (e) { showError(e); }
+  };
+  for (const el of [language, notifications, autostart]) el.addEventListener('change', save);
+  main.replaceChildren(
+    h('h1', {}, t('window.settings.title')),
+    h('label', { for: 'language' }, t('ui.settings.language')), language,
+    h('label', { class: 'choice' }, notifications, t('ui.settings.notifications')),
+    h('label', { class: 'choice' }, autostart, t('ui.settings.autostart')),
+    h('span', { id: 'saved', class: 'help', role: 'status' }),
+    h('h2', {}, t('window.about.title')), facts(status));
+}
+
+function facts(status) {
+  return h('dl', { class: 'facts' },
+    h('dt', {}, t('ui.about.version')), h('dd', {}, status.version),
+    h('dt', {}, t('ui.about.server')), h('dd', {}, status.server ?? t('ui.about.not_enrolled')),
+    h('dt', {}, t('ui.about.device')), h('dd', {}, status.device_id ?? '—'),
+    h('dt', {}, t('ui.about.last_sync')), h('dd', {}, when(status.last_sync)),
+    h('dt', {}, t('ui.about.outbox')), h('dd', {}, String(status.outbox_depth)));
+}
+
+async function renderAbout() {
+  const status = await invoke('status');
+  main.replaceChildren(h('h1', {}, t('window.about.title')), h('p', {}, t('ui.about.text')), facts(status));
+}
+
+// Wiring --------------------------------------------------------------------
+
+const VIEWS = { report: renderReport, tickets: renderTickets, health: renderHealth, settings: renderSettings, about: renderAbout };
+let changeHandler = null;
+function onChange(fn) { changeHandler = fn; }
+
+async function start() {
+  try {
+    await loadStrings();
+    await renderStatus();
+    await (VIEWS[view] ?? renderHealth)();
+  } catch (e) {
+    showError(e);
+  } finally {
+    main.setAttribute('aria-busy', 'false');
+  }
+  await tauri.event.listen('deskside://changed', async (ev) => {
+    if (ev.payload?.kind === 'settings') { await loadStrings(); await (VIEWS[view] ?? renderHealth)(); }
+    await renderStatus().catch(() => {});
+    if (changeHandler) await changeHandler();
+    else if (view === 'tickets' && !document.getElementById('reply')) await renderTickets();
+    else if (view === 'health') await renderHealth();
+  });
+}
+
+start();

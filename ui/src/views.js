@@ -1,0 +1,89 @@
+// View logic of the tray app's windows: pure functions, no DOM and no
+// Tauri, so that Vitest checks them (ui/views.test.js).
+
+/** Fills `{name}` placeholders. */
+export function format(template, args = {}) {
+  return String(template).replace(/\{(\w+)\}/g, (m, name) => (name in args ? String(args[name]) : m));
+}
+
+export const CATEGORIES = ['hardware', 'software', 'network', 'account', 'printer', 'other'];
+// Employee wording, most urgent first; the values are the protocol's.
+export const URGENCIES = ['high', 'medium', 'low'];
+
+/** Validation of the Report a problem form: field → message key. */
+export function validateReport(form) {
+  const errors = {};
+  const subject = (form.subject || '').trim();
+  if (!subject) errors.subject = 'ui.validation.subject';
+  else if ([...subject].length > 200) errors.subject = 'ui.validation.subject_long';
+  if (!CATEGORIES.includes(form.category)) errors.category = 'ui.validation.category';
+  if (!URGENCIES.includes(form.urgency)) errors.urgency = 'ui.validation.urgency';
+  return errors;
+}
+
+/** What the list of tickets shows for one ticket. */
+export function ticketRow(t) {
+  const queued = t.delivery === 'queued' || t.delivery === 'sent';
+  return {
+    id: t.local_id,
+    subject: t.subject,
+    number: t.server_id ?? null,
+    statusKey: queued ? 'ui.tickets.queued' : `ticket.status.${t.status}`,
+    unread: t.unread || 0,
+  };
+}
+
+/** The conversation of a ticket as the employee sees it, oldest first. */
+export function conversation(t) {
+  const server = t.server;
+  if (!server) return [];
+  // The desk never sends internal notes to a device.
+  return (server.comments || []).map((c) => ({
+    mine: c.author === 'employee',
+    body: c.body,
+    at: c.created_at,
+  }));
+}
+
+/** Whether the employee may rate (once resolved or closed). */
+export function canRate(t) {
+  const s = t.server;
+  return !!s && (s.status === 'resolved' || s.status === 'closed');
+}
+
+/** Whether the employee may reopen. */
+export function canReopen(t) {
+  return !!t.server && t.server.status === 'resolved';
+}
+
+/** The sections of a diagnostics bundle preview: [key, content]. */
+export function previewSections(bundle) {
+  const sections = [
+    ['ui.preview.device', bundle.device],
+    ['ui.preview.software_changes', bundle.software_changes],
+    ['ui.preview.checks', bundle.check_results],
+    ['ui.preview.metrics', bundle.metrics],
+    ['ui.preview.processes', bundle.processes],
+    ['ui.preview.network', bundle.network],
+    ['ui.preview.logs', bundle.logs],
+    ['ui.preview.config', bundle.config],
+  ];
+  return sections.filter(([, v]) => v != null && !(Array.isArray(v) && v.length === 0));
+}
+
+/** The key of the overall health line. */
+export function overallKey(health) {
+  return `ui.health.overall.${health.overall ?? 'none'}`;
+}
+
+/** The device summary as text for the clipboard (phone support). */
+export function summaryText(rows, texts) {
+  return rows.map(([key, value]) => `${texts[key] ?? key}: ${value}`).join('\n');
+}
+
+/** The status line's key for the desk connection. */
+export function syncKey(status) {
+  if (!status.server) return 'ui.about.not_enrolled';
+  if (status.needs_enrollment) return 'ui.sync.needs_enrollment';
+  return status.last_error ? 'ui.sync.offline' : 'ui.sync.online';
+}
