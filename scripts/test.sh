@@ -46,7 +46,7 @@ done
 echo "==> cargo check -p deskside-agent --target x86_64-pc-windows-gnu"
 RUSTFLAGS="-D warnings" cargo check --locked -p deskside-agent --all-targets --target x86_64-pc-windows-gnu
 passed=$(grep -Eo '^test result: .* ([0-9]+) passed' "$log" | grep -Eo '[0-9]+ passed' | awk '{s+=$1} END {print s+0}')
-ui_passed=$(grep -Eo 'Tests +[0-9]+ passed' "$ui_log" | grep -Eo '[0-9]+' | head -1)
+ui_passed=$(sed 's/\x1b\[[0-9;]*m//g' "$ui_log" | grep -Eo 'Tests +[0-9]+ passed' | grep -Eo '[0-9]+' | head -1 || true)
 passed=$((passed + ${ui_passed:-0}))
 failed=$(grep -Eo '[0-9]+ failed;' "$log" | awk '{s+=$1} END {print s+0}')
 echo "==> all checks passed"

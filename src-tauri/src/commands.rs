@@ -8,7 +8,7 @@ use deskside_agent::store::LocalTicket;
 use deskside_agent::sync::{Event, NewTicketInput, Status};
 use deskside_protocol::{TicketCategory, Urgency};
 use serde::{Deserialize, Serialize};
-use tauri::State;
+use tauri::{Manager, State};
 
 use crate::AppState;
 use crate::settings::Settings;
@@ -269,4 +269,10 @@ pub fn set_settings<R: tauri::Runtime>(
         serde_json::json!({ "kind": "settings" }),
     );
     Ok(())
+}
+
+/// The page has drawn its content and takes input.
+#[tauri::command]
+pub fn ready<R: tauri::Runtime>(window: tauri::WebviewWindow<R>) {
+    crate::windows::ready(window.app_handle(), window.label());
 }

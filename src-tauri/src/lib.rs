@@ -24,6 +24,8 @@ pub struct AppState {
     pub agent: Arc<Agent>,
     /// The user's app settings (language, notifications, start at login).
     pub settings: std::sync::Mutex<settings::Settings>,
+    /// When each window was asked for, until its page says it is ready.
+    pub opened: std::sync::Mutex<std::collections::HashMap<&'static str, std::time::Instant>>,
     /// The desk connection as last reported (for the tray icon).
     pub sync_state: std::sync::Mutex<Option<deskside_agent::sync::SyncState>>,
     /// Stops the agent's loops on quit.
@@ -41,6 +43,7 @@ impl AppState {
             agent,
             settings: std::sync::Mutex::new(settings),
             sync_state: std::sync::Mutex::new(None),
+            opened: std::sync::Mutex::new(std::collections::HashMap::new()),
             stop: Arc::new(tokio::sync::Notify::new()),
             _lock: lock,
         }
@@ -141,6 +144,7 @@ pub fn builder<R: tauri::Runtime>(b: tauri::Builder<R>) -> tauri::Builder<R> {
         commands::sync_now,
         commands::settings,
         commands::set_settings,
+        commands::ready,
     ])
 }
 

@@ -24,7 +24,13 @@ pub fn open<R: Runtime>(app: &AppHandle<R>, w: Window) {
         let _ = existing.set_focus();
         return;
     }
-    let locale = app.state::<AppState>().locale();
+    let state = app.state::<AppState>();
+    let locale = state.locale();
+    state
+        .opened
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .insert(w.label(), std::time::Instant::now());
     let (width, height) = size(w);
     let url = WebviewUrl::App(format!("index.html?view={}", w.label()).into());
     let built = WebviewWindowBuilder::new(app, w.label(), url)
@@ -36,4 +42,19 @@ pub fn open<R: Runtime>(app: &AppHandle<R>, w: Window) {
     if let Err(e) = built {
         tracing::warn!("cannot open the {} window: {e}", w.label());
     }
+}
+
+/// The page of `label` has drawn its content and takes input: how long
+/// that took since the window was asked for, for the log (and the tray
+/// app's benchmark).
+pub fn ready<R: Runtime>(app: &AppHandle<R>, label: &str) -> Option<std::time::Duration> {
+    let state = app.state::<AppState>();
+    let opened = state
+        .opened
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .remove(label)?;
+    let took = opened.elapsed();
+    tracing::info!(window = label, ms = took.as_millis() as u64, "window ready");
+    Some(took)
 }

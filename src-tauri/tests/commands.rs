@@ -177,6 +177,9 @@ fn menu_items_do_what_they_say() {
             .count(),
         1
     );
+    // The page reports itself ready once; the open-to-ready time is logged.
+    assert!(deskside_tray::windows::ready(handle, "tickets").is_some());
+    assert!(deskside_tray::windows::ready(handle, "tickets").is_none());
     assert!(deskside_tray::tray::handle_menu(handle, "sync"));
 }
 

@@ -276,6 +276,7 @@ async function start() {
     showError(e);
   } finally {
     main.setAttribute('aria-busy', 'false');
+    invoke('ready').catch(() => {});
   }
   await tauri.event.listen('deskside://changed', async (ev) => {
     if (ev.payload?.kind === 'settings') { await loadStrings(); await (VIEWS[view] ?? renderHealth)(); }
