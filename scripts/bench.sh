@@ -10,3 +10,4 @@ ensure_rust
 cargo bench --locked -p deskside-agent --bench inventory
 cargo bench --locked -p deskside-agent --bench checks
 cargo bench --locked -p deskside-e2e --bench agent
+scripts/bench-tray.sh

@@ -133,3 +133,13 @@ ensure_npm() {
     npm install --prefix "$dir" --no-save --no-audit --no-fund --loglevel=error
     cp "$dir/package-lock.json" "$stamp"
 }
+
+# A command-line tool from crates.io, installed with cargo when missing.
+ensure_cargo_tool() {
+    local tool=$1 version=$2
+    if command -v "$tool" >/dev/null 2>&1; then
+        return 0
+    fi
+    echo "==> installing $tool $version from crates.io"
+    cargo install --locked --quiet "$tool" --version "$version"
+}

@@ -11,11 +11,14 @@ CROSS_TARGETS=(x86_64-pc-windows-gnu aarch64-apple-darwin)
 # the agent's C dependencies; dbus-daemon for the notification tests;
 # PostgreSQL for the server's second storage backend; curl for the API
 # fuzzing run; gnome-keyring for the Secret Service test; WebKitGTK,
-# the app indicator, librsvg and libxdo for the tray app (Tauri);
+# the app indicator, librsvg and libxdo for the tray app (Tauri), and
+# its end-to-end test's WebKitWebDriver, Xvfb and tauri-driver;
 # schemathesis and moto (S3) from PyPI, in a venv; Vitest from npm.
 ensure_apt dpkg monitoring-plugins-basic gcc-mingw-w64-x86-64 dbus-daemon gnome-keyring postgresql curl \
-    libwebkit2gtk-4.1-dev libayatana-appindicator3-dev librsvg2-dev libxdo-dev
+    libwebkit2gtk-4.1-dev libayatana-appindicator3-dev librsvg2-dev libxdo-dev \
+    webkit2gtk-driver xvfb xauth fonts-noto-cjk
 ensure_rust "${CROSS_TARGETS[@]}"
+ensure_cargo_tool tauri-driver 2.1.0
 ensure_py_tools
 ensure_npm ui
 

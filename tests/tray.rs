@@ -1,0 +1,239 @@
+//! The tray app end to end: `tauri-driver` with WebKitGTK's WebDriver drives
+//! the real `deskside` app under Xvfb, with a private D-Bus session whose
+//! notification service is a fake that counts, against a real desk.
+//!
+//! The app enrolls itself from its environment (as after an MDM
+//! deployment). The test files a report with a diagnostics preview, and the
+//! desk gets it with its bundle. A technician's reply then reaches My
+//! tickets with exactly one notification. Finally the language switches to
+//! Korean and Japanese. Screenshots of each step go to
+//! `target/tray-e2e-screenshots/`.
+
+#![cfg(target_os = "linux")]
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use deskside_e2e::webdriver::Session;
+use deskside_e2e::{Desk, http};
+
+fn have(tool: &str) -> bool {
+    Command::new("sh")
+        .args(["-c", &format!("command -v {tool}")])
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// The tray app of this build, built when missing.
+fn app_bin() -> std::path::PathBuf {
+    let agent = deskside_e2e::agent_bin();
+    let app = agent.with_file_name("deskside");
+    if !app.exists() {
+        let ok = Command::new(env!("CARGO"))
+            .args(["build", "-q", "-p", "deskside", "--bin", "deskside"])
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok, "building the tray app failed");
+    }
+    app
+}
+
+struct Driver(Child);
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        // xvfb-run's children go with their process group.
+        let _ = Command::new("kill")
+            .args(["-TERM", "--", &format!("-{}", self.0.id())])
+            .status();
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn report_reply_and_languages_through_the_real_app() {
+    if !["tauri-driver", "WebKitWebDriver", "xvfb-run", "dbus-daemon"]
+        .iter()
+        .all(|t| have(t))
+    {
+        // The test script installs all four; only a developer machine may lack them.
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "tauri-driver, WebKitWebDriver, xvfb-run or dbus-daemon is missing"
+        );
+        return;
+    }
+    let app = app_bin();
+    let desk = Desk::up().await;
+    let secret = desk.secret().await;
+    let tech = desk.technician("tech@example.com").await;
+    let bus = deskside_e2e::fake_notifications::private_bus().unwrap();
+    let shown = deskside_e2e::fake_notifications::serve(&bus.address, false);
+    let home = tempfile::tempdir().unwrap();
+    let shots = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("tray-e2e-screenshots");
+    std::fs::create_dir_all(&shots).unwrap();
+
+    let (port, native) = (free_port(), free_port());
+    let driver = Driver(
+        Command::new("setsid")
+            .args([
+                "xvfb-run",
+                "-a",
+                "-s",
+                "-screen 0 1280x900x24",
+                "tauri-driver",
+            ])
+            .args([
+                "--port",
+                &port.to_string(),
+                "--native-port",
+                &native.to_string(),
+            ])
+            .env("HOME", home.path())
+            .env("DBUS_SESSION_BUS_ADDRESS", &bus.address)
+            .env("DESKSIDE_STATE_DIR", home.path().join("state"))
+            .env("DESKSIDE_CREDENTIAL_STORE", "file")
+            .env("DESKSIDE_SERVER_URL", desk.url())
+            .env("DESKSIDE_ENROLL_SECRET", &secret)
+            .env("DESKSIDE_DEVICE_KEY", "e2e-tray")
+            .env("DESKSIDE_NOTIFICATIONS_ENABLED", "true")
+            .env("LANG", "en_US.UTF-8")
+            .env_remove("DESKSIDE_CONFIG")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let driver_url = format!("http://127.0.0.1:{port}");
+    let mut session = None;
+    for _ in 0..100 {
+        if let Ok(s) =
+            Session::start(&driver_url, app.to_str().unwrap(), &["--open", "report"]).await
+        {
+            session = Some(s);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    let s = session.expect("a WebDriver session with the app");
+
+    // Report a problem: validation first, then a complete form.
+    let submit = s.find("#submit").await;
+    s.click(&submit).await;
+    let err = s.wait_text("#subject-error", |t| !t.is_empty()).await;
+    assert_eq!(err, "Please describe the problem in a few words.");
+    s.type_into(&s.find("#subject").await, "Wi-Fi drops every few minutes")
+        .await;
+    s.type_into(
+        &s.find("#description").await,
+        "Since this morning, in room 3.",
+    )
+    .await;
+    s.script(
+        "const c = document.getElementById('category'); c.value = 'network'; \
+         c.dispatchEvent(new Event('change'));",
+        serde_json::json!([]),
+    )
+    .await;
+    s.click(&s.find("input[name=urgency][value=high]").await)
+        .await;
+    s.click(&s.find("#preview-button").await).await;
+    let first_section = s
+        .wait_text("#preview details summary", |t| !t.is_empty())
+        .await;
+    assert_eq!(first_section, "This computer");
+    std::fs::write(shots.join("report-preview-en.png"), s.screenshot().await).unwrap();
+    s.click(&s.find("#submit").await).await;
+    let done = s.wait_text("#submitted", |t| t.contains('#')).await;
+    assert!(done.starts_with("Sent. Your ticket number is #"), "{done}");
+
+    // The desk has it, with its diagnostics bundle.
+    let number: i64 = done
+        .rsplit('#')
+        .next()
+        .unwrap()
+        .trim_end_matches('.')
+        .parse()
+        .unwrap();
+    let detail = desk.ticket(&tech, number).await;
+    assert_eq!(detail["ticket"]["subject"], "Wi-Fi drops every few minutes");
+    assert_eq!(detail["ticket"]["urgency"], "high");
+    assert!(
+        detail["ticket"]["attachments"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a["diagnostics"] == true),
+        "{detail}"
+    );
+
+    // A technician answers; it reaches My tickets and one notification.
+    let r = http()
+        .post(format!("{}/api/v1/tickets/{number}/comments", desk.url()))
+        .bearer_auth(&tech)
+        .json(&serde_json::json!({"body": "We are replacing the access point today."}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    s.goto("tauri://localhost/index.html?view=tickets").await;
+    s.wait_text("#ticket-list", |t| t.contains("1 new")).await;
+    s.click(&s.find("#ticket-list button").await).await;
+    s.wait_text("#conversation", |t| {
+        t.contains("We are replacing the access point today.")
+    })
+    .await;
+    std::fs::write(shots.join("ticket-en.png"), s.screenshot().await).unwrap();
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    let about = |calls: &[deskside_e2e::fake_notifications::Call]| {
+        calls
+            .iter()
+            .filter(|c| c.summary == format!("New reply on ticket #{number}"))
+            .count()
+    };
+    assert_eq!(
+        about(&shown.lock().unwrap()),
+        1,
+        "{:?}",
+        shown.lock().unwrap()
+    );
+
+    // Korean, then Japanese, switched at run time in Settings.
+    for (code, title) in [("ko", "설정"), ("ja", "設定")] {
+        s.goto("tauri://localhost/index.html?view=settings").await;
+        s.find("#language").await;
+        s.script(
+            "const l = document.getElementById('language'); l.value = arguments[0]; \
+             l.dispatchEvent(new Event('change'));",
+            serde_json::json!([code]),
+        )
+        .await;
+        s.wait_text("h1", |t| t == title).await;
+        std::fs::write(
+            shots.join(format!("settings-{code}.png")),
+            s.screenshot().await,
+        )
+        .unwrap();
+        s.goto("tauri://localhost/index.html?view=report").await;
+        let subject_label = s.wait_text("label[for=subject]", |t| !t.is_empty()).await;
+        let want = if code == "ko" {
+            "어떤 문제가 있나요?"
+        } else {
+            "どんな問題ですか？"
+        };
+        assert_eq!(subject_label, want);
+    }
+    s.end().await;
+    drop(driver);
+}
