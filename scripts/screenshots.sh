@@ -41,6 +41,7 @@ number=\$(curl -fsS -H "Authorization: Bearer $token" "$desk/api/v1/tickets?limi
 curl -fsS -o /dev/null -H "Authorization: Bearer $token" -H 'content-type: application/json' \
     -d "{\"body\": \"$reply\"}" "$desk/api/v1/tickets/\$number/comments"
 "\$agent" sync >/dev/null 2>&1 || true
+sleep 12   # the first metric samples reach the health window's charts
 for w in report tickets health settings about; do
     "\$app" --open \$w >/dev/null 2>&1
     sleep 3

@@ -112,6 +112,14 @@ pub fn health(state: State<'_, AppState>) -> CommandResult<HealthView> {
     Ok(state.agent.health(state.locale())?)
 }
 
+/// The last hour's CPU and memory for the health window's charts.
+#[tauri::command]
+pub fn metrics(
+    state: State<'_, AppState>,
+) -> CommandResult<Vec<deskside_agent::health::MetricPoint>> {
+    Ok(state.agent.metric_chart()?)
+}
+
 /// The inventory summary of the health window (what phone support asks).
 #[derive(Debug, Serialize)]
 pub struct DeviceSummary {

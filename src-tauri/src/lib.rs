@@ -134,6 +134,7 @@ pub fn builder<R: tauri::Runtime>(b: tauri::Builder<R>) -> tauri::Builder<R> {
         commands::strings,
         commands::health,
         commands::device_summary,
+        commands::metrics,
         commands::tickets,
         commands::ticket,
         commands::submit_ticket,

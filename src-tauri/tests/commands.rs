@@ -144,6 +144,8 @@ fn health_and_device_summary_for_the_health_window() {
     let health = call(&app, "health", json!({})).unwrap();
     assert!(health["overall"].is_null(), "no check has run yet");
     assert!(!health["checks"].as_array().unwrap().is_empty());
+    let points = call(&app, "metrics", json!({})).unwrap();
+    assert_eq!(points, json!([]), "nothing measured yet on a fresh state");
     let summary = call(&app, "device_summary", json!({})).unwrap();
     let keys: Vec<&str> = summary["rows"]
         .as_array()

@@ -4,8 +4,8 @@
 // always set with textContent, never parsed as HTML.
 
 import {
-  CATEGORIES, URGENCIES, canRate, canReopen, conversation, format, overallKey,
-  previewSections, summaryText, syncKey, ticketRow, validateReport,
+  CATEGORIES, URGENCIES, canRate, canReopen, conversation, format, latest, overallKey,
+  previewSections, sparkline, summaryText, syncKey, ticketRow, validateReport,
 } from './views.js';
 
 const tauri = window.__TAURI__;
@@ -198,8 +198,24 @@ async function renderTicket(id) {
 
 // Device health -------------------------------------------------------------
 
+function chart(id, labelKey, values) {
+  const now = latest(values);
+  const svg = document.createElementNS('http://www.w3.org/2000/svg', 'svg');
+  svg.setAttribute('viewBox', '0 0 300 48');
+  svg.setAttribute('class', 'chart');
+  svg.setAttribute('role', 'img');
+  svg.setAttribute('aria-label', t(labelKey));
+  const line = document.createElementNS('http://www.w3.org/2000/svg', 'path');
+  line.setAttribute('d', sparkline(values, 300, 48));
+  svg.append(line);
+  return h('figure', { id },
+    h('figcaption', {}, t(labelKey), ' ', h('span', { class: 'help' },
+      now == null ? t('ui.health.chart.empty') : t('ui.health.chart.now', { value: now }))),
+    svg);
+}
+
 async function renderHealth() {
-  const [health, summary] = await Promise.all([invoke('health'), invoke('device_summary')]);
+  const [health, summary, points] = await Promise.all([invoke('health'), invoke('device_summary'), invoke('metrics')]);
   const checks = health.checks.map((c) => h('div', { class: 'check' },
     h('div', { class: 'title' }, h('span', { class: `state-${c.state}` }, `● ${t(`ui.health.state.${c.state}`)}`), ' ', c.title),
     c.message ? h('div', {}, c.message) : '',
@@ -213,6 +229,9 @@ async function renderHealth() {
   main.replaceChildren(
     h('h1', {}, t('window.health.title')),
     h('div', { class: ['overall', `state-${health.overall ?? 'pending'}`] }, t(overallKey(health))),
+    h('div', { class: 'charts' },
+      chart('chart-cpu', 'ui.health.chart.cpu', points.map((p) => p.cpu_percent)),
+      chart('chart-memory', 'ui.health.chart.memory', points.map((p) => p.memory_percent))),
     h('div', { id: 'checks' }, checks),
     h('h2', {}, t('ui.health.device')),
     h('dl', { class: 'facts' }, summary.rows.map(([k, v]) => [h('dt', {}, t(k)), h('dd', {}, v)])),

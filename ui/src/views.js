@@ -87,3 +87,33 @@ export function syncKey(status) {
   if (status.needs_enrollment) return 'ui.sync.needs_enrollment';
   return status.last_error ? 'ui.sync.offline' : 'ui.sync.online';
 }
+
+/**
+ * An SVG path of a line chart of percentages (0-100) in a width x height
+ * box, oldest value at the left; gaps (null) break the line.
+ */
+export function sparkline(values, width, height) {
+  if (values.length === 0) return '';
+  // A single measurement is a level line, not an invisible dot.
+  if (values.length === 1) return sparkline([values[0], values[0]], width, height);
+  const step = values.length > 1 ? width / (values.length - 1) : 0;
+  let path = '';
+  let pen = false;
+  values.forEach((v, i) => {
+    if (v == null) { pen = false; return; }
+    const clamped = Math.max(0, Math.min(100, v));
+    const x = (i * step).toFixed(1);
+    const y = (height - (clamped / 100) * height).toFixed(1);
+    path += `${pen ? 'L' : 'M'}${x} ${y} `;
+    pen = true;
+  });
+  return path.trim();
+}
+
+/** The last known value of a series, rounded, or null. */
+export function latest(values) {
+  for (let i = values.length - 1; i >= 0; i -= 1) {
+    if (values[i] != null) return Math.round(values[i]);
+  }
+  return null;
+}

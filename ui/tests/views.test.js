@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
-  canRate, canReopen, conversation, format, overallKey, previewSections, summaryText, syncKey,
-  ticketRow, validateReport,
+  canRate, canReopen, conversation, format, latest, overallKey, previewSections, sparkline,
+  summaryText, syncKey, ticketRow, validateReport,
 } from '../src/views.js';
 
 describe('format', () => {
@@ -66,5 +66,18 @@ describe('preview and health', () => {
   it('copies the device summary with translated labels', () => {
     expect(summaryText([['ui.device.model', 'X1'], ['ui.device.serial', 'S9']], { 'ui.device.model': 'モデル' }))
       .toBe('モデル: X1\nui.device.serial: S9');
+  });
+});
+
+describe('charts', () => {
+  it('draws percentages bottom-up and breaks at gaps', () => {
+    expect(sparkline([0, 100], 100, 40)).toBe('M0.0 40.0 L100.0 0.0');
+    expect(sparkline([50, null, 150], 100, 40)).toBe('M0.0 20.0 M100.0 0.0');
+    expect(sparkline([], 100, 40)).toBe('');
+    expect(sparkline([25], 100, 40)).toBe('M0.0 30.0 L100.0 30.0');
+  });
+  it('reads the last known value', () => {
+    expect(latest([10.4, 20.6, null])).toBe(21);
+    expect(latest([null])).toBe(null);
   });
 });

@@ -36,6 +36,33 @@ pub struct CheckView {
     pub last_run: Option<DateTime<Utc>>,
 }
 
+/// One point of the health window's charts.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MetricPoint {
+    /// When.
+    pub at: DateTime<Utc>,
+    /// CPU use, percent of all cores.
+    pub cpu_percent: Option<f32>,
+    /// Memory in use, percent of the total.
+    pub memory_percent: Option<f32>,
+}
+
+/// The chart points of `samples`, oldest first.
+pub fn chart(samples: &[deskside_protocol::MetricSample]) -> Vec<MetricPoint> {
+    samples
+        .iter()
+        .map(|s| MetricPoint {
+            at: s.timestamp,
+            cpu_percent: s.cpu.as_ref().map(|c| c.usage_percent),
+            memory_percent: s
+                .memory
+                .as_ref()
+                .filter(|m| m.total_bytes > 0)
+                .map(|m| (m.used_bytes as f64 / m.total_bytes as f64 * 100.0) as f32),
+        })
+        .collect()
+}
+
 fn rank(state: &str) -> u8 {
     match state {
         "critical" => 0,
@@ -83,6 +110,24 @@ pub fn view(policy: &LoadedPolicy, tracker: &Tracker, locale: Locale) -> HealthV
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn chart_points_from_samples() {
+        let samples: Vec<deskside_protocol::MetricSample> = serde_json::from_value(serde_json::json!([
+            {"timestamp": "2026-11-21T10:00:00Z", "cpu": {"usage_percent": 12.5, "per_core_percent": []},
+             "memory": {"total_bytes": 1000, "used_bytes": 250, "available_bytes": 750,
+                        "swap_total_bytes": 0, "swap_used_bytes": 0}},
+            {"timestamp": "2026-11-21T10:00:10Z"}
+        ]))
+        .unwrap();
+        let points = chart(&samples);
+        assert_eq!(points[0].cpu_percent, Some(12.5));
+        assert_eq!(points[0].memory_percent, Some(25.0));
+        assert_eq!(
+            (points[1].cpu_percent, points[1].memory_percent),
+            (None, None)
+        );
+    }
 
     #[test]
     fn checks_are_localized_and_problems_come_first() {

@@ -143,7 +143,9 @@ pub async fn run_agent(
 
     let work = async {
         let mut next_checkin = tokio::time::Instant::now();
-        let mut next_keep = tokio::time::Instant::now() + KEEP_METRICS_EVERY;
+        // The first samples are kept soon, so that a fresh agent's health
+        // window and bundles have some history.
+        let mut next_keep = tokio::time::Instant::now() + Duration::from_secs(15);
         loop {
             if tokio::time::Instant::now() >= next_keep {
                 next_keep = tokio::time::Instant::now() + KEEP_METRICS_EVERY;

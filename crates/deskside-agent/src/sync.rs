@@ -614,6 +614,12 @@ impl Agent {
         Ok(crate::health::view(&policy, &tracker, locale))
     }
 
+    /// The last hour's CPU and memory, for the health window's charts.
+    pub fn metric_chart(&self) -> SyncResult<Vec<crate::health::MetricPoint>> {
+        let since = Utc::now() - crate::diagnostics::HISTORY;
+        Ok(crate::health::chart(&self.store().metric_history(since)?))
+    }
+
     /// Keeps metric samples for diagnostics bundles (an hour's worth).
     pub fn record_metrics(&self, samples: &[deskside_protocol::MetricSample]) -> SyncResult<()> {
         Ok(self
