@@ -218,6 +218,7 @@ async function renderHealth() {
   const [health, summary, points] = await Promise.all([invoke('health'), invoke('device_summary'), invoke('metrics')]);
   const checks = health.checks.map((c) => h('div', { class: 'check' },
     h('div', { class: 'title' }, h('span', { class: `state-${c.state}` }, `● ${t(`ui.health.state.${c.state}`)}`), ' ', c.title),
+    c.report_only ? h('div', { class: 'meta' }, t('ui.health.report_only')) : '',
     c.message ? h('div', {}, c.message) : '',
     c.how_to_fix ? h('div', {}, h('strong', {}, `${t('ui.health.fix')}: `), c.how_to_fix) : '',
     c.last_run ? h('div', { class: 'meta' }, t('ui.health.last_run', { time: when(c.last_run) })) : ''));

@@ -34,6 +34,8 @@ pub struct CheckView {
     pub how_to_fix: Option<String>,
     /// When it last ran.
     pub last_run: Option<DateTime<Utc>>,
+    /// Reported to IT only: it does not count toward the overall state.
+    pub report_only: bool,
 }
 
 /// One point of the health window's charts.
@@ -96,11 +98,13 @@ pub fn view(policy: &LoadedPolicy, tracker: &Tracker, locale: Locale) -> HealthV
                     .flatten(),
                 message: result.map(|r| r.summary.clone()),
                 last_run: result.map(|r| r.timestamp),
+                report_only: c.spec.report_only,
                 state,
             }
         })
         .collect();
-    checks.sort_by_key(|c| rank(&c.state));
+    // What counts toward the overall state comes first.
+    checks.sort_by_key(|c| (c.report_only, rank(&c.state)));
     HealthView {
         overall: (!tracker.last_results.is_empty()).then(|| tracker.overall().as_str().to_owned()),
         checks,
@@ -158,6 +162,7 @@ mod tests {
         .unwrap();
         tracker.last_results.insert(disk.spec.id.clone(), result);
         let v = view(&policy, &tracker, Locale::Ko);
+        assert!(!disk.spec.report_only, "the first built-in check counts");
         assert_eq!(v.overall.as_deref(), Some("critical"));
         assert_eq!(v.checks[0].id, disk.spec.id);
         assert_eq!(v.checks[0].message.as_deref(), Some("3% free on /"));
