@@ -8,20 +8,13 @@
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
-use deskside_e2e::{AgentProc, Desk};
+use deskside_e2e::{AgentProc, Desk, have};
 
 /// A shell step that starts gnome-keyring (its login keyring under the
 /// test's HOME, created or unlocked with a fixed password), then runs the
 /// agent command line given after it.
 const WITH_KEYRING: &str = "printf deskside | gnome-keyring-daemon --unlock --components=secrets \
                             >/dev/null 2>&1 || exit 97; exec \"$@\"";
-
-fn have(tool: &str) -> bool {
-    std::process::Command::new("sh")
-        .args(["-c", &format!("command -v {tool}")])
-        .output()
-        .is_ok_and(|o| o.status.success())
-}
 
 /// Runs the agent in a fresh D-Bus session with an unlocked keyring.
 async fn in_session(agent: &AgentProc, home: &Path, args: &[&str]) -> std::process::Output {

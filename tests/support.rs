@@ -36,6 +36,27 @@ fn free_addr() -> SocketAddr {
     l.local_addr().unwrap()
 }
 
+/// A local TCP port nothing listens on now.
+pub fn free_port() -> u16 {
+    free_addr().port()
+}
+
+/// Whether `tool` is on the PATH.
+pub fn have(tool: &str) -> bool {
+    Command::new("sh")
+        .args(["-c", &format!("command -v {tool}")])
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+/// Asks process `pid` to stop (SIGTERM); whether the signal was sent.
+pub fn sigterm(pid: u32) -> bool {
+    Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
 impl Desk {
     /// A desk that is not running yet (its address is reserved by nothing:
     /// agents see a refused connection).

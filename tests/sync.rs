@@ -545,12 +545,7 @@ async fn the_running_agent_delivers_checks_in_and_stops_on_sigterm() {
     .await;
 
     // SIGTERM stops it cleanly.
-    let pid = i32::try_from(daemon.id()).unwrap();
-    let killed = std::process::Command::new("kill")
-        .args(["-TERM", &pid.to_string()])
-        .status()
-        .unwrap();
-    assert!(killed.success());
+    assert!(deskside_e2e::sigterm(daemon.id()));
     let status = tokio::task::spawn_blocking(move || daemon.wait().unwrap())
         .await
         .unwrap();

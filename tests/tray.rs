@@ -16,22 +16,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use deskside_e2e::webdriver::Session;
-use deskside_e2e::{Desk, http};
-
-fn have(tool: &str) -> bool {
-    Command::new("sh")
-        .args(["-c", &format!("command -v {tool}")])
-        .output()
-        .is_ok_and(|o| o.status.success())
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
+use deskside_e2e::{Desk, free_port, have, http};
 
 /// The tray app of this build, built when missing.
 fn app_bin() -> std::path::PathBuf {

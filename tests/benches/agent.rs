@@ -17,7 +17,7 @@
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use deskside_e2e::{AgentProc, Desk, Fault, FaultProxy};
+use deskside_e2e::{AgentProc, Desk, Fault, FaultProxy, free_port, sigterm};
 use deskside_server::store::Store;
 
 /// Clock ticks per second of `/proc/<pid>/stat` (USER_HZ).
@@ -108,14 +108,6 @@ fn watch(pids: &[u32], window: Duration) -> Vec<Footprint> {
         .collect()
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 /// fusioninventory-agent as a daemon managed by a server (this desk's
 /// address: it does not speak its protocol, so the agent waits for its
 /// next contact like an idle managed one).
@@ -172,9 +164,7 @@ async fn main() {
         .map(|s| s.bytes)
         .filter(|b| b.0 > 0)
         .collect();
-    let _ = Command::new("kill")
-        .args(["-TERM", &run.id().to_string()])
-        .status();
+    sigterm(run.id());
     let _ = run.wait();
     if let Some(p) = peer.as_mut() {
         let _ = p.kill();

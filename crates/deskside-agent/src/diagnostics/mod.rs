@@ -216,7 +216,11 @@ fn excluded(p: &PrivacyConfig) -> Vec<String> {
 
 /// Home directories in log lines and command lines name their user.
 fn strip_user_names(b: &mut Bundle) {
-    let Ok(re) = regex::Regex::new(r"(/home/|/Users/|\\Users\\)[^/\\\s]+") else {
+    static HOME: std::sync::OnceLock<Option<regex::Regex>> = std::sync::OnceLock::new();
+    let Some(re) = HOME
+        .get_or_init(|| regex::Regex::new(r"(/home/|/Users/|\\Users\\)[^/\\\s]+").ok())
+        .as_ref()
+    else {
         return;
     };
     let mask = |s: &mut String| {
