@@ -19,11 +19,44 @@ pub struct Call {
     pub summary: String,
     /// Text.
     pub body: String,
+    /// Its actions, as (key, label) pairs.
+    pub actions: Vec<(String, String)>,
+    /// The id the service gave it.
+    pub id: u32,
 }
 
 struct Fake {
     calls: Arc<Mutex<Vec<Call>>>,
     hang: bool,
+}
+
+/// The fake's side of the bus: what it was asked to show, and a way to
+/// act as the user clicking.
+pub struct Service {
+    /// The notifications shown.
+    pub calls: Arc<Mutex<Vec<Call>>>,
+    conn: zbus::Connection,
+}
+
+impl Service {
+    /// The user clicks `action` (`default`: the notification itself) of
+    /// the notification `id`: the service says so on the bus, as a real
+    /// one does.
+    pub fn click(&self, id: u32, action: &str) {
+        let conn = self.conn.clone();
+        let action = action.to_owned();
+        zbus::block_on(async move {
+            conn.emit_signal(
+                None::<()>,
+                "/org/freedesktop/Notifications",
+                "org.freedesktop.Notifications",
+                "ActionInvoked",
+                &(id, action.as_str()),
+            )
+            .await
+            .unwrap();
+        });
+    }
 }
 
 #[zbus::interface(name = "org.freedesktop.Notifications")]
@@ -36,23 +69,33 @@ impl Fake {
         _app_icon: String,
         summary: String,
         body: String,
-        _actions: Vec<String>,
+        actions: Vec<String>,
         _hints: HashMap<String, zbus::OwnedVariant>,
         _expire_timeout: i32,
     ) -> u32 {
-        self.calls.lock().unwrap().push(Call {
-            app_name,
-            summary,
-            body,
-        });
+        let id = {
+            let mut calls = self.calls.lock().unwrap();
+            let id = calls.len() as u32 + 1;
+            calls.push(Call {
+                app_name,
+                summary,
+                body,
+                actions: actions
+                    .chunks(2)
+                    .map(|p| (p[0].clone(), p.get(1).cloned().unwrap_or_default()))
+                    .collect(),
+                id,
+            });
+            id
+        };
         if self.hang {
             std::future::pending::<()>().await;
         }
-        7
+        id
     }
 
     fn get_capabilities(&self) -> Vec<String> {
-        vec!["body".into()]
+        vec!["body".into(), "actions".into()]
     }
 
     fn get_server_information(&self) -> (String, String, String, String) {
@@ -117,6 +160,12 @@ pub fn private_bus() -> Option<Bus> {
 /// Serves the fake on the bus at `address`; with `hang`, it never
 /// answers. Returns the calls it receives.
 pub fn serve(address: &str, hang: bool) -> Arc<Mutex<Vec<Call>>> {
+    service(address, hang).calls
+}
+
+/// Serves the fake on the bus at `address`, with a handle that can also
+/// click its notifications.
+pub fn service(address: &str, hang: bool) -> Service {
     let calls: Arc<Mutex<Vec<Call>>> = Arc::default();
     let fake = Fake {
         calls: Arc::clone(&calls),
@@ -126,16 +175,16 @@ pub fn serve(address: &str, hang: bool) -> Arc<Mutex<Vec<Call>>> {
     let address = address.to_owned();
     std::thread::spawn(move || {
         zbus::block_on(async move {
-            let _conn = zbus::connection::Builder::address(address.as_str())
+            let conn = zbus::connection::Builder::address(address.as_str())
                 .name("org.freedesktop.Notifications")
                 .serve_at("/org/freedesktop/Notifications", fake)
                 .build()
                 .await
                 .unwrap();
-            ready_tx.send(()).unwrap();
+            ready_tx.send(conn.clone()).unwrap();
             std::future::pending::<()>().await;
         });
     });
-    ready_rx.recv_timeout(Duration::from_secs(10)).unwrap();
-    calls
+    let conn = ready_rx.recv_timeout(Duration::from_secs(10)).unwrap();
+    Service { calls, conn }
 }

@@ -64,7 +64,8 @@ async fn report_reply_and_languages_through_the_real_app() {
     let secret = desk.secret().await;
     let tech = desk.technician("tech@example.com").await;
     let bus = deskside_e2e::fake_notifications::private_bus().unwrap();
-    let shown = deskside_e2e::fake_notifications::serve(&bus.address, false);
+    let service = deskside_e2e::fake_notifications::service(&bus.address, false);
+    let shown = std::sync::Arc::clone(&service.calls);
     let home = tempfile::tempdir().unwrap();
     let shots = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("tray-e2e-screenshots");
     std::fs::create_dir_all(&shots).unwrap();
@@ -133,11 +134,27 @@ async fn report_reply_and_languages_through_the_real_app() {
     .await;
     s.click(&s.find("input[name=urgency][value=high]").await)
         .await;
+    // The screen as it was before the window appeared (Xvfb's), shown for
+    // the employee to keep or remove.
+    s.find("#screenshot-image").await;
+    // A file, as the file picker hands it to the page.
+    s.script(
+        "const t = new DataTransfer(); \
+         t.items.add(new File(['signal lost at 09:12\\n'], 'wifi.log', {type: 'text/plain'})); \
+         const i = document.getElementById('files'); i.files = t.files; \
+         i.dispatchEvent(new Event('change'));",
+        serde_json::json!([]),
+    )
+    .await;
+    let listed = s.wait_text("#file-list", |t| t.contains("wifi.log")).await;
+    assert!(listed.contains("21 byte"), "{listed}");
     s.click(&s.find("#preview-button").await).await;
     let first_section = s
         .wait_text("#preview details summary", |t| !t.is_empty())
         .await;
     assert_eq!(first_section, "This computer");
+    let sections = s.wait_text("#preview", |t| t.contains("Your files")).await;
+    assert!(sections.contains("Screenshot"), "{sections}");
     std::fs::write(shots.join("report-preview-en.png"), s.screenshot().await).unwrap();
     s.click(&s.find("#submit").await).await;
     let done = s.wait_text("#submitted", |t| t.contains('#')).await;
@@ -154,14 +171,18 @@ async fn report_reply_and_languages_through_the_real_app() {
     let detail = desk.ticket(&tech, number).await;
     assert_eq!(detail["ticket"]["subject"], "Wi-Fi drops every few minutes");
     assert_eq!(detail["ticket"]["urgency"], "high");
+    let attachments = detail["ticket"]["attachments"].as_array().unwrap();
     assert!(
-        detail["ticket"]["attachments"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|a| a["diagnostics"] == true),
+        attachments.iter().any(|a| a["diagnostics"] == true),
         "{detail}"
     );
+    let mut names: Vec<&str> = attachments
+        .iter()
+        .filter(|a| a["diagnostics"] != true)
+        .filter_map(|a| a["name"].as_str())
+        .collect();
+    names.sort_unstable();
+    assert_eq!(names, ["screenshot.png", "wifi.log"], "{detail}");
 
     // A technician answers; it reaches My tickets and one notification.
     let r = http()
@@ -193,6 +214,38 @@ async fn report_reply_and_languages_through_the_real_app() {
         "{:?}",
         shown.lock().unwrap()
     );
+
+    // Clicking the notification opens the ticket in a window of its own.
+    let note = shown
+        .lock()
+        .unwrap()
+        .iter()
+        .find(|c| c.summary == format!("New reply on ticket #{number}"))
+        .cloned()
+        .unwrap();
+    assert_eq!(
+        note.actions,
+        [("default".to_owned(), "Open the ticket".to_owned())]
+    );
+    let before = s.windows().await;
+    service.click(note.id, "default");
+    let mut opened = None;
+    for _ in 0..100 {
+        let now = s.windows().await;
+        if let Some(h) = now.iter().find(|h| !before.contains(h)) {
+            opened = Some(h.clone());
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let opened = opened.expect("a window for the clicked notification");
+    let main_window = before[0].clone();
+    s.switch_to(&opened).await;
+    s.wait_text("#conversation", |t| {
+        t.contains("We are replacing the access point today.")
+    })
+    .await;
+    s.switch_to(&main_window).await;
 
     // Korean, then Japanese, switched at run time in Settings.
     for (code, title) in [("ko", "설정"), ("ja", "設定")] {

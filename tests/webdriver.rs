@@ -1,7 +1,7 @@
 //! Just enough of the W3C WebDriver protocol to drive the tray app's
 //! windows through `tauri-driver` (which fronts WebKitGTK's
 //! `WebKitWebDriver`): sessions, elements, typing, clicking, text,
-//! navigation, scripts and screenshots. Plain JSON over HTTP.
+//! navigation, scripts, windows and screenshots. Plain JSON over HTTP.
 
 use std::time::{Duration, Instant};
 
@@ -139,6 +139,24 @@ impl Session {
         base64::engine::general_purpose::STANDARD
             .decode(b64.as_str().unwrap_or_default())
             .unwrap_or_default()
+    }
+
+    /// The handles of the app's open windows.
+    pub async fn windows(&self) -> Vec<String> {
+        self.get("/window/handles")
+            .await
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|h| h.as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// Drives the window `handle` from now on.
+    pub async fn switch_to(&self, handle: &str) {
+        self.post("/window", json!({"handle": handle})).await;
     }
 
     /// Ends the session (the app quits).

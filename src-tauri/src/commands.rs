@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use deskside_agent::health::HealthView;
+use deskside_agent::report::DraftFile;
 use deskside_agent::store::LocalTicket;
 use deskside_agent::sync::{Event, NewTicketInput, Status};
 use deskside_protocol::{TicketCategory, Urgency};
@@ -50,6 +51,11 @@ pub enum EventPayload {
         /// The check.
         check_id: String,
     },
+    /// A notification was clicked.
+    Opened {
+        /// What it opened.
+        target: String,
+    },
 }
 
 impl From<&Event> for EventPayload {
@@ -61,6 +67,11 @@ impl From<&Event> for EventPayload {
             Event::SyncState(state) => Self::Sync { state: *state },
             Event::HealthChanged { check_id } => Self::Health {
                 check_id: check_id.clone(),
+            },
+            // Handled by the app (it opens a window); pages only learn that
+            // something may have changed.
+            Event::Open { target } => Self::Opened {
+                target: target.clone(),
             },
         }
     }
@@ -165,7 +176,8 @@ pub struct TicketForm {
     /// Attach the diagnostics bundle.
     #[serde(default = "yes")]
     pub include_diagnostics: bool,
-    /// Files to attach.
+    /// Files to attach, by path (the form's own files come from the
+    /// draft, see [`add_file`]).
     #[serde(default)]
     pub files: Vec<std::path::PathBuf>,
 }
@@ -182,6 +194,7 @@ pub async fn submit_ticket(
     form: TicketForm,
 ) -> CommandResult<LocalTicket> {
     let agent = Arc::clone(&state.agent);
+    let (screenshot, attachments) = state.draft.lock().unwrap_or_else(|p| p.into_inner()).take();
     let queued = tauri::async_runtime::spawn_blocking(move || {
         agent.submit_ticket(NewTicketInput {
             subject: form.subject,
@@ -189,8 +202,9 @@ pub async fn submit_ticket(
             category: Some(form.category),
             urgency: Some(form.urgency),
             include_diagnostics: form.include_diagnostics,
-            screenshot: None,
+            screenshot,
             files: form.files,
+            attachments,
         })
     })
     .await??;
@@ -201,11 +215,100 @@ pub async fn submit_ticket(
     Ok(queued)
 }
 
+/// What the report carries beside its text: the screenshot taken before
+/// the window appeared and the files added so far.
+#[derive(Debug, Serialize)]
+pub struct Draft {
+    /// The screenshot as a `data:image/png;base64,…` URL, for its
+    /// thumbnail; `None` when there is none (or it was removed).
+    pub screenshot: Option<String>,
+    /// The files.
+    pub files: Vec<DraftFile>,
+}
+
+#[tauri::command]
+pub fn report_draft(state: State<'_, AppState>) -> Draft {
+    use base64::Engine as _;
+    let mut draft = state.draft.lock().unwrap_or_else(|p| p.into_inner());
+    let screenshot = draft.screenshot().map(|png| {
+        format!(
+            "data:image/png;base64,{}",
+            base64::engine::general_purpose::STANDARD.encode(png)
+        )
+    });
+    Draft {
+        screenshot,
+        files: draft.files(),
+    }
+}
+
+/// Leaves the screenshot out of the report.
+#[tauri::command]
+pub fn remove_screenshot(state: State<'_, AppState>) {
+    state
+        .draft
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .remove_screenshot();
+}
+
+/// Adds a file to the report. Pages never see paths: the page reads the
+/// picked file and sends its name and its content as base64 (what
+/// `FileReader.readAsDataURL` gives; a `data:` prefix is allowed). JSON,
+/// because WebKitGTK's IPC carries no raw bodies.
+#[tauri::command]
+pub fn add_file(
+    state: State<'_, AppState>,
+    name: String,
+    data: String,
+) -> CommandResult<DraftFile> {
+    use base64::Engine as _;
+    let b64 = data
+        .split_once(";base64,")
+        .map_or(data.as_str(), |(_, b)| b);
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(b64)
+        .map_err(|_| CommandError {
+            message: deskside_agent::i18n::text(
+                state.locale(),
+                "ui.validation.file_unreadable",
+                &[("name", &name)],
+            ),
+        })?;
+    let added = state
+        .draft
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .add_file(&name, bytes);
+    added.map_err(|e| CommandError {
+        message: e.localized(state.locale()),
+    })
+}
+
+/// Takes a file out of the report.
+#[tauri::command]
+pub fn remove_file(state: State<'_, AppState>, id: u64) -> bool {
+    state
+        .draft
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .remove_file(id)
+}
+
 /// Exactly what a ticket would carry now, for the preview.
 #[tauri::command]
 pub async fn preview_diagnostics(state: State<'_, AppState>) -> CommandResult<serde_json::Value> {
     let agent = Arc::clone(&state.agent);
-    let bundle = tauri::async_runtime::spawn_blocking(move || agent.diagnostics(None)).await??;
+    // The bundle names the screenshot sent beside it.
+    let screenshot = state
+        .draft
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .screenshot()
+        .is_some()
+        .then_some(deskside_agent::sync::SCREENSHOT_NAME);
+    let bundle =
+        tauri::async_runtime::spawn_blocking(move || agent.diagnostics(screenshot)).await??;
     Ok(serde_json::to_value(bundle)?)
 }
 

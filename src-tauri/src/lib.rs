@@ -28,6 +28,8 @@ pub struct AppState {
     pub opened: std::sync::Mutex<std::collections::HashMap<&'static str, std::time::Instant>>,
     /// The desk connection as last reported (for the tray icon).
     pub sync_state: std::sync::Mutex<Option<deskside_agent::sync::SyncState>>,
+    /// The screenshot and files of the report being written.
+    pub draft: std::sync::Mutex<deskside_agent::report::ReportDraft>,
     /// Stops the agent's loops on quit.
     pub stop: Arc<tokio::sync::Notify>,
     /// One agent per state directory, held for the app's life.
@@ -43,6 +45,7 @@ impl AppState {
             agent,
             settings: std::sync::Mutex::new(settings),
             sync_state: std::sync::Mutex::new(None),
+            draft: std::sync::Mutex::new(deskside_agent::report::ReportDraft::new()),
             opened: std::sync::Mutex::new(std::collections::HashMap::new()),
             stop: Arc::new(tokio::sync::Notify::new()),
             _lock: lock,
@@ -80,10 +83,10 @@ pub fn run() {
             // A second launch shows the first one's status, or the window
             // it names (`deskside --open tickets`, what a notification's
             // action or a desktop shortcut runs).
-            windows::open(
-                app,
-                requested_window(&args).unwrap_or(deskside_agent::tray::Window::Health),
-            );
+            let target = requested_target(&args).unwrap_or("health");
+            if !windows::open_target(app, target) {
+                windows::open(app, deskside_agent::tray::Window::Health);
+            }
         }))
         .plugin(tauri_plugin_autostart::init(
             tauri_plugin_autostart::MacosLauncher::LaunchAgent,
@@ -101,8 +104,8 @@ pub fn run() {
             settings::apply_autostart(app.handle());
             start_agent(app.handle());
             let args: Vec<String> = std::env::args().collect();
-            if let Some(w) = requested_window(&args) {
-                windows::open(app.handle(), w);
+            if let Some(target) = requested_target(&args) {
+                windows::open_target(app.handle(), target);
             }
             Ok(())
         })
@@ -138,6 +141,10 @@ pub fn builder<R: tauri::Runtime>(b: tauri::Builder<R>) -> tauri::Builder<R> {
         commands::tickets,
         commands::ticket,
         commands::submit_ticket,
+        commands::report_draft,
+        commands::remove_screenshot,
+        commands::add_file,
+        commands::remove_file,
         commands::preview_diagnostics,
         commands::reply,
         commands::rate,
@@ -151,8 +158,13 @@ pub fn builder<R: tauri::Runtime>(b: tauri::Builder<R>) -> tauri::Builder<R> {
 
 /// The window `--open LABEL` names on a command line.
 pub fn requested_window(args: &[String]) -> Option<deskside_agent::tray::Window> {
+    deskside_agent::tray::Window::from_target(requested_target(args)?).map(|(w, _)| w)
+}
+
+/// What `--open TARGET` names (`tickets`, `tickets/t-…`, `health`, …).
+pub fn requested_target(args: &[String]) -> Option<&str> {
     let i = args.iter().position(|a| a == "--open")?;
-    deskside_agent::tray::Window::from_label(args.get(i + 1)?)
+    args.get(i + 1).map(String::as_str)
 }
 
 fn open() -> Result<AppState, String> {
@@ -183,6 +195,10 @@ fn start_agent<R: tauri::Runtime>(app: &tauri::AppHandle<R>) {
     tauri::async_runtime::spawn(async move {
         loop {
             match events.recv().await {
+                Ok(deskside_agent::sync::Event::Open { target }) => {
+                    // A notification was clicked.
+                    windows::open_target(&handle, &target);
+                }
                 Ok(event) => {
                     if let deskside_agent::sync::Event::SyncState(s) = &event {
                         tray::set_sync_state(&handle, *s);

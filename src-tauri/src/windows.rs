@@ -16,15 +16,52 @@ fn size(w: Window) -> (f64, f64) {
     }
 }
 
+/// The event an open window gets when it is asked to show an item (a
+/// ticket, from a notification's click).
+pub const SHOW_EVENT: &str = "deskside://show";
+
 /// Opens `w`, or brings it to the front when it is open.
 pub fn open<R: Runtime>(app: &AppHandle<R>, w: Window) {
+    open_at(app, w, None);
+}
+
+/// Opens what a target names (`health`, `tickets/t-…`); `false` for an
+/// unknown target.
+pub fn open_target<R: Runtime>(app: &AppHandle<R>, target: &str) -> bool {
+    match Window::from_target(target) {
+        Some((w, item)) => {
+            open_at(app, w, item);
+            true
+        }
+        None => false,
+    }
+}
+
+/// Opens `w` on `item` (a ticket's local id), or brings it to the front
+/// and has it show `item`.
+pub fn open_at<R: Runtime>(app: &AppHandle<R>, w: Window, item: Option<&str>) {
     if let Some(existing) = app.get_webview_window(w.label()) {
         let _ = existing.unminimize();
         let _ = existing.show();
         let _ = existing.set_focus();
+        if let Some(item) = item {
+            let _ = tauri::Emitter::emit_to(app, w.label(), SHOW_EVENT, item);
+        }
         return;
     }
     let state = app.state::<AppState>();
+    if w == Window::Report {
+        // Before the window exists, so the picture shows what the employee
+        // was looking at; a new report starts a new draft.
+        let mut draft = state.draft.lock().unwrap_or_else(|p| p.into_inner());
+        *draft = deskside_agent::report::ReportDraft::new();
+        if state.agent.config().privacy.screenshots {
+            match deskside_host::screenshot::capture() {
+                Ok(c) => draft.set_screenshot(c),
+                Err(e) => tracing::info!("no screenshot for the report: {e}"),
+            }
+        }
+    }
     let locale = state.locale();
     state
         .opened
@@ -32,7 +69,13 @@ pub fn open<R: Runtime>(app: &AppHandle<R>, w: Window) {
         .unwrap_or_else(|p| p.into_inner())
         .insert(w.label(), std::time::Instant::now());
     let (width, height) = size(w);
-    let url = WebviewUrl::App(format!("index.html?view={}", w.label()).into());
+    let mut page = format!("index.html?view={}", w.label());
+    if let Some(item) = item {
+        // `from_target` keeps ids to [A-Za-z0-9_-]: nothing to escape.
+        page.push_str("&item=");
+        page.push_str(item);
+    }
+    let url = WebviewUrl::App(page.into());
     let built = WebviewWindowBuilder::new(app, w.label(), url)
         .title(w.title(locale))
         .inner_size(width, height)

@@ -203,3 +203,123 @@ fn open_names_a_window_on_the_command_line() {
         None
     );
 }
+
+fn add_file(app: &App, name: &str, bytes: &[u8]) -> Result<Value, Value> {
+    use base64::Engine as _;
+    // What FileReader.readAsDataURL hands the page.
+    let data = format!(
+        "data:application/octet-stream;base64,{}",
+        base64::engine::general_purpose::STANDARD.encode(bytes)
+    );
+    call(app, "add_file", json!({"name": name, "data": data}))
+}
+
+#[test]
+fn the_report_carries_the_screenshot_and_files_the_employee_kept() {
+    let app = app();
+    let state = app.webview.app_handle().state::<AppState>();
+    // What the app does just before the Report window appears.
+    state
+        .draft
+        .lock()
+        .unwrap()
+        .set_screenshot(deskside_host::screenshot::Capture {
+            width: 3,
+            height: 2,
+            rgb: vec![90; 18],
+        });
+    let draft = call(&app, "report_draft", json!({})).unwrap();
+    assert!(
+        draft["screenshot"]
+            .as_str()
+            .unwrap()
+            .starts_with("data:image/png;base64,"),
+        "{draft}"
+    );
+    let preview = call(&app, "preview_diagnostics", json!({})).unwrap();
+    assert_eq!(
+        preview["screenshot"], "screenshot.png",
+        "the bundle names it"
+    );
+
+    // Files come as name and content; pages never see paths.
+    let log = add_file(&app, "오류.log", b"error 42\n").unwrap();
+    assert_eq!(log["name"], "오류.log");
+    assert_eq!(log["size"], 9);
+    let photo = add_file(&app, "photo.jpg", &[7; 100]).unwrap();
+    assert_eq!(
+        call(&app, "remove_file", json!({"id": photo["id"]})).unwrap(),
+        true
+    );
+    let err = call(&app, "add_file", json!({"name": "x.txt", "data": "%%%"})).unwrap_err();
+    assert!(err.to_string().contains("x.txt could not be read"), "{err}");
+    let big = vec![0u8; deskside_agent::sync::MAX_ATTACHMENT_BYTES + 1];
+    let err = add_file(&app, "disk.img", &big).unwrap_err();
+    assert!(
+        err.to_string().contains("disk.img is larger than 10 MB"),
+        "{err}"
+    );
+
+    let form = json!({"form": {
+        "subject": "Excel crashes on start",
+        "category": "software",
+        "urgency": "medium",
+        "include_diagnostics": false
+    }});
+    call(&app, "submit_ticket", form).unwrap();
+    // What the outbox will send: the screenshot and the file that was kept.
+    let store = deskside_agent::store::AgentStore::open(app._dir.path()).unwrap();
+    let items = store.pending().unwrap();
+    assert_eq!(items.len(), 1);
+    let mut sent: Vec<(String, usize)> = store
+        .files(items[0].id)
+        .unwrap()
+        .into_iter()
+        .map(|f| (f.name, f.bytes.len()))
+        .collect();
+    sent.sort();
+    assert_eq!(sent[0], ("screenshot.png".to_owned(), sent[0].1));
+    assert_eq!(sent[1], ("오류.log".to_owned(), 9));
+    assert_eq!(sent.len(), 2, "{sent:?}");
+    let after = call(&app, "report_draft", json!({})).unwrap();
+    assert_eq!(
+        after,
+        json!({"screenshot": null, "files": []}),
+        "filing empties the draft"
+    );
+
+    // A removed screenshot stays out.
+    state
+        .draft
+        .lock()
+        .unwrap()
+        .set_screenshot(deskside_host::screenshot::Capture {
+            width: 1,
+            height: 1,
+            rgb: vec![0; 3],
+        });
+    call(&app, "remove_screenshot", json!({})).unwrap();
+    assert_eq!(
+        call(&app, "report_draft", json!({})).unwrap()["screenshot"],
+        Value::Null
+    );
+}
+
+#[test]
+fn open_targets_a_ticket_from_a_notification() {
+    let args = |a: &[&str]| a.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
+    assert_eq!(
+        deskside_tray::requested_target(&args(&["deskside", "--open", "tickets/t-9"])),
+        Some("tickets/t-9")
+    );
+    let app = app();
+    let handle = app.webview.app_handle();
+    assert!(deskside_tray::windows::open_target(handle, "tickets/t-9"));
+    let w = handle.get_webview_window("tickets").expect("opened");
+    assert!(
+        w.url().unwrap().as_str().contains("item=t-9"),
+        "{}",
+        w.url().unwrap()
+    );
+    assert!(!deskside_tray::windows::open_target(handle, "nowhere"));
+}

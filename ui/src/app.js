@@ -4,13 +4,16 @@
 // always set with textContent, never parsed as HTML.
 
 import {
-  CATEGORIES, URGENCIES, canRate, canReopen, conversation, format, latest, overallKey,
+  CATEGORIES, URGENCIES, canRate, canReopen, conversation, fileSize, format, latest, overallKey,
   previewSections, sparkline, summaryText, syncKey, ticketRow, validateReport,
 } from './views.js';
 
 const tauri = window.__TAURI__;
 const invoke = (cmd, args) => tauri.core.invoke(cmd, args);
-const view = new URLSearchParams(location.search).get('view') || 'health';
+const params = new URLSearchParams(location.search);
+const view = params.get('view') || 'health';
+// What to show in the window (a ticket, when a notification was clicked).
+const item = params.get('item');
 const main = document.getElementById('view');
 let texts = {};
 let locale = 'en';
@@ -75,6 +78,10 @@ function renderReport() {
     URGENCIES.map((u) => h('label', { class: 'choice' }, h('input', { type: 'radio', name: 'urgency', value: u }), t(`ui.urgency.${u}`))),
     h('div', { class: 'error', id: 'urgency-error' }));
   const diagnostics = h('input', { type: 'checkbox', id: 'diagnostics', checked: true });
+  const shot = h('div', { id: 'screenshot' });
+  const fileInput = h('input', { type: 'file', id: 'files', multiple: true, 'aria-describedby': ['files-help', 'files-error'].join(' ') });
+  const fileList = h('ul', { class: ['list', 'files'], id: 'file-list' });
+  fileInput.addEventListener('change', () => addFiles(fileInput, fileList));
   const preview = h('div', { id: 'preview' });
   const previewButton = h('button', { type: 'button', id: 'preview-button', onclick: () => showPreview(preview) }, t('ui.report.preview'));
   const submit = h('button', { type: 'submit', class: 'primary', id: 'submit' }, t('ui.report.submit'));
@@ -87,6 +94,10 @@ function renderReport() {
     urgency,
     h('label', { class: 'choice' }, diagnostics, t('ui.report.diagnostics')),
     h('p', { class: 'help' }, t('ui.report.diagnostics.help')),
+    shot,
+    h('label', { for: 'files' }, t('ui.report.files')),
+    h('p', { class: 'help', id: 'files-help' }, t('ui.report.files.help')),
+    fileInput, h('div', { class: 'error', id: 'files-error' }), fileList,
     previewButton, preview,
     h('div', { class: 'actions' }, submit));
   form.addEventListener('submit', async (ev) => {
@@ -118,6 +129,67 @@ function renderReport() {
   });
   main.replaceChildren(form);
   subject.focus();
+  draft = { screenshot: null, files: [] };
+  loadScreenshot(shot);
+}
+
+// The screenshot and files of the report: the app holds them (pages never
+// see paths); this is what the form shows of them.
+let draft = { screenshot: null, files: [] };
+
+async function loadScreenshot(container) {
+  const d = await invoke('report_draft');
+  draft.screenshot = d.screenshot;
+  draft.files = d.files;
+  if (!d.screenshot) { container.replaceChildren(); return; }
+  const remove = h('button', { type: 'button', id: 'remove-screenshot', onclick: async () => {
+    try {
+      await invoke('remove_screenshot');
+      draft.screenshot = null;
+      container.replaceChildren(h('p', { class: 'help', id: 'screenshot-removed', role: 'status' }, t('ui.report.screenshot.removed')));
+      document.getElementById('files').focus();
+    } catch (e) { showError(e); }
+  } }, t('ui.report.screenshot.remove'));
+  container.replaceChildren(
+    h('span', { class: 'label' }, t('ui.report.screenshot')),
+    h('p', { class: 'help' }, t('ui.report.screenshot.help')),
+    h('img', { class: 'thumb', id: 'screenshot-image', src: d.screenshot, alt: t('ui.report.screenshot.alt') }),
+    h('div', {}, remove));
+}
+
+async function addFiles(input, list) {
+  const error = document.getElementById('files-error');
+  error.textContent = '';
+  for (const file of input.files) {
+    try {
+      draft.files.push(await invoke('add_file', { name: file.name, data: await readAsDataUrl(file) }));
+    } catch (e) {
+      error.textContent = e && e.message ? e.message : String(e);
+    }
+  }
+  input.value = '';
+  renderFiles(list);
+}
+
+function readAsDataUrl(file) {
+  return new Promise((resolve, reject) => {
+    const reader = new FileReader();
+    reader.onload = () => resolve(reader.result);
+    reader.onerror = () => reject(reader.error);
+    reader.readAsDataURL(file);
+  });
+}
+
+function renderFiles(list) {
+  list.replaceChildren(...draft.files.map((f) => h('li', { class: 'file' },
+    h('span', {}, f.name, ' ', h('span', { class: 'help' }, fileSize(f.size, locale))),
+    h('button', { type: 'button', 'aria-label': t('ui.report.files.remove', { name: f.name }), onclick: async () => {
+      try {
+        await invoke('remove_file', { id: f.id });
+        draft.files = draft.files.filter((x) => x.id !== f.id);
+        renderFiles(list);
+      } catch (e) { showError(e); }
+    } }, '×'))));
 }
 
 async function showPreview(container) {
@@ -126,6 +198,14 @@ async function showPreview(container) {
     const bundle = await invoke('preview_diagnostics');
     const parts = previewSections(bundle).map(([key, value]) =>
       h('details', {}, h('summary', {}, t(key)), h('pre', {}, JSON.stringify(value, null, 2))));
+    if (draft.screenshot) {
+      parts.push(h('details', {}, h('summary', {}, t('ui.preview.screenshot')),
+        h('img', { class: 'thumb', src: draft.screenshot, alt: t('ui.report.screenshot.alt') })));
+    }
+    if (draft.files.length) {
+      parts.push(h('details', {}, h('summary', {}, t('ui.preview.files')),
+        h('ul', {}, draft.files.map((f) => h('li', {}, f.name, ' ', h('span', { class: 'help' }, fileSize(f.size, locale)))))));
+    }
     const excluded = bundle.excluded?.length ? h('p', { class: 'help' }, t('ui.preview.excluded', { parts: bundle.excluded.join(', ') })) : null;
     container.replaceChildren(excluded ?? '', ...parts);
   } catch (e) {
@@ -291,13 +371,18 @@ async function start() {
   try {
     await loadStrings();
     await renderStatus();
-    await (VIEWS[view] ?? renderHealth)();
+    if (view === 'tickets' && item) await renderTicket(item);
+    else await (VIEWS[view] ?? renderHealth)();
   } catch (e) {
     showError(e);
   } finally {
     main.setAttribute('aria-busy', 'false');
     invoke('ready').catch(() => {});
   }
+  // A clicked notification names a ticket of an open window.
+  await tauri.event.listen('deskside://show', async (ev) => {
+    if (view === 'tickets' && typeof ev.payload === 'string') await renderTicket(ev.payload).catch(showError);
+  });
   await tauri.event.listen('deskside://changed', async (ev) => {
     if (ev.payload?.kind === 'settings') { await loadStrings(); await (VIEWS[view] ?? renderHealth)(); }
     await renderStatus().catch(() => {});

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
-  canRate, canReopen, conversation, format, latest, overallKey, previewSections, sparkline,
+  canRate, canReopen, conversation, fileSize, format, latest, overallKey, previewSections, sparkline,
   summaryText, syncKey, ticketRow, validateReport,
 } from '../src/views.js';
 
@@ -79,5 +79,14 @@ describe('charts', () => {
   it('reads the last known value', () => {
     expect(latest([10.4, 20.6, null])).toBe(21);
     expect(latest([null])).toBe(null);
+  });
+});
+
+describe('fileSize', () => {
+  it('uses bytes, kilobytes and megabytes in the locale', () => {
+    expect(fileSize(812, 'en')).toBe('812 byte');
+    expect(fileSize(14_300, 'en')).toBe('14 kB');
+    expect(fileSize(3_240_000, 'en')).toBe('3.2 MB');
+    expect(fileSize(3_240_000, 'ko')).toBe('3.2MB');
   });
 });

@@ -1,7 +1,7 @@
 //! The Deskside endpoint agent: configuration and the runtime pieces that
 //! need more than the pure-Rust host layer (TLS for the `http` and
 //! `tls_cert_expiry` checks), shared by the headless `deskside-agent` CLI
-//! and, later, the tray app.
+//! and the tray app.
 //!
 //! Facts about the machine, metrics and the check engine live in
 //! [`deskside_host`]; this crate wires them to configuration and the
@@ -18,6 +18,7 @@ pub mod i18n;
 pub mod logfile;
 pub mod notify;
 pub mod redact;
+pub mod report;
 pub mod runtime;
 pub mod store;
 pub mod sync;

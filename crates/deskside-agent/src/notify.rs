@@ -33,7 +33,28 @@ pub struct Message {
     pub summary: String,
     /// The text under it.
     pub body: String,
+    /// What clicking it opens, where the platform reports clicks.
+    pub click: Option<Click>,
 }
+
+/// What a click on a notification opens.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Click {
+    /// The tray app's target: a window label, optionally with an id
+    /// (`tickets/t-…`, `health`).
+    pub target: String,
+    /// The action's label, for desktops that show actions as buttons.
+    pub label: String,
+}
+
+/// Receives the target of a clicked notification.
+pub type ClickHandler = Arc<dyn Fn(&str) + Send + Sync>;
+
+/// Notifications whose click is still awaited, at most: each waits on a
+/// D-Bus connection of its own until the notification closes, and a
+/// daemon that keeps them forever must not pile up threads.
+#[cfg(all(unix, not(target_os = "macos")))]
+const MAX_CLICK_WAITERS: usize = 8;
 
 /// Why a notification did not reach the user.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -82,9 +103,53 @@ pub struct Notifier {
 
 /// The platform's notification mechanism.
 pub fn desktop_sender() -> Sender {
-    Arc::new(|m: &Message| {
-        #[cfg(not(target_os = "macos"))]
+    desktop_sender_with_clicks(None)
+}
+
+/// The platform's notification mechanism; a click on a notification that
+/// has a [`Click`] calls `on_click` with its target (on desktops whose
+/// notification service reports actions: the freedesktop one).
+pub fn desktop_sender_with_clicks(on_click: Option<ClickHandler>) -> Sender {
+    #[cfg(all(unix, not(target_os = "macos")))]
+    let waiting = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    Arc::new(move |m: &Message| {
+        #[cfg(all(unix, not(target_os = "macos")))]
         {
+            use std::sync::atomic::Ordering;
+            let mut n = notify_rust::Notification::new();
+            n.appname(&m.app_name).summary(&m.summary).body(&m.body);
+            let click = m.click.as_ref().zip(on_click.as_ref());
+            if let Some((c, _)) = click {
+                // "default" is the click on the notification itself.
+                n.action("default", &c.label);
+            }
+            let handle = n.show().map_err(|e| e.to_string())?;
+            if let Some((c, handler)) = click {
+                if waiting.fetch_add(1, Ordering::SeqCst) >= MAX_CLICK_WAITERS {
+                    waiting.fetch_sub(1, Ordering::SeqCst);
+                    return Ok(());
+                }
+                let (target, handler, done) =
+                    (c.target.clone(), Arc::clone(handler), Arc::clone(&waiting));
+                let spawned = std::thread::Builder::new()
+                    .name("deskside-notify-click".into())
+                    .spawn(move || {
+                        handle.wait_for_action(|action| {
+                            if action == "default" {
+                                handler(&target);
+                            }
+                        });
+                        done.fetch_sub(1, Ordering::SeqCst);
+                    });
+                if spawned.is_err() {
+                    waiting.fetch_sub(1, Ordering::SeqCst);
+                }
+            }
+            Ok(())
+        }
+        #[cfg(windows)]
+        {
+            let _ = &on_click;
             notify_rust::Notification::new()
                 .appname(&m.app_name)
                 .summary(&m.summary)
@@ -95,6 +160,7 @@ pub fn desktop_sender() -> Sender {
         }
         #[cfg(target_os = "macos")]
         {
+            let _ = &on_click;
             let quote = |s: &str| s.replace('\\', "\\\\").replace('"', "\\\"");
             let script = format!(
                 "display notification \"{}\" with title \"{}\" subtitle \"{}\"",
@@ -211,6 +277,10 @@ impl Notifier {
             app_name: text(self.locale, "notification.app_name", &[]),
             summary: text(self.locale, summary_key, &[("title", title)]),
             body,
+            click: Some(Click {
+                target: "health".into(),
+                label: text(self.locale, "notification.action.health", &[]),
+            }),
         })
     }
 
@@ -270,8 +340,14 @@ impl Notifier {
     }
 
     /// Tells the user about news on a ticket: a technician's reply, or
-    /// (`status` given) a new status.
-    pub fn on_ticket(&mut self, number: i64, subject: &str, status: Option<&str>) -> Delivery {
+    /// (`status` given) a new status. A click opens the ticket `local_id`.
+    pub fn on_ticket(
+        &mut self,
+        number: i64,
+        subject: &str,
+        status: Option<&str>,
+        local_id: Option<&str>,
+    ) -> Delivery {
         if !self.cfg.enabled {
             return Delivery::Skipped("notifications are turned off");
         }
@@ -279,6 +355,10 @@ impl Notifier {
             return Delivery::Skipped("no notification service");
         }
         let number = number.to_string();
+        let click = Some(Click {
+            target: local_id.map_or_else(|| "tickets".into(), |id| format!("tickets/{id}")),
+            label: text(self.locale, "notification.action.ticket", &[]),
+        });
         let message = match status {
             None => Message {
                 app_name: text(self.locale, "notification.app_name", &[]),
@@ -292,6 +372,7 @@ impl Notifier {
                     "notification.ticket.reply.body",
                     &[("subject", subject)],
                 ),
+                click,
             },
             Some(status) => {
                 let status = text(self.locale, &format!("ticket.status.{status}"), &[]);
@@ -304,6 +385,7 @@ impl Notifier {
                     app_name: text(self.locale, "notification.app_name", &[]),
                     summary: text(self.locale, "notification.ticket.status.summary", &args),
                     body: text(self.locale, "notification.ticket.status.body", &args),
+                    click,
                 }
             }
         };
@@ -445,6 +527,7 @@ mod tests {
             app_name: "a".into(),
             summary: "b".into(),
             body: "c".into(),
+            click: None,
         };
         let started = std::time::Instant::now();
         assert_eq!(

@@ -88,10 +88,12 @@ pub fn open_exclusive(cfg: &AgentConfig) -> Result<(StateLock, Arc<Agent>), RunE
         source,
     })?;
     let lock = StateLock::acquire(&state_dir)?;
-    let agent = Arc::new(
-        Agent::open(cfg.clone())?
-            .with_notifier(Notifier::new(cfg.notifications.clone(), Some(&state_dir))),
-    );
+    let agent = Agent::open(cfg.clone())?;
+    // A click on a notification becomes an `Event::Open` for the tray app.
+    let sender = crate::notify::desktop_sender_with_clicks(Some(agent.click_handler()));
+    let agent = Arc::new(agent.with_notifier(
+        Notifier::new(cfg.notifications.clone(), Some(&state_dir)).with_sender(sender),
+    ));
     Ok((lock, agent))
 }
 

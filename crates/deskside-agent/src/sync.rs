@@ -65,6 +65,11 @@ pub enum Event {
         /// The check.
         check_id: String,
     },
+    /// The user clicked a notification: open what it was about.
+    Open {
+        /// `health`, `tickets` or `tickets/<local id>`.
+        target: String,
+    },
 }
 
 /// Whether the agent can reach its desk.
@@ -96,9 +101,39 @@ pub struct NewTicketInput {
     pub include_diagnostics: bool,
     /// A PNG screenshot.
     pub screenshot: Option<Vec<u8>>,
-    /// Files to attach.
+    /// Files to attach, read from disk.
     pub files: Vec<PathBuf>,
+    /// Files to attach that the caller holds in memory (what the tray
+    /// app's form was given).
+    pub attachments: Vec<NamedFile>,
 }
+
+/// A file held in memory, with the name the desk shows.
+#[derive(Clone, PartialEq, Eq)]
+pub struct NamedFile {
+    /// The file name (no directories).
+    pub name: String,
+    /// Its content.
+    pub bytes: Vec<u8>,
+}
+
+impl std::fmt::Debug for NamedFile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NamedFile")
+            .field("name", &self.name)
+            .field("len", &self.bytes.len())
+            .finish()
+    }
+}
+
+/// At most this many files beside the diagnostics bundle (the desk's limit;
+/// the screenshot counts).
+pub const MAX_ATTACHMENTS: usize = 10;
+/// The largest file the desk takes.
+pub const MAX_ATTACHMENT_BYTES: usize = 10 * 1024 * 1024;
+/// All files of one ticket together, leaving room under the desk's 32 MiB
+/// request limit for the bundle (at most 2 MB) and the form.
+pub const MAX_TICKET_FILES_BYTES: usize = 28 * 1024 * 1024;
 
 /// What one delivery pass did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -298,6 +333,17 @@ impl Agent {
         self.events.subscribe()
     }
 
+    /// What the desktop notifier calls when a notification is clicked: it
+    /// becomes an [`Event::Open`] for whoever shows windows.
+    pub fn click_handler(&self) -> crate::notify::ClickHandler {
+        let events = self.events.clone();
+        std::sync::Arc::new(move |target: &str| {
+            let _ = events.send(Event::Open {
+                target: target.to_owned(),
+            });
+        })
+    }
+
     fn store(&self) -> std::sync::MutexGuard<'_, AgentStore> {
         // A panic elsewhere must not lock the employee out of the store.
         self.store.lock().unwrap_or_else(|p| p.into_inner())
@@ -445,8 +491,11 @@ impl Agent {
                 "the description must be at most 20000 characters".into(),
             ));
         }
-        if t.files.len() > 10 {
-            return Err(SyncError::Invalid("at most 10 files".into()));
+        let count = t.files.len() + t.attachments.len() + usize::from(t.screenshot.is_some());
+        if count > MAX_ATTACHMENTS {
+            return Err(SyncError::Invalid(format!(
+                "at most {MAX_ATTACHMENTS} files, the screenshot included"
+            )));
         }
         let mut files = Vec::new();
         for path in &t.files {
@@ -454,20 +503,13 @@ impl Agent {
                 path: path.clone(),
                 source,
             })?;
-            if bytes.len() > 10 * 1024 * 1024 {
-                return Err(SyncError::Invalid(format!(
-                    "{} is larger than 10 MiB",
-                    path.display()
-                )));
-            }
-            files.push(OutFile {
-                part: "attachment".into(),
-                name: path
-                    .file_name()
-                    .map_or_else(|| "file".into(), |n| n.to_string_lossy().into_owned()),
-                content_type: content_type(path).into(),
-                bytes,
-            });
+            let name = path
+                .file_name()
+                .map_or_else(|| "file".into(), |n| n.to_string_lossy().into_owned());
+            files.push(attachment(name, bytes)?);
+        }
+        for f in t.attachments {
+            files.push(attachment(f.name, f.bytes)?);
         }
         let screenshot = match t.screenshot {
             Some(_) if !self.cfg.privacy.screenshots => {
@@ -480,7 +522,7 @@ impl Agent {
                     "the screenshot is not a PNG image".into(),
                 ));
             }
-            Some(png) if png.len() > 10 * 1024 * 1024 => {
+            Some(png) if png.len() > MAX_ATTACHMENT_BYTES => {
                 return Err(SyncError::Invalid(
                     "the screenshot is larger than 10 MiB".into(),
                 ));
@@ -496,6 +538,12 @@ impl Agent {
             }
             None => None,
         };
+        if files.iter().map(|f| f.bytes.len()).sum::<usize>() > MAX_TICKET_FILES_BYTES {
+            return Err(SyncError::Invalid(format!(
+                "the files add up to more than {} MiB",
+                MAX_TICKET_FILES_BYTES / (1024 * 1024)
+            )));
+        }
         if t.include_diagnostics {
             let bytes =
                 crate::diagnostics::compress(self.diagnostics(screenshot)?).map_err(|source| {
@@ -950,19 +998,22 @@ impl Agent {
         let mut outcome = CheckinOutcome::default();
         for t in &answer.ticket_updates {
             let (replies, status) = self.store().merge_server_ticket(t)?;
-            let local = self.store().ticket(&format!("#{}", t.id))?;
-            if let Some(local) = local {
+            let local_id = self
+                .store()
+                .ticket(&format!("#{}", t.id))?
+                .map(|l| l.local_id);
+            if let Some(local_id) = &local_id {
                 self.emit(Event::TicketUpdated {
-                    local_id: local.local_id,
+                    local_id: local_id.clone(),
                 });
             }
             let mut notifier = self.notifier.lock().unwrap_or_else(|p| p.into_inner());
             if let Some(n) = notifier.as_mut() {
                 if replies > 0 {
-                    n.on_ticket(t.id, &t.subject, None);
+                    n.on_ticket(t.id, &t.subject, None, local_id.as_deref());
                 }
                 if let Some(s) = &status {
-                    n.on_ticket(t.id, &t.subject, Some(s));
+                    n.on_ticket(t.id, &t.subject, Some(s), local_id.as_deref());
                 }
             }
             outcome.replies += replies;
@@ -1075,6 +1126,27 @@ pub struct CheckinOutcome {
     pub inventory_sent: bool,
     /// When to check in next.
     pub next_checkin: Duration,
+}
+
+/// An attachment for the outbox, checked against the desk's limits.
+fn attachment(name: String, bytes: Vec<u8>) -> SyncResult<OutFile> {
+    // Only the last path segment: a name is shown, never used as a path.
+    let name = name
+        .rsplit(['/', '\\'])
+        .next()
+        .map(str::trim)
+        .filter(|n| !n.is_empty() && *n != "." && *n != "..")
+        .unwrap_or("file")
+        .to_owned();
+    if bytes.len() > MAX_ATTACHMENT_BYTES {
+        return Err(SyncError::Invalid(format!("{name} is larger than 10 MiB")));
+    }
+    Ok(OutFile {
+        part: "attachment".into(),
+        content_type: content_type(std::path::Path::new(&name)).into(),
+        name,
+        bytes,
+    })
 }
 
 fn content_type(path: &std::path::Path) -> &'static str {

@@ -117,6 +117,24 @@ impl Window {
         .find(|w| w.label() == label)
     }
 
+    /// A target as notifications and `deskside --open` name it: a window
+    /// label, optionally with what to show in it (`tickets/t-…`).
+    pub fn from_target(target: &str) -> Option<(Self, Option<&str>)> {
+        let (label, item) = match target.split_once('/') {
+            Some((l, i)) => (l, Some(i).filter(|i| !i.is_empty())),
+            None => (target, None),
+        };
+        // Only tickets open on an item; an id is a local ticket id, so it
+        // is kept to the characters those have.
+        let item = item.filter(|i| {
+            i.len() <= 64
+                && i.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        });
+        let w = Self::from_label(label)?;
+        Some((w, item.filter(|_| w == Self::Tickets)))
+    }
+
     /// The window's title.
     pub fn title(self, locale: Locale) -> String {
         text(locale, &format!("window.{}.title", self.label()), &[])
@@ -238,5 +256,28 @@ mod tests {
         assert_eq!(menu_action("sync"), Some(MenuAction::SyncNow));
         assert_eq!(menu_action("quit"), Some(MenuAction::Quit));
         assert_eq!(menu_action("nonsense"), None);
+    }
+
+    #[test]
+    fn targets_name_a_window_and_maybe_a_ticket() {
+        assert_eq!(Window::from_target("health"), Some((Window::Health, None)));
+        assert_eq!(
+            Window::from_target("tickets/t-01H8"),
+            Some((Window::Tickets, Some("t-01H8")))
+        );
+        assert_eq!(
+            Window::from_target("tickets/"),
+            Some((Window::Tickets, None))
+        );
+        assert_eq!(
+            Window::from_target("tickets/../../etc"),
+            Some((Window::Tickets, None)),
+            "an id is never a path"
+        );
+        assert_eq!(
+            Window::from_target("health/x"),
+            Some((Window::Health, None))
+        );
+        assert_eq!(Window::from_target("nope"), None);
     }
 }

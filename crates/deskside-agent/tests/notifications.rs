@@ -97,7 +97,10 @@ fn transitions_reach_the_notification_service_in_the_users_language() {
         [Call {
             app_name: "Deskside".into(),
             summary: "문제: VPN 연결".into(),
-            body: "트레이에서 VPN에 다시 연결하세요.".into()
+            body: "트레이에서 VPN에 다시 연결하세요.".into(),
+            // The headless agent has no window to open on a click.
+            actions: vec![],
+            id: 1,
         }],
         "exactly one call, for the check that asks to notify"
     );

@@ -7,7 +7,8 @@
 //! - [`metrics`] samples health metrics cheaply and keeps recent history in
 //!   memory (raw samples plus one-minute rollups for a day);
 //! - [`checks`] runs a health-check policy with Nagios semantics;
-//! - [`glpi`] converts an inventory to GLPI's native inventory format.
+//! - [`glpi`] converts an inventory to GLPI's native inventory format;
+//! - [`screenshot`] captures the screen for a problem report.
 //!
 //! All per-OS code lives here, and every dependency is pure Rust, so the
 //! Windows and macOS code type-checks on Linux. Anything that needs TLS, a
@@ -20,6 +21,7 @@ pub mod collect;
 pub mod error;
 pub mod glpi;
 pub mod metrics;
+pub mod screenshot;
 
 pub use error::Error;
 

@@ -126,6 +126,7 @@ pub fn ticket(cfg: &AgentConfig, command: TicketCommand) -> Result<ExitCode> {
                 include_diagnostics: !no_diagnostics,
                 screenshot,
                 files: attach,
+                attachments: Vec::new(),
             })?;
             // Safely queued: that is success. Delivery is a bonus now and
             // certain later.
