@@ -3,7 +3,9 @@
 # D-Bus session: proportional set size (PSS) of all its processes,
 # WebKit's included, idle with no window and with Report a problem open;
 # CPU time while idle; and the time from asking for a window to its page
-# being drawn and taking input (the app logs "window ready").
+# being drawn and taking input (the app logs "window ready"), for the
+# first window (WebKit's processes start) and a second one. The idle run
+# is made twice: as shipped, and with GDK's OpenGL left on (GDK_GL="").
 # Figures belong in docs/PERFORMANCE.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -76,15 +78,36 @@ PY
 cat >"$work/inner.sh" <<INNER
 set -eu
 app="$target/release/deskside"
+# The app turns GDK's OpenGL off unless GDK_GL is set; an empty GDK_GL
+# keeps it on, for the comparison run.
+one_run() {
+    label=\$1
+    rm -rf "$work/state"
+    if [ "\$2" = gl ]; then
+        env GDK_GL= "\$app" >"$work/app.log" 2>&1 &
+    else
+        "\$app" >"$work/app.log" 2>&1 &
+    fi
+    pid=\$!
+    sleep 15
+    python3 "$work/measure.py" \$pid $idle "\$label: idle, no window"
+    kill \$pid
+    wait \$pid 2>/dev/null || true
+}
+one_run "with GDK's OpenGL (before)" gl
+one_run "as shipped" nogl
+rm -rf "$work/state"
 "\$app" >"$work/app.log" 2>&1 &
 pid=\$!
 sleep 15
-python3 "$work/measure.py" \$pid $idle "idle, no window"
 # A second launch hands --open to the running app.
 "\$app" --open report
 sleep 6
 python3 "$work/measure.py" \$pid 10 "Report a problem open"
-grep -Eo 'window="?report"? ms=[0-9]+' "$work/state/agent.log" | sed 's/.*ms=/report window asked for to drawn and taking input: /; s/$/ ms/'
+# A second window while the first holds WebKit's processes.
+"\$app" --open tickets
+sleep 4
+grep -Eo 'window="?(report|tickets)"? ms=[0-9]+' "$work/state/agent.log" | sed 's/window="\{0,1\}\([a-z]*\)"\{0,1\} ms=/\1 window asked for to drawn and taking input: /; s/$/ ms/'
 kill \$pid
 INNER
 env HOME="$work/home" DESKSIDE_STATE_DIR="$work/state" DESKSIDE_CREDENTIAL_STORE=file \

@@ -3,6 +3,9 @@
 # under Xvfb with a private D-Bus session, against a local desk: the app
 # enrolls itself from its configuration (as after an MDM deployment), files
 # a ticket, and a technician answers it. PNGs go to docs/screenshots/.
+# The report's preview, its screenshot and files, and a conversation come
+# from the end-to-end test (tests/tray.rs), which copies nothing: take
+# them from target/tmp/tray-e2e-screenshots/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/setup.sh
@@ -42,11 +45,20 @@ curl -fsS -o /dev/null -H "Authorization: Bearer $token" -H 'content-type: appli
     -d "{\"body\": \"$reply\"}" "$desk/api/v1/tickets/\$number/comments"
 "\$agent" sync >/dev/null 2>&1 || true
 sleep 12   # the first metric samples reach the health window's charts
-for w in report tickets health settings about; do
+# Device health first: Report a problem then captures it as the screen
+# the employee was looking at.
+for w in health report tickets settings about; do
     "\$app" --open \$w >/dev/null 2>&1
     sleep 3
     id=\$(xdotool search --onlyvisible --classname deskside | tail -1)
     import -window "\$id" "$out/\$w-$lang.png"
+    if [ \$w = report ]; then
+        # Scrolled down to the screenshot taken as the window opened.
+        xdotool mousemove --window "\$id" 280 420
+        for _ in 1 2 3 4 5 6 7 8; do xdotool click 5; done
+        sleep 1
+        import -window "\$id" "$out/report-screenshot-$lang.png"
+    fi
     # No window manager here to ask a window to close; the next one opens
     # on top of it.
 done

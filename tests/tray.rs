@@ -147,7 +147,7 @@ async fn report_reply_and_languages_through_the_real_app() {
     )
     .await;
     let listed = s.wait_text("#file-list", |t| t.contains("wifi.log")).await;
-    assert!(listed.contains("21 byte"), "{listed}");
+    assert!(listed.contains("21B"), "{listed}");
     s.click(&s.find("#preview-button").await).await;
     let first_section = s
         .wait_text("#preview details summary", |t| !t.is_empty())
@@ -155,6 +155,13 @@ async fn report_reply_and_languages_through_the_real_app() {
     assert_eq!(first_section, "This computer");
     let sections = s.wait_text("#preview", |t| t.contains("Your files")).await;
     assert!(sections.contains("Screenshot"), "{sections}");
+    std::fs::write(shots.join("report-files-en.png"), s.screenshot().await).unwrap();
+    s.script(
+        "const p = document.getElementById('preview'); \
+         p.querySelector('details').open = true; p.scrollIntoView();",
+        serde_json::json!([]),
+    )
+    .await;
     std::fs::write(shots.join("report-preview-en.png"), s.screenshot().await).unwrap();
     s.click(&s.find("#submit").await).await;
     let done = s.wait_text("#submitted", |t| t.contains('#')).await;

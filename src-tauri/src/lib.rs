@@ -73,6 +73,7 @@ pub const EVENT: &str = "deskside://changed";
 
 /// Starts the app; returns when the user quits.
 pub fn run() {
+    skip_gdk_gl();
     let level = std::env::var("DESKSIDE_LOG")
         .ok()
         .and_then(|l| l.parse::<tracing::Level>().ok())
@@ -129,6 +130,23 @@ pub fn run() {
     });
 }
 
+/// GTK probes OpenGL when it opens the X display, to choose visuals: that
+/// loads Mesa (with LLVM for software rendering), about 30 MiB that an
+/// idle tray app keeps for nothing. The windows do not need it: WebKit
+/// renders in its own web process and hands the UI process finished
+/// frames. A `GDK_GL` the user set is left alone.
+fn skip_gdk_gl() {
+    #[cfg(target_os = "linux")]
+    if std::env::var_os("GDK_GL").is_none() {
+        // SAFETY: called first thing in `run`, before this process starts
+        // any thread, so nothing reads the environment concurrently.
+        #[allow(unsafe_code)]
+        unsafe {
+            std::env::set_var("GDK_GL", "disable");
+        }
+    }
+}
+
 /// The builder with the app's commands: shared by [`run`] and the tests
 /// (which use Tauri's mock runtime).
 pub fn builder<R: tauri::Runtime>(b: tauri::Builder<R>) -> tauri::Builder<R> {
@@ -169,7 +187,8 @@ pub fn requested_target(args: &[String]) -> Option<&str> {
 
 fn open() -> Result<AppState, String> {
     let (cfg, _) = AgentConfig::load(None).map_err(|e| e.to_string())?;
-    let (lock, agent) = deskside_agent::runtime::open_exclusive(&cfg).map_err(|e| e.to_string())?;
+    let (lock, agent) =
+        deskside_agent::runtime::open_exclusive(&cfg, true).map_err(|e| e.to_string())?;
     Ok(AppState::new(agent, Some(lock)))
 }
 

@@ -79,7 +79,11 @@ function renderReport() {
     h('div', { class: 'error', id: 'urgency-error' }));
   const diagnostics = h('input', { type: 'checkbox', id: 'diagnostics', checked: true });
   const shot = h('div', { id: 'screenshot' });
-  const fileInput = h('input', { type: 'file', id: 'files', multiple: true, 'aria-describedby': ['files-help', 'files-error'].join(' ') });
+  // The native input's own texts are WebKit's, not ours: it stays hidden
+  // behind a button that speaks the employee's language.
+  const fileInput = h('input', { type: 'file', id: 'files', multiple: true, hidden: true });
+  const addButton = h('button', { type: 'button', id: 'add-files', onclick: () => fileInput.click(), 'aria-describedby': ['files-help', 'files-error'].join(' ') },
+    t('ui.report.files.add'));
   const fileList = h('ul', { class: ['list', 'files'], id: 'file-list' });
   fileInput.addEventListener('change', () => addFiles(fileInput, fileList));
   const preview = h('div', { id: 'preview' });
@@ -95,9 +99,9 @@ function renderReport() {
     h('label', { class: 'choice' }, diagnostics, t('ui.report.diagnostics')),
     h('p', { class: 'help' }, t('ui.report.diagnostics.help')),
     shot,
-    h('label', { for: 'files' }, t('ui.report.files')),
+    h('span', { class: 'label' }, t('ui.report.files')),
     h('p', { class: 'help', id: 'files-help' }, t('ui.report.files.help')),
-    fileInput, h('div', { class: 'error', id: 'files-error' }), fileList,
+    fileInput, addButton, h('div', { class: 'error', id: 'files-error' }), fileList,
     previewButton, preview,
     h('div', { class: 'actions' }, submit));
   form.addEventListener('submit', async (ev) => {
@@ -127,6 +131,14 @@ function renderReport() {
       showError(e);
     }
   });
+  // A message goes as soon as its field is put right.
+  const clear = (id) => () => {
+    document.getElementById(`${id}-error`).textContent = '';
+    document.getElementById(id).setAttribute('aria-invalid', 'false');
+  };
+  subject.addEventListener('input', clear('subject'));
+  category.addEventListener('change', clear('category'));
+  urgency.addEventListener('change', clear('urgency'));
   main.replaceChildren(form);
   subject.focus();
   draft = { screenshot: null, files: [] };
@@ -147,7 +159,7 @@ async function loadScreenshot(container) {
       await invoke('remove_screenshot');
       draft.screenshot = null;
       container.replaceChildren(h('p', { class: 'help', id: 'screenshot-removed', role: 'status' }, t('ui.report.screenshot.removed')));
-      document.getElementById('files').focus();
+      document.getElementById('add-files').focus();
     } catch (e) { showError(e); }
   } }, t('ui.report.screenshot.remove'));
   container.replaceChildren(

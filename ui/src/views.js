@@ -118,7 +118,7 @@ export function latest(values) {
   return null;
 }
 
-/** A file size for people: "812 B", "14 kB", "3.2 MB" in `locale`. */
+/** A file size for people: "812B", "14 kB", "3.2 MB" in `locale`. */
 export function fileSize(bytes, locale = 'en') {
   const units = [['megabyte', 1e6], ['kilobyte', 1e3]];
   for (const [unit, size] of units) {
@@ -126,5 +126,5 @@ export function fileSize(bytes, locale = 'en') {
       return new Intl.NumberFormat(locale, { style: 'unit', unit, maximumFractionDigits: bytes >= 10 * size ? 0 : 1 }).format(bytes / size);
     }
   }
-  return new Intl.NumberFormat(locale, { style: 'unit', unit: 'byte' }).format(bytes);
+  return new Intl.NumberFormat(locale, { style: 'unit', unit: 'byte', unitDisplay: 'narrow' }).format(bytes);
 }

@@ -84,7 +84,7 @@ describe('charts', () => {
 
 describe('fileSize', () => {
   it('uses bytes, kilobytes and megabytes in the locale', () => {
-    expect(fileSize(812, 'en')).toBe('812 byte');
+    expect(fileSize(812, 'en')).toBe('812B');
     expect(fileSize(14_300, 'en')).toBe('14 kB');
     expect(fileSize(3_240_000, 'en')).toBe('3.2 MB');
     expect(fileSize(3_240_000, 'ko')).toBe('3.2MB');

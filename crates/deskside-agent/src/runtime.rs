@@ -74,14 +74,19 @@ pub async fn run(
     cfg: AgentConfig,
     shutdown: impl std::future::Future<Output = ()>,
 ) -> Result<(), RunError> {
-    let (_lock, agent) = open_exclusive(&cfg)?;
+    let (_lock, agent) = open_exclusive(&cfg, false)?;
     run_agent(agent, cfg, shutdown).await
 }
 
 /// Opens the agent for a long-running process (the CLI's `run`, the tray
 /// app): takes the state directory's lock, which the caller holds while
-/// the agent runs, and shows notifications.
-pub fn open_exclusive(cfg: &AgentConfig) -> Result<(StateLock, Arc<Agent>), RunError> {
+/// the agent runs, and shows notifications. With `opens_windows` (the tray
+/// app), a click on a notification becomes a
+/// [`crate::sync::Event::Open`]; without, notifications offer no click.
+pub fn open_exclusive(
+    cfg: &AgentConfig,
+    opens_windows: bool,
+) -> Result<(StateLock, Arc<Agent>), RunError> {
     let state_dir = cfg.state_dir();
     std::fs::create_dir_all(&state_dir).map_err(|source| RunError::Lock {
         path: state_dir.clone(),
@@ -89,8 +94,8 @@ pub fn open_exclusive(cfg: &AgentConfig) -> Result<(StateLock, Arc<Agent>), RunE
     })?;
     let lock = StateLock::acquire(&state_dir)?;
     let agent = Agent::open(cfg.clone())?;
-    // A click on a notification becomes an `Event::Open` for the tray app.
-    let sender = crate::notify::desktop_sender_with_clicks(Some(agent.click_handler()));
+    let sender =
+        crate::notify::desktop_sender_with_clicks(opens_windows.then(|| agent.click_handler()));
     let agent = Arc::new(agent.with_notifier(
         Notifier::new(cfg.notifications.clone(), Some(&state_dir)).with_sender(sender),
     ));

@@ -6,10 +6,12 @@
 //! milliseconds), and [`Capture::to_png`] compresses them later, off the
 //! path that opens the window.
 //!
-//! Per platform: X11 through the X protocol itself (`x11rb`, pure Rust;
-//! a Wayland session's X server only sees its X clients, so a Wayland
-//! session without `DISPLAY` reports [`ScreenshotError::Unsupported`]),
-//! Windows and macOS through `xcap` (GDI and CoreGraphics).
+//! Per platform: X11 through the X protocol itself (`x11rb`, pure Rust),
+//! Windows and macOS through `xcap` (GDI and CoreGraphics). A Wayland
+//! session reports [`ScreenshotError::Unsupported`]: its XWayland server
+//! sees only X clients, so an X11 capture there would be a black or partial
+//! picture, worse than none. (The desktop portal's Screenshot interface is
+//! the way there.)
 
 /// Why no screenshot was taken.
 #[derive(Debug, thiserror::Error)]
@@ -163,6 +165,17 @@ pub fn rgb_from_zpixmap(
     Ok(Capture { width, height, rgb })
 }
 
+/// Why X11 capture would mislead in this session, if it would: `Some`
+/// for a Wayland session (even one with XWayland's `DISPLAY`).
+pub fn wayland_session(
+    wayland_display: Option<&std::ffi::OsStr>,
+    session_type: Option<&std::ffi::OsStr>,
+) -> Option<&'static str> {
+    let wayland = wayland_display.is_some_and(|d| !d.is_empty())
+        || session_type.is_some_and(|t| t.eq_ignore_ascii_case("wayland"));
+    wayland.then_some("a Wayland session, whose X server sees only X clients")
+}
+
 #[cfg(target_os = "linux")]
 mod platform {
     use super::{Capture, ScreenshotError, rgb_from_zpixmap};
@@ -170,6 +183,12 @@ mod platform {
     use x11rb::protocol::xproto::{ConnectionExt, ImageFormat, ImageOrder};
 
     pub(super) fn capture() -> Result<Capture, ScreenshotError> {
+        if let Some(why) = super::wayland_session(
+            std::env::var_os("WAYLAND_DISPLAY").as_deref(),
+            std::env::var_os("XDG_SESSION_TYPE").as_deref(),
+        ) {
+            return Err(ScreenshotError::Unsupported(why.into()));
+        }
         if std::env::var_os("DISPLAY").is_none() {
             return Err(ScreenshotError::Unsupported(
                 "no X display (DISPLAY is not set)".into(),
@@ -274,6 +293,16 @@ mod tests {
         let c =
             rgb_from_zpixmap(&white, 1, 1, [0x3ff0_0000, 0x000f_fc00, 0x0000_03ff], true).unwrap();
         assert_eq!(c.rgb, vec![255, 255, 255]);
+    }
+
+    #[test]
+    fn a_wayland_session_is_not_captured_through_xwayland() {
+        use std::ffi::OsStr;
+        assert!(wayland_session(Some(OsStr::new("wayland-0")), None).is_some());
+        assert!(wayland_session(None, Some(OsStr::new("wayland"))).is_some());
+        assert!(wayland_session(None, Some(OsStr::new("x11"))).is_none());
+        assert!(wayland_session(Some(OsStr::new("")), None).is_none());
+        assert!(wayland_session(None, None).is_none());
     }
 
     #[test]
