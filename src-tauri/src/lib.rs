@@ -30,6 +30,8 @@ pub struct AppState {
     pub sync_state: std::sync::Mutex<Option<deskside_agent::sync::SyncState>>,
     /// The screenshot and files of the report being written.
     pub draft: std::sync::Mutex<deskside_agent::report::ReportDraft>,
+    /// The Report window was asked for and waits for its screenshot.
+    pub report_pending: std::sync::atomic::AtomicBool,
     /// Stops the agent's loops on quit.
     pub stop: Arc<tokio::sync::Notify>,
     /// One agent per state directory, held for the app's life.
@@ -46,6 +48,7 @@ impl AppState {
             settings: std::sync::Mutex::new(settings),
             sync_state: std::sync::Mutex::new(None),
             draft: std::sync::Mutex::new(deskside_agent::report::ReportDraft::new()),
+            report_pending: std::sync::atomic::AtomicBool::new(false),
             opened: std::sync::Mutex::new(std::collections::HashMap::new()),
             stop: Arc::new(tokio::sync::Notify::new()),
             _lock: lock,

@@ -1,6 +1,8 @@
 //! Windows are created on demand and destroyed when closed: a web view
 //! left alive costs hundreds of megabytes, so an idle tray app has none.
 
+use std::sync::atomic::Ordering;
+
 use deskside_agent::tray::Window;
 use tauri::{AppHandle, Manager, Runtime, WebviewUrl, WebviewWindowBuilder};
 
@@ -40,34 +42,73 @@ pub fn open_target<R: Runtime>(app: &AppHandle<R>, target: &str) -> bool {
 /// Opens `w` on `item` (a ticket's local id), or brings it to the front
 /// and has it show `item`.
 pub fn open_at<R: Runtime>(app: &AppHandle<R>, w: Window, item: Option<&str>) {
-    if let Some(existing) = app.get_webview_window(w.label()) {
-        let _ = existing.unminimize();
-        let _ = existing.show();
-        let _ = existing.set_focus();
-        if let Some(item) = item {
-            let _ = tauri::Emitter::emit_to(app, w.label(), SHOW_EVENT, item);
-        }
+    if focus_existing(app, w, item) {
         return;
     }
     let state = app.state::<AppState>();
-    if w == Window::Report {
-        // Before the window exists, so the picture shows what the employee
-        // was looking at; a new report starts a new draft.
-        let mut draft = state.draft.lock().unwrap_or_else(|p| p.into_inner());
-        *draft = deskside_agent::report::ReportDraft::new();
-        if state.agent.config().privacy.screenshots {
-            match deskside_host::screenshot::capture() {
-                Ok(c) => draft.set_screenshot(c),
-                Err(e) => tracing::info!("no screenshot for the report: {e}"),
-            }
-        }
+    if w == Window::Report && state.report_pending.swap(true, Ordering::SeqCst) {
+        // Asked again while its screenshot is being taken.
+        return;
     }
-    let locale = state.locale();
     state
         .opened
         .lock()
         .unwrap_or_else(|p| p.into_inner())
         .insert(w.label(), std::time::Instant::now());
+    if w == Window::Report {
+        // A new report starts a new draft.
+        *state.draft.lock().unwrap_or_else(|p| p.into_inner()) =
+            deskside_agent::report::ReportDraft::new();
+        if state.agent.config().privacy.screenshots {
+            // Taken before the window exists, so the picture shows what the
+            // employee was looking at, and off the main thread: the Wayland
+            // portal may wait for the desktop (or ask the employee).
+            let app = app.clone();
+            let spawned = std::thread::Builder::new()
+                .name("deskside-capture".into())
+                .spawn(move || {
+                    match deskside_host::screenshot::capture() {
+                        Ok(c) => app
+                            .state::<AppState>()
+                            .draft
+                            .lock()
+                            .unwrap_or_else(|p| p.into_inner())
+                            .set_screenshot(c),
+                        Err(e) => tracing::info!("no screenshot for the report: {e}"),
+                    }
+                    let main = app.clone();
+                    let _ = app.run_on_main_thread(move || create(&main, Window::Report, None));
+                });
+            if spawned.is_ok() {
+                return;
+            }
+        }
+    }
+    create(app, w, item);
+}
+
+fn focus_existing<R: Runtime>(app: &AppHandle<R>, w: Window, item: Option<&str>) -> bool {
+    let Some(existing) = app.get_webview_window(w.label()) else {
+        return false;
+    };
+    let _ = existing.unminimize();
+    let _ = existing.show();
+    let _ = existing.set_focus();
+    if let Some(item) = item {
+        let _ = tauri::Emitter::emit_to(app, w.label(), SHOW_EVENT, item);
+    }
+    true
+}
+
+fn create<R: Runtime>(app: &AppHandle<R>, w: Window, item: Option<&str>) {
+    let state = app.state::<AppState>();
+    if w == Window::Report {
+        state.report_pending.store(false, Ordering::SeqCst);
+    }
+    if focus_existing(app, w, item) {
+        return;
+    }
+    let locale = state.locale();
     let (width, height) = size(w);
     let mut page = format!("index.html?view={}", w.label());
     if let Some(item) = item {
@@ -84,6 +125,12 @@ pub fn open_at<R: Runtime>(app: &AppHandle<R>, w: Window, item: Option<&str>) {
         .build();
     if let Err(e) = built {
         tracing::warn!("cannot open the {} window: {e}", w.label());
+        // Not waiting for a page that will not come.
+        state
+            .opened
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(w.label());
     }
 }
 

@@ -8,10 +8,9 @@
 //!
 //! Per platform: X11 through the X protocol itself (`x11rb`, pure Rust),
 //! Windows and macOS through `xcap` (GDI and CoreGraphics). A Wayland
-//! session reports [`ScreenshotError::Unsupported`]: its XWayland server
-//! sees only X clients, so an X11 capture there would be a black or partial
-//! picture, worse than none. (The desktop portal's Screenshot interface is
-//! the way there.)
+//! session goes through the desktop portal ([`portal`]), because its
+//! XWayland server sees only X clients: an X11 capture there would be a
+//! black or partial picture.
 
 /// Why no screenshot was taken.
 #[derive(Debug, thiserror::Error)]
@@ -54,6 +53,43 @@ impl std::fmt::Debug for Capture {
 pub const MAX_SIDE: u32 = 2560;
 
 impl Capture {
+    /// Decodes a PNG (any colour type and depth) into RGB.
+    pub fn from_png(bytes: &[u8]) -> Result<Capture, ScreenshotError> {
+        let bad =
+            |e: png::DecodingError| ScreenshotError::Capture(format!("not a usable PNG: {e}"));
+        let mut decoder = png::Decoder::new(std::io::Cursor::new(bytes));
+        decoder.set_transformations(png::Transformations::EXPAND | png::Transformations::STRIP_16);
+        let mut reader = decoder.read_info().map_err(bad)?;
+        let size = reader
+            .output_buffer_size()
+            .ok_or_else(|| ScreenshotError::Capture("the PNG is too large".into()))?;
+        let mut buf = vec![0; size];
+        let info = reader.next_frame(&mut buf).map_err(bad)?;
+        let data = &buf[..info.buffer_size()];
+        let rgb = match info.color_type {
+            png::ColorType::Rgb => data.to_vec(),
+            png::ColorType::Rgba => data
+                .chunks_exact(4)
+                .flat_map(|p| [p[0], p[1], p[2]])
+                .collect(),
+            png::ColorType::Grayscale => data.iter().flat_map(|&g| [g, g, g]).collect(),
+            png::ColorType::GrayscaleAlpha => data
+                .chunks_exact(2)
+                .flat_map(|p| [p[0], p[0], p[0]])
+                .collect(),
+            png::ColorType::Indexed => {
+                return Err(ScreenshotError::Capture(
+                    "an indexed PNG was not expanded".into(),
+                ));
+            }
+        };
+        Ok(Capture {
+            width: info.width,
+            height: info.height,
+            rgb,
+        })
+    }
+
     /// The picture as PNG, scaled down to at most [`MAX_SIDE`] per side.
     pub fn to_png(&self) -> Result<Vec<u8>, ScreenshotError> {
         let small = self.fit(MAX_SIDE);
@@ -165,8 +201,9 @@ pub fn rgb_from_zpixmap(
     Ok(Capture { width, height, rgb })
 }
 
-/// Why X11 capture would mislead in this session, if it would: `Some`
-/// for a Wayland session (even one with XWayland's `DISPLAY`).
+/// Whether this is a Wayland session (even one with XWayland's
+/// `DISPLAY`), where the desktop portal takes the screenshot: `Some` with
+/// the reason X11 would not do.
 pub fn wayland_session(
     wayland_display: Option<&std::ffi::OsStr>,
     session_type: Option<&std::ffi::OsStr>,
@@ -183,12 +220,20 @@ mod platform {
     use x11rb::protocol::xproto::{ConnectionExt, ImageFormat, ImageOrder};
 
     pub(super) fn capture() -> Result<Capture, ScreenshotError> {
-        if let Some(why) = super::wayland_session(
+        if super::wayland_session(
             std::env::var_os("WAYLAND_DISPLAY").as_deref(),
             std::env::var_os("XDG_SESSION_TYPE").as_deref(),
-        ) {
-            return Err(ScreenshotError::Unsupported(why.into()));
+        )
+        .is_some()
+        {
+            let bus = zbus5::blocking::Connection::session()
+                .map_err(|e| ScreenshotError::Unsupported(format!("no session bus: {e}")))?;
+            return super::portal::capture(bus, super::portal::TIMEOUT);
         }
+        x11()
+    }
+
+    fn x11() -> Result<Capture, ScreenshotError> {
         if std::env::var_os("DISPLAY").is_none() {
             return Err(ScreenshotError::Unsupported(
                 "no X display (DISPLAY is not set)".into(),
@@ -228,6 +273,144 @@ mod platform {
             [visual.red_mask, visual.green_mask, visual.blue_mask],
             setup.image_byte_order == ImageOrder::LSB_FIRST,
         )
+    }
+}
+
+/// The desktop portal's Screenshot interface
+/// (`org.freedesktop.portal.Screenshot`), for Wayland sessions: the
+/// compositor takes the picture (the desktop may ask the employee once
+/// whether Deskside may), saves it, and names the file in its answer.
+#[cfg(target_os = "linux")]
+pub mod portal {
+    use std::collections::HashMap;
+    use std::time::Duration;
+
+    use zbus5::blocking::{Connection, Proxy};
+    use zbus5::zvariant::{OwnedObjectPath, OwnedValue, Value};
+
+    use super::{Capture, ScreenshotError};
+
+    /// How long the portal may take, a permission question included.
+    pub const TIMEOUT: Duration = Duration::from_secs(10);
+
+    /// Asks the portal on `bus` for a picture of the screen, without its
+    /// interactive dialog, and waits at most `timeout`. The file the portal
+    /// saved is read and removed: the picture belongs to the report, not to
+    /// the employee's pictures.
+    pub fn capture(bus: Connection, timeout: Duration) -> Result<Capture, ScreenshotError> {
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::Builder::new()
+            .name("deskside-portal".into())
+            .spawn(move || {
+                let _ = tx.send(request(&bus));
+            })
+            .map_err(|e| ScreenshotError::Capture(e.to_string()))?;
+        rx.recv_timeout(timeout).unwrap_or_else(|_| {
+            Err(ScreenshotError::Capture(format!(
+                "the screenshot portal did not answer within {} s",
+                timeout.as_secs()
+            )))
+        })
+    }
+
+    /// [`capture`] through the bus at `address` (a private bus, in tests).
+    pub fn capture_at(address: &str, timeout: Duration) -> Result<Capture, ScreenshotError> {
+        let bus = zbus5::blocking::connection::Builder::address(address)
+            .and_then(|b| b.build())
+            .map_err(|e| ScreenshotError::Unsupported(format!("no bus at {address}: {e}")))?;
+        capture(bus, timeout)
+    }
+
+    /// The object path the portal answers on for `token` (its documented
+    /// rule, so the answer can be awaited before the call is made).
+    pub fn request_path(unique_name: &str, token: &str) -> String {
+        let sender = unique_name.trim_start_matches(':').replace('.', "_");
+        format!("/org/freedesktop/portal/desktop/request/{sender}/{token}")
+    }
+
+    fn request(bus: &Connection) -> Result<Capture, ScreenshotError> {
+        let fail =
+            |e: zbus5::Error| ScreenshotError::Unsupported(format!("screenshot portal: {e}"));
+        let unique = bus
+            .unique_name()
+            .map(|n| n.to_string())
+            .ok_or_else(|| ScreenshotError::Unsupported("no name on the session bus".into()))?;
+        let token = format!(
+            "deskside{}_{}",
+            std::process::id(),
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.subsec_nanos())
+        );
+        let answer = Proxy::new(
+            bus,
+            "org.freedesktop.portal.Desktop",
+            request_path(&unique, &token),
+            "org.freedesktop.portal.Request",
+        )
+        .map_err(fail)?;
+        // Subscribed before the call, so a fast answer is not missed.
+        let mut responses = answer.receive_signal("Response").map_err(fail)?;
+        let portal = Proxy::new(
+            bus,
+            "org.freedesktop.portal.Desktop",
+            "/org/freedesktop/portal/desktop",
+            "org.freedesktop.portal.Screenshot",
+        )
+        .map_err(fail)?;
+        let mut options: HashMap<&str, Value<'_>> = HashMap::new();
+        options.insert("handle_token", Value::from(token.as_str()));
+        options.insert("interactive", Value::from(false));
+        let _handle: OwnedObjectPath = portal.call("Screenshot", &("", options)).map_err(fail)?;
+        let message = responses
+            .next()
+            .ok_or_else(|| ScreenshotError::Capture("the portal closed the request".into()))?;
+        let (code, results): (u32, HashMap<String, OwnedValue>) = message
+            .body()
+            .deserialize()
+            .map_err(|e| ScreenshotError::Capture(format!("the portal's answer: {e}")))?;
+        if code != 0 {
+            return Err(ScreenshotError::Capture(format!(
+                "the portal refused (response {code}{})",
+                if code == 1 { ", cancelled" } else { "" }
+            )));
+        }
+        let uri: String = results
+            .get("uri")
+            .and_then(|v| String::try_from(v.clone()).ok())
+            .ok_or_else(|| ScreenshotError::Capture("the portal named no file".into()))?;
+        let path = file_path(&uri)
+            .ok_or_else(|| ScreenshotError::Capture(format!("not a local file: {uri}")))?;
+        let bytes = std::fs::read(&path)
+            .map_err(|e| ScreenshotError::Capture(format!("{}: {e}", path.display())))?;
+        // A file left behind (read-only folder) is only untidy.
+        let _ = std::fs::remove_file(&path);
+        Capture::from_png(&bytes)
+    }
+
+    /// The local path of a `file://` URI, percent-decoded.
+    pub fn file_path(uri: &str) -> Option<std::path::PathBuf> {
+        let rest = uri.strip_prefix("file://")?;
+        // `file://localhost/…` is the same file as `file:///…`.
+        let rest = rest.strip_prefix("localhost").unwrap_or(rest);
+        if !rest.starts_with('/') {
+            return None;
+        }
+        let bytes = rest.as_bytes();
+        let mut out = Vec::with_capacity(bytes.len());
+        let mut i = 0;
+        while i < bytes.len() {
+            if bytes[i] == b'%' {
+                let hex = std::str::from_utf8(bytes.get(i + 1..i + 3)?).ok()?;
+                out.push(u8::from_str_radix(hex, 16).ok()?);
+                i += 3;
+            } else {
+                out.push(bytes[i]);
+                i += 1;
+            }
+        }
+        use std::os::unix::ffi::OsStringExt;
+        Some(std::ffi::OsString::from_vec(out).into())
     }
 }
 
@@ -303,6 +486,46 @@ mod tests {
         assert!(wayland_session(None, Some(OsStr::new("x11"))).is_none());
         assert!(wayland_session(Some(OsStr::new("")), None).is_none());
         assert!(wayland_session(None, None).is_none());
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn portal_file_uris_become_paths() {
+        use std::path::PathBuf;
+        assert_eq!(
+            portal::file_path("file:///home/kim/Pictures/Screenshot%20from%2012.png"),
+            Some(PathBuf::from("/home/kim/Pictures/Screenshot from 12.png"))
+        );
+        assert_eq!(
+            portal::file_path("file://localhost/tmp/a.png"),
+            Some(PathBuf::from("/tmp/a.png"))
+        );
+        assert_eq!(portal::file_path("https://example.com/a.png"), None);
+        assert_eq!(portal::file_path("file://server/a.png"), None);
+        assert_eq!(portal::file_path("file:///bad%2"), None);
+        assert_eq!(
+            portal::request_path(":1.42", "deskside7"),
+            "/org/freedesktop/portal/desktop/request/1_42/deskside7"
+        );
+    }
+
+    #[test]
+    fn pngs_of_any_colour_type_decode_to_rgb() {
+        let c = Capture {
+            width: 2,
+            height: 1,
+            rgb: vec![10, 20, 30, 40, 50, 60],
+        };
+        assert_eq!(Capture::from_png(&c.to_png().unwrap()).unwrap(), c);
+        let mut rgba = Vec::new();
+        {
+            let mut enc = png::Encoder::new(&mut rgba, 1, 1);
+            enc.set_color(png::ColorType::Rgba);
+            let mut w = enc.write_header().unwrap();
+            w.write_image_data(&[1, 2, 3, 255]).unwrap();
+        }
+        assert_eq!(Capture::from_png(&rgba).unwrap().rgb, vec![1, 2, 3]);
+        assert!(Capture::from_png(b"not a png").is_err());
     }
 
     #[test]
