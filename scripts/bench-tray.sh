@@ -107,6 +107,7 @@ python3 "$work/measure.py" \$pid 10 "Report a problem open"
 # A second window while the first holds WebKit's processes.
 "\$app" --open tickets
 sleep 4
+grep -Eo 'screen captured ms=[0-9]+' "$work/state/agent.log" | sed 's/ms=/before Report a problem, in ms: /'
 grep -Eo 'window="?(report|tickets)"? ms=[0-9]+' "$work/state/agent.log" | sed 's/window="\{0,1\}\([a-z]*\)"\{0,1\} ms=/\1 window asked for to drawn and taking input: /; s/$/ ms/'
 kill \$pid
 INNER

@@ -67,7 +67,14 @@ pub fn open_at<R: Runtime>(app: &AppHandle<R>, w: Window, item: Option<&str>) {
             let spawned = std::thread::Builder::new()
                 .name("deskside-capture".into())
                 .spawn(move || {
-                    match deskside_host::screenshot::capture() {
+                    let started = std::time::Instant::now();
+                    let taken = deskside_host::screenshot::capture();
+                    tracing::info!(
+                        ms = started.elapsed().as_millis() as u64,
+                        ok = taken.is_ok(),
+                        "screen captured"
+                    );
+                    match taken {
                         Ok(c) => app
                             .state::<AppState>()
                             .draft
@@ -76,8 +83,8 @@ pub fn open_at<R: Runtime>(app: &AppHandle<R>, w: Window, item: Option<&str>) {
                             .set_screenshot(c),
                         Err(e) => tracing::info!("no screenshot for the report: {e}"),
                     }
-                    let main = app.clone();
-                    let _ = app.run_on_main_thread(move || create(&main, Window::Report, None));
+                    // Tauri hands the window's creation to the main thread.
+                    create(&app, Window::Report, None);
                 });
             if spawned.is_ok() {
                 return;
