@@ -171,13 +171,31 @@ pub fn service(address: &str, hang: bool) -> Service {
         calls: Arc::clone(&calls),
         hang,
     };
+    let conn = serve_object(
+        address,
+        "org.freedesktop.Notifications",
+        "/org/freedesktop/Notifications",
+        fake,
+    );
+    Service { calls, conn }
+}
+
+/// Serves `object` at `path` under the well-known `name` on the bus at
+/// `address`, from a thread of its own, for as long as the test runs.
+/// Returns its connection once the name is taken.
+pub fn serve_object<I: zbus::object_server::Interface>(
+    address: &str,
+    name: &'static str,
+    path: &'static str,
+    object: I,
+) -> zbus::Connection {
     let (ready_tx, ready_rx) = std::sync::mpsc::channel();
     let address = address.to_owned();
     std::thread::spawn(move || {
         zbus::block_on(async move {
             let conn = zbus::connection::Builder::address(address.as_str())
-                .name("org.freedesktop.Notifications")
-                .serve_at("/org/freedesktop/Notifications", fake)
+                .name(name)
+                .serve_at(path, object)
                 .build()
                 .await
                 .unwrap();
@@ -185,6 +203,5 @@ pub fn service(address: &str, hang: bool) -> Service {
             std::future::pending::<()>().await;
         });
     });
-    let conn = ready_rx.recv_timeout(Duration::from_secs(10)).unwrap();
-    Service { calls, conn }
+    ready_rx.recv_timeout(Duration::from_secs(10)).unwrap()
 }

@@ -12,7 +12,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use deskside_e2e::fake_notifications::private_bus;
+use deskside_e2e::fake_notifications::{private_bus, serve_object};
 use zbus::{OwnedObjectPath, OwnedVariant as OwnedValue, Variant as Value};
 
 /// What the fake saw, and how it answers.
@@ -87,21 +87,13 @@ fn serve(address: &str, dir: PathBuf, code: u32) -> Arc<Mutex<Seen>> {
         code,
         seen: Arc::clone(&seen),
     };
-    let (ready_tx, ready_rx) = std::sync::mpsc::channel();
-    let address = address.to_owned();
-    std::thread::spawn(move || {
-        zbus::block_on(async move {
-            let _conn = zbus::connection::Builder::address(address.as_str())
-                .name("org.freedesktop.portal.Desktop")
-                .serve_at("/org/freedesktop/portal/desktop", fake)
-                .build()
-                .await
-                .unwrap();
-            ready_tx.send(()).unwrap();
-            std::future::pending::<()>().await;
-        });
-    });
-    ready_rx.recv_timeout(Duration::from_secs(10)).unwrap();
+    // The serving thread keeps its own handle of the connection.
+    let _ = serve_object(
+        address,
+        "org.freedesktop.portal.Desktop",
+        "/org/freedesktop/portal/desktop",
+        fake,
+    );
     seen
 }
 

@@ -214,20 +214,25 @@ fn add_file(app: &App, name: &str, bytes: &[u8]) -> Result<Value, Value> {
     call(app, "add_file", json!({"name": name, "data": data}))
 }
 
-#[test]
-fn the_report_carries_the_screenshot_and_files_the_employee_kept() {
-    let app = app();
-    let state = app.webview.app_handle().state::<AppState>();
-    // What the app does just before the Report window appears.
+/// What the app does just before the Report window appears: a grey
+/// `width`×`height` screen.
+fn take_screenshot(state: &AppState, width: u32, height: u32) {
     state
         .draft
         .lock()
         .unwrap()
         .set_screenshot(deskside_host::screenshot::Capture {
-            width: 3,
-            height: 2,
-            rgb: vec![90; 18],
+            width,
+            height,
+            rgb: vec![90; (width * height * 3) as usize],
         });
+}
+
+#[test]
+fn the_report_carries_the_screenshot_and_files_the_employee_kept() {
+    let app = app();
+    let state = app.webview.app_handle().state::<AppState>();
+    take_screenshot(&state, 3, 2);
     let draft = call(&app, "report_draft", json!({})).unwrap();
     assert!(
         draft["screenshot"]
@@ -289,15 +294,7 @@ fn the_report_carries_the_screenshot_and_files_the_employee_kept() {
     );
 
     // A removed screenshot stays out.
-    state
-        .draft
-        .lock()
-        .unwrap()
-        .set_screenshot(deskside_host::screenshot::Capture {
-            width: 1,
-            height: 1,
-            rgb: vec![0; 3],
-        });
+    take_screenshot(&state, 1, 1);
     call(&app, "remove_screenshot", json!({})).unwrap();
     assert_eq!(
         call(&app, "report_draft", json!({})).unwrap()["screenshot"],

@@ -149,11 +149,7 @@ impl ReportDraft {
 
     /// Adds a file the employee picked.
     pub fn add_file(&mut self, name: &str, bytes: Vec<u8>) -> Result<DraftFile, DraftError> {
-        let name = name
-            .rsplit(['/', '\\'])
-            .next()
-            .map(str::trim)
-            .filter(|n| !n.is_empty())
+        let name = crate::sync::file_name(name)
             .ok_or(DraftError::NoName)?
             .to_owned();
         if bytes.len() > MAX_ATTACHMENT_BYTES {

@@ -1128,16 +1128,18 @@ pub struct CheckinOutcome {
     pub next_checkin: Duration,
 }
 
-/// An attachment for the outbox, checked against the desk's limits.
-fn attachment(name: String, bytes: Vec<u8>) -> SyncResult<OutFile> {
-    // Only the last path segment: a name is shown, never used as a path.
-    let name = name
-        .rsplit(['/', '\\'])
+/// The name an attachment is shown under: only the last path segment (a
+/// name is shown, never used as a path); `None` when nothing is left.
+pub fn file_name(name: &str) -> Option<&str> {
+    name.rsplit(['/', '\\'])
         .next()
         .map(str::trim)
         .filter(|n| !n.is_empty() && *n != "." && *n != "..")
-        .unwrap_or("file")
-        .to_owned();
+}
+
+/// An attachment for the outbox, checked against the desk's limits.
+fn attachment(name: String, bytes: Vec<u8>) -> SyncResult<OutFile> {
+    let name = file_name(&name).unwrap_or("file").to_owned();
     if bytes.len() > MAX_ATTACHMENT_BYTES {
         return Err(SyncError::Invalid(format!("{name} is larger than 10 MiB")));
     }

@@ -220,14 +220,15 @@ mod platform {
     use x11rb::protocol::xproto::{ConnectionExt, ImageFormat, ImageOrder};
 
     pub(super) fn capture() -> Result<Capture, ScreenshotError> {
-        if super::wayland_session(
+        if let Some(why) = super::wayland_session(
             std::env::var_os("WAYLAND_DISPLAY").as_deref(),
             std::env::var_os("XDG_SESSION_TYPE").as_deref(),
-        )
-        .is_some()
-        {
-            let bus = zbus5::blocking::Connection::session()
-                .map_err(|e| ScreenshotError::Unsupported(format!("no session bus: {e}")))?;
+        ) {
+            let bus = zbus5::blocking::Connection::session().map_err(|e| {
+                ScreenshotError::Unsupported(format!(
+                    "{why}, and no session bus for the screenshot portal: {e}"
+                ))
+            })?;
             return super::portal::capture(bus, super::portal::TIMEOUT);
         }
         x11()
