@@ -4,8 +4,11 @@
 # WebKit's included, idle with no window and with Report a problem open;
 # CPU time while idle; and the time from asking for a window to its page
 # being drawn and taking input (the app logs "window ready"), for the
-# first window (WebKit's processes start) and a second one. The idle run
-# is made twice: as shipped, and with GDK's OpenGL left on (GDK_GL="").
+# first window (WebKit's processes start) and a second one. Both ways the
+# app can run are measured in the same run: as shipped on Linux (the tray
+# process `deskside`, which starts `deskside-windows` for windows) and the
+# whole app in one process (`deskside-windows --one-process`, as on
+# Windows and macOS, and how it shipped on Linux before).
 # Figures belong in docs/PERFORMANCE.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -18,6 +21,7 @@ target=$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,s
 work=$(mktemp -d -t deskside-tray-bench.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 idle=${DESKSIDE_BENCH_IDLE_SECS:-60}
+opens=${DESKSIDE_BENCH_OPENS:-5}
 
 cat >"$work/measure.py" <<'PY'
 import os, sys, time
@@ -75,41 +79,76 @@ print(f"{label}: {n} processes, PSS avg {sum(pss)/len(pss)/1024:.1f} MiB (max {m
       f"RSS avg {sum(rss)/len(rss)/1024:.1f} MiB, CPU {used / (time.time() - start) * 100:.3f} % of one core")
 PY
 
+cat >"$work/timings.py" <<'PY'
+import re, sys
+label, log = sys.argv[1], open(sys.argv[2]).read()
+for ms in re.findall(r"screen captured ms=(\d+)", log):
+    print(f"{label}: screen captured before Report a problem: {ms} ms")
+for w, ms in re.findall(r'window="?(report|tickets)"? ms=(\d+)', log):
+    print(f"{label}: {w} window asked for to drawn and taking input: {ms} ms")
+PY
+
 cat >"$work/inner.sh" <<INNER
 set -eu
-app="$target/release/deskside"
-# The app turns GDK's OpenGL off unless GDK_GL is set; an empty GDK_GL
-# keeps it on, for the comparison run.
+tray="$target/release/deskside"
+windows="$target/release/deskside-windows"
+state_log="$work/state/agent.log"
+# Idle, then Report a problem open (a second launch hands --open to the
+# running app), then a second window while the first holds WebKit's
+# processes. "\$@" starts the app.
 one_run() {
     label=\$1
+    shift
     rm -rf "$work/state"
-    if [ "\$2" = gl ]; then
-        env GDK_GL= "\$app" >"$work/app.log" 2>&1 &
-    else
-        "\$app" >"$work/app.log" 2>&1 &
-    fi
+    "\$@" >"$work/app.log" 2>&1 &
     pid=\$!
     sleep 15
     python3 "$work/measure.py" \$pid $idle "\$label: idle, no window"
+    "\$tray" --open report 2>/dev/null || "\$windows" --one-process --open report
+    sleep 6
+    python3 "$work/measure.py" \$pid 10 "\$label: Report a problem open"
+    "\$tray" --open tickets 2>/dev/null || "\$windows" --one-process --open tickets
+    sleep 4
+    python3 "$work/timings.py" "\$label" "\$state_log"
     kill \$pid
     wait \$pid 2>/dev/null || true
+    sleep 2
 }
-one_run "with GDK's OpenGL (before)" gl
-one_run "as shipped" nogl
-rm -rf "$work/state"
-"\$app" >"$work/app.log" 2>&1 &
-pid=\$!
-sleep 15
-# A second launch hands --open to the running app.
-"\$app" --open report
-sleep 6
-python3 "$work/measure.py" \$pid 10 "Report a problem open"
-# A second window while the first holds WebKit's processes.
-"\$app" --open tickets
-sleep 4
-grep -Eo 'screen captured ms=[0-9]+' "$work/state/agent.log" | sed 's/ms=/before Report a problem, in ms: /'
-grep -Eo 'window="?(report|tickets)"? ms=[0-9]+' "$work/state/agent.log" | sed 's/window="\{0,1\}\([a-z]*\)"\{0,1\} ms=/\1 window asked for to drawn and taking input: /; s/$/ ms/'
-kill \$pid
+# Before: the tray and the windows in one process (Tauri's tray), as on
+# Windows and macOS. The second launches go through its single-instance
+# plugin.
+one_run "one process (before)" "\$windows" --one-process
+# As shipped on Linux: the tray process, which starts deskside-windows.
+one_run "tray process + windows process (as shipped)" "\$tray"
+
+# Opening is noisy (how much of WebKit's libraries the page cache still
+# holds): $opens cold opens of Report a problem per way, alternating, each
+# in a freshly started app that has settled for 12 s.
+for i in \$(seq $opens); do
+    for way in one split; do
+        rm -rf "$work/state"
+        if [ \$way = one ]; then "\$windows" --one-process >"$work/app.log" 2>&1 & else "\$tray" >"$work/app.log" 2>&1 & fi
+        pid=\$!
+        sleep 12
+        "\$tray" --open report 2>/dev/null || "\$windows" --one-process --open report
+        for _ in \$(seq 100); do grep -Eq 'window="?report"? ms=' "\$state_log" && break; sleep 0.1; done
+        grep -Eo 'window="?report"? ms=[0-9]+' "\$state_log" | sed "s/.*ms=/\$way /" >>"$work/opens"
+        kill \$pid
+        wait \$pid 2>/dev/null || true
+        sleep 1
+    done
+done
+python3 - "$work/opens" <<'PY'
+import statistics, sys
+runs = {}
+for line in open(sys.argv[1]):
+    way, ms = line.split()
+    runs.setdefault(way, []).append(int(ms))
+names = {"one": "one process (before)", "split": "tray process + windows process (as shipped)"}
+for way, ms in runs.items():
+    print(f"{names[way]}: Report a problem, cold, {len(ms)} opens: median {statistics.median(ms):.0f} ms "
+          f"(min {min(ms)}, max {max(ms)}): {ms}")
+PY
 INNER
 env HOME="$work/home" DESKSIDE_STATE_DIR="$work/state" DESKSIDE_CREDENTIAL_STORE=file \
     DESKSIDE_NOTIFICATIONS_ENABLED=false DESKSIDE_LOG=info \

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The tray app's Linux packages, built by Tauri's bundler from
-# src-tauri/tauri.conf.json, then checked: the .deb must hold the program,
-# its desktop entry and its icons, and depend on WebKitGTK and the app
+# src-tauri/tauri.conf.json, then checked: the .deb must hold the tray
+# program and the windows program it starts (`deskside`,
+# `deskside-windows`), its desktop entry and its icons, and depend on WebKitGTK and the app
 # indicator library. MSI and DMG are configured too, for builds on Windows
 # and macOS.
 #
@@ -35,7 +36,7 @@ target=$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,s
 deb=$(ls -t "$target"/release/bundle/deb/*.deb | head -n 1)
 echo "==> checking $deb"
 contents=$(dpkg-deb --contents "$deb")
-for want in usr/bin/deskside usr/share/applications/Deskside.desktop usr/share/icons/hicolor/128x128/apps/deskside.png; do
+for want in usr/bin/deskside usr/bin/deskside-windows usr/share/applications/Deskside.desktop usr/share/icons/hicolor/128x128/apps/deskside.png; do
     grep -Eq " (\./)?$want\$" <<<"$contents" || { echo "error: $deb lacks $want" >&2; exit 1; }
 done
 desktop=$(dpkg-deb --fsys-tarfile "$deb" | tar -xO --wildcards '*usr/share/applications/Deskside.desktop')

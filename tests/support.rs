@@ -6,6 +6,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::missing_panics_doc)]
 
 pub mod fake_notifications;
+pub mod fake_tray;
 pub mod webdriver;
 
 use std::net::SocketAddr;

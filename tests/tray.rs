@@ -1,13 +1,17 @@
 //! The tray app end to end: `tauri-driver` with WebKitGTK's WebDriver drives
-//! the real `deskside` app under Xvfb, with a private D-Bus session whose
-//! notification service is a fake that counts, against a real desk.
+//! the real app under Xvfb, with a private D-Bus session whose
+//! notification service and tray host are fakes that record, against a
+//! real desk.
 //!
+//! WebDriver launches `deskside-windows` (the windows), which starts the
+//! tray process `deskside` (the agent and the tray icon) as none runs.
 //! The app enrolls itself from its environment (as after an MDM
-//! deployment). The test files a report with a diagnostics preview, and the
-//! desk gets it with its bundle. A technician's reply then reaches My
-//! tickets with exactly one notification. Finally the language switches to
-//! Korean and Japanese. Screenshots of each step go to
-//! `target/tray-e2e-screenshots/`.
+//! deployment). The test files a report with a diagnostics preview, and
+//! the desk gets it with its bundle. A technician's reply then reaches My
+//! tickets with exactly one notification, whose click opens the ticket.
+//! The tray icon's menu, driven over D-Bus as a panel does, opens About.
+//! Finally the language switches to Korean and Japanese, the tray menu's
+//! too. Screenshots of each step go to `target/tray-e2e-screenshots/`.
 
 #![cfg(target_os = "linux")]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -18,19 +22,32 @@ use std::time::Duration;
 use deskside_e2e::webdriver::Session;
 use deskside_e2e::{Desk, free_port, have, http};
 
-/// The tray app of this build, built when missing.
+/// The windows binary of this build (and the tray binary beside it),
+/// built when missing.
 fn app_bin() -> std::path::PathBuf {
     let agent = deskside_e2e::agent_bin();
-    let app = agent.with_file_name("deskside");
-    if !app.exists() {
+    let windows = agent.with_file_name("deskside-windows");
+    if !windows.exists() || !agent.with_file_name("deskside").exists() {
         let ok = Command::new(env!("CARGO"))
-            .args(["build", "-q", "-p", "deskside", "--bin", "deskside"])
+            .args(["build", "-q", "-p", "deskside", "--bins"])
             .status()
             .unwrap()
             .success();
         assert!(ok, "building the tray app failed");
     }
-    app
+    windows
+}
+
+/// A window that was not among `before`, waiting for it up to 20 s.
+async fn new_window(s: &Session, before: &[String]) -> Option<String> {
+    for _ in 0..100 {
+        let now = s.windows().await;
+        if let Some(h) = now.iter().find(|h| !before.contains(h)) {
+            return Some(h.clone());
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    None
 }
 
 struct Driver(Child);
@@ -66,6 +83,7 @@ async fn report_reply_and_languages_through_the_real_app() {
     let bus = deskside_e2e::fake_notifications::private_bus().unwrap();
     let service = deskside_e2e::fake_notifications::service(&bus.address, false);
     let shown = std::sync::Arc::clone(&service.calls);
+    let tray_host = deskside_e2e::fake_tray::host(&bus.address);
     let home = tempfile::tempdir().unwrap();
     let shots = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("tray-e2e-screenshots");
     std::fs::create_dir_all(&shots).unwrap();
@@ -236,22 +254,51 @@ async fn report_reply_and_languages_through_the_real_app() {
     );
     let before = s.windows().await;
     service.click(note.id, "default");
-    let mut opened = None;
-    for _ in 0..100 {
-        let now = s.windows().await;
-        if let Some(h) = now.iter().find(|h| !before.contains(h)) {
-            opened = Some(h.clone());
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-    let opened = opened.expect("a window for the clicked notification");
+    let opened = new_window(&s, &before)
+        .await
+        .expect("a window for the clicked notification");
     let main_window = before[0].clone();
     s.switch_to(&opened).await;
     s.wait_text("#conversation", |t| {
         t.contains("We are replacing the access point today.")
     })
     .await;
+    s.switch_to(&main_window).await;
+
+    // The tray icon, as the desktop's panel sees it: registered, with its
+    // tooltip, and a menu whose About entry opens About.
+    let item = tray_host
+        .wait_item(Duration::from_secs(10))
+        .expect("the tray icon registered with the tray host");
+    let (title, tip) = tray_host.tooltip(&item).await;
+    assert_eq!(title, "Deskside");
+    assert!(tip.starts_with("Deskside: "), "{tip}");
+    let menu = tray_host.menu(&item).await;
+    let labels: Vec<&str> = menu.iter().map(|(_, l)| l.as_str()).collect();
+    assert_eq!(labels[0], "Report a problem…", "{labels:?}");
+    assert!(labels[1].starts_with("My tickets"), "{labels:?}");
+    assert_eq!(
+        labels[2..],
+        [
+            "Device health",
+            "Sync now",
+            "Settings",
+            "About Deskside",
+            "Quit"
+        ]
+    );
+    let before = s.windows().await;
+    let about = menu.iter().find(|(_, l)| l == "About Deskside").unwrap().0;
+    tray_host.click(&item, about).await;
+    let opened = new_window(&s, &before)
+        .await
+        .expect("About opened from the tray menu");
+    s.switch_to(&opened).await;
+    s.wait_text("h1", |t| t == "About Deskside").await;
+    let facts = s
+        .wait_text("main", |t| t.contains(env!("CARGO_PKG_VERSION")))
+        .await;
+    assert!(facts.contains(&desk.url()), "{facts}");
     s.switch_to(&main_window).await;
 
     // Korean, then Japanese, switched at run time in Settings.
@@ -279,6 +326,19 @@ async fn report_reply_and_languages_through_the_real_app() {
         };
         assert_eq!(subject_label, want);
     }
+    // The tray's menu follows the language.
+    let mut labels = Vec::new();
+    for _ in 0..50 {
+        labels = tray_host.menu(&item).await;
+        if labels.iter().any(|(_, l)| l == "Deskside について") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        labels.iter().any(|(_, l)| l == "Deskside について"),
+        "{labels:?}"
+    );
     s.end().await;
     drop(driver);
 }

@@ -7,8 +7,9 @@
 use std::sync::Arc;
 
 use deskside_agent::config::AgentConfig;
+use deskside_agent::desktop::Desktop;
 use deskside_agent::sync::Agent;
-use deskside_tray::AppState;
+use deskside_tray::{Backend, TauriShell};
 use serde_json::{Value, json};
 use tauri::test::{INVOKE_KEY, MockRuntime, get_ipc_response, mock_builder};
 use tauri::webview::InvokeRequest;
@@ -16,6 +17,7 @@ use tauri::{Manager, WebviewWindow};
 
 struct App {
     _app: tauri::App<MockRuntime>,
+    desktop: Arc<Desktop>,
     webview: WebviewWindow<MockRuntime>,
     _dir: tempfile::TempDir,
 }
@@ -27,16 +29,19 @@ fn app() -> App {
         ..AgentConfig::default()
     };
     let agent = Arc::new(Agent::open(cfg).unwrap());
+    let desktop = Desktop::new(agent, tauri::async_runtime::handle().inner().clone());
     let app = deskside_tray::builder(mock_builder())
-        .manage(AppState::new(agent, None))
+        .manage(Backend::Local(Arc::clone(&desktop)))
         // The app's own context: its capabilities decide what windows may call.
         .build(tauri::generate_context!())
         .unwrap();
+    desktop.set_shell(Arc::new(TauriShell(app.handle().clone())));
     let webview = tauri::WebviewWindowBuilder::new(&app, "report", Default::default())
         .build()
         .unwrap();
     App {
         _app: app,
+        desktop,
         webview,
         _dir: dir,
     }
@@ -180,8 +185,8 @@ fn menu_items_do_what_they_say() {
         1
     );
     // The page reports itself ready once; the open-to-ready time is logged.
-    assert!(deskside_tray::windows::ready(handle, "tickets").is_some());
-    assert!(deskside_tray::windows::ready(handle, "tickets").is_none());
+    assert!(app.desktop.ready("tickets").is_some());
+    assert!(app.desktop.ready("tickets").is_none());
     assert!(deskside_tray::tray::handle_menu(handle, "sync"));
 }
 
@@ -216,23 +221,20 @@ fn add_file(app: &App, name: &str, bytes: &[u8]) -> Result<Value, Value> {
 
 /// What the app does just before the Report window appears: a grey
 /// `width`×`height` screen.
-fn take_screenshot(state: &AppState, width: u32, height: u32) {
-    state
-        .draft
-        .lock()
-        .unwrap()
-        .set_screenshot(deskside_host::screenshot::Capture {
+fn take_screenshot(desktop: &Desktop, width: u32, height: u32) {
+    desktop.with_draft(|d| {
+        d.set_screenshot(deskside_host::screenshot::Capture {
             width,
             height,
             rgb: vec![90; (width * height * 3) as usize],
-        });
+        })
+    });
 }
 
 #[test]
 fn the_report_carries_the_screenshot_and_files_the_employee_kept() {
     let app = app();
-    let state = app.webview.app_handle().state::<AppState>();
-    take_screenshot(&state, 3, 2);
+    take_screenshot(&app.desktop, 3, 2);
     let draft = call(&app, "report_draft", json!({})).unwrap();
     assert!(
         draft["screenshot"]
@@ -294,7 +296,7 @@ fn the_report_carries_the_screenshot_and_files_the_employee_kept() {
     );
 
     // A removed screenshot stays out.
-    take_screenshot(&state, 1, 1);
+    take_screenshot(&app.desktop, 1, 1);
     call(&app, "remove_screenshot", json!({})).unwrap();
     assert_eq!(
         call(&app, "report_draft", json!({})).unwrap()["screenshot"],
@@ -311,12 +313,12 @@ fn open_targets_a_ticket_from_a_notification() {
     );
     let app = app();
     let handle = app.webview.app_handle();
-    assert!(deskside_tray::windows::open_target(handle, "tickets/t-9"));
+    assert!(app.desktop.open_target("tickets/t-9"));
     let w = handle.get_webview_window("tickets").expect("opened");
     assert!(
         w.url().unwrap().as_str().contains("item=t-9"),
         "{}",
         w.url().unwrap()
     );
-    assert!(!deskside_tray::windows::open_target(handle, "nowhere"));
+    assert!(!app.desktop.open_target("nowhere"));
 }

@@ -11,6 +11,7 @@ pub mod checks;
 pub mod config;
 pub mod credentials;
 pub mod desk;
+pub mod desktop;
 pub mod diagnostics;
 pub mod error;
 pub mod health;

@@ -103,6 +103,16 @@ pub fn tail(state_dir: &Path, n: usize) -> Vec<String> {
     lines.into()
 }
 
+/// [`init`] at the level `DESKSIDE_LOG` names (`error`, `warn` — the
+/// default —, `info`, `debug`, `trace`).
+pub fn init_from_env() {
+    let level = std::env::var("DESKSIDE_LOG")
+        .ok()
+        .and_then(|l| l.parse::<tracing::Level>().ok())
+        .unwrap_or(tracing::Level::WARN);
+    init(level);
+}
+
 /// Logging for the agent's programs: one line per event on stderr at
 /// `stderr_level`, and timestamped lines at `info` (or more, when
 /// `stderr_level` is more verbose) to the log file once [`attach`]ed.

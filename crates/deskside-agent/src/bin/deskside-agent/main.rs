@@ -16,11 +16,7 @@ use clap::Parser;
 /// names (`error`, `warn` — the default —, `info`, `debug`, `trace`), and
 /// to `agent.log` in the state directory once the agent has opened it.
 fn init_logging() {
-    let level = std::env::var("DESKSIDE_LOG")
-        .ok()
-        .and_then(|l| l.parse::<tracing::Level>().ok())
-        .unwrap_or(tracing::Level::WARN);
-    deskside_agent::logfile::init(level);
+    deskside_agent::logfile::init_from_env();
 }
 
 fn main() -> ExitCode {

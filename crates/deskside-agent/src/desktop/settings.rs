@@ -1,9 +1,10 @@
 //! The user's app settings: language, notifications, start at login. They
 //! live in the agent's store, so they survive restarts and updates.
 
-use deskside_agent::i18n::Locale;
-use deskside_agent::sync::Agent;
 use serde::{Deserialize, Serialize};
+
+use crate::i18n::Locale;
+use crate::sync::Agent;
 
 /// The settings window's values.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -47,32 +48,5 @@ impl Settings {
     /// The language in effect.
     pub fn locale(&self) -> Locale {
         Locale::from_tag(&self.language).unwrap_or_else(Locale::detect)
-    }
-}
-
-/// Makes start at login match the setting.
-pub fn apply_autostart<R: tauri::Runtime>(app: &tauri::AppHandle<R>) {
-    use tauri::Manager;
-    use tauri_plugin_autostart::ManagerExt;
-    let wanted = app.state::<crate::AppState>().settings_now().autostart;
-    // The launcher writes ~/.config/autostart/ on Linux but does not
-    // create the folder, which a fresh account lacks.
-    #[cfg(target_os = "linux")]
-    if wanted {
-        let config = std::env::var_os("XDG_CONFIG_HOME")
-            .map(std::path::PathBuf::from)
-            .or_else(|| std::env::var_os("HOME").map(|h| std::path::Path::new(&h).join(".config")));
-        if let Some(dir) = config {
-            let _ = std::fs::create_dir_all(dir.join("autostart"));
-        }
-    }
-    let launcher = app.autolaunch();
-    let result = if wanted {
-        launcher.enable()
-    } else {
-        launcher.disable()
-    };
-    if let Err(e) = result {
-        tracing::warn!("cannot change start at login: {e}");
     }
 }
