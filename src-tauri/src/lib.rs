@@ -68,13 +68,7 @@ pub fn run() {
             Ok(())
         })
         .build(tauri::generate_context!());
-    let app = match app {
-        Ok(a) => a,
-        Err(e) => {
-            eprintln!("error: cannot start the tray app: {e}");
-            std::process::exit(1);
-        }
-    };
+    let app = or_exit(app, "the tray app");
     app.run(|_app, event| {
         // Closing the last window leaves the tray running; only Quit ends
         // the app (it exits with a code).
@@ -85,6 +79,14 @@ pub fn run() {
             api.prevent_exit();
         }
     });
+}
+
+/// The built app, or a message and exit code 1.
+fn or_exit<T>(built: tauri::Result<T>, what: &str) -> T {
+    built.unwrap_or_else(|e| {
+        eprintln!("error: cannot start {what}: {e}");
+        std::process::exit(1)
+    })
 }
 
 /// The state directory's lock, held for the app's life.
@@ -306,13 +308,7 @@ pub fn run_windows() {
             Ok(())
         })
         .build(tauri::generate_context!());
-    let app = match app {
-        Ok(a) => a,
-        Err(e) => {
-            eprintln!("error: cannot start the windows: {e}");
-            std::process::exit(1);
-        }
-    };
+    let app = or_exit(app, "the windows");
     app.run(move |_app, event| {
         if let RunEvent::WindowEvent {
             label,

@@ -301,6 +301,12 @@ pub async fn serve(listener: UnixListener, desktop: Arc<Desktop>, hub: Arc<Windo
     loop {
         match listener.accept().await {
             Ok((stream, _)) => {
+                if !same_user(&stream) {
+                    // The socket's mode already says so; this holds even
+                    // when a state directory was made too open.
+                    tracing::warn!("refused a desktop connection from another user");
+                    continue;
+                }
                 next += 1;
                 tokio::spawn(connection(
                     stream,
@@ -315,6 +321,18 @@ pub async fn serve(listener: UnixListener, desktop: Arc<Desktop>, hub: Arc<Windo
             }
         }
     }
+}
+
+/// Whether the peer runs as this process's user (root may, too).
+fn same_user(stream: &UnixStream) -> bool {
+    use std::os::unix::fs::MetadataExt as _;
+    let Ok(me) = std::fs::metadata("/proc/self").map(|m| m.uid()) else {
+        // No /proc (not Linux): the socket's mode decides.
+        return true;
+    };
+    stream
+        .peer_cred()
+        .is_ok_and(|c| c.uid() == me || c.uid() == 0)
 }
 
 async fn write_lines<M: Serialize>(
