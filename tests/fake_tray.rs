@@ -135,6 +135,20 @@ impl Host {
             .collect()
     }
 
+    /// A left click on the icon.
+    pub async fn activate(&self, item: &str) {
+        self.conn
+            .call_method(
+                Some(item),
+                "/StatusNotifierItem",
+                Some("org.kde.StatusNotifierItem"),
+                "Activate",
+                &(0i32, 0i32),
+            )
+            .await
+            .unwrap();
+    }
+
     /// Clicks menu entry `id`, as the panel does.
     pub async fn click(&self, item: &str, id: i32) {
         self.conn

@@ -9,7 +9,8 @@
 //! deployment). The test files a report with a diagnostics preview, and
 //! the desk gets it with its bundle. A technician's reply then reaches My
 //! tickets with exactly one notification, whose click opens the ticket.
-//! The tray icon's menu, driven over D-Bus as a panel does, opens About.
+//! The tray icon's menu, driven over D-Bus as a panel does, opens About,
+//! and a click on the icon opens Device health.
 //! Finally the language switches to Korean and Japanese, the tray menu's
 //! too. Screenshots of each step go to `target/tray-e2e-screenshots/`.
 
@@ -299,6 +300,14 @@ async fn report_reply_and_languages_through_the_real_app() {
         .wait_text("main", |t| t.contains(env!("CARGO_PKG_VERSION")))
         .await;
     assert!(facts.contains(&desk.url()), "{facts}");
+    // A left click on the icon: the compact status, Device health.
+    let before = s.windows().await;
+    tray_host.activate(&item).await;
+    let opened = new_window(&s, &before)
+        .await
+        .expect("Device health opened by a click on the icon");
+    s.switch_to(&opened).await;
+    s.wait_text("h1", |t| t == "Device health").await;
     s.switch_to(&main_window).await;
 
     // Korean, then Japanese, switched at run time in Settings.
