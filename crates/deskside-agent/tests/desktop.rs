@@ -62,12 +62,18 @@ fn desktop(dir: &std::path::Path) -> Arc<Desktop> {
     Desktop::new(agent, tokio::runtime::Handle::current())
 }
 
-#[tokio::test]
-async fn menu_items_targets_and_settings_do_what_they_say() {
+/// A desktop drawn by a recorder, on a temporary state directory.
+fn recorded() -> (tempfile::TempDir, Arc<Desktop>, Arc<Recorder>) {
     let dir = tempfile::tempdir().unwrap();
     let d = desktop(dir.path());
     let shell = Arc::new(Recorder::default());
     d.set_shell(shell.clone());
+    (dir, d, shell)
+}
+
+#[tokio::test]
+async fn menu_items_targets_and_settings_do_what_they_say() {
+    let (_dir, d, shell) = recorded();
 
     assert!(!d.handle_menu("nonsense"));
     assert!(d.handle_menu("tickets"));
@@ -141,10 +147,7 @@ async fn menu_items_targets_and_settings_do_what_they_say() {
 
 #[tokio::test]
 async fn an_open_window_is_brought_forward_and_a_report_starts_a_new_draft() {
-    let dir = tempfile::tempdir().unwrap();
-    let d = desktop(dir.path());
-    let shell = Arc::new(Recorder::default());
-    d.set_shell(shell.clone());
+    let (_dir, d, shell) = recorded();
     d.with_draft(|draft| draft.add_file("old.txt", b"from the last report".to_vec()))
         .unwrap();
     d.open_at(Window::Report, None);

@@ -325,11 +325,3 @@ pub fn requested_target(args: &[String]) -> Option<&str> {
     let i = args.iter().position(|a| a == "--open")?;
     args.get(i + 1).map(String::as_str)
 }
-
-/// The target of window `w` on `item`, as [`Window::from_target`] reads it.
-pub fn target(w: Window, item: Option<&str>) -> String {
-    match item {
-        Some(i) => format!("{}/{i}", w.label()),
-        None => w.label().to_owned(),
-    }
-}
