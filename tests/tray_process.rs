@@ -72,6 +72,19 @@ fn one_tray_process_starts_windows_on_demand_and_stops_cleanly() {
             .stderr(Stdio::piped());
         c
     };
+    // A target that is no window: told, and nothing starts.
+    let typo = app(&["--open", "tikets"])
+        .env("LANG", "C.UTF-8")
+        .output()
+        .unwrap();
+    assert_eq!(typo.status.code(), Some(2));
+    let said = String::from_utf8_lossy(&typo.stderr);
+    assert!(
+        said.contains("\"--open tikets\": there is no such window"),
+        "{said}"
+    );
+    assert!(!state.join("desktop.sock").exists());
+
     let mut first = app(&[]).spawn().unwrap();
     let socket = state.join("desktop.sock");
     wait_for("the tray process's socket", Duration::from_secs(20), || {

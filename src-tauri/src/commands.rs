@@ -42,7 +42,11 @@ pub fn handle<R: Runtime>(invoke: Invoke<R>) -> bool {
     let webview = invoke.message.webview();
     let Some(backend) = webview.try_state::<Backend>().map(|b| b.inner().clone()) else {
         invoke.resolver.reject(CommandError {
-            message: "the app is still starting".into(),
+            message: deskside_agent::i18n::text(
+                deskside_agent::i18n::Locale::detect(),
+                "app.error.starting",
+                &[],
+            ),
         });
         return true;
     };

@@ -30,6 +30,7 @@ pub use deskside_agent::desktop::requested_target;
 
 /// Starts the one-process app; returns when the user quits.
 pub fn run() {
+    exit_on_bad_target();
     skip_gdk_gl();
     deskside_agent::logfile::init_from_env();
     let app = builder(tauri::Builder::default())
@@ -79,6 +80,17 @@ pub fn run() {
             api.prevent_exit();
         }
     });
+}
+
+/// An `--open` that names no window: a message and exit code 2.
+fn exit_on_bad_target() {
+    let args: Vec<String> = std::env::args().collect();
+    if let Err(e) =
+        deskside_agent::desktop::checked_target(&args, deskside_agent::i18n::Locale::detect())
+    {
+        eprintln!("error: {e}");
+        std::process::exit(2);
+    }
 }
 
 /// The built app, or a message and exit code 1.
@@ -216,6 +228,7 @@ pub fn run_windows() {
     use deskside_agent::desktop::ipc::{Client, ToTray, ToWindows, socket_path};
     let started = std::time::Instant::now();
     let ms = move || started.elapsed().as_millis() as u64;
+    exit_on_bad_target();
     skip_gdk_gl();
     deskside_agent::logfile::init_from_env();
     let socket = match AgentConfig::load(None) {

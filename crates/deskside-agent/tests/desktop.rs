@@ -318,7 +318,11 @@ mod two_processes {
         });
         let (client, mut inbox) = Client::attach(&socket).await.unwrap();
         let err = client.call("status", json!({})).await.unwrap_err();
-        assert_eq!(err.message, "the Deskside tray app has quit");
+        assert_eq!(
+            err.message,
+            deskside_agent::i18n::text(Locale::detect(), "app.error.tray_gone", &[])
+        );
+        assert!(err.message.contains("Deskside"), "{err:?}");
         assert!(inbox.recv().await.is_none(), "the inbox closes with it");
         server.await.unwrap();
         assert!(ipc::forward(&dir.path().join("nobody.sock"), "health").is_err());

@@ -458,7 +458,7 @@ impl Client {
             args,
         });
         rx.await.map_err(|_| CommandError {
-            message: "the Deskside tray app has quit".into(),
+            message: crate::i18n::text(crate::i18n::Locale::detect(), "app.error.tray_gone", &[]),
         })?
     }
 }

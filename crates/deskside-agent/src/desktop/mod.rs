@@ -325,3 +325,43 @@ pub fn requested_target(args: &[String]) -> Option<&str> {
     let i = args.iter().position(|a| a == "--open")?;
     args.get(i + 1).map(String::as_str)
 }
+
+/// [`requested_target`], checked: a message (in `locale`) for an `--open`
+/// that names no window, so a launcher or shortcut with a typo is told.
+pub fn checked_target(args: &[String], locale: Locale) -> Result<Option<&str>, String> {
+    let named = requested_target(args);
+    let given = args.iter().any(|a| a == "--open");
+    match named {
+        Some(t) if Window::from_target(t).is_some() => Ok(Some(t)),
+        None if !given => Ok(None),
+        other => Err(crate::i18n::text(
+            locale,
+            "app.error.unknown_target",
+            &[("target", other.unwrap_or(""))],
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_open_that_names_no_window_is_an_error() {
+        let args = |a: &[&str]| a.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
+        let en = Locale::En;
+        assert_eq!(checked_target(&args(&["deskside"]), en), Ok(None));
+        assert_eq!(
+            checked_target(&args(&["deskside", "--open", "tickets/t-1"]), en),
+            Ok(Some("tickets/t-1"))
+        );
+        let err = checked_target(&args(&["deskside", "--open", "tikets"]), en).unwrap_err();
+        assert!(
+            err.starts_with("\"--open tikets\": there is no such window"),
+            "{err}"
+        );
+        assert!(checked_target(&args(&["deskside", "--open"]), en).is_err());
+        let ja = checked_target(&args(&["deskside", "--open", "x"]), Locale::Ja).unwrap_err();
+        assert!(ja.contains("そのようなウィンドウはありません"), "{ja}");
+    }
+}

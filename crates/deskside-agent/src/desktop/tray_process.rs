@@ -104,7 +104,13 @@ fn spawner(bin: PathBuf) -> ipc::Spawner {
 pub fn run() -> ExitCode {
     crate::logfile::init_from_env();
     let args: Vec<String> = std::env::args().collect();
-    let target = super::requested_target(&args).map(str::to_owned);
+    let target = match super::checked_target(&args, Locale::detect()) {
+        Ok(t) => t.map(str::to_owned),
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
     let cfg = match AgentConfig::load(None) {
         Ok((c, _)) => c,
         Err(e) => {
