@@ -33,6 +33,34 @@ pub struct AgentConfig {
     pub desk: DeskConfig,
     /// What diagnostics bundles may contain.
     pub privacy: PrivacyConfig,
+    /// What the desk's policy may do on this device; read only from the
+    /// system file (or the one given with `--config`).
+    pub checks: ChecksConfig,
+}
+
+/// What checks pushed by the desk may do on this device. Only the
+/// machine's administrator decides: the section is read from the system
+/// file (or the file given with `--config`), never from the user's file,
+/// the environment or the desk.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ChecksConfig {
+    /// Directories whose programs the desk's `command` checks may run
+    /// (e.g. `/usr/lib/nagios/plugins`). Empty: none run.
+    pub plugin_dirs: Vec<PathBuf>,
+    /// Whether the desk's `http` and `tls_cert_expiry` checks may turn
+    /// certificate verification off.
+    pub allow_insecure_tls: bool,
+}
+
+impl ChecksConfig {
+    /// The rules desk policies are confined to.
+    pub fn rules(&self) -> deskside_host::checks::DeviceRules {
+        deskside_host::checks::DeviceRules {
+            plugin_dirs: self.plugin_dirs.clone(),
+            allow_insecure_tls: self.allow_insecure_tls,
+        }
+    }
 }
 
 /// What diagnostics bundles may contain: each switch off leaves that part
@@ -308,15 +336,16 @@ impl AgentConfig {
     ) -> Result<(Self, Vec<PathBuf>), Error> {
         let mut merged = toml::Table::new();
         let mut used = Vec::new();
-        let files: Vec<(PathBuf, bool)> = match explicit {
-            Some(p) => vec![(p.to_path_buf(), true)],
-            None => [system, user]
+        // (path, required, may set [checks]).
+        let files: Vec<(PathBuf, bool, bool)> = match explicit {
+            Some(p) => vec![(p.to_path_buf(), true, true)],
+            None => [system.map(|p| (p, true)), user.map(|p| (p, false))]
                 .into_iter()
                 .flatten()
-                .map(|p| (p, false))
+                .map(|(p, trusted)| (p, false, trusted))
                 .collect(),
         };
-        for (path, required) in files {
+        for (path, required, trusted) in files {
             let text = match std::fs::read_to_string(&path) {
                 Ok(t) => t,
                 Err(e) if !required && e.kind() == std::io::ErrorKind::NotFound => continue,
@@ -328,6 +357,16 @@ impl AgentConfig {
             // Check this file alone so the error points at it.
             AgentConfig::deserialize(toml::Value::Table(table.clone()))
                 .map_err(|e| config_error(&origin, e.message()))?;
+            if !trusted && table.contains_key("checks") {
+                return Err(config_error(
+                    &origin,
+                    format!(
+                        "[checks] may be set only in the system configuration ({}): it says what the desk may run on this device",
+                        system_config_path()
+                            .map_or_else(|| "agent.toml".into(), |p| p.display().to_string())
+                    ),
+                ));
+            }
             merge(&mut merged, table);
             used.push(path);
         }
@@ -505,6 +544,12 @@ impl AgentConfig {
                 format!("{} is more than 50", m.top_processes),
             );
         }
+        if let Some(d) = self.checks.plugin_dirs.iter().find(|d| !d.is_absolute()) {
+            return bad(
+                "checks.plugin_dirs",
+                format!("{} is not an absolute path", d.display()),
+            );
+        }
         if self.inventory.command_timeout < Duration::from_secs(1) {
             return bad("inventory.command_timeout", "must be at least 1s".into());
         }
@@ -611,6 +656,43 @@ mod tests {
             "defaults fill the rest"
         );
         assert_eq!(used, [sys, user]);
+    }
+
+    #[test]
+    fn only_the_system_file_says_what_the_desk_may_run() {
+        let dir = tempfile::tempdir().unwrap();
+        let sys = dir.path().join("system.toml");
+        let user = dir.path().join("user.toml");
+        std::fs::write(
+            &sys,
+            "[checks]\nplugin_dirs = [\"/usr/lib/nagios/plugins\"]\nallow_insecure_tls = true\n",
+        )
+        .unwrap();
+        std::fs::write(&user, "[metrics]\ninterval = \"20s\"\n").unwrap();
+        let (cfg, _) =
+            AgentConfig::load_with(None, Some(sys.clone()), Some(user.clone()), no_env).unwrap();
+        assert_eq!(
+            cfg.checks.plugin_dirs,
+            [PathBuf::from("/usr/lib/nagios/plugins")]
+        );
+        assert!(cfg.checks.rules().allow_insecure_tls);
+
+        // The user's file cannot widen (or even restate) it.
+        std::fs::write(&user, "[checks]\nplugin_dirs = [\"/home/me/bin\"]\n").unwrap();
+        let err = AgentConfig::load_with(None, Some(sys.clone()), Some(user.clone()), no_env)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("user.toml") && err.contains("system configuration"),
+            "{err}"
+        );
+        // The default allows nothing.
+        assert_eq!(AgentConfig::default().checks.rules(), Default::default());
+        std::fs::write(&sys, "[checks]\nplugin_dirs = [\"plugins\"]\n").unwrap();
+        let err = AgentConfig::load_with(None, Some(sys), None, no_env)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("checks.plugin_dirs"), "{err}");
     }
 
     #[test]

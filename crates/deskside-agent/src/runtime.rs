@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use deskside_host::checks::{LoadedPolicy, Scheduler, SchedulerOptions};
+use deskside_host::checks::{Scheduler, SchedulerOptions};
 use deskside_host::metrics::{MetricsHistory, Sampler, SamplerThread};
 
 use crate::config::AgentConfig;
@@ -124,10 +124,7 @@ pub async fn run_agent(
         Arc::clone(&history),
     );
 
-    let policy = agent
-        .desk_policy()?
-        .map(|p| LoadedPolicy::load(&p))
-        .unwrap_or_else(LoadedPolicy::builtin);
+    let policy = agent.active_policy()?;
     let current = Arc::new(Mutex::new(policy.clone()));
     let for_hook = Arc::clone(&current);
     let notifying = Arc::clone(&agent);
@@ -167,15 +164,19 @@ pub async fn run_agent(
                     match agent.checkin_with(metrics).await {
                         Ok(outcome) => {
                             if outcome.new_policy.is_some()
-                                && let Ok(Some(p)) = agent.desk_policy()
+                                && let Ok(loaded) = agent.active_policy()
                             {
-                                let loaded = LoadedPolicy::load(&p);
                                 for e in &loaded.errors {
                                     tracing::warn!("desk policy: {e}");
                                 }
+                                for c in &loaded.checks {
+                                    if let deskside_host::checks::Kind::Refused { rule } = &c.kind {
+                                        tracing::warn!(check = %c.spec.id, "desk check not run: {rule}");
+                                    }
+                                }
                                 *current.lock().unwrap_or_else(|p| p.into_inner()) = loaded.clone();
+                                tracing::info!(version = loaded.version, "new policy applied");
                                 scheduler.set_policy(loaded);
-                                tracing::info!(version = p.version, "new policy applied");
                             }
                             next_checkin = tokio::time::Instant::now() + outcome.next_checkin;
                         }

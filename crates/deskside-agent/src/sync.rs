@@ -652,11 +652,7 @@ impl Agent {
 
     /// The device's health as the "Device health" window shows it.
     pub fn health(&self, locale: crate::i18n::Locale) -> SyncResult<crate::health::HealthView> {
-        let policy = self
-            .desk_policy()?
-            .map_or_else(deskside_host::checks::LoadedPolicy::builtin, |p| {
-                deskside_host::checks::LoadedPolicy::load(&p)
-            });
+        let policy = self.active_policy()?;
         let tracker = deskside_host::checks::Tracker::load(&self.state_dir.join("checks.json"))
             .unwrap_or_default();
         Ok(crate::health::view(&policy, &tracker, locale))
@@ -1095,6 +1091,17 @@ impl Agent {
             .store()
             .get(KEY_POLICY)?
             .and_then(|p| serde_json::from_str(&p).ok()))
+    }
+
+    /// The checks to run: the desk's policy confined to what this device
+    /// allows (its system configuration's `[checks]`), or the built-in
+    /// policy when the desk sent none.
+    pub fn active_policy(&self) -> SyncResult<deskside_host::checks::LoadedPolicy> {
+        Ok(self
+            .desk_policy()?
+            .map_or_else(deskside_host::checks::LoadedPolicy::builtin, |p| {
+                deskside_host::checks::LoadedPolicy::load_from_desk(&p, &self.cfg.checks.rules())
+            }))
     }
 
     /// Items waiting in the outbox.

@@ -5,6 +5,7 @@
 //!   backends, chosen from the database URL;
 //! - [`api`]: the HTTP API (axum), generic over the store;
 //! - [`credentials`]: tokens and passwords, stored only as hashes;
+//! - [`workflow`]: the ticket workflow's rules, applied by every backend;
 //! - [`config`]: defaults → TOML → `DESKSIDE_*` environment.
 
 pub mod api;
@@ -16,3 +17,4 @@ pub mod ratelimit;
 pub mod store;
 pub mod telemetry;
 pub mod tls;
+pub mod workflow;

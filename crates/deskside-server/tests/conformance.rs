@@ -5,7 +5,75 @@
 mod common;
 
 use chrono::{TimeDelta, Utc};
+use deskside_protocol::TicketStatus;
 use deskside_server::store::{InventoryFacts, NewEnrollment, Role, Store, StoreError};
+use deskside_server::workflow::{PatchOutcome, TicketChange};
+
+/// Technicians changing different fields of one ticket at the same moment,
+/// without preconditions: every change survives, each is audited, and the
+/// version counts them all.
+async fn concurrent_changes_lose_nothing<S: Store>(s: &S, ticket: i64, by: i64) {
+    use deskside_protocol::{TicketCategory, Urgency};
+    let before = s.ticket_work(ticket).await.unwrap().unwrap();
+    let audit_before = s.ticket_audit(ticket).await.unwrap().len();
+    for round in 0..10u8 {
+        let tier = TicketChange {
+            tier: Some(1 + (round % 3)),
+            ..TicketChange::default()
+        };
+        let category = TicketChange {
+            category: Some(if round % 2 == 0 {
+                TicketCategory::Hardware
+            } else {
+                TicketCategory::Software
+            }),
+            ..TicketChange::default()
+        };
+        let urgency = TicketChange {
+            urgency: Some(if round % 2 == 0 {
+                Urgency::Low
+            } else {
+                Urgency::High
+            }),
+            ..TicketChange::default()
+        };
+        let (a, b, c) = tokio::join!(
+            s.patch_ticket(ticket, &tier, None, by),
+            s.patch_ticket(ticket, &category, None, by),
+            s.patch_ticket(ticket, &urgency, None, by),
+        );
+        for r in [a, b, c] {
+            assert!(matches!(r.unwrap(), PatchOutcome::Done(_)));
+        }
+        let now = s.ticket_work(ticket).await.unwrap().unwrap();
+        assert_eq!(
+            now.tier,
+            i64::from(1 + (round % 3)),
+            "round {round}: tier lost"
+        );
+        assert_eq!(
+            now.row.category,
+            if round % 2 == 0 {
+                "hardware"
+            } else {
+                "software"
+            },
+            "round {round}: category lost"
+        );
+        assert_eq!(
+            now.row.urgency,
+            if round % 2 == 0 { "low" } else { "high" },
+            "round {round}: urgency lost"
+        );
+    }
+    let after = s.ticket_work(ticket).await.unwrap().unwrap();
+    let writes = s.ticket_audit(ticket).await.unwrap().len() - audit_before;
+    assert_eq!(
+        after.version - before.version,
+        i64::try_from(writes).unwrap(),
+        "one version per audited write"
+    );
+}
 
 async fn suite<S: Store>(s: S) {
     // Migrations are idempotent.
@@ -541,10 +609,34 @@ async fn search_suite<S: Store>(s: S) {
         .create_user("tech@example.com", Role::Technician, None)
         .await
         .unwrap();
-    let mut w = s.ticket_work(t3).await.unwrap().unwrap();
-    w.assignee_id = Some(tech.id);
-    w.row.status = "open".into();
-    s.update_ticket(&w, tech.id, "{}").await.unwrap();
+    let change = TicketChange {
+        assignee: Some(Some(tech.id)),
+        status: Some(TicketStatus::Open),
+        ..TicketChange::default()
+    };
+    let PatchOutcome::Done(w) = s.patch_ticket(t3, &change, Some(1), tech.id).await.unwrap() else {
+        panic!("the first change applies");
+    };
+    assert_eq!((w.version, w.row.status.as_str()), (2, "open"));
+    // The same precondition again is stale now; the ticket is unchanged.
+    let again = s.patch_ticket(t3, &change, Some(1), tech.id).await.unwrap();
+    assert!(matches!(again, PatchOutcome::Stale(now) if now.version == 2));
+    assert_eq!(
+        s.patch_ticket(t3 + 1000, &change, None, tech.id)
+            .await
+            .unwrap(),
+        PatchOutcome::NotFound
+    );
+    // open → new is no move of the workflow, and nothing is written.
+    let back = TicketChange {
+        status: Some(TicketStatus::New),
+        ..TicketChange::default()
+    };
+    assert!(matches!(
+        s.patch_ticket(t3, &back, None, tech.id).await.unwrap(),
+        PatchOutcome::Refused(_)
+    ));
+    assert_eq!(s.ticket_work(t3).await.unwrap().unwrap().version, 2);
     let tickets = |f: TicketFilter| {
         let s = s.clone();
         async move {
@@ -626,6 +718,7 @@ async fn search_suite<S: Store>(s: S) {
         .await,
         [t2]
     );
+    concurrent_changes_lose_nothing(&s, t2, tech.id).await;
 
     // Metric samples: read back by time, pruned by age.
     let sample = |at| Checkin {

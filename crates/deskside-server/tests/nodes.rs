@@ -226,3 +226,164 @@ async fn two_servers_share_attachments_in_s3() {
         .unwrap();
     assert_eq!(listing.matches("<Key>attachments/").count(), 1, "{listing}");
 }
+
+/// Files a ticket through `node` as a freshly enrolled device.
+async fn file_ticket(node: &Node, secret: &str) -> i64 {
+    let device = enroll(node, secret).await.1.unwrap();
+    let ticket = serde_json::json!({"subject": "Laptop is slow"});
+    let form = reqwest::multipart::Form::new().part(
+        "ticket",
+        reqwest::multipart::Part::bytes(serde_json::to_vec(&ticket).unwrap())
+            .mime_str("application/json")
+            .unwrap(),
+    );
+    let r = common::http()
+        .post(format!("{}/api/v1/agent/tickets", node.1))
+        .bearer_auth(&device.device_token)
+        .header("idempotency-key", "slow-1")
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let created: serde_json::Value = serde_json::from_slice(&r.bytes().await.unwrap()).unwrap();
+    created["id"].as_i64().unwrap()
+}
+
+async fn patch(
+    node: &Node,
+    token: &str,
+    ticket: i64,
+    if_match: Option<&str>,
+    body: serde_json::Value,
+) -> (u16, Option<String>, serde_json::Value) {
+    let mut req = common::http()
+        .patch(format!("{}/api/v1/tickets/{ticket}", node.1))
+        .bearer_auth(token)
+        .header("content-type", "application/json")
+        .body(body.to_string());
+    if let Some(tag) = if_match {
+        req = req.header("if-match", tag);
+    }
+    let r = req.send().await.unwrap();
+    let status = r.status().as_u16();
+    let etag = r
+        .headers()
+        .get("etag")
+        .map(|v| v.to_str().unwrap().to_owned());
+    (
+        status,
+        etag,
+        serde_json::from_slice(&r.bytes().await.unwrap()).unwrap(),
+    )
+}
+
+/// Two technicians on two nodes change one ticket at the same moment:
+/// neither change is lost, the workflow holds on current data, and a
+/// change made against an older version is refused with the ticket as it
+/// is now.
+#[tokio::test]
+async fn two_technicians_on_two_nodes_lose_nothing() {
+    let Some(db) = common::pg_url().await else {
+        return;
+    };
+    let secret = cli(&db, &["enroll-secret", "create"]).trim().to_owned();
+    let mut tokens = Vec::new();
+    for email in ["ann@example.com", "bob@example.com"] {
+        cli(
+            &db,
+            &["user", "create", "--email", email, "--role", "technician"],
+        );
+        tokens.push(
+            cli(&db, &["token", "create", "--email", email])
+                .trim()
+                .to_owned(),
+        );
+    }
+    let (a, b) = (node(&db), node(&db));
+    let ticket = file_ticket(&a, &secret).await;
+    let categories = ["hardware", "software"];
+    for round in 0..20usize {
+        let tier = 1 + round % 3;
+        let category = categories[round % 2];
+        let ((sa, _, _), (sb, _, _)) = tokio::join!(
+            patch(
+                &a,
+                &tokens[0],
+                ticket,
+                None,
+                serde_json::json!({"tier": tier})
+            ),
+            patch(
+                &b,
+                &tokens[1],
+                ticket,
+                None,
+                serde_json::json!({"category": category})
+            ),
+        );
+        assert_eq!((sa, sb), (200, 200), "round {round}");
+        let r = common::http()
+            .get(format!("{}/api/v1/tickets/{ticket}", a.1))
+            .bearer_auth(&tokens[0])
+            .send()
+            .await
+            .unwrap();
+        let now: serde_json::Value = serde_json::from_slice(&r.bytes().await.unwrap()).unwrap();
+        assert_eq!(now["tier"], tier, "round {round}: tier lost");
+        assert_eq!(
+            now["ticket"]["category"], category,
+            "round {round}: category lost"
+        );
+    }
+
+    // Racing status changes: new → open and new → resolved may both
+    // apply in either order, but never does a ticket move back.
+    let (_, tag, now) = patch(&a, &tokens[0], ticket, None, serde_json::json!({})).await;
+    let version = now["version"].as_i64().unwrap();
+    assert_eq!(tag.as_deref(), Some(format!("\"{version}\"").as_str()));
+    let ((s1, _, _), (s2, _, _)) = tokio::join!(
+        patch(
+            &a,
+            &tokens[0],
+            ticket,
+            None,
+            serde_json::json!({"status": "resolved"})
+        ),
+        patch(
+            &b,
+            &tokens[1],
+            ticket,
+            None,
+            serde_json::json!({"status": "pending"})
+        ),
+    );
+    assert!(s1 == 200 || s2 == 200, "at least one status change applies");
+
+    // Bob still holds the version from before: his change is refused
+    // with the ticket as Ann left it.
+    let stale = format!("\"{version}\"");
+    let (st, tag, body) = patch(
+        &b,
+        &tokens[1],
+        ticket,
+        Some(&stale),
+        serde_json::json!({"tier": 3}),
+    )
+    .await;
+    assert_eq!(st, 409, "{body}");
+    assert_eq!(body["error"]["code"], "version_conflict");
+    let current = body["current"]["version"].as_i64().unwrap();
+    assert!(current > version);
+    assert_eq!(tag.unwrap(), format!("\"{current}\""));
+    // Applied again on the current version, it goes through.
+    let (st, _, body) = patch(
+        &b,
+        &tokens[1],
+        ticket,
+        Some(&format!("\"{current}\"")),
+        serde_json::json!({"tier": 3}),
+    )
+    .await;
+    assert_eq!((st, body["version"].as_i64()), (200, Some(current + 1)));
+}

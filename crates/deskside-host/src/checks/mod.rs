@@ -8,9 +8,11 @@
 //!   the way the Monitoring Plugins do;
 //! - [`resources`], [`system`], [`network`] and [`plugin`] implement the
 //!   kinds;
+//! - [`confine`] holds a desk policy to what the device allows;
 //! - [`state`] applies `fails_before_alert`, records transitions and
 //!   computes the overall health.
 
+pub mod confine;
 pub mod network;
 pub mod plugin;
 pub mod policy;
@@ -28,6 +30,7 @@ use std::time::{Duration, Instant};
 use chrono::Utc;
 use deskside_protocol::{CheckResult, CheckState, PerfValue};
 
+pub use confine::DeviceRules;
 pub use policy::{Check, Kind, LoadedPolicy, PolicyError};
 pub use scheduler::{Scheduler, SchedulerOptions};
 pub use state::Tracker;
@@ -99,7 +102,25 @@ pub fn run_inline(check: &Check, env: &Environment) -> Outcome {
         Kind::DnsResolve { name, expect } => network::dns_resolve(check, name, *expect),
         Kind::DiskEncryption => system::disk_encryption(root, check.timeout),
         Kind::FirewallEnabled => system::firewall_enabled(check.timeout),
-        Kind::Command { argv, max_output } => plugin::run(argv, check.timeout, *max_output),
+        Kind::Command {
+            argv,
+            max_output,
+            confined: None,
+        } => plugin::run(argv, check.timeout, *max_output),
+        Kind::Command {
+            argv,
+            max_output,
+            confined: Some(dirs),
+        } => match confine::resolve_plugin(argv.first().map_or("", String::as_str), dirs) {
+            Ok(real) => {
+                let argv: Vec<String> = std::iter::once(real.display().to_string())
+                    .chain(argv.iter().skip(1).cloned())
+                    .collect();
+                plugin::run(&argv, check.timeout, *max_output)
+            }
+            Err(rule) => refused(rule),
+        },
+        Kind::Refused { rule } => refused(rule.clone()),
         Kind::Http { .. } | Kind::TlsCertExpiry { .. } => env
             .tls
             .as_ref()
@@ -109,6 +130,15 @@ pub fn run_inline(check: &Check, env: &Environment) -> Outcome {
                 summary: format!("{} checks are not available in this build", check.spec.kind),
                 perfdata: vec![],
             }),
+    }
+}
+
+/// A desk check this device does not allow.
+fn refused(rule: String) -> Outcome {
+    Outcome {
+        state: CheckState::Unknown,
+        summary: format!("not run: {rule}"),
+        perfdata: vec![],
     }
 }
 

@@ -67,6 +67,15 @@ pub enum Kind {
     Command {
         argv: Vec<String>,
         max_output: usize,
+        /// For a desk policy: the directories the program must be inside
+        /// (checked at every run); `None` for a local policy.
+        confined: Option<std::sync::Arc<[std::path::PathBuf]>>,
+    },
+    /// A desk check this device does not allow: it is not run and reports
+    /// `unknown` with the rule it broke (see [`super::confine`]).
+    Refused {
+        /// The rule, for the person reading the result.
+        rule: String,
     },
     /// An HTTP(S) request answers as expected.
     Http {
@@ -694,6 +703,7 @@ fn parse_kind(kind: &str, params: &Map<String, Value>) -> Result<Kind, ParamErro
             Kind::Command {
                 argv,
                 max_output: usize::try_from(max_output).unwrap_or(64 * 1024),
+                confined: None,
             }
         }
         "http" => {

@@ -308,20 +308,7 @@ pub(super) fn priority(urgency: deskside_protocol::Urgency) -> i64 {
     itil_priority(deskside_protocol::Urgency::Medium, urgency)
 }
 
-/// The ITIL impact × urgency matrix: 1 (critical) to 5 (planning).
-pub fn itil_priority(
-    impact: deskside_protocol::Urgency,
-    urgency: deskside_protocol::Urgency,
-) -> i64 {
-    use deskside_protocol::Urgency::{High, Low, Medium};
-    match (impact, urgency) {
-        (High, High) => 1,
-        (High, Medium) | (Medium, High) => 2,
-        (High, Low) | (Medium, Medium) | (Low, High) => 3,
-        (Medium, Low) | (Low, Medium) => 4,
-        (Low, Low) => 5,
-    }
-}
+pub use crate::workflow::itil_priority;
 
 /// `POST /api/v1/agent/tickets`: multipart with a `ticket` JSON part, an
 /// optional `diagnostics` part and up to 10 `attachment` parts. The

@@ -6,8 +6,7 @@ mod agent;
 mod devices;
 mod tickets;
 
-pub use agent::itil_priority;
-pub use tickets::transition_allowed;
+pub use crate::workflow::{itil_priority, transition_allowed};
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -394,8 +393,13 @@ fn routes<S: Store>() -> DocRouter<AppState<S>> {
                 Op::patch("Work a ticket: status, assignee, category, impact, urgency, tier")
                     .auth(Auth::User)
                     .json::<tickets::TicketPatch>()
+                    .optional_header(
+                        "If-Match",
+                        "Apply only to this version of the ticket (its ETag); a stale one answers 409 version_conflict with the current ticket",
+                        serde_json::json!({"type": "string"}),
+                    )
                     .reply::<tickets::TicketDetail>(200, "Changed")
-                    .errors(&[409]),
+                    .errors(&[400, 409]),
             ],
         )
         .route(

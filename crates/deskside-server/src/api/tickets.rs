@@ -4,6 +4,7 @@
 use super::agent::ticket_json;
 use super::*;
 use crate::store::TicketFilter;
+use crate::workflow::{PatchOutcome, TicketChange, WorkflowError};
 
 /// Query of `GET /api/v1/tickets`.
 #[derive(Debug, serde::Deserialize, schemars::JsonSchema)]
@@ -115,6 +116,9 @@ pub struct TicketDetail {
     /// Support tier 1–3.
     tier: i64,
     assignee_id: Option<i64>,
+    /// Bumped by every technician change; send it back as `If-Match`
+    /// (the `ETag` header holds it too).
+    version: i64,
     /// Oldest first, internal notes included.
     comments: Vec<TechCommentView>,
     /// Every technician change, oldest first.
@@ -162,6 +166,7 @@ pub(super) async fn technician_view<S: Store>(
         impact: w.impact,
         tier: w.tier,
         assignee_id: w.assignee_id,
+        version: w.version,
         comments,
         audit,
     })
@@ -185,9 +190,9 @@ pub(super) async fn tech_get_ticket<S: Store>(
     State(state): State<AppState<S>>,
     UserAuth(_): UserAuth,
     axum::extract::Path(raw): axum::extract::Path<String>,
-) -> Result<Json<TicketDetail>, ApiError> {
+) -> Result<Response, ApiError> {
     let w = work_item(&state, &raw).await?;
-    Ok(Json(technician_view(&state, w).await?))
+    Ok(with_etag(technician_view(&state, w).await?))
 }
 
 /// `PATCH /api/v1/tickets/{id}` body.
@@ -203,6 +208,10 @@ pub struct TicketPatch {
     #[serde(default, deserialize_with = "some")]
     #[schemars(with = "Option<String>")]
     assignee_email: Option<Option<String>>,
+    /// Apply only to this version of the ticket (as `If-Match` does); a
+    /// stale version answers 409 `version_conflict` with the ticket as it
+    /// is now.
+    version: Option<i64>,
 }
 
 pub(super) fn some<'de, D: serde::Deserializer<'de>, T: serde::Deserialize<'de>>(
@@ -211,94 +220,120 @@ pub(super) fn some<'de, D: serde::Deserializer<'de>, T: serde::Deserialize<'de>>
     T::deserialize(d).map(Some)
 }
 
-/// The workflow: new → open → pending → resolved → closed, with reopening.
-pub fn transition_allowed(
-    from: deskside_protocol::TicketStatus,
-    to: deskside_protocol::TicketStatus,
-) -> bool {
-    use deskside_protocol::TicketStatus::{Closed, New, Open, Pending, Resolved};
-    from == to
-        || matches!(
-            (from, to),
-            (New, Open | Pending | Resolved)
-                | (Open, Pending | Resolved)
-                | (Pending, Open | Resolved)
-                | (Resolved, Closed | Open)
-                | (Closed, Open)
-        )
+/// The ticket's `ETag`: its version, quoted.
+pub(super) fn etag(version: i64) -> axum::http::HeaderValue {
+    axum::http::HeaderValue::from_str(&format!("\"{version}\""))
+        .unwrap_or(axum::http::HeaderValue::from_static("\"0\""))
 }
 
-/// The fields a technician changes, as the audit trail records them.
-fn audited(w: &TicketWork) -> serde_json::Value {
-    serde_json::json!({"status": w.row.status, "impact": w.impact, "urgency": w.row.urgency,
-        "category": w.row.category, "tier": w.tier, "assignee_id": w.assignee_id})
+/// The version an `If-Match` header names (`"3"`, `W/"3"` or `3`); `*`
+/// and no header are no precondition.
+fn if_match(headers: &axum::http::HeaderMap) -> Result<Option<i64>, ApiError> {
+    let Some(raw) = headers.get(axum::http::header::IF_MATCH) else {
+        return Ok(None);
+    };
+    let bad = || {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_header",
+            "If-Match must be the ticket's ETag, such as \"3\"",
+        )
+    };
+    let text = raw.to_str().map_err(|_| bad())?.trim();
+    if text == "*" {
+        return Ok(None);
+    }
+    let text = text.strip_prefix("W/").unwrap_or(text);
+    text.trim_matches('"')
+        .parse::<i64>()
+        .map(Some)
+        .map_err(|_| bad())
+}
+
+/// A ticket detail with its `ETag`.
+pub(super) fn with_etag(detail: TicketDetail) -> Response {
+    let tag = etag(detail.version);
+    let mut resp = Json(detail).into_response();
+    resp.headers_mut().insert(axum::http::header::ETAG, tag);
+    resp
 }
 
 /// `PATCH /api/v1/tickets/{id}`: status (by the workflow), assignee,
-/// category, impact and urgency (priority follows), tier. Audited.
+/// category, impact and urgency (priority follows), tier. Audited. The
+/// change applies to the ticket as it is when written; with `If-Match` (or
+/// `version`) it applies only to that version.
 pub(super) async fn tech_patch_ticket<S: Store>(
     State(state): State<AppState<S>>,
     UserAuth(user): UserAuth,
     axum::extract::Path(raw): axum::extract::Path<String>,
+    headers: axum::http::HeaderMap,
     ApiJson(patch): ApiJson<TicketPatch>,
-) -> Result<Json<TicketDetail>, ApiError> {
-    use deskside_protocol::{TicketStatus, Urgency};
-    let mut w = work_item(&state, &raw).await?;
-    let before = audited(&w);
-    if let Some(to) = patch.status {
-        let from = enum_from(&w.row.status, TicketStatus::New);
-        if !transition_allowed(from, to) {
-            return Err(ApiError::new(
-                StatusCode::CONFLICT,
-                "invalid_transition",
-                format!("a {} ticket cannot become {}", snake(from), snake(to)),
-            ));
+) -> Result<Response, ApiError> {
+    let id: i64 = raw.parse().map_err(|_| ticket_not_found())?;
+    let expected = match (if_match(&headers)?, patch.version) {
+        (Some(a), Some(b)) if a != b => {
+            return Err(invalid("If-Match and version name different versions"));
         }
-        w.row.status = snake(to);
+        (a, b) => a.or(b),
+    };
+    if patch.tier.is_some_and(|t| !(1..=3).contains(&t)) {
+        return Err(invalid("tier must be 1, 2 or 3"));
     }
-    if let Some(i) = patch.impact {
-        w.impact = snake(i);
-    }
-    if let Some(u) = patch.urgency {
-        w.row.urgency = snake(u);
-    }
-    if let Some(c) = patch.category {
-        w.row.category = snake(c);
-    }
-    if let Some(t) = patch.tier {
-        if !(1..=3).contains(&t) {
-            return Err(invalid("tier must be 1, 2 or 3"));
+    let assignee = match patch.assignee_email {
+        None => None,
+        Some(None) => Some(None),
+        Some(Some(email)) => Some(Some(
+            state
+                .store
+                .user_by_email(&email)
+                .await?
+                .ok_or_else(|| invalid(format!("no technician {email}")))?
+                .id,
+        )),
+    };
+    let change = TicketChange {
+        status: patch.status,
+        impact: patch.impact,
+        urgency: patch.urgency,
+        category: patch.category,
+        tier: patch.tier,
+        assignee,
+    };
+    match state
+        .store
+        .patch_ticket(id, &change, expected, user.id)
+        .await?
+    {
+        PatchOutcome::NotFound => Err(ticket_not_found()),
+        PatchOutcome::Refused(e @ WorkflowError::Transition { .. }) => Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "invalid_transition",
+            e.to_string(),
+        )),
+        PatchOutcome::Refused(e) => Err(invalid(e.to_string())),
+        PatchOutcome::Stale(now) => {
+            let current = technician_view(&state, *now).await?;
+            let body = serde_json::json!({
+                "error": {
+                    "code": "version_conflict",
+                    "message": format!(
+                        "the ticket changed since version {}; it is now at version {}",
+                        expected.unwrap_or_default(),
+                        current.version
+                    ),
+                },
+                "current": current,
+            });
+            let mut resp = (StatusCode::CONFLICT, Json(body)).into_response();
+            resp.headers_mut()
+                .insert(axum::http::header::ETAG, etag(current.version));
+            Ok(resp)
         }
-        w.tier = i64::from(t);
+        PatchOutcome::Done(w) => {
+            tracing::info!(ticket = w.row.id, version = w.version, by = %user.email, "ticket updated");
+            Ok(with_etag(technician_view(&state, *w).await?))
+        }
     }
-    if let Some(assignee) = patch.assignee_email {
-        w.assignee_id = match assignee {
-            None => None,
-            Some(email) => Some(
-                state
-                    .store
-                    .user_by_email(&email)
-                    .await?
-                    .ok_or_else(|| invalid(format!("no technician {email}")))?
-                    .id,
-            ),
-        };
-    }
-    w.row.priority = itil_priority(
-        enum_from(&w.impact, Urgency::Medium),
-        enum_from(&w.row.urgency, Urgency::Medium),
-    );
-    let after = audited(&w);
-    if before != after {
-        let detail = serde_json::json!({"before": before, "after": after});
-        state
-            .store
-            .update_ticket(&w, user.id, &detail.to_string())
-            .await?;
-        tracing::info!(ticket = w.row.id, by = %user.email, "ticket updated");
-    }
-    let w = work_item(&state, &raw).await?;
-    Ok(Json(technician_view(&state, w).await?))
 }
 
 /// `POST /api/v1/tickets/{id}/comments` body.

@@ -382,14 +382,18 @@ pub trait Store: Clone + Send + Sync + 'static {
     ) -> impl Future<Output = StoreResult<u64>> + Send;
     /// A ticket with the fields technicians work on.
     fn ticket_work(&self, id: i64) -> impl Future<Output = StoreResult<Option<TicketWork>>> + Send;
-    /// Applies a technician's change and records it in the audit trail, in
-    /// one transaction.
-    fn update_ticket(
+    /// Applies a technician's change to the ticket as it is inside one
+    /// write transaction ([`crate::workflow::plan`]): the workflow check,
+    /// the precondition (`expected_version`), the write (which bumps the
+    /// version) and the audit record happen together, so concurrent
+    /// changes on any number of nodes never undo each other.
+    fn patch_ticket(
         &self,
-        w: &TicketWork,
+        id: i64,
+        change: &crate::workflow::TicketChange,
+        expected_version: Option<i64>,
         by_user: i64,
-        detail: &str,
-    ) -> impl Future<Output = StoreResult<()>> + Send;
+    ) -> impl Future<Output = StoreResult<crate::workflow::PatchOutcome>> + Send;
     /// Adds a comment (`user_id` `None`: from the device); technicians'
     /// comments are audited too.
     fn add_comment(
@@ -496,6 +500,8 @@ pub struct TicketWork {
     pub tier: i64,
     /// Assigned technician.
     pub assignee_id: Option<i64>,
+    /// Bumped by every technician change (the `ETag`).
+    pub version: i64,
 }
 
 /// One audit record: (user id, action, detail JSON, when).

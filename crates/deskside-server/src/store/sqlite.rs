@@ -15,6 +15,7 @@ use super::{
     Store, StoreError, StoreResult, TicketFilter, TicketRow, TicketWork, User, is_unique_violation,
     like_pattern,
 };
+use crate::workflow::{self, PatchOutcome, Plan, TicketChange};
 
 /// A SQLite database.
 #[derive(Debug, Clone)]
@@ -65,6 +66,20 @@ const SECRET_COLUMNS: &str = "id, label, created_at, expires_at, revoked_at";
 
 const TICKET_COLUMNS: &str =
     "id, subject, description, category, urgency, status, priority, created_at, updated_at";
+
+/// The technician fields read with [`TICKET_COLUMNS`] for a [`TicketWork`].
+const WORK_COLUMNS: &str = "device_id, impact, tier, assignee_id, version";
+
+fn ticket_work(r: &SqliteRow) -> StoreResult<TicketWork> {
+    Ok(TicketWork {
+        row: ticket_row(r)?,
+        device_id: r.try_get("device_id")?,
+        impact: r.try_get("impact")?,
+        tier: r.try_get::<i32, _>("tier").map(i64::from)?,
+        assignee_id: r.try_get("assignee_id")?,
+        version: r.try_get("version")?,
+    })
+}
 
 fn ticket_row(r: &SqliteRow) -> StoreResult<TicketRow> {
     Ok(TicketRow {
@@ -729,29 +744,43 @@ impl Store for SqliteStore {
 
     async fn ticket_work(&self, id: i64) -> StoreResult<Option<TicketWork>> {
         let row = sqlx::query(&format!(
-            "SELECT {TICKET_COLUMNS}, device_id, impact, tier, assignee_id FROM tickets WHERE id = ?1"
+            "SELECT {TICKET_COLUMNS}, {WORK_COLUMNS} FROM tickets WHERE id = ?1"
         ))
         .bind(id)
         .fetch_optional(&self.pool)
         .await?;
-        row.map(|r| -> StoreResult<TicketWork> {
-            Ok(TicketWork {
-                row: ticket_row(&r)?,
-                device_id: r.try_get("device_id")?,
-                impact: r.try_get("impact")?,
-                tier: r.try_get::<i32, _>("tier").map(i64::from)?,
-                assignee_id: r.try_get("assignee_id")?,
-            })
-        })
-        .transpose()
+        row.as_ref().map(ticket_work).transpose()
     }
 
-    async fn update_ticket(&self, w: &TicketWork, by_user: i64, detail: &str) -> StoreResult<()> {
-        let now = Utc::now();
+    async fn patch_ticket(
+        &self,
+        id: i64,
+        change: &TicketChange,
+        expected_version: Option<i64>,
+        by_user: i64,
+    ) -> StoreResult<PatchOutcome> {
         let mut tx = self.write().await?;
+        let Some(row) = sqlx::query(&format!(
+            "SELECT {TICKET_COLUMNS}, {WORK_COLUMNS} FROM tickets WHERE id = ?1"
+        ))
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await?
+        else {
+            return Ok(PatchOutcome::NotFound);
+        };
+        let current = ticket_work(&row)?;
+        let (after, detail) = match workflow::plan(&current, change, expected_version) {
+            Plan::Stale => return Ok(PatchOutcome::Stale(Box::new(current))),
+            Plan::Refused(e) => return Ok(PatchOutcome::Refused(e)),
+            Plan::Unchanged => return Ok(PatchOutcome::Done(Box::new(current))),
+            Plan::Write { after, detail } => (after, detail),
+        };
+        let now = Utc::now();
+        let w = &after;
         sqlx::query(
             "UPDATE tickets SET status = ?1, urgency = ?2, impact = ?3, priority = ?4, tier = ?5, \
-             assignee_id = ?6, category = ?7, updated_at = ?8 WHERE id = ?9",
+             assignee_id = ?6, category = ?7, updated_at = ?8, version = ?9 WHERE id = ?10",
         )
         .bind(&w.row.status)
         .bind(&w.row.urgency)
@@ -761,18 +790,21 @@ impl Store for SqliteStore {
         .bind(w.assignee_id)
         .bind(&w.row.category)
         .bind(now)
+        .bind(w.version)
         .bind(w.row.id)
         .execute(&mut *tx)
         .await?;
         sqlx::query("INSERT INTO ticket_audit (ticket_id, user_id, action, detail, at) VALUES (?1, ?2, 'update', ?3, ?4)")
             .bind(w.row.id)
             .bind(by_user)
-            .bind(detail)
+            .bind(&detail)
             .bind(now)
             .execute(&mut *tx)
             .await?;
         tx.commit().await?;
-        Ok(())
+        let mut after = after;
+        after.row.updated_at = now;
+        Ok(PatchOutcome::Done(after))
     }
 
     async fn add_comment(

@@ -1,0 +1,3 @@
+-- Every technician change bumps a ticket's version; a change made against
+-- an older version (If-Match) is refused instead of undoing another's.
+ALTER TABLE tickets ADD COLUMN version BIGINT NOT NULL DEFAULT 1;

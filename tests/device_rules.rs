@@ -1,0 +1,142 @@
+//! The device decides what runs on it, never the desk: a policy pushed by
+//! the desk with a shell command, a program outside the allowed plugin
+//! directories or TLS verification turned off is not run, and the desk
+//! learns why at the next check-in. A plugin inside an allowed directory
+//! runs.
+
+#![allow(clippy::unwrap_used)]
+
+use std::os::unix::fs::PermissionsExt;
+use std::time::Duration;
+
+use deskside_e2e::{AgentProc, Desk, sigterm};
+use deskside_server::store::{Role, Store};
+
+fn executable(path: &std::path::Path, script: &str) {
+    std::fs::write(path, script).unwrap();
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn desk_checks_run_only_what_the_device_allows() {
+    let desk = Desk::up().await;
+    let secret = desk.secret().await;
+    let admin = desk
+        .store
+        .create_user("admin@example.com", Role::Admin, None)
+        .await
+        .unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let plugins = tmp.path().join("plugins");
+    std::fs::create_dir(&plugins).unwrap();
+    let marker = tmp.path().join("pwned");
+    executable(
+        &plugins.join("check_fine"),
+        "#!/bin/sh\necho 'FINE OK - all good | t=1s;;;0'\nexit 0\n",
+    );
+    executable(
+        &tmp.path().join("evil"),
+        &format!("#!/bin/sh\ntouch {}\necho OK\n", marker.display()),
+    );
+    std::os::unix::fs::symlink(tmp.path().join("evil"), plugins.join("check_link")).unwrap();
+    let p = |rel: &str| plugins.join(rel).display().to_string();
+    let checks = serde_json::json!([
+        {"id": "shell", "kind": "command", "argv": ["/bin/sh", "-c", format!("touch {}", marker.display())]},
+        {"id": "dotdot", "kind": "command", "argv": [p("../evil")]},
+        {"id": "link", "kind": "command", "argv": [p("check_link")]},
+        {"id": "fine", "kind": "command", "argv": [p("check_fine")]},
+        {"id": "insecure", "kind": "http", "url": "https://127.0.0.1:9/", "verify": false},
+    ]);
+    desk.store
+        .put_policy(&checks.to_string(), admin.id)
+        .await
+        .unwrap();
+
+    // The machine's administrator allows the plugin directory (here with
+    // --config, which stands for the system file).
+    let config = tmp.path().join("agent.toml");
+    std::fs::write(
+        &config,
+        format!("[checks]\nplugin_dirs = [\"{}\"]\n", plugins.display()),
+    )
+    .unwrap();
+    let cfg = config.display().to_string();
+    let agent = AgentProc::new("e2e-rules");
+    agent
+        .ok(&[
+            "--config",
+            &cfg,
+            "enroll",
+            "--server",
+            &desk.url(),
+            "--secret",
+            &secret,
+        ])
+        .await;
+    let mut daemon = agent
+        .command(&["--config", &cfg, "run"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+
+    let mut results = Vec::new();
+    for _ in 0..150 {
+        results = desk.store.check_results(1).await.unwrap();
+        if results.len() == 5 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert!(sigterm(daemon.id()));
+    let _ = daemon.wait();
+    assert_eq!(
+        results.len(),
+        5,
+        "every check reached the desk: {results:?}"
+    );
+    let result = |id: &str| {
+        let (_, state, json) = results.iter().find(|(c, _, _)| c == id).unwrap();
+        let r: serde_json::Value = serde_json::from_str(json).unwrap();
+        (
+            state.clone(),
+            r["summary"].as_str().unwrap_or_default().to_owned(),
+        )
+    };
+    for (id, rule) in [
+        ("shell", "not inside a directory this device allows"),
+        ("dotdot", "\"..\""),
+        ("link", "not inside a directory this device allows"),
+        ("insecure", "allow_insecure_tls"),
+    ] {
+        let (state, summary) = result(id);
+        assert_eq!(state, "unknown", "{id}: {summary}");
+        assert!(
+            summary.starts_with("not run:") && summary.contains(rule),
+            "{id}: {summary}"
+        );
+    }
+    let (state, summary) = result("fine");
+    assert_eq!(
+        (state.as_str(), summary.as_str()),
+        ("ok", "FINE OK - all good")
+    );
+    assert!(
+        !marker.exists(),
+        "the desk ran a program the device does not allow"
+    );
+
+    // The same policy given locally by the machine's administrator keeps
+    // full power.
+    let local = tmp.path().join("local.json");
+    std::fs::write(
+        &local,
+        serde_json::json!({"version": 1, "checks": [checks[0].clone()]}).to_string(),
+    )
+    .unwrap();
+    let out = agent
+        .run(&["check", "--policy", &local.display().to_string()])
+        .await;
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    assert!(marker.exists(), "a local policy runs what it says");
+}
