@@ -119,6 +119,26 @@ async fn tickets_filed_offline_arrive_once_with_diagnostics() {
         assert!(out.status.success(), "queued offline is success");
         ids.push(String::from_utf8(out.stdout).unwrap().trim().to_owned());
     }
+    // A device that claims 0 bytes and never ends, and a FIFO nobody
+    // writes to: refused at once, and nothing is queued.
+    let fifo = agent.state.path().join("pipe");
+    assert!(
+        std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success()
+    );
+    for bad in ["/dev/zero", fifo.to_str().unwrap()] {
+        for flag in ["--attach", "--screenshot"] {
+            let out = agent
+                .run(&["ticket", "new", "--subject", "Huge", flag, bad])
+                .await;
+            assert!(!out.status.success(), "{bad} was attached");
+            let err = String::from_utf8_lossy(&out.stderr);
+            assert!(err.contains("not a regular file"), "{err}");
+        }
+    }
     let list = agent.ok(&["ticket", "list", "--format", "json"]).await;
     let list: serde_json::Value = serde_json::from_str(&list).unwrap();
     assert_eq!(list.as_array().unwrap().len(), 3);
@@ -251,7 +271,9 @@ async fn replies_travel_back_and_refusals_are_dead_letters() {
     let r = http()
         .post(format!("{}/api/v1/tickets/{number}/comments", desk.url()))
         .bearer_auth(&tech)
-        .json(&serde_json::json!({"body": "Please clean the vents."}))
+        // A hostile technician (or a stolen token) tries escape sequences:
+        // clear the screen, set the terminal's title.
+        .json(&serde_json::json!({"body": "Please clean the vents.\u{1b}[2J\u{1b}]0;pwned\u{7}"}))
         .send()
         .await
         .unwrap();
@@ -270,7 +292,14 @@ async fn replies_travel_back_and_refusals_are_dead_letters() {
         serde_json::from_str(&agent.ok(&["ticket", "list", "--format", "json"]).await).unwrap();
     assert_eq!(list[0]["unread"], 1);
     let shown = agent.ok(&["ticket", "show", &format!("#{number}")]).await;
-    assert!(shown.contains("Please clean the vents."), "{shown}");
+    assert!(
+        shown.contains("Please clean the vents.^[[2J^[]0;pwned^G"),
+        "{shown}"
+    );
+    assert!(
+        !shown.contains('\u{1b}') && !shown.contains('\u{7}'),
+        "escape sequences reach the terminal: {shown:?}"
+    );
     assert!(
         !shown.contains("order a new fan"),
         "internal notes never reach the device"

@@ -17,7 +17,7 @@ pub const MASK: &str = "***";
 fn patterns() -> &'static [(Regex, &'static str)] {
     static P: OnceLock<Vec<(Regex, &'static str)>> = OnceLock::new();
     P.get_or_init(|| {
-        let rules: [(&str, &str); 7] = [
+        let rules: [(&str, &str); 12] = [
             // `Authorization: Basic …`, `Proxy-Authorization: Bearer …`
             (
                 r"(?i)\b((?:proxy-)?authorization)(\s*[:=]\s*)(?:(?:basic|bearer|digest|negotiate|token)\s+)?[^\s,;]+",
@@ -39,12 +39,38 @@ fn patterns() -> &'static [(Regex, &'static str)] {
                 "${1}${2}***",
             ),
             (r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b", "***"),
+            // Tools whose short option takes the password: `mysql -pX`
+            // (attached), `sshpass -p X`, `redis-cli -a X`.
+            (
+                r"(?i)(\b(?:mysql|mysqldump|mysqladmin|mysqlimport|mysqlcheck|mariadb|mariadb-dump)\b[^\n]*?\s-p)[^\s]+",
+                "${1}***",
+            ),
+            (r"(?i)(\bsshpass\b[^\n]*?\s-p)(\s*)[^\s]+", "${1}${2}***"),
+            (r"(?i)(\bredis-cli\b[^\n]*?\s-a)(\s+)[^\s]+", "${1}${2}***"),
+            // `curl -u user:password`, `--user user:password`
+            (r"(\s(?:-u|--user)(?:\s+|=)[^\s:]+:)[^\s]+", "${1}***"),
+            // OpenSSL's `-passin pass:X`
+            (r"(?i)\b(pass:)[^\s]+", "${1}***"),
         ];
         rules
             .into_iter()
             .filter_map(|(re, with)| Regex::new(re).ok().map(|r| (r, with)))
             .collect()
     })
+}
+
+/// `value` with [`redact`] applied to every string in it.
+pub fn redact_json(value: &mut serde_json::Value) {
+    match value {
+        serde_json::Value::String(s) => {
+            if let Cow::Owned(r) = redact(s) {
+                *s = r;
+            }
+        }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(redact_json),
+        serde_json::Value::Object(map) => map.values_mut().for_each(redact_json),
+        _ => {}
+    }
 }
 
 /// `text` with every secret it seems to hold replaced by [`MASK`].
@@ -98,6 +124,25 @@ mod tests {
                 "AWS_SECRET_ACCESS_KEY=***",
             ),
             ("key id AKIAIOSFODNN7EXAMPLE used", "key id *** used"),
+            ("mysql -u root -phunter2 db", "mysql -u root -p*** db"),
+            (
+                "/usr/bin/mysqldump -h db -pS3cr3t x",
+                "/usr/bin/mysqldump -h db -p*** x",
+            ),
+            ("sshpass -p hunter2 ssh host", "sshpass -p *** ssh host"),
+            (
+                "redis-cli -h r -a hunter2 ping",
+                "redis-cli -h r -a *** ping",
+            ),
+            ("curl -u bob:hunter2 https://x", "curl -u bob:*** https://x"),
+            (
+                "openssl pkcs12 -passin pass:hunter2",
+                "openssl pkcs12 -passin pass:***",
+            ),
+            (
+                "http://proxyuser:proxypass@proxy:3128",
+                "http://proxyuser:***@proxy:3128",
+            ),
         ];
         for (input, want) in cases {
             assert_eq!(redact(input), want, "{input}");
@@ -110,6 +155,8 @@ mod tests {
             "device token kept in the OS credential store",
             "check-in failed: the desk is unreachable",
             "/usr/bin/firefox --new-window https://example.com/path",
+            "psql -p 5432 -h db",
+            "ssh -p 2222 host",
         ] {
             assert!(matches!(redact(text), Cow::Borrowed(_)), "{text}");
         }

@@ -499,10 +499,8 @@ impl Agent {
         }
         let mut files = Vec::new();
         for path in &t.files {
-            let bytes = std::fs::read(path).map_err(|source| SyncError::Read {
-                path: path.clone(),
-                source,
-            })?;
+            let bytes = crate::local_file::read_regular(path, MAX_ATTACHMENT_BYTES)
+                .map_err(|e| SyncError::Invalid(e.to_string()))?;
             let name = path
                 .file_name()
                 .map_or_else(|| "file".into(), |n| n.to_string_lossy().into_owned());
@@ -1067,7 +1065,11 @@ impl Agent {
         let store = self.store();
         let tracker = deskside_host::checks::Tracker::load(&self.state_dir.join("checks.json"));
         Ok(Status {
-            server: self.desk.as_ref().map(|d| d.base().to_owned()),
+            // A password in the desk's URL never shows.
+            server: self
+                .desk
+                .as_ref()
+                .map(|d| crate::redact::redact(d.base()).into_owned()),
             device_id: store.get(KEY_DEVICE_ID)?.and_then(|s| s.parse().ok()),
             enrolled: self.credentials.get()?.is_some(),
             credential_store: self.credentials.describe(),

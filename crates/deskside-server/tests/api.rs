@@ -566,8 +566,63 @@ async fn checkin_and_policy<S: Store>(store: S) {
     )
     .await;
     assert_eq!(resp["version"], 2, "every change is a new version");
-    let (st, resp) = call(reqwest::Method::GET, policy_url, Some(&tech_token), None).await;
+    let (st, resp) = call(
+        reqwest::Method::GET,
+        policy_url.clone(),
+        Some(&tech_token),
+        None,
+    )
+    .await;
     assert_eq!((st, resp["version"].as_u64()), (StatusCode::OK, Some(2)));
+
+    // Version 3 changes the disk check and adds one: the history says who
+    // published each version, when, and what changed.
+    let third = serde_json::json!({"checks": [
+        {"id": "disk", "kind": "disk_free", "warn": "25%", "crit": "10%"},
+        {"id": "up", "kind": "uptime"}]});
+    let (st, _) = call(
+        reqwest::Method::PUT,
+        policy_url.clone(),
+        Some(&admin_token),
+        Some(third),
+    )
+    .await;
+    assert_eq!(st, StatusCode::OK);
+    let history = format!("{policy_url}/history");
+    let (st, page) = call(
+        reqwest::Method::GET,
+        format!("{history}?limit=2"),
+        Some(&tech_token),
+        None,
+    )
+    .await;
+    assert_eq!(st, StatusCode::OK, "{page}");
+    let versions = page["versions"].as_array().unwrap();
+    assert_eq!(versions.len(), 2);
+    assert_eq!(versions[0]["version"], 3);
+    assert_eq!(versions[0]["created_by"], "admin@example.com");
+    assert_eq!(
+        versions[0]["diff"],
+        serde_json::json!({"added": ["up"], "removed": [], "changed": ["disk"]})
+    );
+    assert_eq!(
+        versions[1]["diff"],
+        serde_json::json!({"added": [], "removed": [], "changed": []})
+    );
+    assert_eq!(page["next_cursor"], 2);
+    let (_, page) = call(
+        reqwest::Method::GET,
+        format!("{history}?cursor=2"),
+        Some(&tech_token),
+        None,
+    )
+    .await;
+    assert_eq!(page["versions"][0]["version"], 1);
+    assert_eq!(
+        page["versions"][0]["diff"]["added"],
+        serde_json::json!(["disk"])
+    );
+    assert!(page["next_cursor"].is_null(), "{page}");
 
     // The agent gets the policy once, and the inventory request stops once
     // the desk holds the inventory with the agent's hash.
@@ -578,12 +633,12 @@ async fn checkin_and_policy<S: Store>(store: S) {
         Some(body),
     )
     .await;
-    assert_eq!(resp["policy"]["version"], 2);
+    assert_eq!(resp["policy"]["version"], 3);
     assert_eq!(resp["policy"]["checks"][0]["id"], "disk");
     let inv = serde_json::to_vec(&inventory(&[("curl", "1")], 1 << 30)).unwrap();
     let (_, ack) = put_inventory(&base, Some(dev), inv, false).await;
     let ack: deskside_protocol::InventoryAck = serde_json::from_slice(&ack).unwrap();
-    let up_to_date = serde_json::json!({"policy_version": 2, "inventory_hash": ack.inventory_hash});
+    let up_to_date = serde_json::json!({"policy_version": 3, "inventory_hash": ack.inventory_hash});
     let (_, resp) = call(
         reqwest::Method::POST,
         checkin_url.clone(),

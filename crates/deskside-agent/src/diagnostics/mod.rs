@@ -160,8 +160,13 @@ pub fn build(inputs: Inputs<'_>) -> Bundle {
         format_version: FORMAT_VERSION,
         created_at: now,
         agent_version: crate::AGENT_VERSION.to_owned(),
-        // Secret settings serialise as "***".
-        config: serde_json::to_value(cfg).unwrap_or_default(),
+        // Secret settings serialise as "***"; passwords in the desk's or
+        // the proxy's URL are masked too.
+        config: {
+            let mut c = serde_json::to_value(cfg).unwrap_or_default();
+            crate::redact::redact_json(&mut c);
+            c
+        },
         excluded: excluded(privacy),
         software_count: inventory.map_or(0, |i| i.software.len()),
         device,
@@ -327,10 +332,18 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let mut cfg = AgentConfig::default();
         cfg.desk.enroll_secret = Some(crate::config::Secret("dsk_enr_topsecret".into()));
+        cfg.desk.server_url = Some("https://agent:deskpass@desk.example.com".into());
+        cfg.desk.proxy = Some("http://proxyuser:proxypass@proxy:3128".into());
         let bytes = compress(build(inputs(&cfg, dir.path()))).unwrap();
         let v = decompress(&bytes).unwrap();
         assert_eq!(v["format_version"], 2);
         assert!(!v.to_string().contains("topsecret"));
+        assert!(!v.to_string().contains("deskpass"), "{}", v["config"]);
+        assert!(!v.to_string().contains("proxypass"), "{}", v["config"]);
+        assert_eq!(
+            v["config"]["desk"]["proxy"],
+            "http://proxyuser:***@proxy:3128"
+        );
         assert_eq!(v["config"]["desk"]["enroll_secret"], "***");
         assert!(v["metrics"]["current"]["timestamp"].is_string());
         assert!(!v["processes"]["by_memory"].as_array().unwrap().is_empty());

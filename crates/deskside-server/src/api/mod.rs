@@ -467,6 +467,14 @@ fn routes<S: Store>() -> DocRouter<AppState<S>> {
             ],
         )
         .route(
+            "/api/v1/policy/history",
+            get(admin::policy_history::<S>),
+            [Op::get("Every published policy version: who, when, and what changed")
+                .auth(Auth::User)
+                .query::<admin::PolicyHistoryQuery>()
+                .reply::<admin::PolicyHistory>(200, "One page, newest first")],
+        )
+        .route(
             "/api/v1/enroll-secrets",
             get(admin::list_secrets::<S>).post(admin::create_secret::<S>),
             [

@@ -321,6 +321,13 @@ pub trait Store: Clone + Send + Sync + 'static {
         checks: &str,
         by_user: i64,
     ) -> impl Future<Output = StoreResult<i64>> + Send;
+    /// Policy versions older than `before` (all when `None`), newest
+    /// first, at most `limit`, with who published each.
+    fn policy_versions(
+        &self,
+        before: Option<i64>,
+        limit: u32,
+    ) -> impl Future<Output = StoreResult<Vec<PolicyVersion>>> + Send;
     /// Creates a ticket with its attachments, unless this device already
     /// created one with this idempotency key: then that ticket's id is
     /// returned and `created` is false. Safe across server nodes.
@@ -502,6 +509,19 @@ pub struct TicketWork {
     pub assignee_id: Option<i64>,
     /// Bumped by every technician change (the `ETag`).
     pub version: i64,
+}
+
+/// One published version of the health-check policy.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PolicyVersion {
+    /// Version number.
+    pub version: i64,
+    /// JSON list of checks.
+    pub checks: String,
+    /// When it was published.
+    pub created_at: DateTime<Utc>,
+    /// Who published it (absent when the user is gone).
+    pub created_by: Option<String>,
 }
 
 /// One audit record: (user id, action, detail JSON, when).

@@ -9,9 +9,9 @@ use sqlx::{PgPool, Row};
 
 use super::{
     AttachmentRow, AuditEntry, Checkin, CommentRow, Device, DeviceFilter, DeviceSummary,
-    EnrollSecret, Enrolled, InventoryFacts, NewEnrollment, NewTicketRow, Role, SoftwareEntry,
-    Store, StoreError, StoreResult, TicketFilter, TicketRow, TicketWork, User, is_unique_violation,
-    like_pattern,
+    EnrollSecret, Enrolled, InventoryFacts, NewEnrollment, NewTicketRow, PolicyVersion, Role,
+    SoftwareEntry, Store, StoreError, StoreResult, TicketFilter, TicketRow, TicketWork, User,
+    is_unique_violation, like_pattern,
 };
 use crate::workflow::{self, PatchOutcome, Plan, TicketChange};
 
@@ -494,6 +494,32 @@ impl Store for PgStore {
             }
         }
         Err(StoreError::Conflict("policy version".into()))
+    }
+
+    async fn policy_versions(
+        &self,
+        before: Option<i64>,
+        limit: u32,
+    ) -> StoreResult<Vec<PolicyVersion>> {
+        let rows = sqlx::query(
+            "SELECT p.version, p.body, p.created_at, u.email FROM policies p \
+             LEFT JOIN users u ON u.id = p.created_by \
+             WHERE $1 IS NULL OR p.version < $1 ORDER BY p.version DESC LIMIT $2",
+        )
+        .bind(before)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(PolicyVersion {
+                    version: r.try_get("version")?,
+                    checks: r.try_get("body")?,
+                    created_at: r.try_get("created_at")?,
+                    created_by: r.try_get("email")?,
+                })
+            })
+            .collect()
     }
 
     async fn create_ticket(&self, t: &NewTicketRow<'_>) -> StoreResult<(i64, bool)> {

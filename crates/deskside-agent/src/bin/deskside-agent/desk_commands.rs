@@ -65,17 +65,42 @@ fn state(t: &LocalTicket) -> String {
     }
 }
 
+/// `text` from the desk, safe for a terminal: control characters (escape
+/// sequences that clear the screen, set the title or move the cursor) are
+/// shown in caret notation instead of being sent to it. New lines and tabs
+/// stay where `keep_lines` is set.
+pub fn printable(text: &str, keep_lines: bool) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '\n' | '\t' if keep_lines => out.push(c),
+            '\u{0}'..='\u{1f}' => {
+                out.push('^');
+                out.push(char::from(b'@' + u8::try_from(u32::from(c)).unwrap_or(0)));
+            }
+            '\u{7f}' => out.push_str("^?"),
+            // C1 controls (CSI is U+009B) and the bidirectional overrides
+            // that make text read differently from what it is.
+            '\u{80}'..='\u{9f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' => {
+                out.push_str(&format!("\\u{{{:x}}}", u32::from(c)));
+            }
+            c => out.push(c),
+        }
+    }
+    out
+}
+
 fn render_ticket(t: &LocalTicket) -> String {
     let mut out = format!(
         "{}  {}\n  state: {}\n  filed: {}\n",
         t.local_id,
-        t.subject,
-        state(t),
+        printable(&t.subject, false),
+        printable(&state(t), false),
         t.created_at.format("%Y-%m-%d %H:%M UTC")
     );
     if let Some(server) = &t.server {
         if !server.description.is_empty() {
-            out.push_str(&format!("\n  {}\n", server.description));
+            out.push_str(&format!("\n  {}\n", printable(&server.description, true)));
         }
         for c in &server.comments {
             let who = match c.author {
@@ -85,7 +110,7 @@ fn render_ticket(t: &LocalTicket) -> String {
             out.push_str(&format!(
                 "\n  [{}] {who}: {}\n",
                 c.created_at.format("%Y-%m-%d %H:%M"),
-                c.body
+                printable(&c.body, true)
             ));
         }
     }
@@ -105,7 +130,12 @@ pub fn ticket(cfg: &AgentConfig, command: TicketCommand) -> Result<ExitCode> {
             screenshot,
         } => {
             let screenshot = screenshot
-                .map(|p| std::fs::read(&p).with_context(|| format!("cannot read {}", p.display())))
+                .map(|p| {
+                    deskside_agent::local_file::read_regular(
+                        &p,
+                        deskside_agent::sync::MAX_ATTACHMENT_BYTES,
+                    )
+                })
                 .transpose()?;
             let t = agent.submit_ticket(NewTicketInput {
                 subject,
@@ -169,7 +199,12 @@ pub fn ticket(cfg: &AgentConfig, command: TicketCommand) -> Result<ExitCode> {
                         } else {
                             String::new()
                         };
-                        println!("{:<28} {:<28} {}{unread}", t.local_id, state(t), t.subject);
+                        println!(
+                            "{:<28} {:<28} {}{unread}",
+                            t.local_id,
+                            printable(&state(t), false),
+                            printable(&t.subject, false)
+                        );
                     }
                 }
             }
@@ -279,7 +314,9 @@ pub fn status(cfg: &AgentConfig, format: Format) -> Result<ExitCode> {
             };
             println!(
                 "desk:          {}",
-                s.server.as_deref().unwrap_or("none configured")
+                s.server
+                    .as_deref()
+                    .map_or("none configured".into(), |u| printable(u, false))
             );
             println!("enrolled:      {enrolled}");
             println!("credentials:   {}", s.credential_store);
@@ -290,14 +327,17 @@ pub fn status(cfg: &AgentConfig, format: Format) -> Result<ExitCode> {
                     .to_string())
             );
             if let Some(e) = &s.last_error {
-                println!("last error:    {e}");
+                println!("last error:    {}", printable(e, false));
             }
             println!("outbox:        {} waiting", s.outbox_depth);
             println!("dead letters:  {}", s.dead_letters.len());
             for d in &s.dead_letters {
                 println!(
                     "  {} {} ({}): {}",
-                    d.kind, d.idempotency_key, d.status, d.error
+                    d.kind,
+                    d.idempotency_key,
+                    d.status,
+                    printable(&d.error, false)
                 );
             }
             println!(
@@ -316,4 +356,28 @@ pub fn diagnostics(cfg: &AgentConfig, out: &std::path::Path) -> Result<ExitCode>
     std::fs::write(out, &bytes).with_context(|| format!("cannot write {}", out.display()))?;
     println!("{} ({} bytes, gzip JSON)", out.display(), bytes.len());
     Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::printable;
+
+    #[test]
+    fn desk_text_cannot_drive_the_terminal() {
+        // Clear screen, set the window title, CSI as one C1 character, a
+        // right-to-left override.
+        let hostile = "\u{1b}[2J\u{1b}]0;pwned\u{7}ok\u{9b}31m\u{202e}txt.exe";
+        let shown = printable(hostile, false);
+        assert!(!shown.chars().any(|c| c.is_control()), "{shown:?}");
+        assert_eq!(shown, "^[[2J^[]0;pwned^Gok\\u{9b}31m\\u{202e}txt.exe");
+        assert_eq!(
+            printable("line 1\nline 2\tend", true),
+            "line 1\nline 2\tend"
+        );
+        assert_eq!(printable("a\nb", false), "a^Jb");
+        assert_eq!(
+            printable("비밀번호를 잊어버렸어요", false),
+            "비밀번호를 잊어버렸어요"
+        );
+    }
 }
