@@ -230,6 +230,65 @@ async fn sqlite_enrollment() {
     enrollment_flow(s).await;
 }
 
+/// Errors made by layers, not handlers, carry the JSON body too: an unknown
+/// `Content-Encoding` (415) and a body that never finishes arriving (408).
+#[tokio::test]
+async fn layer_errors_are_json() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let (store, _dir) = common::sqlite().await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let blobs = deskside_server::blobs::DiskBlobs::new(_dir.path().join("blobs")).unwrap();
+    let limits = Limits {
+        request_timeout: Duration::from_millis(500),
+        ..Limits::default()
+    };
+    tokio::spawn(api::serve(
+        listener,
+        router(store, blobs, limits),
+        std::future::pending(),
+    ));
+    let r = common::http()
+        .post(format!("http://{addr}/api/v1/enroll"))
+        .header("content-type", "application/json")
+        .header("content-encoding", "br")
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    assert_eq!(code(&r.bytes().await.unwrap()), "unsupported_media_type");
+
+    // Headers promise 100 bytes; 2 arrive, then nothing.
+    let mut tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
+    tcp.write_all(
+        b"POST /api/v1/enroll HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n\
+          Content-Length: 100\r\n\r\n{\"",
+    )
+    .await
+    .unwrap();
+    let mut answer = Vec::new();
+    tokio::time::timeout(Duration::from_secs(10), async {
+        let mut buf = [0u8; 4096];
+        loop {
+            let n = tcp.read(&mut buf).await.unwrap();
+            answer.extend_from_slice(&buf[..n]);
+            let done = String::from_utf8_lossy(&answer)
+                .split_once("\r\n\r\n")
+                .is_some_and(|(_, b)| serde_json::from_str::<ErrorBody>(b).is_ok());
+            if n == 0 || done {
+                break;
+            }
+        }
+    })
+    .await
+    .unwrap();
+    let text = String::from_utf8_lossy(&answer);
+    assert!(text.starts_with("HTTP/1.1 408"), "{text}");
+    let body = text.split("\r\n\r\n").nth(1).unwrap_or_default();
+    assert_eq!(code(body.as_bytes()), "request_timeout", "{text}");
+}
+
 #[tokio::test]
 async fn sqlite_bad_input() {
     let (s, _dir) = common::sqlite().await;
@@ -831,12 +890,37 @@ async fn tickets_flow<S: Store>(store: S) {
         (Some("screen.png"), Some("image/png"))
     );
 
-    // A retry with the same key, even resent in full: the same ticket.
+    // A retry with the same key, resent in full: the same ticket, and the
+    // resent files are not kept twice.
+    let port = base.rsplit(':').next().unwrap();
+    let blob_dir = std::env::temp_dir().join(format!("deskside-test-blobs-{port}"));
+    let blob_files = || {
+        fn count(dir: &std::path::Path) -> usize {
+            std::fs::read_dir(dir).map_or(0, |entries| {
+                entries
+                    .flatten()
+                    .map(|e| {
+                        if e.path().is_dir() {
+                            count(&e.path())
+                        } else {
+                            1
+                        }
+                    })
+                    .sum()
+            })
+        }
+        count(&blob_dir)
+    };
+    let stored = blob_files();
     let (st, again) = submit(
         &base,
         Some(&a),
         Some("key-1"),
-        ticket_form("Laptop will not wake", Some(diagnostics), None),
+        ticket_form(
+            "Laptop will not wake",
+            Some(diagnostics.clone()),
+            Some((png.clone(), "screen.png")),
+        ),
     )
     .await;
     assert_eq!(st, StatusCode::OK);
@@ -846,6 +930,23 @@ async fn tickets_flow<S: Store>(store: S) {
         2,
         "the first submission's files"
     );
+    // The same key with another payload is not a retry: refused, and what
+    // it uploaded is removed.
+    let (st, body) = submit(
+        &base,
+        Some(&a),
+        Some("key-1"),
+        ticket_form("Laptop will not wake", Some(diagnostics), None),
+    )
+    .await;
+    assert_eq!(
+        (st, body["error"]["code"].as_str()),
+        (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Some("idempotency_key_reused")
+        )
+    );
+    assert_eq!(blob_files(), stored, "no orphan blobs");
     let (st, other) = submit(
         &base,
         Some(&a),
@@ -940,6 +1041,58 @@ async fn tickets_flow<S: Store>(store: S) {
             "missing_credentials",
         ),
     ];
+    let ticket_part = |json: &str| {
+        reqwest::multipart::Part::bytes(json.as_bytes().to_vec())
+            .mime_str("application/json")
+            .unwrap()
+    };
+    let strict: Vec<(&str, reqwest::multipart::Form)> = vec![
+        (
+            "unknown category",
+            reqwest::multipart::Form::new().part(
+                "ticket",
+                ticket_part(r#"{"subject": "x", "category": "coffee"}"#),
+            ),
+        ),
+        (
+            "unknown field",
+            reqwest::multipart::Form::new().part(
+                "ticket",
+                ticket_part(r#"{"subject": "x", "sevrity": "high"}"#),
+            ),
+        ),
+        (
+            "two ticket parts",
+            reqwest::multipart::Form::new()
+                .part("ticket", ticket_part(r#"{"subject": "first"}"#))
+                .part("ticket", ticket_part(r#"{"subject": "second"}"#)),
+        ),
+        (
+            "NUL in the subject",
+            reqwest::multipart::Form::new()
+                .part("ticket", ticket_part(r#"{"subject": "a\u0000b"}"#))
+                .part(
+                    "attachment",
+                    reqwest::multipart::Part::bytes(vec![7u8; 1024 * 1024]).file_name("a.bin"),
+                ),
+        ),
+        (
+            "NUL in the description",
+            reqwest::multipart::Form::new().part(
+                "ticket",
+                ticket_part(r#"{"subject": "x", "description": "\u0000"}"#),
+            ),
+        ),
+    ];
+    for (what, form) in strict {
+        let (st, body) = submit(&base, Some(&a), Some("strict-1"), form).await;
+        assert_eq!(
+            (st, body["error"]["code"].as_str()),
+            (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_body")),
+            "{what}: {body}"
+        );
+    }
+    assert_eq!(blob_files(), stored, "refused submissions leave no blobs");
     for (token, key, form, status, want) in bad {
         let (st, body) = submit(&base, token, key, form).await;
         assert_eq!(
@@ -2224,6 +2377,19 @@ async fn search_and_catalogue<S: Store>(store: S) {
         comment("c 2").await.unwrap().status(),
         StatusCode::BAD_REQUEST
     );
+    // The same key with another text is refused, not answered as if the
+    // new text were stored.
+    let reused = common::http()
+        .post(format!("{base}/api/v1/agent/tickets/{t2}/comments"))
+        .bearer_auth(&b)
+        .header("idempotency-key", "c-1")
+        .header("content-type", "application/json")
+        .body(r#"{"body": "Something else"}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(reused.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(code(&reused.bytes().await.unwrap()), "idempotency_key_reused");
     let (_, t) = call(
         reqwest::Method::GET,
         format!("{base}/api/v1/agent/tickets/{t2}"),

@@ -343,6 +343,7 @@ async fn suite<S: Store>(s: S) {
         category: "printer",
         urgency: "low",
         priority: 4,
+        request_hash: "req-1",
         attachments: vec![(
             "d.json".into(),
             "application/json".into(),
@@ -357,6 +358,17 @@ async fn suite<S: Store>(s: S) {
         s.create_ticket(&ticket(dev, "k")).await.unwrap(),
         (t1, false),
         "same key, same ticket"
+    );
+    assert!(
+        matches!(
+            s.create_ticket(&NewTicketRow {
+                request_hash: "req-2",
+                ..ticket(dev, "k")
+            })
+            .await,
+            Err(StoreError::KeyReused)
+        ),
+        "same key, another request"
     );
     let (t2, created) = s
         .create_ticket(&ticket(other.device_id, "k"))
@@ -591,6 +603,7 @@ async fn search_suite<S: Store>(s: S) {
         category: "network",
         urgency: "high",
         priority,
+        request_hash: key,
         attachments: Vec::new(),
     };
     let (t1, _) = s

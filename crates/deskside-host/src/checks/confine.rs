@@ -180,8 +180,9 @@ mod tests {
     use std::os::unix::fs::PermissionsExt;
 
     fn executable(path: &Path) {
-        std::fs::write(path, "#!/bin/sh\necho OK\n").unwrap();
-        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).unwrap();
+        std::fs::write(path, "#!/bin/sh\necho OK\n").expect("writing a test plugin");
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755))
+            .expect("making it executable");
     }
 
     #[test]

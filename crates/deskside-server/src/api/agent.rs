@@ -328,7 +328,7 @@ pub(super) async fn create_ticket<S: Store>(
         )
     })?;
     let mut mp = multipart.map_err(|e| multipart_error(e.status(), e.body_text()))?;
-    let mut ticket: Option<deskside_protocol::NewTicket> = None;
+    let mut ticket: Option<(deskside_protocol::NewTicket, Vec<u8>)> = None;
     let mut files: Vec<(String, String, Vec<u8>, bool)> = Vec::new();
     while let Some(field) = mp
         .next_field()
@@ -342,12 +342,15 @@ pub(super) async fn create_ticket<S: Store>(
             .unwrap_or("application/octet-stream")
             .to_owned();
         match part.as_str() {
+            "ticket" if ticket.is_some() => {
+                return Err(invalid("more than one ticket part"));
+            }
             "ticket" => {
                 let bytes = read_part(field, 64 * 1024, "ticket part").await?;
-                ticket = Some(
-                    serde_json::from_slice(&bytes)
-                        .map_err(|e| invalid(format!("ticket part: {e}")))?,
-                );
+                ticket = Some((new_ticket(&bytes)?, bytes));
+            }
+            "diagnostics" if files.iter().any(|f| f.3) => {
+                return Err(invalid("more than one diagnostics part"));
             }
             "diagnostics" => {
                 let bytes = read_part(field, MAX_DIAGNOSTICS_BYTES, "diagnostics bundle").await?;
@@ -377,7 +380,7 @@ pub(super) async fn create_ticket<S: Store>(
             }
         }
     }
-    let ticket = ticket.ok_or_else(|| invalid("the ticket part is missing"))?;
+    let (ticket, ticket_bytes) = ticket.ok_or_else(|| invalid("the ticket part is missing"))?;
     let subject = ticket.subject.trim();
     if subject.is_empty() || subject.chars().count() > 200 {
         return Err(invalid("subject must be 1 to 200 characters"));
@@ -391,32 +394,40 @@ pub(super) async fn create_ticket<S: Store>(
                 "file names and content types must be at most 255 bytes",
             ));
         }
+        if name.contains('\0') || ct.contains('\0') {
+            return Err(invalid(
+                "file names and content types must not contain NUL characters",
+            ));
+        }
     }
+    let request_hash = request_hash(&ticket_bytes, &files);
     // Content first, rows second: a crash in between leaves an unreferenced
-    // blob, never a row without content.
-    let mut attachments = Vec::with_capacity(files.len());
+    // blob, never a row without content. A refused or failed insert removes
+    // what it stored.
+    let mut attachments: Vec<(String, String, i64, String, bool)> = Vec::with_capacity(files.len());
     for (name, ct, bytes, diagnostics) in files {
         let size = i64::try_from(bytes.len()).unwrap_or(i64::MAX);
-        let key = state.blobs.put(bytes).await.map_err(|e| {
-            tracing::error!("blob store: {e}");
-            ApiError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "storage_unavailable",
-                "cannot store the attachment",
-            )
-        })?;
+        let stored = state.blobs.put(bytes).await;
+        let key = match stored {
+            Ok(key) => key,
+            Err(e) => {
+                tracing::error!("blob store: {e}");
+                for (_, _, _, k, _) in &attachments {
+                    state.blobs.delete(k).await;
+                }
+                return Err(ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "storage_unavailable",
+                    "cannot store the attachment",
+                ));
+            }
+        };
         attachments.push((name, ct, size, key, diagnostics));
     }
     let keys: Vec<String> = attachments.iter().map(|a| a.3.clone()).collect();
-    let category = serde_json::to_value(ticket.category)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_owned))
-        .unwrap_or_default();
-    let urgency = serde_json::to_value(ticket.urgency)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_owned))
-        .unwrap_or_default();
-    let (id, created) = state
+    let category = snake(ticket.category);
+    let urgency = snake(ticket.urgency);
+    let created = state
         .store
         .create_ticket(&NewTicketRow {
             device_id: device.id,
@@ -426,9 +437,19 @@ pub(super) async fn create_ticket<S: Store>(
             category: &category,
             urgency: &urgency,
             priority: priority(ticket.urgency),
+            request_hash: &request_hash,
             attachments,
         })
-        .await?;
+        .await;
+    let (id, created) = match created {
+        Ok(done) => done,
+        Err(e) => {
+            for k in &keys {
+                state.blobs.delete(k).await;
+            }
+            return Err(e.into());
+        }
+    };
     if created {
         Metrics::inc(&state.metrics.tickets);
     } else {
@@ -461,6 +482,60 @@ pub(super) async fn create_ticket<S: Store>(
             state.store.comments(id, false).await?,
         )),
     ))
+}
+
+/// The fields a ticket part may have; anything else is refused rather
+/// than silently dropped.
+const TICKET_FIELDS: &[&str] = &["subject", "description", "category", "urgency"];
+
+/// The `ticket` part, strictly: no unknown field, no unknown category, no
+/// NUL character (which PostgreSQL cannot store).
+fn new_ticket(bytes: &[u8]) -> Result<deskside_protocol::NewTicket, ApiError> {
+    let value: serde_json::Value =
+        serde_json::from_slice(bytes).map_err(|e| invalid(format!("ticket part: {e}")))?;
+    let Some(fields) = value.as_object() else {
+        return Err(invalid("ticket part: must be a JSON object"));
+    };
+    if let Some(unknown) = fields.keys().find(|k| !TICKET_FIELDS.contains(&k.as_str())) {
+        return Err(invalid(format!(
+            "ticket part: unknown field {unknown:?} (subject, description, category, urgency)"
+        )));
+    }
+    if has_nul(&value) {
+        return Err(invalid("text must not contain NUL characters"));
+    }
+    if let Some(c) = fields.get("category") {
+        let known = c.as_str().is_some_and(|c| {
+            enum_from(c, deskside_protocol::TicketCategory::Other)
+                != deskside_protocol::TicketCategory::Other
+                || c == "other"
+        });
+        if !known {
+            return Err(invalid(format!(
+                "ticket part: unknown category {c} (hardware, software, network, account, printer, other)"
+            )));
+        }
+    }
+    serde_json::from_value(value).map_err(|e| invalid(format!("ticket part: {e}")))
+}
+
+/// SHA-256 over everything a ticket submission carries, to tell a retry
+/// from a different request under the same idempotency key.
+fn request_hash(ticket: &[u8], files: &[(String, String, Vec<u8>, bool)]) -> String {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    let mut field = |bytes: &[u8]| {
+        h.update((bytes.len() as u64).to_le_bytes());
+        h.update(bytes);
+    };
+    field(ticket);
+    for (name, ct, bytes, diagnostics) in files {
+        field(name.as_bytes());
+        field(ct.as_bytes());
+        field(&Sha256::digest(bytes));
+        field(&[u8::from(*diagnostics)]);
+    }
+    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// `GET /api/v1/agent/tickets`: this device's tickets, newest first.

@@ -118,6 +118,13 @@ impl From<JsonRejection> for ApiError {
 
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
+        if matches!(e, StoreError::KeyReused) {
+            return Self::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "idempotency_key_reused",
+                "this Idempotency-Key was used before for a different request; use a new key",
+            );
+        }
         // The client did nothing wrong; say so without internals.
         tracing::error!("storage: {e}");
         Self::new(
@@ -578,6 +585,7 @@ pub fn router<S: Store>(store: S, blobs: impl Into<Blobs>, limits: Limits) -> Ro
             openapi: Arc::new(doc),
             policy: Arc::new(PolicyCache::default()),
         })
+        .layer(axum::middleware::from_fn(json_errors))
         .layer(axum::middleware::from_fn(
             move |req: Request, next: axum::middleware::Next| {
                 let counted = Arc::clone(&counted);
@@ -588,6 +596,48 @@ pub fn router<S: Store>(store: S, blobs: impl Into<Blobs>, limits: Limits) -> Ro
                 }
             },
         ))
+}
+
+/// Every error answer carries the JSON error body with a typed code, also
+/// those a layer makes without one (the timeout's 408, the decompression's
+/// 415 for an unknown `Content-Encoding`).
+async fn json_errors(req: Request, next: axum::middleware::Next) -> Response {
+    use axum::http::header;
+    let resp = next.run(req).await;
+    let status = resp.status();
+    let is_json = resp
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if is_json || !(status.is_client_error() || status.is_server_error()) {
+        return resp;
+    }
+    let (code, message) = match status {
+        StatusCode::REQUEST_TIMEOUT => (
+            "request_timeout",
+            "the request took too long to arrive or to answer",
+        ),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => (
+            "unsupported_media_type",
+            "unsupported Content-Type or Content-Encoding (gzip is accepted)",
+        ),
+        StatusCode::PAYLOAD_TOO_LARGE => ("body_too_large", "the request body is too large"),
+        StatusCode::METHOD_NOT_ALLOWED => (
+            "method_not_allowed",
+            "this endpoint does not take that method",
+        ),
+        StatusCode::NOT_FOUND => ("not_found", "no such endpoint"),
+        s if s.is_server_error() => ("internal", "the desk failed to answer; try again"),
+        _ => ("bad_request", "the request is not valid"),
+    };
+    let mut out = ApiError::new(status, code, message).into_response();
+    for h in [header::RETRY_AFTER, header::ALLOW] {
+        if let Some(v) = resp.headers().get(&h) {
+            out.headers_mut().insert(h, v.clone());
+        }
+    }
+    out
 }
 
 /// Runs each handler in a task of its own, so that a client hanging up

@@ -218,6 +218,9 @@ pub enum StoreError {
     /// A unique value is taken.
     #[error("{0} already exists")]
     Conflict(String),
+    /// An idempotency key came again with another payload.
+    #[error("the idempotency key was used before for a different request")]
+    KeyReused,
     /// The URL names no supported database.
     #[error("unsupported database URL (expected sqlite:… or postgres://…)")]
     UnsupportedUrl,
@@ -599,6 +602,9 @@ pub struct NewTicketRow<'a> {
     pub urgency: &'a str,
     /// Priority 1–5.
     pub priority: i64,
+    /// SHA-256 of what was sent (ticket part and files): a key reused
+    /// with another payload is refused.
+    pub request_hash: &'a str,
     /// Attachments already in the blob store: (name, content type, size,
     /// blob key, diagnostics).
     pub attachments: Vec<(String, String, i64, String, bool)>,
@@ -637,6 +643,27 @@ pub async fn open(url: &str) -> StoreResult<Backend> {
         Ok(Backend::Postgres(PgStore::open(url).await?))
     } else {
         Err(StoreError::UnsupportedUrl)
+    }
+}
+
+/// The ticket found for a reused idempotency key, if it was created by the
+/// same request (tickets stored before request hashes were kept match).
+pub(crate) fn same_request(
+    (id, stored): (i64, Option<String>),
+    request_hash: &str,
+) -> StoreResult<(i64, bool)> {
+    match stored {
+        Some(h) if h != request_hash => Err(StoreError::KeyReused),
+        _ => Ok((id, false)),
+    }
+}
+
+/// The comment found for a reused idempotency key, if it says the same.
+pub(crate) fn same_comment(id: i64, stored: &str, body: &str) -> StoreResult<(i64, bool)> {
+    if stored == body {
+        Ok((id, false))
+    } else {
+        Err(StoreError::KeyReused)
     }
 }
 

@@ -11,7 +11,7 @@ use super::{
     AttachmentRow, AuditEntry, Checkin, CommentRow, Device, DeviceFilter, DeviceSummary,
     EnrollSecret, Enrolled, InventoryFacts, NewEnrollment, NewTicketRow, PolicyVersion, Role,
     SoftwareEntry, Store, StoreError, StoreResult, TicketFilter, TicketRow, TicketWork, User,
-    is_unique_violation, like_pattern,
+    is_unique_violation, like_pattern, same_comment, same_request,
 };
 use crate::workflow::{self, PatchOutcome, Plan, TicketChange};
 
@@ -526,8 +526,8 @@ impl Store for PgStore {
         let existing = |pool: &Self| {
             let pool = pool.pool.clone();
             async move {
-                sqlx::query_scalar::<_, i64>(
-                    "SELECT id FROM tickets WHERE device_id = $1 AND idempotency_key = $2",
+                sqlx::query_as::<_, (i64, Option<String>)>(
+                    "SELECT id, request_hash FROM tickets WHERE device_id = $1 AND idempotency_key = $2",
                 )
                 .bind(t.device_id)
                 .bind(t.idempotency_key)
@@ -535,14 +535,14 @@ impl Store for PgStore {
                 .await
             }
         };
-        if let Some(id) = existing(self).await? {
-            return Ok((id, false));
+        if let Some(found) = existing(self).await? {
+            return same_request(found, t.request_hash);
         }
         let mut tx = self.pool.begin().await?;
         let now = Utc::now();
         let inserted = sqlx::query_scalar::<_, i64>(
             "INSERT INTO tickets (device_id, idempotency_key, subject, description, category, urgency, status, \
-             priority, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, 'new', $7, $8, $8) RETURNING id",
+             priority, created_at, updated_at, request_hash) VALUES ($1, $2, $3, $4, $5, $6, 'new', $7, $8, $8, $9) RETURNING id",
         )
         .bind(t.device_id)
         .bind(t.idempotency_key)
@@ -552,6 +552,7 @@ impl Store for PgStore {
         .bind(t.urgency)
         .bind(t.priority)
         .bind(now)
+        .bind(t.request_hash)
         .fetch_one(&mut *tx)
         .await;
         let id = match inserted {
@@ -559,12 +560,12 @@ impl Store for PgStore {
             // Another node took the same key a moment ago.
             Err(e) if is_unique_violation(&e) => {
                 drop(tx);
-                return Ok((
+                return same_request(
                     existing(self)
                         .await?
                         .ok_or(StoreError::Conflict("ticket".into()))?,
-                    false,
-                ));
+                    t.request_hash,
+                );
             }
             Err(e) => return Err(e.into()),
         };
@@ -868,16 +869,16 @@ impl Store for PgStore {
         idempotency_key: &str,
     ) -> StoreResult<(i64, bool)> {
         let existing = || async {
-            sqlx::query_scalar::<_, i64>(
-                "SELECT id FROM ticket_comments WHERE ticket_id = $1 AND idempotency_key = $2",
+            sqlx::query_as::<_, (i64, String)>(
+                "SELECT id, body FROM ticket_comments WHERE ticket_id = $1 AND idempotency_key = $2",
             )
             .bind(ticket_id)
             .bind(idempotency_key)
             .fetch_optional(&self.pool)
             .await
         };
-        if let Some(id) = existing().await? {
-            return Ok((id, false));
+        if let Some((id, stored)) = existing().await? {
+            return same_comment(id, &stored, body);
         }
         let now = Utc::now();
         let mut tx = self.pool.begin().await?;
@@ -896,10 +897,10 @@ impl Store for PgStore {
             // Another node stored the same delivery a moment ago.
             Err(e) if is_unique_violation(&e) => {
                 drop(tx);
-                return existing()
-                    .await?
-                    .map(|id| (id, false))
-                    .ok_or(StoreError::Database(e));
+                return match existing().await? {
+                    Some((id, stored)) => same_comment(id, &stored, body),
+                    None => Err(StoreError::Database(e)),
+                };
             }
             Err(e) => return Err(e.into()),
         };
