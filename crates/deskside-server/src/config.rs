@@ -35,6 +35,13 @@ pub struct ServerConfig {
     pub tls_cert_file: Option<PathBuf>,
     /// PEM private key of the certificate.
     pub tls_key_file: Option<PathBuf>,
+    /// Proxies (exact addresses) whose `X-Forwarded-For` names the client:
+    /// the TLS proxy in front of the desk.
+    pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// With PostgreSQL and no `blob_url`: the data directory's `blobs` is
+    /// shared by every node (e.g. NFS). Without it that combination is
+    /// refused, since a node cannot serve what another stored.
+    pub shared_blob_dir: bool,
 }
 
 /// `humantime` strings for durations, without another dependency.
@@ -61,6 +68,8 @@ impl Default for ServerConfig {
             metrics_retention: Duration::from_secs(30 * 86400),
             tls_cert_file: None,
             tls_key_file: None,
+            trusted_proxies: Vec::new(),
+            shared_blob_dir: false,
         }
     }
 }
@@ -94,6 +103,8 @@ impl std::fmt::Debug for ServerConfig {
             .field("metrics_retention", &self.metrics_retention)
             .field("tls_cert_file", &self.tls_cert_file)
             .field("tls_key_file", &self.tls_key_file)
+            .field("trusted_proxies", &self.trusted_proxies)
+            .field("shared_blob_dir", &self.shared_blob_dir)
             .finish()
     }
 }
@@ -147,6 +158,29 @@ impl ServerConfig {
         if let Some(v) = env("DESKSIDE_TLS_KEY_FILE").filter(|v| !v.is_empty()) {
             cfg.tls_key_file = Some(PathBuf::from(v));
         }
+        if let Some(v) = env("DESKSIDE_TRUSTED_PROXIES") {
+            cfg.trusted_proxies = v
+                .split(',')
+                .map(str::trim)
+                .filter(|a| !a.is_empty())
+                .map(|a| {
+                    a.parse().map_err(|_| {
+                        format!("DESKSIDE_TRUSTED_PROXIES: {a:?} is not an IP address")
+                    })
+                })
+                .collect::<Result<_, _>>()?;
+        }
+        if let Some(v) = env("DESKSIDE_SHARED_BLOB_DIR") {
+            cfg.shared_blob_dir = match v.trim().to_ascii_lowercase().as_str() {
+                "1" | "true" | "yes" | "on" => true,
+                "0" | "false" | "no" | "off" | "" => false,
+                _ => {
+                    return Err(format!(
+                        "DESKSIDE_SHARED_BLOB_DIR: {v:?} is not true or false"
+                    ));
+                }
+            };
+        }
         if cfg.tls_cert_file.is_some() != cfg.tls_key_file.is_some() {
             return Err("tls_cert_file and tls_key_file go together: set both or neither".into());
         }
@@ -175,6 +209,22 @@ impl ServerConfig {
         Ok(cfg)
     }
 
+    /// Why this configuration cannot serve, if it cannot: PostgreSQL is for
+    /// several nodes, and attachments on one node's disk are unreadable by
+    /// the others.
+    pub fn serving_problem(&self) -> Option<String> {
+        let postgres = self
+            .database_url
+            .as_deref()
+            .is_some_and(|u| u.starts_with("postgres"));
+        (postgres && self.blob_url.is_none() && !self.shared_blob_dir).then(|| {
+            format!(
+                "with PostgreSQL, attachments need storage every node reaches: set blob_url = \"s3://bucket/prefix\" (DESKSIDE_BLOB_URL), or shared_blob_dir = true (DESKSIDE_SHARED_BLOB_DIR) if {} is shared by every node",
+                self.data_dir.join("blobs").display()
+            )
+        })
+    }
+
     /// The database URL in effect (SQLite in the data directory by default).
     pub fn database_url(&self) -> String {
         match &self.database_url {
@@ -191,6 +241,50 @@ impl ServerConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn postgres_with_local_blobs_needs_a_shared_directory() {
+        let pg = |extra: &[(&str, &str)]| {
+            let extra: Vec<(String, String)> = extra
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect();
+            ServerConfig::load(None, move |k| {
+                if k == "DESKSIDE_DATABASE_URL" {
+                    return Some("postgres://desk@db/desk".to_owned());
+                }
+                extra
+                    .iter()
+                    .find(|(key, _)| key == k)
+                    .map(|(_, v)| v.clone())
+            })
+            .unwrap()
+        };
+        let problem = pg(&[]).serving_problem().unwrap();
+        assert!(problem.contains("blob_url") && problem.contains("shared_blob_dir"));
+        assert!(
+            pg(&[("DESKSIDE_SHARED_BLOB_DIR", "true")])
+                .serving_problem()
+                .is_none()
+        );
+        assert!(
+            pg(&[("DESKSIDE_BLOB_URL", "s3://b/p")])
+                .serving_problem()
+                .is_none()
+        );
+        assert!(
+            ServerConfig::default().serving_problem().is_none(),
+            "SQLite is one node"
+        );
+        let proxies = pg(&[("DESKSIDE_TRUSTED_PROXIES", "10.0.0.1, ::1")]).trusted_proxies;
+        assert_eq!(proxies.len(), 2);
+        assert!(
+            ServerConfig::load(None, |k| (k == "DESKSIDE_TRUSTED_PROXIES")
+                .then(|| "proxy".into()))
+            .unwrap_err()
+            .contains("DESKSIDE_TRUSTED_PROXIES")
+        );
+    }
 
     #[test]
     fn example_states_the_defaults_and_env_wins() {

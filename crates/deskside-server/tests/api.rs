@@ -2389,7 +2389,10 @@ async fn search_and_catalogue<S: Store>(store: S) {
         .await
         .unwrap();
     assert_eq!(reused.status(), StatusCode::UNPROCESSABLE_ENTITY);
-    assert_eq!(code(&reused.bytes().await.unwrap()), "idempotency_key_reused");
+    assert_eq!(
+        code(&reused.bytes().await.unwrap()),
+        "idempotency_key_reused"
+    );
     let (_, t) = call(
         reqwest::Method::GET,
         format!("{base}/api/v1/agent/tickets/{t2}"),
@@ -2411,4 +2414,303 @@ async fn postgres_search_and_catalogue() {
     if let Some(s) = common::postgres().await {
         search_and_catalogue(s).await;
     }
+}
+
+/// Every credential can be revoked, and each revocation is audited:
+/// API tokens (own, or anyone's for an administrator, and by logging out
+/// with one), users (sessions and tokens stop at once) and devices.
+async fn revocation<S: Store>(store: S) {
+    use deskside_server::credentials::hash_password;
+    use deskside_server::store::Role;
+    let base = start(store.clone()).await;
+    store
+        .create_enroll_secret(None, &hash_token("fleet"), None)
+        .await
+        .unwrap();
+    let (admin, admin_token) = api_user(&store, "admin@example.com", Role::Admin).await;
+    let (tech, tech_token) = api_user(&store, "tech@example.com", Role::Technician).await;
+    let (_, other_token) = api_user(&store, "other@example.com", Role::Technician).await;
+    let get = |token: &str, path: &str| get_as(base.clone(), token.to_owned(), path.to_owned());
+    let send = |method: reqwest::Method, token: &str, path: &str| {
+        let (url, token) = (format!("{base}{path}"), token.to_owned());
+        async move { call(method, url, Some(&token), None).await }
+    };
+
+    // A technician sees their own tokens only; everyone's is for admins.
+    let (st, mine) = get(&tech_token, "/api/v1/tokens").await;
+    assert_eq!(st, StatusCode::OK);
+    let mine = mine["tokens"].as_array().unwrap().clone();
+    assert_eq!(mine.len(), 1);
+    assert_eq!(mine[0]["email"], "tech@example.com");
+    assert!(mine[0].get("token").is_none() && mine[0].get("token_hash").is_none());
+    let (st, _) = get(&tech_token, "/api/v1/tokens?all=true").await;
+    assert_eq!(st, StatusCode::FORBIDDEN);
+    let (st, all) = get(&admin_token, "/api/v1/tokens?all=true").await;
+    assert_eq!(
+        (st, all["tokens"].as_array().unwrap().len()),
+        (StatusCode::OK, 3)
+    );
+
+    // Another technician cannot revoke it; its owner can, and it stops.
+    let tech_token_id = mine[0]["id"].as_i64().unwrap();
+    let path = format!("/api/v1/tokens/{tech_token_id}");
+    let (st, _) = send(reqwest::Method::DELETE, &other_token, &path).await;
+    assert_eq!(st, StatusCode::NOT_FOUND);
+    let (st, _) = send(reqwest::Method::DELETE, &tech_token, &path).await;
+    assert_eq!(st, StatusCode::NO_CONTENT);
+    let (st, body) = get(&tech_token, "/api/v1/tokens").await;
+    assert_eq!(
+        (st, body["error"]["code"].as_str()),
+        (StatusCode::UNAUTHORIZED, Some("invalid_token"))
+    );
+
+    // Logging out with an API token revokes it.
+    let (st, _) = send(reqwest::Method::POST, &other_token, "/api/v1/auth/logout").await;
+    assert_eq!(st, StatusCode::NO_CONTENT);
+    assert_eq!(
+        get(&other_token, "/api/v1/tokens").await.0,
+        StatusCode::UNAUTHORIZED
+    );
+
+    // A deactivated user: their session and every token stop at once, and
+    // they cannot log in again or be assigned tickets.
+    let password = "correct horse battery";
+    let ana = store
+        .create_user(
+            "ana@example.com",
+            Role::Technician,
+            Some(&hash_password(password).unwrap()),
+        )
+        .await
+        .unwrap();
+    let ana_token = deskside_server::credentials::new_token("dsk_api");
+    store
+        .create_api_token(ana.id, &hash_token(&ana_token))
+        .await
+        .unwrap();
+    let login = || {
+        common::http()
+            .post(format!("{base}/api/v1/auth/login"))
+            .header("content-type", "application/json")
+            .body(serde_json::json!({"email": "ana@example.com", "password": password}).to_string())
+            .send()
+    };
+    let r = login().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let cookie = r.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    let with_cookie = || {
+        common::http()
+            .get(format!("{base}/api/v1/tickets"))
+            .header("cookie", cookie.clone())
+            .send()
+    };
+    assert_eq!(with_cookie().await.unwrap().status(), StatusCode::OK);
+    let (_, third_token) = api_user(&store, "third@example.com", Role::Technician).await;
+    let (st, body) = send(
+        reqwest::Method::POST,
+        &third_token,
+        &format!("/api/v1/users/{}/deactivate", ana.id),
+    )
+    .await;
+    assert_eq!(st, StatusCode::FORBIDDEN, "administrators only: {body}");
+    let (st, body) = send(
+        reqwest::Method::POST,
+        &admin_token,
+        &format!("/api/v1/users/{}/deactivate", admin.id),
+    )
+    .await;
+    assert_eq!(
+        (st, body["error"]["code"].as_str()),
+        (StatusCode::CONFLICT, Some("cannot_deactivate_self"))
+    );
+    let (st, _) = send(
+        reqwest::Method::POST,
+        &admin_token,
+        &format!("/api/v1/users/{}/deactivate", ana.id),
+    )
+    .await;
+    assert_eq!(st, StatusCode::NO_CONTENT);
+    assert_eq!(
+        with_cookie().await.unwrap().status(),
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        get(&ana_token, "/api/v1/tickets").await.0,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(login().await.unwrap().status(), StatusCode::UNAUTHORIZED);
+    let (_, users) = get(&admin_token, "/api/v1/users").await;
+    let ana_entry = users["users"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["email"] == "ana@example.com")
+        .unwrap()
+        .clone();
+    assert!(ana_entry["deactivated_at"].is_string());
+    assert!(
+        users["users"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|u| u.get("password_hash").is_none())
+    );
+
+    // A revoked device is refused at once; it comes back only by enrolling
+    // again with a valid secret.
+    let device = device_token(&base, "rv-1").await;
+    let checkin = |token: String| {
+        let url = format!("{base}/api/v1/agent/checkin");
+        async move {
+            call(
+                reqwest::Method::POST,
+                url,
+                Some(&token),
+                Some(serde_json::json!({})),
+            )
+            .await
+        }
+    };
+    assert_eq!(checkin(device.clone()).await.0, StatusCode::OK);
+    let (_, list) = get(&admin_token, "/api/v1/devices").await;
+    let device_id = list["devices"][0]["id"].as_i64().unwrap();
+    let revoke = format!("/api/v1/devices/{device_id}/revoke");
+    let (st, _) = send(reqwest::Method::POST, &admin_token, &revoke).await;
+    assert_eq!(st, StatusCode::NO_CONTENT);
+    let (st, _) = send(reqwest::Method::POST, &admin_token, &revoke).await;
+    assert_eq!(st, StatusCode::NOT_FOUND, "revoked once");
+    assert_eq!(checkin(device).await.0, StatusCode::UNAUTHORIZED);
+    let (st, _) = enroll(&base, "wrong", serde_json::json!({"device_key": "rv-1"})).await;
+    assert_eq!(st, StatusCode::UNAUTHORIZED);
+    let again = device_token(&base, "rv-1").await;
+    assert_eq!(checkin(again).await.0, StatusCode::OK);
+
+    // All of it is in the audit log, which only administrators read.
+    assert_eq!(
+        get(&tech_token, "/api/v1/audit").await.0,
+        StatusCode::UNAUTHORIZED
+    );
+    let (st, log) = get(&admin_token, "/api/v1/audit").await;
+    assert_eq!(st, StatusCode::OK);
+    let actions: Vec<(&str, &str)> = log["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["action"].as_str().unwrap(), e["target"].as_str().unwrap()))
+        .collect();
+    let ana_target = format!("user:{}", ana.id);
+    let device_target = format!("device:{device_id}");
+    for want in [
+        ("token.revoke", format!("token:{tech_token_id}").as_str()),
+        ("token.revoke", "token:self"),
+        ("user.deactivate", ana_target.as_str()),
+        ("device.revoke", device_target.as_str()),
+    ] {
+        assert!(actions.contains(&want), "{want:?} missing from {actions:?}");
+    }
+    let _ = tech;
+}
+
+#[tokio::test]
+async fn sqlite_revocation() {
+    let (s, _dir) = common::sqlite().await;
+    revocation(s).await;
+}
+
+#[tokio::test]
+async fn postgres_revocation() {
+    if let Some(s) = common::postgres().await {
+        revocation(s).await;
+    }
+}
+
+/// Failed logins count per account in the database, whatever the client
+/// address: after ten, the account's password is not checked until the
+/// window ends, and the limit is shared by every node.
+async fn login_limit_per_account<S: Store>(store: S) {
+    use deskside_server::credentials::hash_password;
+    use deskside_server::store::Role;
+    // Two nodes on one database.
+    let (a, b) = (start(store.clone()).await, start(store.clone()).await);
+    store
+        .create_user(
+            "bo@example.com",
+            Role::Technician,
+            Some(&hash_password("correct horse battery").unwrap()),
+        )
+        .await
+        .unwrap();
+    let login = |base: &str, email: &str, password: &str| {
+        common::http()
+            .post(format!("{base}/api/v1/auth/login"))
+            .header("content-type", "application/json")
+            .body(serde_json::json!({"email": email, "password": password}).to_string())
+            .send()
+    };
+    for i in 0..10 {
+        let base = if i % 2 == 0 { &a } else { &b };
+        let r = login(base, "BO@example.com", "guess").await.unwrap();
+        assert_eq!(r.status(), StatusCode::UNAUTHORIZED, "attempt {i}");
+    }
+    let r = login(&a, "bo@example.com", "correct horse battery")
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(r.headers().contains_key("retry-after"));
+    assert_eq!(code(&r.bytes().await.unwrap()), "rate_limited");
+    // Another account is not affected.
+    store
+        .create_user(
+            "cy@example.com",
+            Role::Technician,
+            Some(&hash_password("correct horse battery").unwrap()),
+        )
+        .await
+        .unwrap();
+    let r = login(&b, "cy@example.com", "correct horse battery")
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn sqlite_login_limit_per_account() {
+    let (s, _dir) = common::sqlite().await;
+    login_limit_per_account(s).await;
+}
+
+#[tokio::test]
+async fn postgres_login_limit_per_account() {
+    if let Some(s) = common::postgres().await {
+        login_limit_per_account(s).await;
+    }
+}
+
+#[test]
+fn the_client_address_behind_a_trusted_proxy() {
+    use deskside_server::api::client_ip;
+    let proxy: std::net::IpAddr = "10.0.0.1".parse().unwrap();
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert(
+        "x-forwarded-for",
+        "203.0.113.9, 198.51.100.7, 10.0.0.1".parse().unwrap(),
+    );
+    // From the proxy: the right-most address it did not add itself.
+    assert_eq!(
+        client_ip(proxy, &headers, &[proxy]),
+        "198.51.100.7".parse::<std::net::IpAddr>().unwrap()
+    );
+    // From anyone else, the header is the client's own claim: ignored.
+    let stranger: std::net::IpAddr = "192.0.2.5".parse().unwrap();
+    assert_eq!(client_ip(stranger, &headers, &[proxy]), stranger);
+    assert_eq!(
+        client_ip(proxy, &reqwest::header::HeaderMap::new(), &[proxy]),
+        proxy
+    );
 }

@@ -28,8 +28,10 @@ fn server(db: &str) -> Command {
     c
 }
 
+/// A node whose blob directory counts as shared (every node of a test runs
+/// in the same working directory, so it is).
 fn node(db: &str) -> Node {
-    node_with(db, &[])
+    node_with(db, &[("DESKSIDE_SHARED_BLOB_DIR", "true")])
 }
 
 fn node_with(db: &str, env: &[(&str, &str)]) -> Node {
@@ -108,6 +110,25 @@ async fn two_servers_one_database() {
     cli(&db, &["enroll-secret", "revoke", &id]);
     assert_eq!(enroll(&a, &secret).await.0, 401);
     assert_eq!(enroll(&b, &secret).await.0, 401);
+}
+
+/// PostgreSQL with attachments on one node's disk: refused at start, with
+/// what to do, unless the directory is said to be shared.
+#[tokio::test]
+async fn postgres_with_local_blobs_is_refused() {
+    let Some(db) = common::pg_url().await else {
+        return;
+    };
+    let out = server(&db)
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("DESKSIDE_BLOB_URL") && err.contains("DESKSIDE_SHARED_BLOB_DIR"),
+        "{err}"
+    );
 }
 
 /// The S3-compatible endpoint of the test run (scripts/test.sh starts

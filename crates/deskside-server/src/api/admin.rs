@@ -38,10 +38,9 @@ pub(super) async fn get_policy<S: Store>(
 /// validate it; any invalid check refuses the whole policy, naming it.
 pub(super) async fn put_policy<S: Store>(
     State(state): State<AppState<S>>,
-    UserAuth(user): UserAuth,
+    AdminAuth(user): AdminAuth,
     ApiJson(policy): ApiJson<Policy>,
 ) -> Result<Json<Policy>, ApiError> {
-    require_admin(&user)?;
     if policy.checks.len() > 500 {
         return Err(invalid("a policy holds at most 500 checks"));
     }
@@ -57,6 +56,14 @@ pub(super) async fn put_policy<S: Store>(
     };
     let version = state.store.put_policy(&checks, user.id).await?;
     let diff = policy_diff(&previous, &policy.checks);
+    super::access::audit(
+        &state,
+        Some(&user),
+        "policy.publish",
+        format!("policy:{version}"),
+        serde_json::json!({"version": version, "diff": &diff}),
+    )
+    .await?;
     tracing::info!(
         version,
         by = %user.email,
@@ -260,10 +267,9 @@ pub struct NewSecret {
 /// answer only; the desk keeps its hash.
 pub(super) async fn create_secret<S: Store>(
     State(state): State<AppState<S>>,
-    UserAuth(user): UserAuth,
+    AdminAuth(user): AdminAuth,
     ApiJson(req): ApiJson<NewSecret>,
 ) -> Result<(StatusCode, Json<SecretView>), ApiError> {
-    require_admin(&user)?;
     bounded("label", req.label.as_deref(), 200)?;
     let expires_at = match req.expires_in_secs {
         None => None,
@@ -277,6 +283,14 @@ pub(super) async fn create_secret<S: Store>(
         .store
         .create_enroll_secret(req.label.as_deref(), &hash_token(&secret), expires_at)
         .await?;
+    super::access::audit(
+        &state,
+        Some(&user),
+        "enroll_secret.create",
+        format!("enroll_secret:{}", s.id),
+        serde_json::json!({"label": s.label, "expires_at": s.expires_at}),
+    )
+    .await?;
     tracing::info!(id = s.id, by = %user.email, "enroll secret created");
     let view = SecretView {
         secret: Some(secret),
@@ -288,9 +302,8 @@ pub(super) async fn create_secret<S: Store>(
 /// `GET /api/v1/enroll-secrets` (administrators).
 pub(super) async fn list_secrets<S: Store>(
     State(state): State<AppState<S>>,
-    UserAuth(user): UserAuth,
+    AdminAuth(_): AdminAuth,
 ) -> Result<Json<SecretList>, ApiError> {
-    require_admin(&user)?;
     let enroll_secrets = state
         .store
         .list_enroll_secrets()
@@ -304,10 +317,9 @@ pub(super) async fn list_secrets<S: Store>(
 /// `DELETE /api/v1/enroll-secrets/{id}` (administrators): revoked at once.
 pub(super) async fn revoke_secret<S: Store>(
     State(state): State<AppState<S>>,
-    UserAuth(user): UserAuth,
+    AdminAuth(user): AdminAuth,
     axum::extract::Path(raw): axum::extract::Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    require_admin(&user)?;
     let not_found = || {
         ApiError::new(
             StatusCode::NOT_FOUND,
@@ -319,6 +331,14 @@ pub(super) async fn revoke_secret<S: Store>(
     if !state.store.revoke_enroll_secret(id).await? {
         return Err(not_found());
     }
+    super::access::audit(
+        &state,
+        Some(&user),
+        "enroll_secret.revoke",
+        format!("enroll_secret:{id}"),
+        serde_json::json!({}),
+    )
+    .await?;
     tracing::info!(id, by = %user.email, "enroll secret revoked");
     Ok(StatusCode::NO_CONTENT)
 }
@@ -335,11 +355,10 @@ pub struct NewUser {
 /// `POST /api/v1/users` (administrators).
 pub(super) async fn create_user<S: Store>(
     State(state): State<AppState<S>>,
-    UserAuth(user): UserAuth,
+    AdminAuth(user): AdminAuth,
     ApiJson(req): ApiJson<NewUser>,
 ) -> Result<(StatusCode, Json<UserView>), ApiError> {
-    require_admin(&user)?;
-    if !req.email.contains('@') || req.email.len() > 254 {
+    if !crate::store::is_email(&req.email) {
         return Err(invalid("email is not an e-mail address"));
     }
     let role = Role::parse(&req.role).ok_or_else(|| invalid("role must be admin or technician"))?;
@@ -377,6 +396,14 @@ pub(super) async fn create_user<S: Store>(
         }
         Err(e) => return Err(e.into()),
     };
+    super::access::audit(
+        &state,
+        Some(&user),
+        "user.create",
+        format!("user:{}", created.id),
+        serde_json::json!({"email": created.email, "role": created.role.as_str()}),
+    )
+    .await?;
     tracing::info!(user = %created.email, by = %user.email, "user created");
     Ok((
         StatusCode::CREATED,
@@ -387,6 +414,11 @@ pub(super) async fn create_user<S: Store>(
         }),
     ))
 }
+
+/// Failed logins of one account in [`LOGIN_WINDOW_MINUTES`] before the
+/// desk stops checking its password until the window ends.
+const LOGIN_FAILURES_PER_WINDOW: u32 = 10;
+const LOGIN_WINDOW_MINUTES: i64 = 15;
 
 /// `POST /api/v1/auth/login` body.
 #[derive(serde::Deserialize, schemars::JsonSchema)]
@@ -410,14 +442,23 @@ pub(super) fn dummy_hash() -> String {
 /// CSRF token that changes must send back in `X-CSRF-Token`.
 pub(super) async fn login<S: Store>(
     State(state): State<AppState<S>>,
-    ConnectInfo(client): ConnectInfo<SocketAddr>,
+    ClientIp(client): ClientIp,
     ApiJson(req): ApiJson<Login>,
 ) -> Result<Response, ApiError> {
-    if let Err(wait) = state.login_limit.check(client.ip()) {
+    if let Err(wait) = state.login_limit.check(client) {
         return Err(ApiError::rate_limited(wait));
     }
     bounded("email", Some(&req.email), 254)?;
     bounded("password", Some(&req.password), 1024)?;
+    // Per account, in the database: every node and every client address
+    // counts against the same limit, so guessing one password from many
+    // addresses or through many nodes is as slow as from one.
+    let window = chrono::TimeDelta::minutes(LOGIN_WINDOW_MINUTES);
+    if state.store.login_failures(&req.email, window).await? >= LOGIN_FAILURES_PER_WINDOW {
+        return Err(ApiError::rate_limited(std::time::Duration::from_secs(
+            u64::try_from(LOGIN_WINDOW_MINUTES * 60).unwrap_or(900),
+        )));
+    }
     let user = state.store.user_by_email(&req.email).await?;
     let hash = user
         .as_ref()
@@ -428,13 +469,16 @@ pub(super) async fn login<S: Store>(
         tokio::task::spawn_blocking(move || crate::credentials::verify_password(&password, &hash))
             .await
             .unwrap_or(false);
-    let Some(user) = user.filter(|u| ok && u.password_hash.is_some()) else {
+    let Some(user) = user.filter(|u| ok && u.password_hash.is_some() && u.deactivated_at.is_none())
+    else {
+        state.store.count_login_failure(&req.email, window).await?;
         return Err(ApiError::new(
             StatusCode::UNAUTHORIZED,
             "invalid_credentials",
             "wrong e-mail or password",
         ));
     };
+    state.store.clear_login_failures(&req.email).await?;
     let (token, csrf) = (new_token("dsk_ses"), new_token("dsk_csrf"));
     let expires = Utc::now() + chrono::TimeDelta::hours(SESSION_HOURS);
     state
@@ -461,9 +505,29 @@ pub(super) async fn login<S: Store>(
 /// `POST /api/v1/auth/logout`: ends the browser session.
 pub(super) async fn logout<S: Store>(
     State(state): State<AppState<S>>,
-    UserAuth(_): UserAuth,
+    UserAuth(user): UserAuth,
     headers: axum::http::HeaderMap,
 ) -> Result<Response, ApiError> {
+    // With an API token, logging out revokes that token: a client that
+    // "logs out" must not keep a working credential.
+    if let Some(token) = bearer_from_headers(&headers) {
+        if state
+            .store
+            .revoke_api_token_by_hash(&hash_token(token))
+            .await?
+        {
+            super::access::audit(
+                &state,
+                Some(&user),
+                "token.revoke",
+                "token:self".into(),
+                serde_json::json!({"by": "logout"}),
+            )
+            .await?;
+            tracing::info!(by = %user.email, "API token revoked by logout");
+        }
+        return Ok(StatusCode::NO_CONTENT.into_response());
+    }
     let session = session_from_headers(&headers);
     if let Some(token) = session {
         state.store.delete_session(&hash_token(token)).await?;

@@ -7,10 +7,10 @@ use crate::store::InventoryFacts;
 
 pub(super) async fn enroll<S: Store>(
     State(state): State<AppState<S>>,
-    ConnectInfo(client): ConnectInfo<SocketAddr>,
+    ClientIp(client): ClientIp,
     ApiJson(req): ApiJson<EnrollRequest>,
 ) -> Result<(StatusCode, Json<EnrollResponse>), ApiError> {
-    if let Err(wait) = state.enroll_limit.check(client.ip()) {
+    if let Err(wait) = state.enroll_limit.check(client) {
         return Err(ApiError::rate_limited(wait));
     }
     bounded("enroll_secret", Some(&req.enroll_secret), 256)?;

@@ -1,6 +1,7 @@
 //! The HTTP API. Every error is JSON `{"error": {"code", "message"}}` with
 //! the right status; client input never causes a 500 or a panic.
 
+mod access;
 mod admin;
 mod agent;
 mod devices;
@@ -211,6 +212,65 @@ pub struct AppState<S> {
     pub openapi: Arc<serde_json::Value>,
     /// The newest policy this node has read.
     pub policy: Arc<PolicyCache>,
+    /// Proxies whose `X-Forwarded-For` names the real client.
+    pub trusted_proxies: Arc<Vec<std::net::IpAddr>>,
+}
+
+/// The client's address: the TCP peer, or, when the peer is a trusted
+/// proxy, the address it forwarded for (the right-most address in
+/// `X-Forwarded-For` that is not itself a trusted proxy). Rate limits key
+/// on it, so that users behind the TLS proxy the README recommends do not
+/// share one bucket, and a client cannot pick its own address.
+pub struct ClientIp(pub std::net::IpAddr);
+
+impl<S: Store> FromRequestParts<AppState<S>> for ClientIp {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState<S>,
+    ) -> Result<Self, Self::Rejection> {
+        let peer = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|ConnectInfo(a)| a.ip())
+            .ok_or_else(|| {
+                ApiError::new(
+                    StatusCode::BAD_REQUEST,
+                    "bad_request",
+                    "the client address is unknown",
+                )
+            })?;
+        Ok(Self(client_ip(
+            peer,
+            &parts.headers,
+            &state.trusted_proxies,
+        )))
+    }
+}
+
+/// See [`ClientIp`].
+pub fn client_ip(
+    peer: std::net::IpAddr,
+    headers: &axum::http::HeaderMap,
+    trusted: &[std::net::IpAddr],
+) -> std::net::IpAddr {
+    if !trusted.contains(&peer) {
+        return peer;
+    }
+    let forwarded: Vec<std::net::IpAddr> = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
+        .map_while(|a| a.parse().ok())
+        .collect();
+    forwarded
+        .into_iter()
+        .rev()
+        .find(|a| !trusted.contains(a))
+        .unwrap_or(peer)
 }
 
 /// The newest policy a node has read. Versions never change once written,
@@ -503,12 +563,17 @@ fn routes<S: Store>() -> DocRouter<AppState<S>> {
         )
         .route(
             "/api/v1/users",
-            post(admin::create_user::<S>),
-            [Op::post("Create a technician or administrator")
-                .auth(Auth::Admin)
-                .json::<admin::NewUser>()
-                .reply::<admin::UserView>(201, "Created")
-                .errors(&[409])],
+            post(admin::create_user::<S>).get(access::list_users::<S>),
+            [
+                Op::post("Create a technician or administrator")
+                    .auth(Auth::Admin)
+                    .json::<admin::NewUser>()
+                    .reply::<admin::UserView>(201, "Created")
+                    .errors(&[409]),
+                Op::get("Every user")
+                    .auth(Auth::Admin)
+                    .reply::<access::UserList>(200, "By id"),
+            ],
         )
         .route(
             "/api/v1/auth/login",
@@ -521,9 +586,47 @@ fn routes<S: Store>() -> DocRouter<AppState<S>> {
         .route(
             "/api/v1/auth/logout",
             post(admin::logout::<S>),
-            [Op::post("End the browser session")
+            [Op::post("End the browser session; with a bearer API token, revoke that token")
                 .auth(Auth::User)
-                .empty(204, "Logged out")],
+                .empty(204, "Logged out (the API token used is revoked)")],
+        )
+        .route(
+            "/api/v1/tokens",
+            get(access::list_tokens::<S>),
+            [Op::get("Your API tokens (all=true: everyone's, administrators only)")
+                .auth(Auth::User)
+                .query::<access::TokenQuery>()
+                .reply::<access::TokenList>(200, "Newest first")],
+        )
+        .route(
+            "/api/v1/tokens/{id}",
+            axum::routing::delete(access::revoke_token::<S>),
+            [Op::delete("Revoke an API token (yours; administrators: anyone's)")
+                .auth(Auth::User)
+                .empty(204, "Revoked; it stops working at once")],
+        )
+        .route(
+            "/api/v1/users/{id}/deactivate",
+            post(access::deactivate_user::<S>),
+            [Op::post("Deactivate a user: no login; sessions and tokens stop at once")
+                .auth(Auth::Admin)
+                .empty(204, "Deactivated")
+                .errors(&[409])],
+        )
+        .route(
+            "/api/v1/devices/{id}/revoke",
+            post(access::revoke_device::<S>),
+            [Op::post("Revoke a device: its token stops working at once")
+                .auth(Auth::Admin)
+                .empty(204, "Revoked")],
+        )
+        .route(
+            "/api/v1/audit",
+            get(access::audit_log::<S>),
+            [Op::get("The audit log: policies, credentials, users, devices")
+                .auth(Auth::Admin)
+                .query::<access::AuditQuery>()
+                .reply::<access::AuditPage>(200, "One page, newest first")],
         )
 }
 
@@ -548,6 +651,16 @@ pub struct Status {
 
 /// The API router.
 pub fn router<S: Store>(store: S, blobs: impl Into<Blobs>, limits: Limits) -> Router {
+    router_with(store, blobs, limits, Vec::new())
+}
+
+/// [`router`] behind the proxies `trusted_proxies` (see [`ClientIp`]).
+pub fn router_with<S: Store>(
+    store: S,
+    blobs: impl Into<Blobs>,
+    limits: Limits,
+    trusted_proxies: Vec<std::net::IpAddr>,
+) -> Router {
     let metrics = Arc::new(Metrics::default());
     let counted = Arc::clone(&metrics);
     let enroll_limit = Arc::new(RateLimiter::new(
@@ -584,6 +697,7 @@ pub fn router<S: Store>(store: S, blobs: impl Into<Blobs>, limits: Limits) -> Ro
             login_limit: Arc::new(RateLimiter::new(5, 10)),
             openapi: Arc::new(doc),
             policy: Arc::new(PolicyCache::default()),
+            trusted_proxies: Arc::new(trusted_proxies),
         })
         .layer(axum::middleware::from_fn(json_errors))
         .layer(axum::middleware::from_fn(
@@ -857,6 +971,23 @@ impl<S: Store> FromRequestParts<AppState<S>> for UserAuth {
     }
 }
 
+/// An administrator: a [`UserAuth`] whose role is `admin`, so that what
+/// the OpenAPI document says (`Auth::Admin`) and what is enforced are one.
+pub struct AdminAuth(pub User);
+
+impl<S: Store> FromRequestParts<AppState<S>> for AdminAuth {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState<S>,
+    ) -> Result<Self, Self::Rejection> {
+        let UserAuth(user) = UserAuth::from_request_parts(parts, state).await?;
+        require_admin(&user)?;
+        Ok(Self(user))
+    }
+}
+
 const SESSION_COOKIE: &str = "deskside_session";
 const SESSION_HOURS: i64 = 12;
 
@@ -877,8 +1008,11 @@ fn session_from_headers(headers: &axum::http::HeaderMap) -> Option<&str> {
 }
 
 fn bearer(parts: &Parts) -> Option<&str> {
-    parts
-        .headers
+    bearer_from_headers(&parts.headers)
+}
+
+fn bearer_from_headers(headers: &axum::http::HeaderMap) -> Option<&str> {
+    headers
         .get(axum::http::header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))

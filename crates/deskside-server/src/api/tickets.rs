@@ -287,7 +287,8 @@ pub(super) async fn tech_patch_ticket<S: Store>(
                 .store
                 .user_by_email(&email)
                 .await?
-                .ok_or_else(|| invalid(format!("no technician {email}")))?
+                .filter(|u| u.deactivated_at.is_none())
+                .ok_or_else(|| invalid(format!("no active technician {email}")))?
                 .id,
         )),
     };

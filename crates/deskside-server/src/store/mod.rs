@@ -57,6 +57,8 @@ pub struct User {
     pub password_hash: Option<String>,
     /// When the user was created.
     pub created_at: DateTime<Utc>,
+    /// When the user was deactivated: no login, no session, no token.
+    pub deactivated_at: Option<DateTime<Utc>>,
 }
 
 /// An enroll secret, without its hash.
@@ -194,6 +196,22 @@ pub struct SoftwareEntry {
     pub versions: Vec<(String, i64)>,
 }
 
+/// Whether `s` is a plausible e-mail address: one `@` with a local part
+/// before it and a domain after it, no spaces or control
+/// characters, at most 254 bytes.
+pub fn is_email(s: &str) -> bool {
+    let Some((local, domain)) = s.split_once('@') else {
+        return false;
+    };
+    s.len() <= 254
+        && !local.is_empty()
+        && !domain.is_empty()
+        && !domain.contains('@')
+        && !domain.starts_with('.')
+        && !domain.ends_with('.')
+        && !s.chars().any(|c| c.is_whitespace() || c.is_control())
+}
+
 /// `%text%` for LIKE, with LIKE's own characters escaped (escape `\`).
 pub(crate) fn like_pattern(text: Option<&str>) -> Option<String> {
     text.map(|s| {
@@ -257,6 +275,56 @@ pub trait Store: Clone + Send + Sync + 'static {
         &self,
         token_hash: &str,
     ) -> impl Future<Output = StoreResult<Option<User>>> + Send;
+
+    /// API tokens, newest first: one user's, or everyone's (`None`).
+    fn list_api_tokens(
+        &self,
+        user_id: Option<i64>,
+    ) -> impl Future<Output = StoreResult<Vec<ApiTokenInfo>>> + Send;
+    /// Revokes a token (only `owner`'s when given); false when there is
+    /// no such unrevoked token.
+    fn revoke_api_token(
+        &self,
+        id: i64,
+        owner: Option<i64>,
+    ) -> impl Future<Output = StoreResult<bool>> + Send;
+    /// Revokes the token with this hash (a logout with it).
+    fn revoke_api_token_by_hash(
+        &self,
+        token_hash: &str,
+    ) -> impl Future<Output = StoreResult<bool>> + Send;
+    /// Every user, by id.
+    fn list_users(&self) -> impl Future<Output = StoreResult<Vec<User>>> + Send;
+    /// Deactivates a user: their sessions end and tokens are revoked, in
+    /// one transaction; false when there is no such active user.
+    fn deactivate_user(&self, user_id: i64) -> impl Future<Output = StoreResult<bool>> + Send;
+    /// Revokes a device: its token stops working at once on every node;
+    /// false when there is no such unrevoked device.
+    fn revoke_device(&self, device_id: i64) -> impl Future<Output = StoreResult<bool>> + Send;
+    /// Adds an entry to the desk's audit log.
+    fn record_audit(&self, e: &AuditRecord<'_>) -> impl Future<Output = StoreResult<()>> + Send;
+    /// The audit log, newest first, entries with ids below `before_id`
+    /// (0: from the newest).
+    fn audit_log(
+        &self,
+        before_id: i64,
+        limit: u32,
+    ) -> impl Future<Output = StoreResult<Vec<AuditLogEntry>>> + Send;
+    /// Counts a failed login for `email` (lower-cased) and returns the
+    /// failures in the current window, which starts anew after `window`.
+    fn count_login_failure(
+        &self,
+        email: &str,
+        window: chrono::TimeDelta,
+    ) -> impl Future<Output = StoreResult<u32>> + Send;
+    /// The failed logins of `email` in the current window.
+    fn login_failures(
+        &self,
+        email: &str,
+        window: chrono::TimeDelta,
+    ) -> impl Future<Output = StoreResult<u32>> + Send;
+    /// Forgets the failed logins of `email` (after a good one).
+    fn clear_login_failures(&self, email: &str) -> impl Future<Output = StoreResult<()>> + Send;
 
     /// Stores an enroll secret (its hash).
     fn create_enroll_secret(
@@ -514,6 +582,53 @@ pub struct TicketWork {
     pub version: i64,
 }
 
+/// An API token, without its hash.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiTokenInfo {
+    /// Id.
+    pub id: i64,
+    /// Its user.
+    pub user_id: i64,
+    /// Its user's e-mail.
+    pub email: String,
+    /// When it was created.
+    pub created_at: DateTime<Utc>,
+    /// When it was revoked.
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
+/// An entry to add to the audit log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditRecord<'a> {
+    /// Who (absent: the command line on the server).
+    pub user_id: Option<i64>,
+    /// What: `policy.publish`, `token.revoke`, `user.deactivate`, …
+    pub action: &'a str,
+    /// What it was done to: `policy:3`, `token:7`, `user:2`, `device:5`.
+    pub target: &'a str,
+    /// Details as JSON.
+    pub detail: &'a str,
+}
+
+/// An entry of the audit log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditLogEntry {
+    /// Id.
+    pub id: i64,
+    /// Who.
+    pub user_id: Option<i64>,
+    /// Who, by e-mail.
+    pub email: Option<String>,
+    /// What.
+    pub action: String,
+    /// To what.
+    pub target: String,
+    /// Details as JSON.
+    pub detail: String,
+    /// When.
+    pub at: DateTime<Utc>,
+}
+
 /// One published version of the health-check policy.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PolicyVersion {
@@ -664,6 +779,36 @@ pub(crate) fn same_comment(id: i64, stored: &str, body: &str) -> StoreResult<(i6
         Ok((id, false))
     } else {
         Err(StoreError::KeyReused)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn e_mail_addresses() {
+        for ok in [
+            "a@example.com",
+            "admin@localhost",
+            "first.last+tag@sub.example.org",
+        ] {
+            assert!(super::is_email(ok), "{ok}");
+        }
+        for bad in [
+            "@",
+            "a@",
+            "@example.com",
+            "a@@b",
+            "a b@c.d",
+            "a@.com",
+            "a@b.",
+            "plain",
+        ] {
+            assert!(!super::is_email(bad), "{bad}");
+        }
+        assert!(!super::is_email(&format!(
+            "{}@example.com",
+            "a".repeat(250)
+        )));
     }
 }
 

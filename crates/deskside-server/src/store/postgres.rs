@@ -8,10 +8,10 @@ use sqlx::postgres::{PgPoolOptions, PgRow};
 use sqlx::{PgPool, Row};
 
 use super::{
-    AttachmentRow, AuditEntry, Checkin, CommentRow, Device, DeviceFilter, DeviceSummary,
-    EnrollSecret, Enrolled, InventoryFacts, NewEnrollment, NewTicketRow, PolicyVersion, Role,
-    SoftwareEntry, Store, StoreError, StoreResult, TicketFilter, TicketRow, TicketWork, User,
-    is_unique_violation, like_pattern, same_comment, same_request,
+    ApiTokenInfo, AttachmentRow, AuditEntry, AuditLogEntry, AuditRecord, Checkin, CommentRow,
+    Device, DeviceFilter, DeviceSummary, EnrollSecret, Enrolled, InventoryFacts, NewEnrollment,
+    NewTicketRow, PolicyVersion, Role, SoftwareEntry, Store, StoreError, StoreResult, TicketFilter,
+    TicketRow, TicketWork, User, is_unique_violation, like_pattern, same_comment, same_request,
 };
 use crate::workflow::{self, PatchOutcome, Plan, TicketChange};
 
@@ -41,6 +41,7 @@ fn user(r: &PgRow) -> StoreResult<User> {
         role: Role::parse(&role).unwrap_or(Role::Technician),
         password_hash: r.try_get("password_hash")?,
         created_at: r.try_get("created_at")?,
+        deactivated_at: r.try_get("deactivated_at")?,
     })
 }
 
@@ -137,7 +138,7 @@ impl Store for PgStore {
     ) -> StoreResult<User> {
         let row = sqlx::query(
             "INSERT INTO users (email, role, password_hash, created_at) VALUES ($1, $2, $3, $4) \
-             RETURNING id, email, role, password_hash, created_at",
+             RETURNING id, email, role, password_hash, created_at, deactivated_at",
         )
         .bind(email)
         .bind(role.as_str())
@@ -156,7 +157,7 @@ impl Store for PgStore {
     }
 
     async fn user_by_email(&self, email: &str) -> StoreResult<Option<User>> {
-        let row = sqlx::query("SELECT id, email, role, password_hash, created_at FROM users WHERE lower(email) = lower($1)")
+        let row = sqlx::query("SELECT id, email, role, password_hash, created_at, deactivated_at FROM users WHERE lower(email) = lower($1)")
             .bind(email)
             .fetch_optional(&self.pool)
             .await?;
@@ -175,13 +176,185 @@ impl Store for PgStore {
 
     async fn user_by_api_token(&self, token_hash: &str) -> StoreResult<Option<User>> {
         let row = sqlx::query(
-            "SELECT u.id, u.email, u.role, u.password_hash, u.created_at FROM api_tokens t \
-             JOIN users u ON u.id = t.user_id WHERE t.token_hash = $1 AND t.revoked_at IS NULL",
+            "SELECT u.id, u.email, u.role, u.password_hash, u.created_at, u.deactivated_at FROM api_tokens t \
+             JOIN users u ON u.id = t.user_id WHERE t.token_hash = $1 AND t.revoked_at IS NULL \
+             AND u.deactivated_at IS NULL",
         )
         .bind(token_hash)
         .fetch_optional(&self.pool)
         .await?;
         row.as_ref().map(user).transpose()
+    }
+
+    async fn list_api_tokens(&self, user_id: Option<i64>) -> StoreResult<Vec<ApiTokenInfo>> {
+        let rows = sqlx::query(
+            "SELECT t.id, t.user_id, u.email, t.created_at, t.revoked_at FROM api_tokens t \
+             JOIN users u ON u.id = t.user_id WHERE $1 IS NULL OR t.user_id = $1 ORDER BY t.id DESC",
+        )
+        .bind(user_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(ApiTokenInfo {
+                    id: r.try_get("id")?,
+                    user_id: r.try_get("user_id")?,
+                    email: r.try_get("email")?,
+                    created_at: r.try_get("created_at")?,
+                    revoked_at: r.try_get("revoked_at")?,
+                })
+            })
+            .collect()
+    }
+
+    async fn revoke_api_token(&self, id: i64, owner: Option<i64>) -> StoreResult<bool> {
+        let done = sqlx::query(
+            "UPDATE api_tokens SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL \
+             AND ($3 IS NULL OR user_id = $3)",
+        )
+        .bind(Utc::now())
+        .bind(id)
+        .bind(owner)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn revoke_api_token_by_hash(&self, token_hash: &str) -> StoreResult<bool> {
+        let done = sqlx::query(
+            "UPDATE api_tokens SET revoked_at = $1 WHERE token_hash = $2 AND revoked_at IS NULL",
+        )
+        .bind(Utc::now())
+        .bind(token_hash)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn list_users(&self) -> StoreResult<Vec<User>> {
+        let rows = sqlx::query(
+            "SELECT id, email, role, password_hash, created_at, deactivated_at FROM users ORDER BY id",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(user).collect()
+    }
+
+    async fn deactivate_user(&self, user_id: i64) -> StoreResult<bool> {
+        let now = Utc::now();
+        let mut tx = self.pool.begin().await?;
+        let done = sqlx::query(
+            "UPDATE users SET deactivated_at = $1 WHERE id = $2 AND deactivated_at IS NULL",
+        )
+        .bind(now)
+        .bind(user_id)
+        .execute(&mut *tx)
+        .await?;
+        if done.rows_affected() == 0 {
+            return Ok(false);
+        }
+        sqlx::query("DELETE FROM sessions WHERE user_id = $1")
+            .bind(user_id)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(
+            "UPDATE api_tokens SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL",
+        )
+        .bind(now)
+        .bind(user_id)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    async fn revoke_device(&self, device_id: i64) -> StoreResult<bool> {
+        let done =
+            sqlx::query("UPDATE devices SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
+                .bind(Utc::now())
+                .bind(device_id)
+                .execute(&self.pool)
+                .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn record_audit(&self, e: &AuditRecord<'_>) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO audit_log (user_id, action, target, detail, at) VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(e.user_id)
+        .bind(e.action)
+        .bind(e.target)
+        .bind(e.detail)
+        .bind(Utc::now())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn audit_log(&self, before_id: i64, limit: u32) -> StoreResult<Vec<AuditLogEntry>> {
+        let rows = sqlx::query(
+            "SELECT a.id, a.user_id, u.email, a.action, a.target, a.detail, a.at FROM audit_log a \
+             LEFT JOIN users u ON u.id = a.user_id WHERE $1 = 0 OR a.id < $1 ORDER BY a.id DESC LIMIT $2",
+        )
+        .bind(before_id)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(AuditLogEntry {
+                    id: r.try_get("id")?,
+                    user_id: r.try_get("user_id")?,
+                    email: r.try_get("email")?,
+                    action: r.try_get("action")?,
+                    target: r.try_get("target")?,
+                    detail: r.try_get("detail")?,
+                    at: r.try_get("at")?,
+                })
+            })
+            .collect()
+    }
+
+    async fn count_login_failure(
+        &self,
+        email: &str,
+        window: chrono::TimeDelta,
+    ) -> StoreResult<u32> {
+        let now = Utc::now();
+        // One statement: concurrent failures on several nodes all count.
+        let failures: i32 = sqlx::query_scalar(
+            "INSERT INTO login_failures (email, failures, window_start) VALUES ($1, 1, $2) \
+             ON CONFLICT (email) DO UPDATE SET \
+             failures = CASE WHEN login_failures.window_start < $3 THEN 1 ELSE login_failures.failures + 1 END, \
+             window_start = CASE WHEN login_failures.window_start < $3 THEN $2 ELSE login_failures.window_start END \
+             RETURNING failures",
+        )
+        .bind(email.to_lowercase())
+        .bind(now)
+        .bind(now - window)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(u32::try_from(failures).unwrap_or(0))
+    }
+
+    async fn login_failures(&self, email: &str, window: chrono::TimeDelta) -> StoreResult<u32> {
+        let failures: Option<i32> = sqlx::query_scalar(
+            "SELECT failures FROM login_failures WHERE email = $1 AND window_start >= $2",
+        )
+        .bind(email.to_lowercase())
+        .bind(Utc::now() - window)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(failures.and_then(|f| u32::try_from(f).ok()).unwrap_or(0))
+    }
+
+    async fn clear_login_failures(&self, email: &str) -> StoreResult<()> {
+        sqlx::query("DELETE FROM login_failures WHERE email = $1")
+            .bind(email.to_lowercase())
+            .execute(&self.pool)
+            .await?;
+        Ok(())
     }
 
     async fn create_enroll_secret(
@@ -257,7 +430,8 @@ impl Store for PgStore {
             Some(id) => {
                 sqlx::query(
                     "UPDATE devices SET token_hash = $1, hostname = COALESCE($2, hostname), \
-                     serial_number = COALESCE($3, serial_number), enrolled_at = $4 WHERE id = $5",
+                     serial_number = COALESCE($3, serial_number), enrolled_at = $4, revoked_at = NULL \
+                     WHERE id = $5",
                 )
                 .bind(e.token_hash)
                 .bind(e.hostname)
@@ -297,7 +471,7 @@ impl Store for PgStore {
         let row = sqlx::query(
             "SELECT id, device_key, serial_number, hostname, enrolled_at, inventory_hash, \
              (SELECT COALESCE(MAX(version), 0) FROM policies) AS policy_version \
-             FROM devices WHERE token_hash = $1",
+             FROM devices WHERE token_hash = $1 AND revoked_at IS NULL",
         )
         .bind(token_hash)
         .fetch_optional(&self.pool)
@@ -1045,8 +1219,9 @@ impl Store for PgStore {
 
     async fn session_user(&self, token_hash: &str) -> StoreResult<Option<(User, String)>> {
         let row = sqlx::query(
-            "SELECT u.id, u.email, u.role, u.password_hash, u.created_at, s.csrf_hash, s.expires_at \
-             FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = $1",
+            "SELECT u.id, u.email, u.role, u.password_hash, u.created_at, u.deactivated_at, s.csrf_hash, \
+             s.expires_at FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = $1 \
+             AND u.deactivated_at IS NULL",
         )
         .bind(token_hash)
         .fetch_optional(&self.pool)

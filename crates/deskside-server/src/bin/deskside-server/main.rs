@@ -9,7 +9,7 @@ use std::process::ExitCode;
 use anyhow::{Context, Result, bail};
 use chrono::Utc;
 use clap::{Parser, Subcommand};
-use deskside_server::api::{self, Limits, router};
+use deskside_server::api::{self, Limits};
 use deskside_server::blobs::{Blobs, DiskBlobs};
 use deskside_server::config::{EXAMPLE, ServerConfig, redact_url};
 use deskside_server::credentials::{hash_password, hash_token, new_token};
@@ -48,6 +48,17 @@ enum Command {
         #[command(subcommand)]
         command: TokenCommand,
     },
+    /// Revoke devices.
+    Device {
+        #[command(subcommand)]
+        command: DeviceCommand,
+    },
+    /// The audit log: policies, credentials, users, devices.
+    Audit {
+        /// How many entries, newest first.
+        #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u32).range(1..=500))]
+        limit: u32,
+    },
     /// Manage the secrets devices enroll with.
     EnrollSecret {
         #[command(subcommand)]
@@ -73,6 +84,23 @@ enum UserCommand {
         #[arg(long)]
         password_stdin: bool,
     },
+    /// List users.
+    List,
+    /// Deactivate a user: no login; sessions and API tokens stop at once.
+    Deactivate {
+        /// The user's e-mail address.
+        #[arg(long)]
+        email: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum DeviceCommand {
+    /// Revoke a device: its token stops working at once on every node.
+    Revoke {
+        /// The device's id.
+        id: i64,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -82,6 +110,17 @@ enum TokenCommand {
         /// The user's e-mail address.
         #[arg(long)]
         email: String,
+    },
+    /// List API tokens (without the tokens themselves).
+    List {
+        /// Only this user's.
+        #[arg(long)]
+        email: Option<String>,
+    },
+    /// Revoke an API token; it stops working at once.
+    Revoke {
+        /// The token's id (see `token list`).
+        id: i64,
     },
 }
 
@@ -118,6 +157,9 @@ fn init_logging() {
 }
 
 async fn serve<S: Store>(store: S, cfg: &ServerConfig) -> Result<()> {
+    if let Some(problem) = cfg.serving_problem() {
+        bail!("{problem}");
+    }
     let limits = Limits {
         max_body_bytes: cfg.max_body_bytes,
         request_timeout: cfg.request_timeout,
@@ -149,7 +191,7 @@ async fn serve<S: Store>(store: S, cfg: &ServerConfig) -> Result<()> {
             .into(),
     };
     tokio::spawn(prune_metrics(store.clone(), cfg.metrics_retention));
-    let app = router(store, blobs, limits);
+    let app = api::router_with(store, blobs, limits, cfg.trusted_proxies.clone());
     match tls {
         Some(tls) => api::serve_tls(listener, app, tls, shutdown).await,
         None => api::serve(listener, app, shutdown).await,
@@ -172,6 +214,19 @@ async fn prune_metrics<S: Store>(store: S, retention: std::time::Duration) {
     }
 }
 
+/// An audit entry for a change made on the command line (no user).
+async fn audit<S: Store>(store: &S, action: &str, target: String) -> Result<()> {
+    store
+        .record_audit(&store::AuditRecord {
+            user_id: None,
+            action,
+            target: &target,
+            detail: "{\"by\":\"command line\"}",
+        })
+        .await
+        .context("recording the audit entry")
+}
+
 async fn admin<S: Store>(store: S, command: Command, cfg: &ServerConfig) -> Result<()> {
     store.migrate().await.context("migrating the database")?;
     match command {
@@ -185,7 +240,7 @@ async fn admin<S: Store>(store: S, command: Command, cfg: &ServerConfig) -> Resu
                     password_stdin,
                 },
         } => {
-            if !email.contains('@') || email.len() > 254 {
+            if !store::is_email(&email) {
                 bail!("{email:?} is not an e-mail address");
             }
             let password_hash = if password_stdin {
@@ -212,6 +267,100 @@ async fn admin<S: Store>(store: S, command: Command, cfg: &ServerConfig) -> Resu
                 user.email,
                 user.id
             );
+        }
+        Command::User {
+            command: UserCommand::List,
+        } => {
+            println!("{:<6} {:<12} {:<12} EMAIL", "ID", "ROLE", "STATE");
+            for u in store.list_users().await? {
+                let state = if u.deactivated_at.is_some() {
+                    "deactivated"
+                } else {
+                    "active"
+                };
+                println!(
+                    "{:<6} {:<12} {:<12} {}",
+                    u.id,
+                    u.role.as_str(),
+                    state,
+                    u.email
+                );
+            }
+        }
+        Command::User {
+            command: UserCommand::Deactivate { email },
+        } => {
+            let user = store
+                .user_by_email(&email)
+                .await?
+                .with_context(|| format!("no user {email}"))?;
+            if !store.deactivate_user(user.id).await? {
+                bail!("{email} is deactivated already");
+            }
+            audit(&store, "user.deactivate", format!("user:{}", user.id)).await?;
+            println!(
+                "{} deactivated: sessions ended, API tokens revoked",
+                user.email
+            );
+        }
+        Command::Token {
+            command: TokenCommand::List { email },
+        } => {
+            let owner = match email {
+                None => None,
+                Some(e) => Some(
+                    store
+                        .user_by_email(&e)
+                        .await?
+                        .with_context(|| format!("no user {e}"))?
+                        .id,
+                ),
+            };
+            println!("{:<6} {:<10} {:<25} EMAIL", "ID", "STATE", "CREATED");
+            for t in store.list_api_tokens(owner).await? {
+                let state = if t.revoked_at.is_some() {
+                    "revoked"
+                } else {
+                    "active"
+                };
+                println!(
+                    "{:<6} {:<10} {:<25} {}",
+                    t.id,
+                    state,
+                    t.created_at.format("%Y-%m-%d %H:%M:%S UTC"),
+                    t.email
+                );
+            }
+        }
+        Command::Token {
+            command: TokenCommand::Revoke { id },
+        } => {
+            if !store.revoke_api_token(id, None).await? {
+                bail!("no active API token {id}");
+            }
+            audit(&store, "token.revoke", format!("token:{id}")).await?;
+            println!("API token {id} revoked");
+        }
+        Command::Device {
+            command: DeviceCommand::Revoke { id },
+        } => {
+            if !store.revoke_device(id).await? {
+                bail!("no unrevoked device {id}");
+            }
+            audit(&store, "device.revoke", format!("device:{id}")).await?;
+            println!("device {id} revoked: its token stops working at once");
+        }
+        Command::Audit { limit } => {
+            for e in store.audit_log(0, limit).await? {
+                println!(
+                    "{}  {:<16} {:<12} {} {}",
+                    e.at.format("%Y-%m-%d %H:%M:%S UTC"),
+                    e.action,
+                    e.target,
+                    e.email.as_deref().unwrap_or("(command line)"),
+                    e.detail
+                );
+            }
         }
         Command::Token {
             command: TokenCommand::Create { email },
@@ -274,6 +423,12 @@ async fn admin<S: Store>(store: S, command: Command, cfg: &ServerConfig) -> Resu
                 if !store.revoke_enroll_secret(id).await? {
                     bail!("no active enroll secret {id}");
                 }
+                audit(
+                    &store,
+                    "enroll_secret.revoke",
+                    format!("enroll_secret:{id}"),
+                )
+                .await?;
                 println!("enroll secret {id} revoked");
             }
         },
