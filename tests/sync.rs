@@ -59,28 +59,69 @@ async fn enrollment_good_bad_revoked_and_again() {
         assert_eq!(mode & 0o777, 0o600);
     }
 
-    // The same machine enrolling again keeps its device record.
-    let again = AgentProc::new("e2e-enroll");
-    again
+    // The same machine enrolling again proves its key: it keeps its
+    // device record. Its key file is private like the token.
+    agent
         .ok(&["enroll", "--server", &desk.url(), "--secret", &secret])
         .await;
-    assert_eq!(again.status().await["device_id"].as_i64(), Some(device));
+    assert_eq!(agent.status().await["device_id"].as_i64(), Some(device));
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(agent.state.path().join("device-key"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    let registered = desk.store.device(device).await.unwrap().unwrap();
+    assert!(registered.duplicate_of.is_none());
 
-    // That rotated the first agent's token: without a configured secret it
-    // says it needs enrolling; with one it enrolls again by itself.
+    // A machine with the same device key but not the key pair (re-imaged,
+    // or someone holding the fleet's secret): a new device pointing at the
+    // old one; the old one is not locked out.
+    let reimaged = AgentProc::new("e2e-enroll");
+    reimaged
+        .ok(&["enroll", "--server", &desk.url(), "--secret", &secret])
+        .await;
+    let other = reimaged.status().await["device_id"].as_i64().unwrap();
+    assert_ne!(other, device, "the enroll secret took over a device");
+    assert_eq!(
+        desk.store
+            .device(other)
+            .await
+            .unwrap()
+            .unwrap()
+            .duplicate_of,
+        Some(device)
+    );
+    agent.ok(&["sync"]).await;
+
+    // A revoked device is refused at once: without a configured secret it
+    // says it needs enrolling; with one it enrolls again by itself, as the
+    // same device (it still holds its key).
+    assert!(desk.store.revoke_device(device).await.unwrap());
     let out = agent.run(&["sync"]).await;
     assert!(!out.status.success());
     assert_eq!(agent.status().await["needs_enrollment"], true);
-    let configured = AgentProc::new("e2e-enroll").env("DESKSIDE_ENROLL_SECRET", &secret);
-    configured.ok(&["enroll", "--server", &desk.url()]).await;
-    again
-        .ok(&["enroll", "--server", &desk.url(), "--secret", &secret])
-        .await;
-    configured.ok(&["sync"]).await;
-    let s = configured.status().await;
+    let mut with_secret = agent.command(&["sync"]);
+    with_secret.env("DESKSIDE_ENROLL_SECRET", &secret);
+    let out = tokio::task::spawn_blocking(move || with_secret.output().unwrap())
+        .await
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let s = agent.status().await;
     assert_eq!(
-        (s["enrolled"].as_bool(), s["needs_enrollment"].as_bool()),
-        (Some(true), Some(false))
+        (
+            s["enrolled"].as_bool(),
+            s["needs_enrollment"].as_bool(),
+            s["device_id"].as_i64()
+        ),
+        (Some(true), Some(false), Some(device))
     );
 
     // A revoked secret stops working at once.

@@ -40,25 +40,38 @@ impl Credentials {
     /// the OS store when it answers, else the file. `DESKSIDE_CREDENTIAL_STORE=file`
     /// forces the file (for services that must not depend on a session).
     pub fn open(state_dir: &Path) -> Self {
-        let file = state_dir.join("device-token");
+        Self::open_named(state_dir, "device-token")
+    }
+
+    /// The device's key pair ([`crate::identity`]), kept like the token.
+    pub fn open_key(state_dir: &Path) -> Self {
+        Self::open_named(state_dir, "device-key")
+    }
+
+    fn open_named(state_dir: &Path, name: &str) -> Self {
+        let file = state_dir.join(name);
         let forced_file = std::env::var("DESKSIDE_CREDENTIAL_STORE").is_ok_and(|v| v == "file");
         // One entry per state directory, so two agents (a system service
-        // and a user's) do not share a token.
-        let account = state_dir.display().to_string();
+        // and a user's) do not share a token; the token keeps the entry
+        // name it always had.
+        let account = match name {
+            "device-token" => state_dir.display().to_string(),
+            other => format!("{}#{other}", state_dir.display()),
+        };
         if !forced_file {
             match keyring::Entry::new(SERVICE, &account) {
                 Ok(entry) => match entry.get_password() {
                     Ok(_) | Err(keyring::Error::NoEntry) => {
-                        tracing::info!("device token kept in the OS credential store");
+                        tracing::info!("{name} kept in the OS credential store");
                         return Self::Keyring(entry);
                     }
                     Err(e) => tracing::info!(
-                        "no usable OS credential store ({e}); device token kept in {} (mode 0600)",
+                        "no usable OS credential store ({e}); {name} kept in {} (mode 0600)",
                         file.display()
                     ),
                 },
                 Err(e) => tracing::info!(
-                    "no usable OS credential store ({e}); device token kept in {} (mode 0600)",
+                    "no usable OS credential store ({e}); {name} kept in {} (mode 0600)",
                     file.display()
                 ),
             }

@@ -213,16 +213,39 @@ impl DeskClient {
         })
     }
 
-    /// `POST /enroll`.
+    /// `POST /enroll/challenge`: a single-use challenge to sign. `None`
+    /// from a desk older than device keys.
+    pub async fn enroll_challenge(
+        &self,
+    ) -> Result<Option<deskside_protocol::EnrollChallenge>, DeskError> {
+        let r = self
+            .http
+            .post(self.url("/enroll/challenge"))
+            .json(&serde_json::json!({}))
+            .send()
+            .await;
+        match Self::answer(r).await {
+            Ok(c) => Ok(Some(c)),
+            Err(DeskError::Rejected { status: 404, .. }) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// `POST /enroll`, with the device's public key and its proof when the
+    /// desk knows device keys.
     pub async fn enroll(
         &self,
         secret: &str,
         device: &DeviceIdentity,
+        key: Option<(String, deskside_protocol::KeyProof)>,
     ) -> Result<EnrollResponse, DeskError> {
+        let (public_key, proof) = key.unzip();
         let req = EnrollRequest {
             enroll_secret: secret.to_owned(),
             device: device.clone(),
             agent_version: Some(crate::AGENT_VERSION.to_owned()),
+            public_key,
+            proof,
         };
         Self::answer(self.http.post(self.url("/enroll")).json(&req).send().await).await
     }

@@ -16,6 +16,7 @@ pub mod diagnostics;
 pub mod error;
 pub mod health;
 pub mod i18n;
+pub mod identity;
 pub mod local_file;
 pub mod logfile;
 pub mod notify;

@@ -198,6 +198,8 @@ pub struct Agent {
     state_dir: PathBuf,
     store: Mutex<AgentStore>,
     credentials: Credentials,
+    /// Where the device's key pair is kept ([`crate::identity`]).
+    key_store: Credentials,
     desk: Option<DeskClient>,
     events: broadcast::Sender<Event>,
     notifier: Mutex<Option<Notifier>>,
@@ -247,12 +249,14 @@ impl Agent {
             None => None,
         };
         let credentials = Credentials::open(&state_dir);
+        let key_store = Credentials::open_key(&state_dir);
         let (events, _) = broadcast::channel(64);
         Ok(Self {
             cfg,
             state_dir,
             store: Mutex::new(store),
             credentials,
+            key_store,
             desk,
             events,
             notifier: Mutex::new(None),
@@ -387,13 +391,32 @@ impl Agent {
 
     async fn enroll_with(&self, secret: &str) -> SyncResult<i64> {
         let identity = self.inventory().device;
-        let answer = self.desk()?.enroll(secret, &identity).await?;
+        let desk = self.desk()?;
+        // The key proves this is the device the desk knows (or a new one);
+        // the enroll secret alone never takes over another device.
+        let key = self.device_key()?;
+        let proof = desk
+            .enroll_challenge()
+            .await?
+            .map(|c| (key.public_key(), key.prove(&c.challenge)));
+        if proof.is_none() {
+            tracing::warn!("the desk does not know device keys; enrolling without one");
+        }
+        let answer = desk.enroll(secret, &identity, proof).await?;
         self.credentials.set(&answer.device_token)?;
         let store = self.store();
         store.set(KEY_DEVICE_ID, Some(&answer.device_id.to_string()))?;
         store.set(KEY_NEEDS_ENROLLMENT, None)?;
         tracing::info!(device_id = answer.device_id, "enrolled with the desk");
         Ok(answer.device_id)
+    }
+
+    /// The device's key pair, made on first use.
+    fn device_key(&self) -> SyncResult<crate::identity::DeviceKey> {
+        crate::identity::DeviceKey::load_or_create(&self.key_store).map_err(|e| match e {
+            crate::identity::IdentityError::Store(e) => SyncError::Credentials(e),
+            other => SyncError::Invalid(other.to_string()),
+        })
     }
 
     /// The device token, enrolling first when there is none and a secret
@@ -970,6 +993,8 @@ impl Agent {
             check_results: self.changed_results(&tracker),
             metrics,
             tickets_seen_at: seen,
+            // A device enrolled before it had a key registers one.
+            public_key: self.device_key().ok().map(|k| k.public_key()),
         };
         let mut token = self.token().await?;
         let answer = match desk.checkin(&token, &req).await {

@@ -19,6 +19,46 @@ pub struct EnrollRequest {
     /// Version of the enrolling agent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub agent_version: Option<String>,
+    /// The device's Ed25519 public key (32 bytes, base64). The device's
+    /// identity: a known key gets its device back (with a new token), any
+    /// other enrollment is a new device. Requires `proof`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub public_key: Option<String>,
+    /// Proof that the device holds the private key of `public_key`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub proof: Option<KeyProof>,
+}
+
+/// A signature by the device's key over a fresh, single-use challenge from
+/// the desk: it cannot be replayed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct KeyProof {
+    /// The challenge from `POST /api/v1/enroll/challenge`.
+    pub challenge: String,
+    /// Ed25519 signature (64 bytes, base64) over
+    /// [`enroll_proof_message`]`(challenge, public_key)`.
+    pub signature: String,
+}
+
+/// `POST /api/v1/enroll/challenge`: a single-use challenge for a
+/// [`KeyProof`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct EnrollChallenge {
+    /// Sign it (see [`enroll_proof_message`]) within its lifetime.
+    pub challenge: String,
+    /// When the desk stops accepting it.
+    pub expires_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// What a device signs to prove it holds its key: a domain tag, the
+/// challenge and the public key, NUL-separated, so a signature made for
+/// anything else never verifies here.
+pub fn enroll_proof_message(challenge: &str, public_key: &str) -> Vec<u8> {
+    let mut m = b"deskside-enroll-v1\0".to_vec();
+    m.extend_from_slice(challenge.as_bytes());
+    m.push(0);
+    m.extend_from_slice(public_key.as_bytes());
+    m
 }
 
 /// The answer to an enrollment.
@@ -68,6 +108,10 @@ pub struct CheckinRequest {
     /// absent: send every ticket.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tickets_seen_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// The device's Ed25519 public key (base64): a device enrolled before
+    /// it had one registers it this way, once.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub public_key: Option<String>,
 }
 
 /// The desk's answer to a check-in.

@@ -23,8 +23,8 @@ pub mod schema;
 pub mod tickets;
 
 pub use api::{
-    CheckinRequest, CheckinResponse, EnrollRequest, EnrollResponse, ErrorBody, ErrorDetail,
-    InventoryAck,
+    CheckinRequest, CheckinResponse, EnrollChallenge, EnrollRequest, EnrollResponse, ErrorBody,
+    ErrorDetail, InventoryAck, KeyProof, enroll_proof_message,
 };
 pub use changes::{
     FieldChange, InventoryDiff, SoftwareChange, SoftwareChangeKind, SoftwareRef, compare_versions,

@@ -87,7 +87,26 @@ async fn enrollment_flow<S: Store>(store: S) {
 
     let device =
         serde_json::json!({"hostname": "pc1", "device_key": "key-1", "serial_number": "SN-1"});
-    let (st, body) = enroll(&base, "good", device.clone()).await;
+    let key = common::DeviceKey::new();
+    let with_key = |proof: serde_json::Value| {
+        let mut body = serde_json::json!({"enroll_secret": "good", "device": device});
+        body.as_object_mut()
+            .unwrap()
+            .extend(proof.as_object().unwrap().clone());
+        body
+    };
+    let enroll_with = |body: serde_json::Value| {
+        let url = format!("{base}/api/v1/enroll");
+        async move {
+            post(
+                &url,
+                Some("application/json"),
+                serde_json::to_vec(&body).unwrap(),
+            )
+            .await
+        }
+    };
+    let (st, body) = enroll_with(with_key(key.proof(&base).await)).await;
     assert_eq!(
         st,
         StatusCode::CREATED,
@@ -106,8 +125,9 @@ async fn enrollment_flow<S: Store>(store: S) {
         first.device_id
     );
 
-    // The same machine again: same id, new token, old token dead.
-    let (st, body) = enroll(&base, "good", device).await;
+    // The same machine again, proving its key: same id, new token, old
+    // token dead.
+    let (st, body) = enroll_with(with_key(key.proof(&base).await)).await;
     assert_eq!(st, StatusCode::OK);
     let again: EnrollResponse = serde_json::from_slice(&body).unwrap();
     assert_eq!(again.device_id, first.device_id);
@@ -118,6 +138,94 @@ async fn enrollment_flow<S: Store>(store: S) {
             .await
             .unwrap()
             .is_none()
+    );
+
+    // Anyone else with the fleet's secret and the device's key or serial
+    // gets a new device, marked as a likely duplicate, never this one.
+    let (st, body) = enroll(&base, "good", device.clone()).await;
+    assert_eq!(st, StatusCode::CREATED);
+    let impostor: EnrollResponse = serde_json::from_slice(&body).unwrap();
+    assert_ne!(impostor.device_id, first.device_id);
+    let (st, body) = enroll_with(with_key(common::DeviceKey::new().proof(&base).await)).await;
+    assert_eq!(st, StatusCode::CREATED);
+    assert_ne!(
+        serde_json::from_slice::<EnrollResponse>(&body)
+            .unwrap()
+            .device_id,
+        first.device_id
+    );
+    assert!(
+        store
+            .device_by_token(&hash_token(&again.device_token))
+            .await
+            .unwrap()
+            .is_some(),
+        "the real device is not locked out"
+    );
+    let dup = store.device(impostor.device_id).await.unwrap().unwrap();
+    assert_eq!(dup.duplicate_of, Some(first.device_id));
+    // A proof is good once, only for its key, and only with a challenge
+    // this desk issued.
+    let proof = key.proof(&base).await;
+    let (st, _) = enroll_with(with_key(proof.clone())).await;
+    assert_eq!(st, StatusCode::OK);
+    let (st, body) = enroll_with(with_key(proof.clone())).await;
+    assert_eq!(
+        (st, code(&body)),
+        (StatusCode::UNAUTHORIZED, "invalid_key_proof".into()),
+        "replayed"
+    );
+    let mut stolen = common::DeviceKey::new().proof(&base).await;
+    stolen["public_key"] = serde_json::Value::String(key.public());
+    let (st, body) = enroll_with(with_key(stolen)).await;
+    assert_eq!(
+        (st, code(&body)),
+        (StatusCode::UNAUTHORIZED, "invalid_key_proof".into()),
+        "another key's signature"
+    );
+    let (st, body) = enroll_with(with_key(key.sign("dsk_chl_made_up"))).await;
+    assert_eq!(
+        (st, code(&body)),
+        (StatusCode::UNAUTHORIZED, "invalid_key_proof".into()),
+        "unknown challenge"
+    );
+    let (st, body) = enroll_with(with_key(serde_json::json!({"public_key": key.public()}))).await;
+    assert_eq!(
+        (st, code(&body)),
+        (StatusCode::UNPROCESSABLE_ENTITY, "invalid_body".into())
+    );
+    let mut short = key.proof(&base).await;
+    short["public_key"] = "AAAA".into();
+    let (st, body) = enroll_with(with_key(short)).await;
+    assert_eq!(
+        (st, code(&body)),
+        (StatusCode::UNPROCESSABLE_ENTITY, "invalid_body".into())
+    );
+
+    // A device enrolled before it had a key keeps working and registers
+    // one at its next check-in; from then on the key gets it back.
+    let (_, body) = enroll(&base, "good", serde_json::json!({"device_key": "legacy"})).await;
+    let legacy: EnrollResponse = serde_json::from_slice(&body).unwrap();
+    let legacy_key = common::DeviceKey::new();
+    let (st, _) = call(
+        reqwest::Method::POST,
+        format!("{base}/api/v1/agent/checkin"),
+        Some(&legacy.device_token),
+        Some(serde_json::json!({"public_key": legacy_key.public()})),
+    )
+    .await;
+    assert_eq!(st, StatusCode::OK);
+    let mut body = serde_json::json!({"enroll_secret": "good", "device": {"device_key": "legacy"}});
+    body.as_object_mut()
+        .unwrap()
+        .extend(legacy_key.proof(&base).await.as_object().unwrap().clone());
+    let (st, body) = enroll_with(body).await;
+    assert_eq!(st, StatusCode::OK);
+    assert_eq!(
+        serde_json::from_slice::<EnrollResponse>(&body)
+            .unwrap()
+            .device_id,
+        legacy.device_id
     );
 
     for secret in ["wrong", "old", ""] {

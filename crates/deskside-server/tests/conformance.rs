@@ -166,25 +166,31 @@ async fn suite<S: Store>(s: S) {
     );
     assert!(s.enroll_secret_by_hash("nope").await.unwrap().is_none());
 
-    // Devices: new, re-enrolled by device key (token rotated), by serial.
+    // Devices: known by their public key (its possession proven by the
+    // API); re-enrolling with it rotates the token. The enroll secret and
+    // a device key or serial alone never reach another device: they make a
+    // new one, pointing at the one it likely duplicates.
     let first = s
         .enroll_device(&NewEnrollment {
             device_key: Some("k1"),
             serial_number: Some("SN1"),
             hostname: Some("pc1"),
             token_hash: "t1",
+            public_key: Some("pk1"),
         })
         .await
         .unwrap();
     assert!(!first.reenrolled);
+    assert_eq!(first.duplicate_of, None);
     let dev = s.device_by_token("t1").await.unwrap().unwrap();
     assert_eq!(
         (
             dev.id,
             dev.hostname.as_deref(),
-            dev.serial_number.as_deref()
+            dev.serial_number.as_deref(),
+            dev.has_public_key
         ),
-        (first.device_id, Some("pc1"), Some("SN1"))
+        (first.device_id, Some("pc1"), Some("SN1"), true)
     );
     let again = s
         .enroll_device(&NewEnrollment {
@@ -192,6 +198,7 @@ async fn suite<S: Store>(s: S) {
             serial_number: None,
             hostname: Some("pc1-renamed"),
             token_hash: "t2",
+            public_key: Some("pk1"),
         })
         .await
         .unwrap();
@@ -207,27 +214,80 @@ async fn suite<S: Store>(s: S) {
         Some("SN1"),
         "kept when not sent"
     );
-    let by_serial = s
+    for (key, serial, token) in [(Some("k1"), None, "t3"), (None, Some("SN1"), "t3b")] {
+        let impostor = s
+            .enroll_device(&NewEnrollment {
+                device_key: key,
+                serial_number: serial,
+                hostname: None,
+                token_hash: token,
+                public_key: Some("pk-other"),
+            })
+            .await;
+        let impostor = match impostor {
+            Ok(e) => e,
+            // The second one reuses pk-other: it gets the first impostor.
+            Err(e) => panic!("{e}"),
+        };
+        assert_ne!(
+            impostor.device_id, first.device_id,
+            "no takeover by {key:?}/{serial:?}"
+        );
+        if key.is_some() {
+            assert_eq!(impostor.duplicate_of, Some(first.device_id));
+        }
+    }
+    assert!(
+        s.device_by_token("t2").await.unwrap().is_some(),
+        "the real device keeps working"
+    );
+    let legacy = s
         .enroll_device(&NewEnrollment {
             device_key: None,
             serial_number: Some("SN1"),
             hostname: None,
-            token_hash: "t3",
+            token_hash: "t3c",
+            public_key: None,
         })
         .await
         .unwrap();
-    assert_eq!(by_serial.device_id, first.device_id);
+    assert!(!legacy.reenrolled && legacy.duplicate_of.is_some());
+    // A device without a key registers one once; nobody takes a key that
+    // is taken.
+    assert!(
+        s.register_device_key(legacy.device_id, "pk-legacy")
+            .await
+            .unwrap()
+    );
+    assert!(
+        !s.register_device_key(legacy.device_id, "pk-new")
+            .await
+            .unwrap()
+    );
     let other = s
         .enroll_device(&NewEnrollment {
             device_key: Some("k2"),
             serial_number: None,
             hostname: Some("pc2"),
             token_hash: "t4",
+            public_key: None,
         })
         .await
         .unwrap();
     assert_ne!(other.device_id, first.device_id);
     assert!(!other.reenrolled);
+    assert!(!s.register_device_key(other.device_id, "pk1").await.unwrap());
+    // Challenges are single-use and expire.
+    s.create_enroll_challenge("c1", now + TimeDelta::minutes(5))
+        .await
+        .unwrap();
+    s.create_enroll_challenge("c-old", now - TimeDelta::minutes(1))
+        .await
+        .unwrap();
+    assert!(s.take_enroll_challenge("c1").await.unwrap());
+    assert!(!s.take_enroll_challenge("c1").await.unwrap(), "used once");
+    assert!(!s.take_enroll_challenge("c-old").await.unwrap(), "expired");
+    assert!(!s.take_enroll_challenge("never").await.unwrap());
 
     // Inventories: one current per device, changes kept newest first.
     let dev = first.device_id;
@@ -409,6 +469,7 @@ async fn search_suite<S: Store>(s: S) {
                 serial_number: None,
                 hostname: Some(host),
                 token_hash: key,
+                public_key: Some(key),
             })
             .await
             .unwrap();
@@ -564,6 +625,7 @@ async fn search_suite<S: Store>(s: S) {
             serial_number: None,
             hostname: Some("delta"),
             token_hash: "d",
+            public_key: Some("d"),
         })
         .await
         .unwrap();

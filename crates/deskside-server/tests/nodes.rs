@@ -66,6 +66,26 @@ fn cli(db: &str, args: &[&str]) -> String {
 async fn enroll(node: &Node, secret: &str) -> (u16, Option<EnrollResponse>) {
     let body =
         serde_json::json!({"enroll_secret": secret, "device": {"device_key": "shared-machine"}});
+    send_enroll(node, body).await
+}
+
+/// Enrolls with `key`'s proof over a challenge from `challenge_from`.
+async fn enroll_with_key(
+    node: &Node,
+    challenge_from: &Node,
+    secret: &str,
+    key: &common::DeviceKey,
+) -> (u16, Option<EnrollResponse>) {
+    let mut body =
+        serde_json::json!({"enroll_secret": secret, "device": {"device_key": "shared-machine"}});
+    let proof = key.proof(&challenge_from.1).await;
+    body.as_object_mut()
+        .unwrap()
+        .extend(proof.as_object().unwrap().clone());
+    send_enroll(node, body).await
+}
+
+async fn send_enroll(node: &Node, body: serde_json::Value) -> (u16, Option<EnrollResponse>) {
     let r = common::http()
         .post(format!("{}/api/v1/enroll", node.1))
         .header("content-type", "application/json")
@@ -91,11 +111,23 @@ async fn two_servers_one_database() {
     assert!(secret.starts_with("dsk_enr_"));
     let (a, b) = (node(&db), node(&db));
 
-    let (st, first) = enroll(&a, &secret).await;
+    let key = common::DeviceKey::new();
+    let (st, first) = enroll_with_key(&a, &a, &secret, &key).await;
     assert_eq!(st, 201);
-    let (st, second) = enroll(&b, &secret).await;
+    // A challenge from node A, answered to node B: nodes share them.
+    let (st, second) = enroll_with_key(&b, &a, &secret, &key).await;
     assert_eq!(st, 200, "node B knows the machine node A enrolled");
     assert_eq!(first.unwrap().device_id, second.unwrap().device_id);
+    // One proof sent to both nodes at once: exactly one enrollment.
+    let mut body =
+        serde_json::json!({"enroll_secret": secret, "device": {"device_key": "shared-machine"}});
+    body.as_object_mut()
+        .unwrap()
+        .extend(key.proof(&a.1).await.as_object().unwrap().clone());
+    let ((s1, _), (s2, _)) = tokio::join!(send_enroll(&a, body.clone()), send_enroll(&b, body));
+    let mut got = [s1, s2];
+    got.sort_unstable();
+    assert_eq!(got, [200, 401], "a challenge works once across nodes");
 
     // Revoked through the CLI: both nodes refuse it at once.
     let list = cli(&db, &["enroll-secret", "list"]);

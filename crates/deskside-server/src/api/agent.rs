@@ -32,6 +32,21 @@ pub(super) async fn enroll<S: Store>(
             "the enroll secret is unknown, expired or revoked",
         ));
     }
+    // A public key must come with proof of its private key over a fresh
+    // challenge: only then may it claim the device it names.
+    let public_key = match (&req.public_key, &req.proof) {
+        (None, None) => None,
+        (Some(key), Some(proof)) => {
+            verify_key_proof(&state, key, proof).await?;
+            Some(key.as_str())
+        }
+        (Some(_), None) => {
+            return Err(invalid(
+                "public_key needs a proof (see /api/v1/enroll/challenge)",
+            ));
+        }
+        (None, Some(_)) => return Err(invalid("proof needs the public_key it proves")),
+    };
     let token = new_token("dsk_dev");
     let token_hash = hash_token(&token);
     let enrolled = state
@@ -41,11 +56,14 @@ pub(super) async fn enroll<S: Store>(
             serial_number: req.device.serial_number.as_deref(),
             hostname: req.device.hostname.as_deref(),
             token_hash: &token_hash,
+            public_key,
         })
         .await?;
     tracing::info!(
         device_id = enrolled.device_id,
         reenrolled = enrolled.reenrolled,
+        duplicate_of = ?enrolled.duplicate_of,
+        with_key = public_key.is_some(),
         "device enrolled"
     );
     Metrics::inc(&state.metrics.enrollments);
@@ -61,6 +79,76 @@ pub(super) async fn enroll<S: Store>(
             device_token: token,
         }),
     ))
+}
+
+/// How long an enrollment challenge may be answered.
+const CHALLENGE_SECS: i64 = 300;
+
+/// `POST /api/v1/enroll/challenge`: a single-use challenge for the device's
+/// key proof. Rate-limited like enrollment.
+pub(super) async fn enroll_challenge<S: Store>(
+    State(state): State<AppState<S>>,
+    ClientIp(client): ClientIp,
+) -> Result<Json<deskside_protocol::EnrollChallenge>, ApiError> {
+    if let Err(wait) = state.challenge_limit.check(client) {
+        return Err(ApiError::rate_limited(wait));
+    }
+    let challenge = new_token("dsk_chl");
+    let expires_at = Utc::now() + chrono::TimeDelta::seconds(CHALLENGE_SECS);
+    state
+        .store
+        .create_enroll_challenge(&hash_token(&challenge), expires_at)
+        .await?;
+    Ok(Json(deskside_protocol::EnrollChallenge {
+        challenge,
+        expires_at,
+    }))
+}
+
+/// The 32 bytes of a base64 Ed25519 public key.
+fn public_key_bytes(key: &str) -> Result<Vec<u8>, ApiError> {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD
+        .decode(key)
+        .ok()
+        .filter(|b| b.len() == 32)
+        .ok_or_else(|| invalid("public_key must be 32 bytes of Ed25519 public key, base64"))
+}
+
+/// Checks that `proof` is a signature by `key` over a challenge this desk
+/// issued, unexpired and unused; uses the challenge up.
+async fn verify_key_proof<S: Store>(
+    state: &AppState<S>,
+    key: &str,
+    proof: &deskside_protocol::KeyProof,
+) -> Result<(), ApiError> {
+    use base64::Engine;
+    let public = public_key_bytes(key)?;
+    let refused = || {
+        ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "invalid_key_proof",
+            "the key proof is wrong, or its challenge unknown, used or expired",
+        )
+    };
+    bounded("proof.challenge", Some(&proof.challenge), 128)?;
+    let signature = base64::engine::general_purpose::STANDARD
+        .decode(&proof.signature)
+        .map_err(|_| refused())?;
+    let message = deskside_protocol::enroll_proof_message(&proof.challenge, key);
+    ring::signature::UnparsedPublicKey::new(&ring::signature::ED25519, &public)
+        .verify(&message, &signature)
+        .map_err(|_| refused())?;
+    // Verified first, used up second: a wrong signature does not burn the
+    // device's challenge, and a right one works exactly once.
+    if !state
+        .store
+        .take_enroll_challenge(&hash_token(&proof.challenge))
+        .await?
+    {
+        return Err(refused());
+    }
+    Ok(())
 }
 
 /// `PUT /api/v1/agent/inventory`: the device's full inventory. The desk
@@ -141,6 +229,16 @@ pub(super) async fn checkin<S: Store>(
     }
     bounded("agent_version", req.agent_version.as_deref(), 64)?;
     bounded("inventory_hash", req.inventory_hash.as_deref(), 128)?;
+    // A device enrolled before it had a key registers one, once; the key
+    // of a device that has one never changes this way.
+    if let Some(key) = &req.public_key
+        && !device.has_public_key
+    {
+        public_key_bytes(key)?;
+        if state.store.register_device_key(device.id, key).await? {
+            tracing::info!(device = device.id, "device key registered");
+        }
+    }
     let mut results = Vec::with_capacity(req.check_results.len());
     for r in &req.check_results {
         bounded("check_results.check_id", Some(&r.check_id), 128)?;

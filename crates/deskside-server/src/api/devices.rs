@@ -30,6 +30,12 @@ pub struct DeviceView {
     os_version: Option<String>,
     /// Last known logged-in users.
     users: Vec<String>,
+    /// The device this one likely duplicates: the same machine enrolled
+    /// again without its key (re-imaged), or a clone. Never merged
+    /// automatically.
+    duplicate_of: Option<i64>,
+    /// When it was revoked (its token no longer works).
+    revoked_at: Option<DateTime<Utc>>,
 }
 
 impl From<DeviceSummary> for DeviceView {
@@ -51,6 +57,8 @@ impl From<DeviceSummary> for DeviceView {
                 .split_whitespace()
                 .map(str::to_owned)
                 .collect(),
+            duplicate_of: d.duplicate_of,
+            revoked_at: d.revoked_at,
         }
     }
 }

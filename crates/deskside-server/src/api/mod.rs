@@ -200,6 +200,8 @@ pub struct AppState<S> {
     pub store: S,
     /// Limits `/enroll` per client address.
     pub enroll_limit: Arc<RateLimiter>,
+    /// Limits `/enroll/challenge` per client address.
+    pub challenge_limit: Arc<RateLimiter>,
     /// Seconds between check-ins, told to every agent.
     pub checkin_secs: u64,
     /// Attachment content.
@@ -359,6 +361,13 @@ fn routes<S: Store>() -> DocRouter<AppState<S>> {
                 .reply::<EnrollResponse>(201, "Enrolled")
                 .reply::<EnrollResponse>(200, "Enrolled again: same device, new token")
                 .errors(&[401, 429])],
+        )
+        .route(
+            "/api/v1/enroll/challenge",
+            post(agent::enroll_challenge::<S>),
+            [Op::post("A single-use challenge to sign for enrollment with a device key")
+                .reply::<deskside_protocol::EnrollChallenge>(200, "Sign it within its lifetime")
+                .errors(&[429])],
         )
         .route(
             "/api/v1/agent/inventory",
@@ -690,6 +699,10 @@ pub fn router_with<S: Store>(
         ))
         .with_state(AppState {
             store,
+            challenge_limit: Arc::new(RateLimiter::new(
+                limits.enroll_per_minute,
+                limits.enroll_per_minute.saturating_mul(2),
+            )),
             enroll_limit,
             checkin_secs: limits.checkin_interval.as_secs().max(1),
             blobs: blobs.into(),

@@ -94,6 +94,10 @@ pub struct NewEnrollment<'a> {
     pub hostname: Option<&'a str>,
     /// SHA-256 of the new device token.
     pub token_hash: &'a str,
+    /// The device's Ed25519 public key, its possession already proven: a
+    /// device with this key gets the new token; without one, or with an
+    /// unknown one, this is a new device.
+    pub public_key: Option<&'a str>,
 }
 
 /// The outcome of an enrollment.
@@ -103,6 +107,9 @@ pub struct Enrolled {
     pub device_id: i64,
     /// True when the machine was known already (its token was rotated).
     pub reenrolled: bool,
+    /// For a new device: the device it likely duplicates (same device key
+    /// or serial number), never merged automatically.
+    pub duplicate_of: Option<i64>,
 }
 
 /// An enrolled device.
@@ -123,6 +130,8 @@ pub struct Device {
     /// The newest policy version at the desk (0: none), read with the
     /// device so that a check-in needs no query of its own for it.
     pub policy_version: i64,
+    /// Whether it has registered its public key.
+    pub has_public_key: bool,
 }
 
 /// Searchable facts of an inventory, stored beside it.
@@ -344,13 +353,33 @@ pub trait Store: Clone + Send + Sync + 'static {
         secret_hash: &str,
     ) -> impl Future<Output = StoreResult<Option<EnrollSecret>>> + Send;
 
-    /// Enrolls a device: a machine known by its device key (or else its
-    /// serial number) keeps its id and gets the new token; the old token
-    /// stops working at once.
+    /// Enrolls a device: a machine known by its public key keeps its id and
+    /// gets the new token (the old one stops working at once, a revoked
+    /// device is reinstated); any other is a new device, pointing at the
+    /// one it likely duplicates.
     fn enroll_device(
         &self,
         e: &NewEnrollment<'_>,
     ) -> impl Future<Output = StoreResult<Enrolled>> + Send;
+    /// Registers the public key of a device enrolled before it had one;
+    /// false when it has one or another device has this one.
+    fn register_device_key(
+        &self,
+        device_id: i64,
+        public_key: &str,
+    ) -> impl Future<Output = StoreResult<bool>> + Send;
+    /// Stores a single-use enrollment challenge (its hash) and forgets
+    /// expired ones.
+    fn create_enroll_challenge(
+        &self,
+        challenge_hash: &str,
+        expires_at: DateTime<Utc>,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+    /// Uses up a challenge: true once, when it exists and has not expired.
+    fn take_enroll_challenge(
+        &self,
+        challenge_hash: &str,
+    ) -> impl Future<Output = StoreResult<bool>> + Send;
     /// The device a token belongs to.
     fn device_by_token(
         &self,
@@ -563,6 +592,11 @@ pub struct DeviceSummary {
     pub os_version: Option<String>,
     /// Last known logged-in users, space-separated.
     pub users: Option<String>,
+    /// The device this one likely duplicates (a machine that enrolled
+    /// again without its key).
+    pub duplicate_of: Option<i64>,
+    /// When it was revoked.
+    pub revoked_at: Option<DateTime<Utc>>,
 }
 
 /// A ticket with what technicians work on.

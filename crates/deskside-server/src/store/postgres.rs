@@ -89,7 +89,7 @@ fn ticket_row(r: &PgRow) -> StoreResult<TicketRow> {
 }
 
 const DEVICE_COLUMNS: &str = "id, hostname, serial_number, agent_version, health, last_seen, enrolled_at, \
-     os_name, os_version, users";
+     os_name, os_version, users, duplicate_of, revoked_at";
 
 fn device_summary(r: &PgRow) -> StoreResult<DeviceSummary> {
     Ok(DeviceSummary {
@@ -103,6 +103,8 @@ fn device_summary(r: &PgRow) -> StoreResult<DeviceSummary> {
         os_name: r.try_get("os_name")?,
         os_version: r.try_get("os_version")?,
         users: r.try_get("users")?,
+        duplicate_of: r.try_get("duplicate_of")?,
+        revoked_at: r.try_get("revoked_at")?,
     })
 }
 
@@ -408,22 +410,14 @@ impl Store for PgStore {
 
     async fn enroll_device(&self, e: &NewEnrollment<'_>) -> StoreResult<Enrolled> {
         let mut tx = self.pool.begin().await?;
-        let known: Option<i64> = match (e.device_key, e.serial_number) {
-            (Some(key), _) => {
-                sqlx::query_scalar("SELECT id FROM devices WHERE device_key = $1")
+        let known: Option<i64> = match e.public_key {
+            Some(key) => {
+                sqlx::query_scalar("SELECT id FROM devices WHERE public_key = $1")
                     .bind(key)
                     .fetch_optional(&mut *tx)
                     .await?
             }
-            (None, Some(serial)) => {
-                sqlx::query_scalar(
-                    "SELECT id FROM devices WHERE serial_number = $1 ORDER BY id LIMIT 1",
-                )
-                .bind(serial)
-                .fetch_optional(&mut *tx)
-                .await?
-            }
-            (None, None) => None,
+            None => None,
         };
         let now = Utc::now();
         let out = match known {
@@ -443,23 +437,50 @@ impl Store for PgStore {
                 Enrolled {
                     device_id: id,
                     reenrolled: true,
+                    duplicate_of: None,
                 }
             }
             None => {
+                // Another record with this device key or serial: a machine
+                // that lost its key (re-imaged), or a clone. Pointed at,
+                // never merged; the device key stays with the first.
+                let by_key: Option<i64> = match e.device_key {
+                    Some(k) => {
+                        sqlx::query_scalar("SELECT id FROM devices WHERE device_key = $1")
+                            .bind(k)
+                            .fetch_optional(&mut *tx)
+                            .await?
+                    }
+                    None => None,
+                };
+                let by_serial: Option<i64> = match e.serial_number {
+                    Some(sn) => sqlx::query_scalar(
+                        "SELECT id FROM devices WHERE serial_number = $1 ORDER BY id DESC LIMIT 1",
+                    )
+                    .bind(sn)
+                    .fetch_optional(&mut *tx)
+                    .await?,
+                    None => None,
+                };
+                let device_key = if by_key.is_some() { None } else { e.device_key };
+                let duplicate_of = by_key.or(by_serial);
                 let id: i64 = sqlx::query_scalar(
-                    "INSERT INTO devices (device_key, serial_number, hostname, token_hash, enrolled_at) \
-                     VALUES ($1, $2, $3, $4, $5) RETURNING id",
+                    "INSERT INTO devices (device_key, serial_number, hostname, token_hash, enrolled_at, \
+                     public_key, duplicate_of) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
                 )
-                .bind(e.device_key)
+                .bind(device_key)
                 .bind(e.serial_number)
                 .bind(e.hostname)
                 .bind(e.token_hash)
                 .bind(now)
+                .bind(e.public_key)
+                .bind(duplicate_of)
                 .fetch_one(&mut *tx)
                 .await?;
                 Enrolled {
                     device_id: id,
                     reenrolled: false,
+                    duplicate_of,
                 }
             }
         };
@@ -467,9 +488,55 @@ impl Store for PgStore {
         Ok(out)
     }
 
+    async fn register_device_key(&self, device_id: i64, public_key: &str) -> StoreResult<bool> {
+        let done =
+            sqlx::query("UPDATE devices SET public_key = $1 WHERE id = $2 AND public_key IS NULL")
+                .bind(public_key)
+                .bind(device_id)
+                .execute(&self.pool)
+                .await;
+        match done {
+            Ok(d) => Ok(d.rows_affected() == 1),
+            // Another device has this key.
+            Err(e) if is_unique_violation(&e) => Ok(false),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    async fn create_enroll_challenge(
+        &self,
+        challenge_hash: &str,
+        expires_at: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        sqlx::query("DELETE FROM enroll_challenges WHERE expires_at < $1")
+            .bind(Utc::now())
+            .execute(&self.pool)
+            .await?;
+        sqlx::query("INSERT INTO enroll_challenges (challenge_hash, expires_at) VALUES ($1, $2)")
+            .bind(challenge_hash)
+            .bind(expires_at)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn take_enroll_challenge(&self, challenge_hash: &str) -> StoreResult<bool> {
+        // One statement: of two enrollments racing with one challenge on
+        // two nodes, one gets it.
+        let taken = sqlx::query(
+            "DELETE FROM enroll_challenges WHERE challenge_hash = $1 AND expires_at > $2",
+        )
+        .bind(challenge_hash)
+        .bind(Utc::now())
+        .execute(&self.pool)
+        .await?;
+        Ok(taken.rows_affected() == 1)
+    }
+
     async fn device_by_token(&self, token_hash: &str) -> StoreResult<Option<Device>> {
         let row = sqlx::query(
             "SELECT id, device_key, serial_number, hostname, enrolled_at, inventory_hash, \
+             public_key IS NOT NULL AS has_public_key, \
              (SELECT COALESCE(MAX(version), 0) FROM policies) AS policy_version \
              FROM devices WHERE token_hash = $1 AND revoked_at IS NULL",
         )
@@ -485,6 +552,7 @@ impl Store for PgStore {
                 enrolled_at: r.try_get("enrolled_at")?,
                 inventory_hash: r.try_get("inventory_hash")?,
                 policy_version: r.try_get("policy_version")?,
+                has_public_key: r.try_get("has_public_key")?,
             })
         })
         .transpose()

@@ -60,3 +60,46 @@ pub fn http() -> reqwest::Client {
     let _ = rustls::crypto::ring::default_provider().install_default();
     reqwest::Client::new()
 }
+
+/// A device's Ed25519 key, as an agent holds it.
+pub struct DeviceKey(ring::signature::Ed25519KeyPair);
+
+impl DeviceKey {
+    /// A fresh key.
+    pub fn new() -> Self {
+        let rng = ring::rand::SystemRandom::new();
+        let der = ring::signature::Ed25519KeyPair::generate_pkcs8(&rng).unwrap();
+        Self(ring::signature::Ed25519KeyPair::from_pkcs8(der.as_ref()).unwrap())
+    }
+
+    /// The public key, base64.
+    pub fn public(&self) -> String {
+        use base64::Engine;
+        use ring::signature::KeyPair;
+        base64::engine::general_purpose::STANDARD.encode(self.0.public_key().as_ref())
+    }
+
+    /// The enrollment body's `public_key` and `proof`, over a challenge
+    /// fetched from the desk at `base`.
+    pub async fn proof(&self, base: &str) -> serde_json::Value {
+        let r = http()
+            .post(format!("{base}/api/v1/enroll/challenge"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        let c: serde_json::Value = serde_json::from_slice(&r.bytes().await.unwrap()).unwrap();
+        let challenge = c["challenge"].as_str().unwrap();
+        self.sign(challenge)
+    }
+
+    /// `public_key` and `proof` for `challenge`.
+    pub fn sign(&self, challenge: &str) -> serde_json::Value {
+        use base64::Engine;
+        let message = deskside_protocol::enroll_proof_message(challenge, &self.public());
+        let signature =
+            base64::engine::general_purpose::STANDARD.encode(self.0.sign(&message).as_ref());
+        serde_json::json!({"public_key": self.public(),
+            "proof": {"challenge": challenge, "signature": signature}})
+    }
+}
