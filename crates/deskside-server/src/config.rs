@@ -31,6 +31,9 @@ pub struct ServerConfig {
     /// How long metric samples are kept.
     #[serde(with = "humantime_serde_compat")]
     pub metrics_retention: Duration,
+    /// How long inventory change history is kept.
+    #[serde(with = "humantime_serde_compat")]
+    pub inventory_change_retention: Duration,
     /// PEM certificate chain: with `tls_key_file`, the desk serves HTTPS.
     pub tls_cert_file: Option<PathBuf>,
     /// PEM private key of the certificate.
@@ -66,6 +69,7 @@ impl Default for ServerConfig {
             request_timeout: Duration::from_secs(30),
             blob_url: None,
             metrics_retention: Duration::from_secs(30 * 86400),
+            inventory_change_retention: Duration::from_secs(365 * 86400),
             tls_cert_file: None,
             tls_key_file: None,
             trusted_proxies: Vec::new(),
@@ -101,6 +105,10 @@ impl std::fmt::Debug for ServerConfig {
             .field("request_timeout", &self.request_timeout)
             .field("blob_url", &self.blob_url)
             .field("metrics_retention", &self.metrics_retention)
+            .field(
+                "inventory_change_retention",
+                &self.inventory_change_retention,
+            )
             .field("tls_cert_file", &self.tls_cert_file)
             .field("tls_key_file", &self.tls_key_file)
             .field("trusted_proxies", &self.trusted_proxies)
@@ -152,6 +160,10 @@ impl ServerConfig {
             cfg.metrics_retention = humantime::parse_duration(&v)
                 .map_err(|e| format!("DESKSIDE_METRICS_RETENTION: {e}"))?;
         }
+        if let Some(v) = env("DESKSIDE_INVENTORY_CHANGE_RETENTION") {
+            cfg.inventory_change_retention = humantime::parse_duration(&v)
+                .map_err(|e| format!("DESKSIDE_INVENTORY_CHANGE_RETENTION: {e}"))?;
+        }
         if let Some(v) = env("DESKSIDE_TLS_CERT_FILE").filter(|v| !v.is_empty()) {
             cfg.tls_cert_file = Some(PathBuf::from(v));
         }
@@ -192,6 +204,9 @@ impl ServerConfig {
         }
         if cfg.metrics_retention < Duration::from_secs(3600) {
             return Err("metrics_retention must be at least 1h".into());
+        }
+        if cfg.inventory_change_retention < Duration::from_secs(86400) {
+            return Err("inventory_change_retention must be at least 1day".into());
         }
         if let Some(url) = &cfg.database_url
             && !(url.starts_with("sqlite:")

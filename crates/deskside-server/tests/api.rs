@@ -514,7 +514,7 @@ async fn inventory_flow<S: Store>(store: S) {
     assert_eq!(again.inventory_hash, ack.inventory_hash);
     assert!(
         store
-            .inventory_changes(device.device_id, 10)
+            .inventory_changes(device.device_id, 0, 10)
             .await
             .unwrap()
             .is_empty()
@@ -536,9 +536,12 @@ async fn inventory_flow<S: Store>(store: S) {
             .unwrap()
             .changed
     );
-    let changes = store.inventory_changes(device.device_id, 10).await.unwrap();
+    let changes = store
+        .inventory_changes(device.device_id, 0, 10)
+        .await
+        .unwrap();
     assert_eq!(changes.len(), 1);
-    let diff: deskside_protocol::InventoryDiff = serde_json::from_str(&changes[0].1).unwrap();
+    let diff: deskside_protocol::InventoryDiff = serde_json::from_str(&changes[0].2).unwrap();
     assert_eq!(diff.software_added[0].name, "htop");
     assert_eq!(diff.software_changed[0].name, "curl");
     assert_eq!(diff.system_changes[0].path, "hardware.memory.total_bytes");
@@ -1361,6 +1364,36 @@ async fn device_views<S: Store>(store: S) {
         changes["changes"][0]["diff"]["software_changed"][0]["new_version"],
         "2"
     );
+    // Pages: bounded by `limit`, continued by the cursor.
+    let (_, page) = call(
+        reqwest::Method::GET,
+        format!("{base}/api/v1/devices/{id}/inventory/changes?limit=1"),
+        Some(&tt),
+        None,
+    )
+    .await;
+    assert_eq!(page["changes"].as_array().unwrap().len(), 1);
+    let cursor = page["next_cursor"].as_i64().unwrap();
+    let (_, rest) = call(
+        reqwest::Method::GET,
+        format!("{base}/api/v1/devices/{id}/inventory/changes?limit=100&cursor={cursor}"),
+        Some(&tt),
+        None,
+    )
+    .await;
+    assert!(rest["next_cursor"].is_null(), "{rest}");
+    assert_eq!(
+        rest["changes"].as_array().unwrap().len() + 1,
+        changes["changes"].as_array().unwrap().len()
+    );
+    let (st, _) = call(
+        reqwest::Method::GET,
+        format!("{base}/api/v1/devices/{id}/inventory/changes?limit=1000"),
+        Some(&tt),
+        None,
+    )
+    .await;
+    assert_eq!(st, StatusCode::BAD_REQUEST);
     for path in [
         "/api/v1/devices/99999",
         "/api/v1/devices/x",

@@ -320,14 +320,29 @@ async fn suite<S: Store>(s: S) {
         s.current_inventory(dev).await.unwrap(),
         Some(("h3".to_owned(), "{\"v\":3}".to_owned()))
     );
-    let changes = s.inventory_changes(dev, 10).await.unwrap();
+    let changes = s.inventory_changes(dev, 0, 10).await.unwrap();
     assert_eq!(
-        changes.iter().map(|c| c.1.as_str()).collect::<Vec<_>>(),
+        changes.iter().map(|c| c.2.as_str()).collect::<Vec<_>>(),
         ["{\"change\":2}", "{\"change\":1}"]
     );
-    assert_eq!(s.inventory_changes(dev, 1).await.unwrap().len(), 1);
+    let first_page = s.inventory_changes(dev, 0, 1).await.unwrap();
+    assert_eq!(first_page.len(), 1);
+    let next = s.inventory_changes(dev, first_page[0].0, 10).await.unwrap();
+    assert_eq!(
+        next.iter().map(|c| c.2.as_str()).collect::<Vec<_>>(),
+        ["{\"change\":1}"],
+        "the cursor goes on where the page ended"
+    );
+    // Retention: changes recorded before the cut are pruned.
+    assert_eq!(
+        s.prune_inventory_changes(now + TimeDelta::milliseconds(1500))
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(s.inventory_changes(dev, 0, 10).await.unwrap().len(), 1);
     assert!(
-        s.inventory_changes(other.device_id, 10)
+        s.inventory_changes(other.device_id, 0, 10)
             .await
             .unwrap()
             .is_empty(),

@@ -217,33 +217,64 @@ pub struct InventoryChange {
     diff: InventoryDiff,
 }
 
+/// Query of `GET /api/v1/devices/{id}/inventory/changes`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ChangesQuery {
+    /// The `next_cursor` of the previous page.
+    cursor: Option<i64>,
+    /// Changes per page, 1–100 (default 20).
+    limit: Option<u32>,
+}
+
 /// `GET /api/v1/devices/{id}/inventory/changes`.
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct ChangesPage {
-    /// Newest first, at most 500.
+    /// Newest first. A page holds at most `limit` changes and stops early
+    /// past 4 MiB of diffs (it always holds at least one).
     changes: Vec<InventoryChange>,
+    /// Pass as `cursor` for the next page; absent on the last.
+    next_cursor: Option<i64>,
 }
 
+/// The diffs one page of changes may carry before it ends early.
+const CHANGES_PAGE_BYTES: usize = 4 * 1024 * 1024;
+
 /// `GET /api/v1/devices/{id}/inventory/changes`: what changed, newest
-/// first.
+/// first, one bounded page at a time.
 pub(super) async fn device_changes<S: Store>(
     State(state): State<AppState<S>>,
     UserAuth(_): UserAuth,
     Path(raw): Path<String>,
+    ApiQuery(q): ApiQuery<ChangesQuery>,
 ) -> Result<Json<ChangesPage>, ApiError> {
     let device = known_device(&state, &raw).await?;
-    let changes = state
+    let limit = q.limit.unwrap_or(20);
+    if !(1..=100).contains(&limit) {
+        return Err(bad_query("limit must be between 1 and 100"));
+    }
+    let rows = state
         .store
-        .inventory_changes(device.id, 500)
-        .await?
-        .into_iter()
-        .filter_map(|(changed_at, diff)| {
-            serde_json::from_str(&diff)
-                .ok()
-                .map(|diff| InventoryChange { changed_at, diff })
-        })
-        .collect();
-    Ok(Json(ChangesPage { changes }))
+        .inventory_changes(device.id, q.cursor.unwrap_or(0).max(0), limit)
+        .await?;
+    let full = rows.len() == limit as usize;
+    let mut changes = Vec::new();
+    let (mut bytes, mut last_id, mut cut) = (0usize, None, false);
+    for (id, changed_at, diff) in rows {
+        if !changes.is_empty() && bytes + diff.len() > CHANGES_PAGE_BYTES {
+            cut = true;
+            break;
+        }
+        bytes += diff.len();
+        last_id = Some(id);
+        if let Ok(diff) = serde_json::from_str(&diff) {
+            changes.push(InventoryChange { changed_at, diff });
+        }
+    }
+    Ok(Json(ChangesPage {
+        changes,
+        next_cursor: last_id.filter(|_| full || cut),
+    }))
 }
 
 /// Query of `GET /api/v1/software`.

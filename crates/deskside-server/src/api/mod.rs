@@ -514,9 +514,10 @@ fn routes<S: Store>() -> DocRouter<AppState<S>> {
             "/api/v1/devices/{id}/inventory/changes",
             get(devices::device_changes::<S>),
             [
-                Op::get("What changed in a device's inventory, newest first")
+                Op::get("What changed in a device's inventory, newest first, in bounded pages")
                     .auth(Auth::User)
-                    .reply::<devices::ChangesPage>(200, "Changes"),
+                    .query::<devices::ChangesQuery>()
+                    .reply::<devices::ChangesPage>(200, "One page"),
             ],
         )
         .route(

@@ -561,12 +561,19 @@ pub trait Store: Clone + Send + Sync + 'static {
     ) -> impl Future<Output = StoreResult<Option<(User, String)>>> + Send;
     /// Ends a session.
     fn delete_session(&self, token_hash: &str) -> impl Future<Output = StoreResult<()>> + Send;
-    /// Recorded changes of a device, newest first.
+    /// Recorded changes of a device with ids below `before_id` (0: from
+    /// the newest), newest first: (id, when, diff JSON).
     fn inventory_changes(
         &self,
         device_id: i64,
+        before_id: i64,
         limit: u32,
-    ) -> impl Future<Output = StoreResult<Vec<(DateTime<Utc>, String)>>> + Send;
+    ) -> impl Future<Output = StoreResult<Vec<(i64, DateTime<Utc>, String)>>> + Send;
+    /// Deletes inventory changes recorded before `before`; returns how many.
+    fn prune_inventory_changes(
+        &self,
+        before: DateTime<Utc>,
+    ) -> impl Future<Output = StoreResult<u64>> + Send;
 }
 
 /// A device as technicians see it in lists.

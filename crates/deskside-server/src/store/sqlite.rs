@@ -1329,17 +1329,34 @@ impl Store for SqliteStore {
     async fn inventory_changes(
         &self,
         device_id: i64,
+        before_id: i64,
         limit: u32,
-    ) -> StoreResult<Vec<(DateTime<Utc>, String)>> {
+    ) -> StoreResult<Vec<(i64, DateTime<Utc>, String)>> {
         let rows = sqlx::query(
-            "SELECT changed_at, diff FROM inventory_changes WHERE device_id = ?1 ORDER BY id DESC LIMIT ?2",
+            "SELECT id, changed_at, diff FROM inventory_changes WHERE device_id = ?1 \
+             AND (?2 = 0 OR id < ?2) ORDER BY id DESC LIMIT ?3",
         )
         .bind(device_id)
+        .bind(before_id)
         .bind(i64::from(limit))
         .fetch_all(&self.pool)
         .await?;
         rows.iter()
-            .map(|r| Ok((r.try_get("changed_at")?, r.try_get("diff")?)))
+            .map(|r| {
+                Ok((
+                    r.try_get("id")?,
+                    r.try_get("changed_at")?,
+                    r.try_get("diff")?,
+                ))
+            })
             .collect()
+    }
+
+    async fn prune_inventory_changes(&self, before: DateTime<Utc>) -> StoreResult<u64> {
+        let done = sqlx::query("DELETE FROM inventory_changes WHERE changed_at < ?1")
+            .bind(before)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected())
     }
 }

@@ -190,7 +190,11 @@ async fn serve<S: Store>(store: S, cfg: &ServerConfig) -> Result<()> {
             .with_context(|| format!("cannot create {}", cfg.data_dir.join("blobs").display()))?
             .into(),
     };
-    tokio::spawn(prune_metrics(store.clone(), cfg.metrics_retention));
+    tokio::spawn(prune(
+        store.clone(),
+        cfg.metrics_retention,
+        cfg.inventory_change_retention,
+    ));
     let app = api::router_with(store, blobs, limits, cfg.trusted_proxies.clone());
     match tls {
         Some(tls) => api::serve_tls(listener, app, tls, shutdown).await,
@@ -199,17 +203,25 @@ async fn serve<S: Store>(store: S, cfg: &ServerConfig) -> Result<()> {
     .context("serving")
 }
 
-/// Deletes metric samples older than the retention, hourly. Every node
-/// may do it: the deletion is idempotent.
-async fn prune_metrics<S: Store>(store: S, retention: std::time::Duration) {
-    let keep = chrono::TimeDelta::from_std(retention).unwrap_or(chrono::TimeDelta::days(30));
+/// Deletes metric samples and inventory changes older than their
+/// retention, hourly. Every node may do it: the deletion is idempotent.
+async fn prune<S: Store>(store: S, metrics: std::time::Duration, changes: std::time::Duration) {
+    let keep = |d: std::time::Duration| {
+        chrono::TimeDelta::from_std(d).unwrap_or(chrono::TimeDelta::days(30))
+    };
     let mut tick = tokio::time::interval(std::time::Duration::from_secs(3600));
     loop {
         tick.tick().await;
-        match store.prune_metric_samples(chrono::Utc::now() - keep).await {
+        let now = chrono::Utc::now();
+        match store.prune_metric_samples(now - keep(metrics)).await {
             Ok(0) => {}
             Ok(n) => tracing::info!(deleted = n, "old metric samples pruned"),
             Err(e) => tracing::warn!("pruning metric samples: {e}"),
+        }
+        match store.prune_inventory_changes(now - keep(changes)).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(deleted = n, "old inventory changes pruned"),
+            Err(e) => tracing::warn!("pruning inventory changes: {e}"),
         }
     }
 }
