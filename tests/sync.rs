@@ -13,6 +13,13 @@ async fn enrollment_good_bad_revoked_and_again() {
     let desk = Desk::up().await;
     let secret = desk.secret().await;
     let agent = AgentProc::new("e2e-enroll");
+    // As an older agent left it: readable by everyone.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(agent.state.path(), std::fs::Permissions::from_mode(0o755))
+            .unwrap();
+    }
 
     let out = agent
         .run(&[
@@ -52,11 +59,19 @@ async fn enrollment_good_bad_revoked_and_again() {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        let mode = std::fs::metadata(agent.state.path().join("device-token"))
-            .unwrap()
-            .permissions()
-            .mode();
-        assert_eq!(mode & 0o777, 0o600);
+        let mode = |name: &str| {
+            std::fs::metadata(agent.state.path().join(name))
+                .unwrap()
+                .permissions()
+                .mode()
+                & 0o777
+        };
+        assert_eq!(mode("device-token"), 0o600);
+        // The state directory, its database and its log are the agent's
+        // user's only.
+        assert_eq!(mode(""), 0o700);
+        assert_eq!(mode("agent.db"), 0o600);
+        assert_eq!(mode("agent.log"), 0o600);
     }
 
     // The same machine enrolling again proves its key: it keeps its

@@ -20,6 +20,7 @@ pub mod identity;
 pub mod local_file;
 pub mod logfile;
 pub mod notify;
+pub mod private_fs;
 pub mod redact;
 pub mod report;
 pub mod runtime;

@@ -31,7 +31,16 @@ static SINK: Mutex<Option<Sink>> = Mutex::new(None);
 /// exist). Lines logged before go only to stderr.
 pub fn attach(state_dir: &Path) {
     let path = state_dir.join(FILE_NAME);
-    let opened = OpenOptions::new().create(true).append(true).open(&path);
+    let mut options = OpenOptions::new();
+    options.create(true).append(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let opened = options.open(&path);
+    // A log an older version created readable by all is tightened.
+    let _ = crate::private_fs::private_file(&path);
     let mut sink = SINK.lock().unwrap_or_else(|p| p.into_inner());
     match opened {
         Ok(file) => {

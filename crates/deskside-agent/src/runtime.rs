@@ -88,7 +88,7 @@ pub fn open_exclusive(
     opens_windows: bool,
 ) -> Result<(StateLock, Arc<Agent>), RunError> {
     let state_dir = cfg.state_dir();
-    std::fs::create_dir_all(&state_dir).map_err(|source| RunError::Lock {
+    crate::private_fs::private_dir(&state_dir).map_err(|source| RunError::Lock {
         path: state_dir.clone(),
         source,
     })?;

@@ -241,7 +241,12 @@ fn ts(s: &str) -> DateTime<Utc> {
 impl AgentStore {
     /// Opens (creating when missing) `agent.db` in `dir`.
     pub fn open(dir: &Path) -> StoreResult<Self> {
-        let conn = Connection::open(dir.join("agent.db"))?;
+        let path = dir.join("agent.db");
+        let conn = Connection::open(&path)?;
+        // Only the agent's user reads what employees filed.
+        if let Err(e) = crate::private_fs::private_database(&path) {
+            tracing::warn!("cannot make {} private: {e}", path.display());
+        }
         // Durable before fast: a committed item must survive power loss.
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "FULL")?;

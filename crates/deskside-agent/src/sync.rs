@@ -231,7 +231,7 @@ impl Agent {
     /// Opens the agent's state (creating the state directory).
     pub fn open(cfg: AgentConfig) -> SyncResult<Self> {
         let state_dir = cfg.state_dir();
-        std::fs::create_dir_all(&state_dir).map_err(|source| SyncError::Read {
+        crate::private_fs::private_dir(&state_dir).map_err(|source| SyncError::Read {
             path: state_dir.clone(),
             source,
         })?;

@@ -154,7 +154,7 @@ pub struct DiskBlobs {
 impl DiskBlobs {
     /// Blobs under `dir` (created when missing).
     pub fn new(dir: PathBuf) -> std::io::Result<Self> {
-        std::fs::create_dir_all(&dir)?;
+        crate::private_fs::private_dir(&dir)?;
         Ok(Self { dir })
     }
 
@@ -166,7 +166,14 @@ impl DiskBlobs {
     pub fn put(&self, bytes: &[u8]) -> std::io::Result<String> {
         let key = new_key();
         let tmp = self.dir.join(format!(".{key}.tmp"));
-        let mut f = std::fs::File::create(&tmp)?;
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create_new(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            options.mode(0o600);
+        }
+        let mut f = options.open(&tmp)?;
         f.write_all(bytes)?;
         f.sync_all()?;
         std::fs::rename(&tmp, self.dir.join(&key))?;

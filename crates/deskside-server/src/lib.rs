@@ -13,6 +13,7 @@ pub mod blobs;
 pub mod config;
 pub mod credentials;
 pub mod openapi;
+pub mod private_fs;
 pub mod ratelimit;
 pub mod store;
 pub mod telemetry;

@@ -33,10 +33,15 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Normal)
             .busy_timeout(Duration::from_secs(5))
             .foreign_keys(true);
+        let file = opts.get_filename().to_path_buf();
         let pool = SqlitePoolOptions::new()
             .max_connections(8)
             .connect_with(opts)
             .await?;
+        // Tickets, inventories and credential hashes: the desk's user only.
+        if let Err(e) = crate::private_fs::private_database(&file) {
+            tracing::warn!("cannot make {} private: {e}", file.display());
+        }
         Ok(Self { pool })
     }
 }

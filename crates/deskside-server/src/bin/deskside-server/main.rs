@@ -472,7 +472,7 @@ async fn run(cli: Cli) -> Result<()> {
         cfg.listen = *addr;
     }
     if cfg.database_url.is_none() {
-        std::fs::create_dir_all(&cfg.data_dir).with_context(|| {
+        deskside_server::private_fs::private_dir(&cfg.data_dir).with_context(|| {
             format!(
                 "cannot create the data directory {}",
                 cfg.data_dir.display()
