@@ -30,9 +30,15 @@ async fn desk_checks_run_only_what_the_device_allows() {
     let plugins = tmp.path().join("plugins");
     std::fs::create_dir(&plugins).unwrap();
     let marker = tmp.path().join("pwned");
+    // Counts its runs: each run's summary differs, its state does not.
+    let counter = tmp.path().join("runs");
     executable(
         &plugins.join("check_fine"),
-        "#!/bin/sh\necho 'FINE OK - all good | t=1s;;;0'\nexit 0\n",
+        &format!(
+            "#!/bin/sh\nn=$(cat {c} 2>/dev/null || echo 0)\nn=$((n+1))\necho $n > {c}\n\
+             echo \"FINE OK - run $n | t=1s;;;0\"\nexit 0\n",
+            c = counter.display()
+        ),
     );
     executable(
         &tmp.path().join("evil"),
@@ -44,7 +50,7 @@ async fn desk_checks_run_only_what_the_device_allows() {
         {"id": "shell", "kind": "command", "argv": ["/bin/sh", "-c", format!("touch {}", marker.display())]},
         {"id": "dotdot", "kind": "command", "argv": [p("../evil")]},
         {"id": "link", "kind": "command", "argv": [p("check_link")]},
-        {"id": "fine", "kind": "command", "argv": [p("check_fine")]},
+        {"id": "fine", "kind": "command", "argv": [p("check_fine")], "interval": "10s"},
         {"id": "insecure", "kind": "http", "url": "https://127.0.0.1:9/", "verify": false},
     ]);
     desk.store
@@ -88,14 +94,12 @@ async fn desk_checks_run_only_what_the_device_allows() {
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    assert!(sigterm(daemon.id()));
-    let _ = daemon.wait();
     assert_eq!(
         results.len(),
         5,
         "every check reached the desk: {results:?}"
     );
-    let result = |id: &str| {
+    let result_of = |results: &[(String, String, String)], id: &str| {
         let (_, state, json) = results.iter().find(|(c, _, _)| c == id).unwrap();
         let r: serde_json::Value = serde_json::from_str(json).unwrap();
         (
@@ -103,6 +107,22 @@ async fn desk_checks_run_only_what_the_device_allows() {
             r["summary"].as_str().unwrap_or_default().to_owned(),
         )
     };
+    // The plugin's next run (10 s on) changes only its text: the desk has
+    // it at the next check-in (every 2 s here), not when the agent next
+    // writes its results to disk (every minute).
+    let first = result_of(&results, "fine").1;
+    let mut later = first.clone();
+    for _ in 0..100 {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        later = result_of(&desk.store.check_results(1).await.unwrap(), "fine").1;
+        if later != first {
+            break;
+        }
+    }
+    assert!(sigterm(daemon.id()));
+    let _ = daemon.wait();
+    assert_ne!(later, first, "a changed result waited for a later check-in");
+    let result = |id: &str| result_of(&results, id);
     for (id, rule) in [
         ("shell", "not inside a directory this device allows"),
         ("dotdot", "\"..\""),
@@ -117,10 +137,8 @@ async fn desk_checks_run_only_what_the_device_allows() {
         );
     }
     let (state, summary) = result("fine");
-    assert_eq!(
-        (state.as_str(), summary.as_str()),
-        ("ok", "FINE OK - all good")
-    );
+    assert_eq!(state, "ok");
+    assert!(summary.starts_with("FINE OK - run "), "{summary}");
     assert!(
         !marker.exists(),
         "the desk ran a program the device does not allow"

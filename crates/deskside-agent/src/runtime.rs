@@ -161,7 +161,12 @@ pub async fn run_agent(
                         .lock()
                         .map(|h| h.latest().cloned().into_iter().map(trim_sample).collect())
                         .unwrap_or_default();
-                    match agent.checkin_with(metrics).await {
+                    // What the checks found up to this moment, not what
+                    // was last written to checks.json.
+                    match agent
+                        .checkin_with(metrics, Some(scheduler.snapshot()))
+                        .await
+                    {
                         Ok(outcome) => {
                             if outcome.new_policy.is_some()
                                 && let Ok(loaded) = agent.active_policy()

@@ -954,15 +954,21 @@ impl Agent {
     /// (ticket updates are stored and notified; a new policy is kept for
     /// the scheduler; the inventory is uploaded when the desk wants it).
     pub async fn checkin(&self) -> SyncResult<CheckinOutcome> {
-        self.checkin_with(Vec::new()).await
+        self.checkin_with(Vec::new(), None).await
     }
 
     /// [`Agent::checkin`] carrying metric samples. Only check results that
     /// changed since the last check-in of this process are sent, so an idle
     /// device's check-in stays small.
+    ///
+    /// `results` are the check results as they are now (the running
+    /// scheduler's); without them the ones last saved in the state
+    /// directory are sent, which a running scheduler writes only now and
+    /// then.
     pub async fn checkin_with(
         &self,
         metrics: Vec<deskside_protocol::MetricSample>,
+        results: Option<deskside_host::checks::Tracker>,
     ) -> SyncResult<CheckinOutcome> {
         let desk = self.desk()?;
         if let Some(wait) = self.desk_busy()? {
@@ -971,8 +977,10 @@ impl Agent {
         self.emit(Event::SyncState(SyncState::Syncing));
         let inventory = self.recent_inventory();
         let hash = inventory_hash(&inventory);
-        let tracker = deskside_host::checks::Tracker::load(&self.state_dir.join("checks.json"))
-            .unwrap_or_default();
+        let tracker = results.unwrap_or_else(|| {
+            deskside_host::checks::Tracker::load(&self.state_dir.join("checks.json"))
+                .unwrap_or_default()
+        });
         let (seen, policy_version) = {
             let store = self.store();
             let seen = store
