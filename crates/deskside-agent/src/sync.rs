@@ -1135,7 +1135,7 @@ impl Agent {
         Ok(self
             .desk_policy()?
             .map_or_else(deskside_host::checks::LoadedPolicy::builtin, |p| {
-                deskside_host::checks::LoadedPolicy::load_from_desk(&p, &self.cfg.checks.rules())
+                deskside_host::checks::confine::load_from_desk(&p, &self.cfg.checks.rules())
             }))
     }
 

@@ -159,19 +159,17 @@ impl DeviceRules {
     }
 }
 
-impl LoadedPolicy {
-    /// Validates a policy that came from the desk and confines it to what
-    /// this device allows.
-    pub fn load_from_desk(policy: &deskside_protocol::Policy, rules: &DeviceRules) -> Self {
-        let mut loaded = Self::load(policy);
-        let dirs: Arc<[PathBuf]> = rules.plugin_dirs.clone().into();
-        loaded.checks = loaded
-            .checks
-            .into_iter()
-            .map(|c| rules.confine(c, &dirs))
-            .collect();
-        loaded
-    }
+/// Validates a policy that came from the desk and confines it to what this
+/// device allows.
+pub fn load_from_desk(policy: &deskside_protocol::Policy, rules: &DeviceRules) -> LoadedPolicy {
+    let mut loaded = LoadedPolicy::load(policy);
+    let dirs: Arc<[PathBuf]> = rules.plugin_dirs.clone().into();
+    loaded.checks = loaded
+        .checks
+        .into_iter()
+        .map(|c| rules.confine(c, &dirs))
+        .collect();
+    loaded
 }
 
 #[cfg(all(test, unix))]
@@ -254,7 +252,7 @@ mod tests {
                 .all(|c| !matches!(c.kind, Kind::Refused { .. }))
         );
 
-        let desk = LoadedPolicy::load_from_desk(&policy, &DeviceRules::default());
+        let desk = load_from_desk(&policy, &DeviceRules::default());
         let kind = |id: &str| &desk.checks.iter().find(|c| c.spec.id == id).unwrap().kind;
         // The shell is absolute: it is refused when it runs (see
         // `run_inline`), inside no allowed directory.
@@ -272,7 +270,7 @@ mod tests {
         assert!(matches!(kind("cert"), Kind::Refused { .. }));
         assert!(matches!(kind("web-ok"), Kind::Http { verify: true, .. }));
 
-        let lax = LoadedPolicy::load_from_desk(
+        let lax = load_from_desk(
             &policy,
             &DeviceRules {
                 allow_insecure_tls: true,

@@ -2,10 +2,8 @@
 //! desk), each run with a timeout, turned into results with Nagios
 //! semantics, and combined into the device's overall health.
 //!
-//! - [`policy`] validates checks one by one (one bad check never disables
-//!   the others) and documents every kind;
-//! - [`threshold`] parses `"15%"`, `"10GiB"`, `"14d"`, `"200ms"` and compares
-//!   the way the Monitoring Plugins do;
+//! - [`policy`] and [`threshold`] (from `deskside-policy`, shared with the
+//!   desk) validate checks one by one and parse thresholds with units;
 //! - [`resources`], [`system`], [`network`] and [`plugin`] implement the
 //!   kinds;
 //! - [`confine`] holds a desk policy to what the device allows;
@@ -15,12 +13,14 @@
 pub mod confine;
 pub mod network;
 pub mod plugin;
-pub mod policy;
 pub mod resources;
 pub mod scheduler;
 pub mod state;
 pub mod system;
-pub mod threshold;
+
+// The policy model lives in its own crate so the desk validates policies
+// without this crate's per-OS dependencies; its modules stay reachable here.
+pub use deskside_policy::{policy, threshold};
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};

@@ -44,7 +44,7 @@ pub(super) async fn put_policy<S: Store>(
     if policy.checks.len() > 500 {
         return Err(invalid("a policy holds at most 500 checks"));
     }
-    let loaded = deskside_host::checks::LoadedPolicy::load(&policy);
+    let loaded = deskside_policy::LoadedPolicy::load(&policy);
     if !loaded.errors.is_empty() {
         let msgs: Vec<String> = loaded.errors.iter().map(ToString::to_string).collect();
         return Err(invalid(msgs.join("; ")));

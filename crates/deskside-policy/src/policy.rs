@@ -9,7 +9,7 @@ use std::time::Duration;
 use deskside_protocol::{CheckSpec, Policy};
 use serde_json::{Map, Value};
 
-use super::threshold::{self, Direction, Quantity, Unit};
+use crate::threshold::{self, Direction, Quantity, Unit};
 
 /// The built-in policy, used when no other is configured.
 pub const DEFAULT_POLICY: &str = include_str!("default-policy.toml");
@@ -72,7 +72,8 @@ pub enum Kind {
         confined: Option<std::sync::Arc<[std::path::PathBuf]>>,
     },
     /// A desk check this device does not allow: it is not run and reports
-    /// `unknown` with the rule it broke (see [`super::confine`]).
+    /// `unknown` with the rule it broke (the agent's host layer confines
+    /// desk policies this way).
     Refused {
         /// The rule, for the person reading the result.
         rule: String,
