@@ -43,7 +43,7 @@ pub enum DeskError {
         /// Status code.
         status: u16,
         /// The error code.
-        code: String,
+        code: deskside_protocol::ErrorCode,
         /// The error message.
         message: String,
     },
@@ -179,11 +179,10 @@ impl DeskClient {
         }
         if status == StatusCode::UNAUTHORIZED {
             let code = serde_json::from_slice::<ErrorBody>(&bytes)
-                .map(|b| b.error.code)
-                .unwrap_or_default();
+                .map_or(deskside_protocol::ErrorCode::Unknown, |b| b.error.code);
             // A refused enroll secret is final; a refused device token asks
             // for enrollment.
-            if code == "invalid_enroll_secret" {
+            if code == deskside_protocol::ErrorCode::InvalidEnrollSecret {
                 return Err(DeskError::Rejected {
                     status: 401,
                     code,
@@ -202,7 +201,7 @@ impl DeskClient {
             .map(|b| (b.error.code, b.error.message))
             .unwrap_or_else(|_| {
                 (
-                    "unknown".into(),
+                    deskside_protocol::ErrorCode::Unknown,
                     String::from_utf8_lossy(&bytes).chars().take(200).collect(),
                 )
             });

@@ -54,7 +54,11 @@ mod tests {
     use super::*;
 
     fn mode(p: &Path) -> u32 {
-        std::fs::metadata(p).expect("the file exists").permissions().mode() & 0o777
+        std::fs::metadata(p)
+            .expect("the file exists")
+            .permissions()
+            .mode()
+            & 0o777
     }
 
     #[test]

@@ -935,13 +935,14 @@ impl Agent {
             {
                 // Rated already: a retry of a rating that arrived.
                 Err(DeskError::Rejected { code, .. })
-                    if code == "cannot_rate" && item.attempts > 0 => {}
+                    if code == deskside_protocol::ErrorCode::CannotRate && item.attempts > 0 => {}
                 other => other?,
             },
             Kind::Reopen => match desk.ticket_action(token, number, "reopen", None).await {
                 // Open already: a retry of a reopen that arrived.
                 Err(DeskError::Rejected { code, .. })
-                    if code == "invalid_transition" && item.attempts > 0 => {}
+                    if code == deskside_protocol::ErrorCode::InvalidTransition
+                        && item.attempts > 0 => {}
                 other => other?,
             },
             Kind::Ticket => {}

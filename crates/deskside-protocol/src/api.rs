@@ -137,11 +137,130 @@ pub struct ErrorBody {
     pub error: ErrorDetail,
 }
 
+/// What went wrong, as a stable code clients branch on (never on the
+/// message). A code this version does not know reads as `Unknown`, so an
+/// older client keeps working against a newer desk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    /// A unique value (an e-mail address) is taken.
+    AlreadyExists,
+    /// The request is malformed in a way no other code names.
+    BadRequest,
+    /// The request body is larger than the desk accepts.
+    BodyTooLarge,
+    /// An administrator tried to deactivate themselves.
+    CannotDeactivateSelf,
+    /// The ticket is not resolved or closed, or was rated already.
+    CannotRate,
+    /// A change from a browser session lacks the right `X-CSRF-Token`.
+    CsrfFailed,
+    /// Authenticated, but not allowed (administrators only).
+    Forbidden,
+    /// The request needs an `Idempotency-Key` header.
+    IdempotencyKeyRequired,
+    /// The `Idempotency-Key` was used before for a different request.
+    IdempotencyKeyReused,
+    /// The desk failed; not the client's fault.
+    Internal,
+    /// The body is well-formed but its content is refused.
+    InvalidBody,
+    /// Wrong e-mail or password.
+    InvalidCredentials,
+    /// The enroll secret is unknown, expired or revoked.
+    InvalidEnrollSecret,
+    /// A header's value is malformed.
+    InvalidHeader,
+    /// The `Idempotency-Key` is not 1–128 of `A-Za-z0-9._:-`.
+    InvalidIdempotencyKey,
+    /// The body is not JSON.
+    InvalidJson,
+    /// The device key's proof is wrong, or its challenge unknown, used or expired.
+    InvalidKeyProof,
+    /// The multipart body is malformed.
+    InvalidMultipart,
+    /// A query parameter is refused.
+    InvalidQuery,
+    /// The bearer token is unknown or revoked.
+    InvalidToken,
+    /// The ticket workflow does not allow this status change.
+    InvalidTransition,
+    /// The endpoint does not take this method.
+    MethodNotAllowed,
+    /// No token and no session.
+    MissingCredentials,
+    /// No such thing (or not yours to see).
+    NotFound,
+    /// One part of a multipart body is too large.
+    PartTooLarge,
+    /// Too many requests; wait for `Retry-After`.
+    RateLimited,
+    /// The request took too long to arrive or to answer.
+    RequestTimeout,
+    /// The browser session ended; log in again.
+    SessionExpired,
+    /// The desk's database or blob storage is unavailable; try again.
+    StorageUnavailable,
+    /// Unsupported `Content-Type` or `Content-Encoding`.
+    UnsupportedMediaType,
+    /// The ticket changed since the version the change was made against; the answer holds the ticket as it is now.
+    VersionConflict,
+    /// A code this version does not know.
+    #[serde(other)]
+    Unknown,
+}
+
+impl ErrorCode {
+    /// The code as it is sent.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::AlreadyExists => "already_exists",
+            Self::BadRequest => "bad_request",
+            Self::BodyTooLarge => "body_too_large",
+            Self::CannotDeactivateSelf => "cannot_deactivate_self",
+            Self::CannotRate => "cannot_rate",
+            Self::CsrfFailed => "csrf_failed",
+            Self::Forbidden => "forbidden",
+            Self::IdempotencyKeyRequired => "idempotency_key_required",
+            Self::IdempotencyKeyReused => "idempotency_key_reused",
+            Self::Internal => "internal",
+            Self::InvalidBody => "invalid_body",
+            Self::InvalidCredentials => "invalid_credentials",
+            Self::InvalidEnrollSecret => "invalid_enroll_secret",
+            Self::InvalidHeader => "invalid_header",
+            Self::InvalidIdempotencyKey => "invalid_idempotency_key",
+            Self::InvalidJson => "invalid_json",
+            Self::InvalidKeyProof => "invalid_key_proof",
+            Self::InvalidMultipart => "invalid_multipart",
+            Self::InvalidQuery => "invalid_query",
+            Self::InvalidToken => "invalid_token",
+            Self::InvalidTransition => "invalid_transition",
+            Self::MethodNotAllowed => "method_not_allowed",
+            Self::MissingCredentials => "missing_credentials",
+            Self::NotFound => "not_found",
+            Self::PartTooLarge => "part_too_large",
+            Self::RateLimited => "rate_limited",
+            Self::RequestTimeout => "request_timeout",
+            Self::SessionExpired => "session_expired",
+            Self::StorageUnavailable => "storage_unavailable",
+            Self::UnsupportedMediaType => "unsupported_media_type",
+            Self::VersionConflict => "version_conflict",
+            Self::Unknown => "unknown",
+        }
+    }
+}
+
+impl std::fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// An error: a stable machine-readable code and a message for people.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct ErrorDetail {
-    /// Stable code (`invalid_json`, `unauthorized`, `not_found`, …).
-    pub code: String,
+    /// Stable code.
+    pub code: ErrorCode,
     /// What went wrong, for a person.
     pub message: String,
 }

@@ -24,7 +24,7 @@ pub mod tickets;
 
 pub use api::{
     CheckinRequest, CheckinResponse, EnrollChallenge, EnrollRequest, EnrollResponse, ErrorBody,
-    ErrorDetail, InventoryAck, KeyProof, enroll_proof_message,
+    ErrorCode, ErrorDetail, InventoryAck, KeyProof, enroll_proof_message,
 };
 pub use changes::{
     FieldChange, InventoryDiff, SoftwareChange, SoftwareChangeKind, SoftwareRef, compare_versions,

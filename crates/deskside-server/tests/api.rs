@@ -62,12 +62,19 @@ async fn enroll(base: &str, secret: &str, device: serde_json::Value) -> (StatusC
     .await
 }
 
-/// The error code of a JSON error body (and proof it is one).
+/// The error code of a JSON error body (and proof it is one, with a code
+/// of the typed list).
 fn code(body: &[u8]) -> String {
     let e: ErrorBody = serde_json::from_slice(body)
         .unwrap_or_else(|_| panic!("not a JSON error: {}", String::from_utf8_lossy(body)));
     assert!(!e.error.message.is_empty());
-    e.error.code
+    assert_ne!(
+        e.error.code,
+        deskside_protocol::ErrorCode::Unknown,
+        "an untyped code: {}",
+        String::from_utf8_lossy(body)
+    );
+    e.error.code.as_str().to_owned()
 }
 
 async fn enrollment_flow<S: Store>(store: S) {

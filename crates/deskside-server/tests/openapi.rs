@@ -100,3 +100,38 @@ async fn served_document_matches_and_every_operation_is_routed() {
         .unwrap();
     assert_eq!(r.status(), 404);
 }
+
+/// Clients branch on error codes, so the document lists them as an enum:
+/// the typed list in `deskside-protocol`, nothing else.
+#[test]
+fn error_codes_are_an_enum() {
+    let doc = openapi_document();
+    let text = doc.to_string();
+    let codes: Vec<String> = doc["components"]["schemas"]["ErrorCode"]["enum"]
+        .as_array()
+        .or_else(|| {
+            // schemars may write each variant as its own `const`.
+            None
+        })
+        .map(|v| v.iter().map(|c| c.as_str().unwrap().to_owned()).collect())
+        .unwrap_or_else(|| {
+            doc["components"]["schemas"]["ErrorCode"]["oneOf"]
+                .as_array()
+                .unwrap_or_else(|| panic!("no ErrorCode enum in the document: {text:.400}"))
+                .iter()
+                .flat_map(|v| {
+                    v["enum"]
+                        .as_array()
+                        .cloned()
+                        .unwrap_or_else(|| vec![v["const"].clone()])
+                })
+                .map(|c| c.as_str().unwrap().to_owned())
+                .collect()
+        });
+    for want in ["not_found", "version_conflict", "idempotency_key_reused", "invalid_key_proof"] {
+        assert!(codes.iter().any(|c| c == want), "{want} missing from {codes:?}");
+    }
+    let parsed: deskside_protocol::ErrorCode =
+        serde_json::from_value(serde_json::json!("a_code_from_the_future")).unwrap();
+    assert_eq!(parsed, deskside_protocol::ErrorCode::Unknown);
+}

@@ -91,7 +91,7 @@ pub(super) async fn revoke_token<S: Store>(
     let not_found = || {
         ApiError::new(
             StatusCode::NOT_FOUND,
-            "not_found",
+            ErrorCode::NotFound,
             "no unrevoked API token of yours with this id",
         )
     };
@@ -163,7 +163,7 @@ pub(super) async fn deactivate_user<S: Store>(
     let not_found = || {
         ApiError::new(
             StatusCode::NOT_FOUND,
-            "not_found",
+            ErrorCode::NotFound,
             "no active user with this id",
         )
     };
@@ -171,7 +171,7 @@ pub(super) async fn deactivate_user<S: Store>(
     if id == admin.id {
         return Err(ApiError::new(
             StatusCode::CONFLICT,
-            "cannot_deactivate_self",
+            ErrorCode::CannotDeactivateSelf,
             "you cannot deactivate yourself; ask another administrator",
         ));
     }
@@ -201,7 +201,7 @@ pub(super) async fn revoke_device<S: Store>(
     let not_found = || {
         ApiError::new(
             StatusCode::NOT_FOUND,
-            "not_found",
+            ErrorCode::NotFound,
             "no unrevoked device with this id",
         )
     };

@@ -8,7 +8,7 @@ pub(super) fn policy_from_row(version: i64, checks: &str) -> Result<Policy, ApiE
         tracing::error!("stored policy {version} is unreadable: {e}");
         ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,
-            "storage_unavailable",
+            ErrorCode::StorageUnavailable,
             "the stored policy is unreadable",
         )
     })?;
@@ -27,7 +27,7 @@ pub(super) async fn get_policy<S: Store>(
         Some((version, checks)) => Ok(Json(policy_from_row(version, &checks)?)),
         None => Err(ApiError::new(
             StatusCode::NOT_FOUND,
-            "not_found",
+            ErrorCode::NotFound,
             "no policy has been set; agents use their built-in one",
         )),
     }
@@ -323,7 +323,7 @@ pub(super) async fn revoke_secret<S: Store>(
     let not_found = || {
         ApiError::new(
             StatusCode::NOT_FOUND,
-            "not_found",
+            ErrorCode::NotFound,
             "no active enroll secret with this id",
         )
     };
@@ -372,7 +372,7 @@ pub(super) async fn create_user<S: Store>(
                     .map_err(|e| {
                         ApiError::new(
                             StatusCode::SERVICE_UNAVAILABLE,
-                            "unavailable",
+                            ErrorCode::Internal,
                             e.to_string(),
                         )
                     })?
@@ -390,7 +390,7 @@ pub(super) async fn create_user<S: Store>(
         Err(StoreError::Conflict(what)) => {
             return Err(ApiError::new(
                 StatusCode::CONFLICT,
-                "already_exists",
+                ErrorCode::AlreadyExists,
                 format!("{what} already exists"),
             ));
         }
@@ -474,7 +474,7 @@ pub(super) async fn login<S: Store>(
         state.store.count_login_failure(&req.email, window).await?;
         return Err(ApiError::new(
             StatusCode::UNAUTHORIZED,
-            "invalid_credentials",
+            ErrorCode::InvalidCredentials,
             "wrong e-mail or password",
         ));
     };

@@ -28,7 +28,7 @@ pub(super) async fn enroll<S: Store>(
     if !secret.is_some_and(|s| s.usable(Utc::now())) {
         return Err(ApiError::new(
             StatusCode::UNAUTHORIZED,
-            "invalid_enroll_secret",
+            ErrorCode::InvalidEnrollSecret,
             "the enroll secret is unknown, expired or revoked",
         ));
     }
@@ -127,7 +127,7 @@ async fn verify_key_proof<S: Store>(
     let refused = || {
         ApiError::new(
             StatusCode::UNAUTHORIZED,
-            "invalid_key_proof",
+            ErrorCode::InvalidKeyProof,
             "the key proof is wrong, or its challenge unknown, used or expired",
         )
     };
@@ -321,17 +321,17 @@ pub(super) fn multipart_error(status: StatusCode, text: String) -> ApiError {
     if status == StatusCode::PAYLOAD_TOO_LARGE {
         ApiError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
-            "body_too_large",
+            ErrorCode::BodyTooLarge,
             "the submission is too large",
         )
     } else if status == StatusCode::UNSUPPORTED_MEDIA_TYPE {
         ApiError::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "unsupported_media_type",
+            ErrorCode::UnsupportedMediaType,
             "send multipart/form-data",
         )
     } else {
-        ApiError::new(StatusCode::BAD_REQUEST, "invalid_multipart", text)
+        ApiError::new(StatusCode::BAD_REQUEST, ErrorCode::InvalidMultipart, text)
     }
 }
 
@@ -349,7 +349,7 @@ pub(super) async fn read_part(
         if out.len() + chunk.len() > cap {
             return Err(ApiError::new(
                 StatusCode::PAYLOAD_TOO_LARGE,
-                "part_too_large",
+                ErrorCode::PartTooLarge,
                 format!("the {what} is larger than {cap} bytes"),
             ));
         }
@@ -421,7 +421,7 @@ pub(super) async fn create_ticket<S: Store>(
     let key = idempotency_key(&headers)?.ok_or_else(|| {
         ApiError::new(
             StatusCode::BAD_REQUEST,
-            "idempotency_key_required",
+            ErrorCode::IdempotencyKeyRequired,
             "send an Idempotency-Key header",
         )
     })?;
@@ -515,7 +515,7 @@ pub(super) async fn create_ticket<S: Store>(
                 }
                 return Err(ApiError::new(
                     StatusCode::SERVICE_UNAVAILABLE,
-                    "storage_unavailable",
+                    ErrorCode::StorageUnavailable,
                     "cannot store the attachment",
                 ));
             }
@@ -563,7 +563,7 @@ pub(super) async fn create_ticket<S: Store>(
         .ok_or_else(|| {
             ApiError::new(
                 StatusCode::SERVICE_UNAVAILABLE,
-                "storage_unavailable",
+                ErrorCode::StorageUnavailable,
                 "ticket vanished",
             )
         })?;
@@ -656,7 +656,7 @@ pub(super) async fn get_ticket<S: Store>(
     DeviceAuth(device): DeviceAuth,
     axum::extract::Path(id): axum::extract::Path<String>,
 ) -> Result<Json<deskside_protocol::Ticket>, ApiError> {
-    let not_found = || ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such ticket");
+    let not_found = || ApiError::new(StatusCode::NOT_FOUND, ErrorCode::NotFound, "no such ticket");
     let id: i64 = id.parse().map_err(|_| not_found())?;
     let (row, atts) = state
         .store
@@ -683,7 +683,7 @@ fn idempotency_key(headers: &axum::http::HeaderMap) -> Result<Option<String>, Ap
     {
         return Err(ApiError::new(
             StatusCode::BAD_REQUEST,
-            "invalid_idempotency_key",
+            ErrorCode::InvalidIdempotencyKey,
             "Idempotency-Key: 1 to 128 letters, digits, '-', '_', ':' or '.'",
         ));
     }
@@ -772,7 +772,7 @@ pub(super) async fn device_rating<S: Store>(
     {
         return Err(ApiError::new(
             StatusCode::CONFLICT,
-            "cannot_rate",
+            ErrorCode::CannotRate,
             "a ticket can be rated once, after it was resolved",
         ));
     }
@@ -792,7 +792,7 @@ pub(super) async fn device_reopen<S: Store>(
     if !state.store.reopen_ticket(id).await? {
         return Err(ApiError::new(
             StatusCode::CONFLICT,
-            "invalid_transition",
+            ErrorCode::InvalidTransition,
             "only a resolved or closed ticket can be reopened",
         ));
     }

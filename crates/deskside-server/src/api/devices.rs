@@ -5,7 +5,7 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
-use deskside_protocol::{CheckResult, Inventory, InventoryDiff, MetricSample, Ticket};
+use deskside_protocol::{CheckResult, ErrorCode, Inventory, InventoryDiff, MetricSample, Ticket};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -141,7 +141,7 @@ pub(super) async fn list_devices<S: Store>(
 }
 
 fn device_not_found() -> ApiError {
-    ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such device")
+    ApiError::new(StatusCode::NOT_FOUND, ErrorCode::NotFound, "no such device")
 }
 
 async fn known_device<S: Store>(state: &AppState<S>, raw: &str) -> Result<DeviceSummary, ApiError> {

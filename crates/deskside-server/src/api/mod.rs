@@ -22,8 +22,8 @@ use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use chrono::Utc;
 use deskside_protocol::{
-    CheckinRequest, CheckinResponse, EnrollRequest, EnrollResponse, ErrorBody, ErrorDetail,
-    Inventory, InventoryAck, Policy, diff_inventories, inventory_hash,
+    CheckinRequest, CheckinResponse, EnrollRequest, EnrollResponse, ErrorBody, ErrorCode,
+    ErrorDetail, Inventory, InventoryAck, Policy, diff_inventories, inventory_hash,
 };
 use serde::de::DeserializeOwned;
 use tower_http::decompression::RequestDecompressionLayer;
@@ -42,14 +42,14 @@ use crate::telemetry::Metrics;
 #[derive(Debug)]
 pub struct ApiError {
     status: StatusCode,
-    code: &'static str,
+    code: ErrorCode,
     message: String,
     retry_after: Option<u64>,
 }
 
 impl ApiError {
     /// An error with this status, code and message.
-    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+    pub fn new(status: StatusCode, code: ErrorCode, message: impl Into<String>) -> Self {
         Self {
             status,
             code,
@@ -65,7 +65,7 @@ impl ApiError {
             retry_after: Some(secs.max(1)),
             ..Self::new(
                 StatusCode::TOO_MANY_REQUESTS,
-                "rate_limited",
+                ErrorCode::RateLimited,
                 "too many requests; slow down",
             )
         }
@@ -76,7 +76,7 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let body = ErrorBody {
             error: ErrorDetail {
-                code: self.code.to_owned(),
+                code: self.code,
                 message: self.message,
             },
         };
@@ -94,25 +94,31 @@ impl From<JsonRejection> for ApiError {
         match r {
             JsonRejection::MissingJsonContentType(_) => Self::new(
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                "unsupported_media_type",
+                ErrorCode::UnsupportedMediaType,
                 "send Content-Type: application/json",
             ),
-            JsonRejection::JsonSyntaxError(e) => {
-                Self::new(StatusCode::BAD_REQUEST, "invalid_json", e.body_text())
-            }
+            JsonRejection::JsonSyntaxError(e) => Self::new(
+                StatusCode::BAD_REQUEST,
+                ErrorCode::InvalidJson,
+                e.body_text(),
+            ),
             JsonRejection::JsonDataError(e) => Self::new(
                 StatusCode::UNPROCESSABLE_ENTITY,
-                "invalid_body",
+                ErrorCode::InvalidBody,
                 e.body_text(),
             ),
             JsonRejection::BytesRejection(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
                 Self::new(
                     StatusCode::PAYLOAD_TOO_LARGE,
-                    "body_too_large",
+                    ErrorCode::BodyTooLarge,
                     "the request body is too large",
                 )
             }
-            other => Self::new(StatusCode::BAD_REQUEST, "bad_request", other.body_text()),
+            other => Self::new(
+                StatusCode::BAD_REQUEST,
+                ErrorCode::BadRequest,
+                other.body_text(),
+            ),
         }
     }
 }
@@ -122,7 +128,7 @@ impl From<StoreError> for ApiError {
         if matches!(e, StoreError::KeyReused) {
             return Self::new(
                 StatusCode::UNPROCESSABLE_ENTITY,
-                "idempotency_key_reused",
+                ErrorCode::IdempotencyKeyReused,
                 "this Idempotency-Key was used before for a different request; use a new key",
             );
         }
@@ -130,7 +136,7 @@ impl From<StoreError> for ApiError {
         tracing::error!("storage: {e}");
         Self::new(
             StatusCode::SERVICE_UNAVAILABLE,
-            "storage_unavailable",
+            ErrorCode::StorageUnavailable,
             "the desk's database is unavailable, try again",
         )
     }
@@ -239,7 +245,7 @@ impl<S: Store> FromRequestParts<AppState<S>> for ClientIp {
             .ok_or_else(|| {
                 ApiError::new(
                     StatusCode::BAD_REQUEST,
-                    "bad_request",
+                    ErrorCode::BadRequest,
                     "the client address is unknown",
                 )
             })?;
@@ -681,12 +687,16 @@ pub fn router_with<S: Store>(
     routes
         .layer(axum::middleware::from_fn(run_to_completion))
         .fallback(|| async {
-            ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such endpoint")
+            ApiError::new(
+                StatusCode::NOT_FOUND,
+                ErrorCode::NotFound,
+                "no such endpoint",
+            )
         })
         .method_not_allowed_fallback(|| async {
             ApiError::new(
                 StatusCode::METHOD_NOT_ALLOWED,
-                "method_not_allowed",
+                ErrorCode::MethodNotAllowed,
                 "this endpoint does not take that method",
             )
         })
@@ -743,21 +753,21 @@ async fn json_errors(req: Request, next: axum::middleware::Next) -> Response {
     }
     let (code, message) = match status {
         StatusCode::REQUEST_TIMEOUT => (
-            "request_timeout",
+            ErrorCode::RequestTimeout,
             "the request took too long to arrive or to answer",
         ),
         StatusCode::UNSUPPORTED_MEDIA_TYPE => (
-            "unsupported_media_type",
+            ErrorCode::UnsupportedMediaType,
             "unsupported Content-Type or Content-Encoding (gzip is accepted)",
         ),
-        StatusCode::PAYLOAD_TOO_LARGE => ("body_too_large", "the request body is too large"),
+        StatusCode::PAYLOAD_TOO_LARGE => (ErrorCode::BodyTooLarge, "the request body is too large"),
         StatusCode::METHOD_NOT_ALLOWED => (
-            "method_not_allowed",
+            ErrorCode::MethodNotAllowed,
             "this endpoint does not take that method",
         ),
-        StatusCode::NOT_FOUND => ("not_found", "no such endpoint"),
-        s if s.is_server_error() => ("internal", "the desk failed to answer; try again"),
-        _ => ("bad_request", "the request is not valid"),
+        StatusCode::NOT_FOUND => (ErrorCode::NotFound, "no such endpoint"),
+        s if s.is_server_error() => (ErrorCode::Internal, "the desk failed to answer; try again"),
+        _ => (ErrorCode::BadRequest, "the request is not valid"),
     };
     let mut out = ApiError::new(status, code, message).into_response();
     for h in [header::RETRY_AFTER, header::ALLOW] {
@@ -780,7 +790,7 @@ async fn run_to_completion(req: Request, next: axum::middleware::Next) -> Respon
             tracing::error!("request handler failed: {e}");
             ApiError::new(
                 StatusCode::INTERNAL_SERVER_ERROR,
-                "internal_error",
+                ErrorCode::Internal,
                 "the desk failed to handle this request",
             )
             .into_response()
@@ -892,7 +902,7 @@ fn bounded(field: &'static str, value: Option<&str>, max: usize) -> Result<(), A
     match value {
         Some(v) if v.len() > max => Err(ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
-            "invalid_body",
+            ErrorCode::InvalidBody,
             format!("{field} is longer than {max} bytes"),
         )),
         _ => Ok(()),
@@ -912,7 +922,7 @@ impl<S: Store> FromRequestParts<AppState<S>> for DeviceAuth {
         let token = bearer(parts).ok_or_else(|| {
             ApiError::new(
                 StatusCode::UNAUTHORIZED,
-                "missing_credentials",
+                ErrorCode::MissingCredentials,
                 "send Authorization: Bearer <device token>",
             )
         })?;
@@ -920,7 +930,7 @@ impl<S: Store> FromRequestParts<AppState<S>> for DeviceAuth {
             Some(device) => Ok(Self(device)),
             None => Err(ApiError::new(
                 StatusCode::UNAUTHORIZED,
-                "invalid_token",
+                ErrorCode::InvalidToken,
                 "the device token is unknown or was replaced; enroll again",
             )),
         }
@@ -942,7 +952,7 @@ impl<S: Store> FromRequestParts<AppState<S>> for UserAuth {
                 Some(user) => Ok(Self(user)),
                 None => Err(ApiError::new(
                     StatusCode::UNAUTHORIZED,
-                    "invalid_token",
+                    ErrorCode::InvalidToken,
                     "the API token is unknown or revoked",
                 )),
             };
@@ -950,14 +960,14 @@ impl<S: Store> FromRequestParts<AppState<S>> for UserAuth {
         let Some(session) = session_cookie(parts) else {
             return Err(ApiError::new(
                 StatusCode::UNAUTHORIZED,
-                "missing_credentials",
+                ErrorCode::MissingCredentials,
                 "log in, or send Authorization: Bearer <API token>",
             ));
         };
         let Some((user, csrf_hash)) = state.store.session_user(&hash_token(session)).await? else {
             return Err(ApiError::new(
                 StatusCode::UNAUTHORIZED,
-                "session_expired",
+                ErrorCode::SessionExpired,
                 "the session ended; log in again",
             ));
         };
@@ -976,7 +986,7 @@ impl<S: Store> FromRequestParts<AppState<S>> for UserAuth {
             if sent.is_empty() || hash_token(sent) != csrf_hash {
                 return Err(ApiError::new(
                     StatusCode::FORBIDDEN,
-                    "csrf_failed",
+                    ErrorCode::CsrfFailed,
                     "send the X-CSRF-Token from the login answer",
                 ));
             }
@@ -1035,7 +1045,11 @@ fn bearer_from_headers(headers: &axum::http::HeaderMap) -> Option<&str> {
 }
 
 fn invalid(message: impl Into<String>) -> ApiError {
-    ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_body", message)
+    ApiError::new(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        ErrorCode::InvalidBody,
+        message,
+    )
 }
 
 fn enum_from<T: serde::de::DeserializeOwned>(s: &str, fallback: T) -> T {
@@ -1043,11 +1057,11 @@ fn enum_from<T: serde::de::DeserializeOwned>(s: &str, fallback: T) -> T {
 }
 
 fn bad_query(message: impl Into<String>) -> ApiError {
-    ApiError::new(StatusCode::BAD_REQUEST, "invalid_query", message)
+    ApiError::new(StatusCode::BAD_REQUEST, ErrorCode::InvalidQuery, message)
 }
 
 fn ticket_not_found() -> ApiError {
-    ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such ticket")
+    ApiError::new(StatusCode::NOT_FOUND, ErrorCode::NotFound, "no such ticket")
 }
 
 fn comment_body(body: &str) -> Result<&str, ApiError> {
@@ -1071,7 +1085,7 @@ fn require_admin(user: &User) -> Result<(), ApiError> {
     } else {
         Err(ApiError::new(
             StatusCode::FORBIDDEN,
-            "forbidden",
+            ErrorCode::Forbidden,
             "administrators only",
         ))
     }

@@ -235,7 +235,7 @@ fn if_match(headers: &axum::http::HeaderMap) -> Result<Option<i64>, ApiError> {
     let bad = || {
         ApiError::new(
             StatusCode::BAD_REQUEST,
-            "invalid_header",
+            ErrorCode::InvalidHeader,
             "If-Match must be the ticket's ETag, such as \"3\"",
         )
     };
@@ -308,7 +308,7 @@ pub(super) async fn tech_patch_ticket<S: Store>(
         PatchOutcome::NotFound => Err(ticket_not_found()),
         PatchOutcome::Refused(e @ WorkflowError::Transition { .. }) => Err(ApiError::new(
             StatusCode::CONFLICT,
-            "invalid_transition",
+            ErrorCode::InvalidTransition,
             e.to_string(),
         )),
         PatchOutcome::Refused(e) => Err(invalid(e.to_string())),
@@ -316,7 +316,7 @@ pub(super) async fn tech_patch_ticket<S: Store>(
             let current = technician_view(&state, *now).await?;
             let body = serde_json::json!({
                 "error": {
-                    "code": "version_conflict",
+                    "code": deskside_protocol::ErrorCode::VersionConflict,
                     "message": format!(
                         "the ticket changed since version {}; it is now at version {}",
                         expected.unwrap_or_default(),
@@ -384,7 +384,13 @@ pub(super) async fn attachment_response<S: Store>(
     ticket_id: i64,
     raw: &str,
 ) -> Result<Response, ApiError> {
-    let not_found = || ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such attachment");
+    let not_found = || {
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            ErrorCode::NotFound,
+            "no such attachment",
+        )
+    };
     let att_id: i64 = raw.parse().map_err(|_| not_found())?;
     let att = state
         .store
@@ -395,7 +401,7 @@ pub(super) async fn attachment_response<S: Store>(
         tracing::error!("blob {}: {e}", att.blob_key);
         ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,
-            "storage_unavailable",
+            ErrorCode::StorageUnavailable,
             "the attachment is unavailable",
         )
     })?;
