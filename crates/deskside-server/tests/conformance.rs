@@ -810,6 +810,34 @@ async fn search_suite<S: Store>(s: S) {
     );
     concurrent_changes_lose_nothing(&s, t2, tech.id).await;
 
+    // Conversations of several tickets in one query: public ones only,
+    // oldest first per ticket.
+    s.add_comment(t1, Some(tech.id), "first on 1", false)
+        .await
+        .unwrap();
+    s.add_comment(t2, Some(tech.id), "note on 2", true)
+        .await
+        .unwrap();
+    s.add_device_comment(t2, "employee on 2", "k-2").await.unwrap();
+    s.add_comment(t1, Some(tech.id), "second on 1", false)
+        .await
+        .unwrap();
+    let got: Vec<(i64, String)> = s
+        .public_comments_of(&[t1, t2, t3])
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|(t, c)| (t, c.body))
+        .collect();
+    let mut want = vec![
+        (t1, "first on 1".to_owned()),
+        (t1, "second on 1".to_owned()),
+        (t2, "employee on 2".to_owned()),
+    ];
+    want.sort_by_key(|(t, _)| *t);
+    assert_eq!(got, want);
+    assert!(s.public_comments_of(&[]).await.unwrap().is_empty());
+
     // Metric samples: read back by time, pruned by age.
     let sample = |at| Checkin {
         device_id: ids[0],

@@ -128,8 +128,16 @@ fn error_codes_are_an_enum() {
                 .map(|c| c.as_str().unwrap().to_owned())
                 .collect()
         });
-    for want in ["not_found", "version_conflict", "idempotency_key_reused", "invalid_key_proof"] {
-        assert!(codes.iter().any(|c| c == want), "{want} missing from {codes:?}");
+    for want in [
+        "not_found",
+        "version_conflict",
+        "idempotency_key_reused",
+        "invalid_key_proof",
+    ] {
+        assert!(
+            codes.iter().any(|c| c == want),
+            "{want} missing from {codes:?}"
+        );
     }
     let parsed: deskside_protocol::ErrorCode =
         serde_json::from_value(serde_json::json!("a_code_from_the_future")).unwrap();

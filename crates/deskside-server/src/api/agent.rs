@@ -274,15 +274,24 @@ pub(super) async fn checkin<S: Store>(
     } else {
         None
     };
-    let mut ticket_updates = Vec::new();
-    for t in state
+    let changed = state
         .store
         .device_tickets_changed(device.id, req.tickets_seen_at, 100)
-        .await?
-    {
-        let comments = state.store.comments(t.id, false).await?;
-        ticket_updates.push(ticket_json(t, Vec::new(), comments));
+        .await?;
+    // Every updated ticket's conversation in one query, not one each.
+    let ids: Vec<i64> = changed.iter().map(|t| t.id).collect();
+    let mut comments: std::collections::HashMap<i64, Vec<CommentRow>> =
+        std::collections::HashMap::new();
+    for (ticket, c) in state.store.public_comments_of(&ids).await? {
+        comments.entry(ticket).or_default().push(c);
     }
+    let ticket_updates = changed
+        .into_iter()
+        .map(|t| {
+            let conversation = comments.remove(&t.id).unwrap_or_default();
+            ticket_json(t, Vec::new(), conversation)
+        })
+        .collect();
     Ok(Json(CheckinResponse {
         next_checkin_secs: state.checkin_secs,
         send_inventory,

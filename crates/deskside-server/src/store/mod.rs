@@ -525,6 +525,12 @@ pub trait Store: Clone + Send + Sync + 'static {
         ticket_id: i64,
         include_internal: bool,
     ) -> impl Future<Output = StoreResult<Vec<CommentRow>>> + Send;
+    /// The public comments of several tickets in one query, oldest first
+    /// per ticket: (ticket id, comment).
+    fn public_comments_of(
+        &self,
+        ticket_ids: &[i64],
+    ) -> impl Future<Output = StoreResult<Vec<(i64, CommentRow)>>> + Send;
     /// The audit trail of a ticket: (user id, action, detail JSON, when).
     fn ticket_audit(
         &self,

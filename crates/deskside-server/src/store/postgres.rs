@@ -1181,6 +1181,33 @@ impl Store for PgStore {
             .collect()
     }
 
+    async fn public_comments_of(&self, ticket_ids: &[i64]) -> StoreResult<Vec<(i64, CommentRow)>> {
+        if ticket_ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let rows = sqlx::query(
+            "SELECT ticket_id, id, user_id, body, internal, created_at FROM ticket_comments \
+             WHERE ticket_id = ANY($1) AND NOT internal ORDER BY ticket_id, id",
+        )
+        .bind(ticket_ids)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok((
+                    r.try_get("ticket_id")?,
+                    CommentRow {
+                        id: r.try_get("id")?,
+                        user_id: r.try_get("user_id")?,
+                        body: r.try_get("body")?,
+                        internal: r.try_get("internal")?,
+                        created_at: r.try_get("created_at")?,
+                    },
+                ))
+            })
+            .collect()
+    }
+
     async fn ticket_audit(&self, ticket_id: i64) -> StoreResult<Vec<AuditEntry>> {
         let rows = sqlx::query(
             "SELECT user_id, action, detail, at FROM ticket_audit WHERE ticket_id = $1 ORDER BY id",

@@ -1202,6 +1202,33 @@ impl Store for SqliteStore {
             .collect()
     }
 
+    async fn public_comments_of(&self, ticket_ids: &[i64]) -> StoreResult<Vec<(i64, CommentRow)>> {
+        if ticket_ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let rows = sqlx::query(
+            "SELECT ticket_id, id, user_id, body, internal, created_at FROM ticket_comments \
+             WHERE ticket_id IN (SELECT value FROM json_each(?1)) AND NOT internal ORDER BY ticket_id, id",
+        )
+        .bind(serde_json::to_string(ticket_ids).unwrap_or_else(|_| "[]".into()))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok((
+                    r.try_get("ticket_id")?,
+                    CommentRow {
+                        id: r.try_get("id")?,
+                        user_id: r.try_get("user_id")?,
+                        body: r.try_get("body")?,
+                        internal: r.try_get("internal")?,
+                        created_at: r.try_get("created_at")?,
+                    },
+                ))
+            })
+            .collect()
+    }
+
     async fn ticket_audit(&self, ticket_id: i64) -> StoreResult<Vec<AuditEntry>> {
         let rows = sqlx::query(
             "SELECT user_id, action, detail, at FROM ticket_audit WHERE ticket_id = ?1 ORDER BY id",
