@@ -21,6 +21,17 @@ pub enum StoreError {
     /// A stored document is unreadable.
     #[error("local store: {0}")]
     Json(#[from] serde_json::Error),
+    /// The store was written by a newer agent; opening it could lose what
+    /// it holds.
+    #[error(
+        "local store: written by a newer agent (schema version {found}, this agent knows {known}); upgrade the agent"
+    )]
+    TooNew {
+        /// The store's schema version.
+        found: i64,
+        /// The newest this agent knows.
+        known: i64,
+    },
 }
 
 /// Result of a store call.
@@ -160,7 +171,14 @@ pub struct LocalTicket {
     pub server: Option<deskside_protocol::Ticket>,
 }
 
-const SCHEMA: &str = "
+/// Schema versions, in order: the store's `PRAGMA user_version` says how
+/// many have run. Each runs in its own transaction; a new one is appended,
+/// never edited, so that stores of every earlier agent upgrade (with their
+/// queued tickets) to this one. Version 1 is the schema agents wrote before
+/// versions were kept, so `IF NOT EXISTS` adopts those stores as they are.
+const MIGRATIONS: &[&str] = &[SCHEMA_V1];
+
+const SCHEMA_V1: &str = "
 CREATE TABLE IF NOT EXISTS kv (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS outbox (
     id              INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -252,8 +270,39 @@ impl AgentStore {
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
         conn.busy_timeout(std::time::Duration::from_secs(10))?;
-        conn.execute_batch(SCHEMA)?;
-        Ok(Self { conn })
+        let mut store = Self { conn };
+        store.migrate()?;
+        Ok(store)
+    }
+
+    /// Brings the schema up to date, one version per transaction.
+    fn migrate(&mut self) -> StoreResult<()> {
+        let known = i64::try_from(MIGRATIONS.len()).unwrap_or(i64::MAX);
+        let found: i64 = self
+            .conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        if found > known {
+            return Err(StoreError::TooNew { found, known });
+        }
+        for (i, sql) in MIGRATIONS
+            .iter()
+            .enumerate()
+            .skip(usize::try_from(found).unwrap_or(0))
+        {
+            let tx = self.conn.transaction()?;
+            tx.execute_batch(sql)?;
+            // PRAGMA takes no parameters; `i` is a small index.
+            tx.execute_batch(&format!("PRAGMA user_version = {}", i + 1))?;
+            tx.commit()?;
+        }
+        Ok(())
+    }
+
+    /// The schema version of the store.
+    pub fn schema_version(&self) -> StoreResult<i64> {
+        Ok(self
+            .conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))?)
     }
 
     /// A small fact.
@@ -755,6 +804,56 @@ impl AgentStore {
                 },
             )
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod migration_tests {
+    use super::*;
+
+    /// A store as agents wrote it before schema versions (user_version 0),
+    /// with a ticket waiting in the outbox: an upgraded agent opens it and
+    /// the ticket is still there to deliver.
+    #[test]
+    fn a_store_of_an_earlier_agent_upgrades_with_its_queue() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let conn = Connection::open(dir.path().join("agent.db")).unwrap();
+            conn.execute_batch(SCHEMA_V1).unwrap();
+            conn.execute(
+                "INSERT INTO outbox (kind, idempotency_key, payload, local_ticket, next_attempt_at, created_at) \
+                 VALUES ('ticket', 'key-1', '{}', 'local-1', '2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z')",
+                [],
+            )
+            .unwrap();
+            let v: i64 = conn
+                .query_row("PRAGMA user_version", [], |r| r.get(0))
+                .unwrap();
+            assert_eq!(v, 0);
+        }
+        let store = AgentStore::open(dir.path()).unwrap();
+        assert_eq!(store.schema_version().unwrap(), MIGRATIONS.len() as i64);
+        assert_eq!(
+            store.outbox_depth().unwrap(),
+            1,
+            "the queued ticket survived"
+        );
+        drop(store);
+        // Opening again runs nothing twice.
+        let store = AgentStore::open(dir.path()).unwrap();
+        assert_eq!(store.outbox_depth().unwrap(), 1);
+    }
+
+    #[test]
+    fn a_store_of_a_newer_agent_is_left_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let conn = Connection::open(dir.path().join("agent.db")).unwrap();
+            conn.execute_batch("PRAGMA user_version = 99").unwrap();
+        }
+        let err = AgentStore::open(dir.path()).unwrap_err();
+        assert!(matches!(err, StoreError::TooNew { found: 99, .. }), "{err}");
+        assert!(err.to_string().contains("newer agent"));
     }
 }
 

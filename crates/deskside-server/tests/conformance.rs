@@ -818,7 +818,9 @@ async fn search_suite<S: Store>(s: S) {
     s.add_comment(t2, Some(tech.id), "note on 2", true)
         .await
         .unwrap();
-    s.add_device_comment(t2, "employee on 2", "k-2").await.unwrap();
+    s.add_device_comment(t2, "employee on 2", "k-2")
+        .await
+        .unwrap();
     s.add_comment(t1, Some(tech.id), "second on 1", false)
         .await
         .unwrap();
