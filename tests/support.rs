@@ -5,9 +5,9 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::missing_panics_doc)]
 
-pub mod fake_notifications;
-pub mod fake_tray;
-pub mod webdriver;
+// The fakes that need no desk live in deskside-testkit (so the agent's
+// tests do not build the desk); the end-to-end tests reach them here too.
+pub use deskside_testkit::{fake_notifications, fake_tray, webdriver};
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
-use deskside_e2e::fake_notifications::{Call, private_bus, serve};
+use deskside_testkit::fake_notifications::{Call, private_bus, serve};
 
 /// A plugin whose exit code is whatever `mode` holds.
 fn setup(dir: &Path) -> (PathBuf, PathBuf) {
