@@ -829,6 +829,12 @@ pub(crate) fn same_comment(id: i64, stored: &str, body: &str) -> StoreResult<(i6
     }
 }
 
+/// Whether a database error is a unique-constraint violation.
+pub(crate) fn is_unique_violation(e: &sqlx::Error) -> bool {
+    e.as_database_error()
+        .is_some_and(|d| d.is_unique_violation())
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
@@ -857,10 +863,4 @@ mod tests {
             "a".repeat(250)
         )));
     }
-}
-
-/// Whether a database error is a unique-constraint violation.
-pub(crate) fn is_unique_violation(e: &sqlx::Error) -> bool {
-    e.as_database_error()
-        .is_some_and(|d| d.is_unique_violation())
 }
