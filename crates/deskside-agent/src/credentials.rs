@@ -58,6 +58,8 @@ impl Credentials {
             "device-token" => state_dir.display().to_string(),
             other => format!("{}#{other}", state_dir.display()),
         };
+        // "device token", "device key": what the log says it keeps.
+        let name = name.replace('-', " ");
         if !forced_file {
             match keyring::Entry::new(SERVICE, &account) {
                 Ok(entry) => match entry.get_password() {

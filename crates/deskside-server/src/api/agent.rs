@@ -1,7 +1,6 @@
 //! Device endpoints: enrollment, check-in, inventory and the device's own
 //! tickets. A device only ever sees its own tickets.
 
-use super::tickets::attachment_response;
 use super::*;
 use crate::store::InventoryFacts;
 
@@ -365,48 +364,6 @@ pub(super) async fn read_part(
         out.extend_from_slice(&chunk);
     }
     Ok(out)
-}
-
-pub(super) fn ticket_json(
-    t: TicketRow,
-    attachments: Vec<AttachmentRow>,
-    comments: Vec<CommentRow>,
-) -> deskside_protocol::Ticket {
-    use deskside_protocol::{AttachmentInfo, TicketCategory, TicketStatus, Urgency};
-    deskside_protocol::Ticket {
-        id: t.id,
-        subject: t.subject,
-        description: t.description,
-        category: enum_from(&t.category, TicketCategory::Other),
-        urgency: enum_from(&t.urgency, Urgency::Medium),
-        status: enum_from(&t.status, TicketStatus::New),
-        priority: u8::try_from(t.priority).unwrap_or(3),
-        created_at: t.created_at,
-        updated_at: t.updated_at,
-        attachments: attachments
-            .into_iter()
-            .map(|a| AttachmentInfo {
-                id: a.id,
-                name: a.name,
-                content_type: a.content_type,
-                size_bytes: u64::try_from(a.size_bytes).unwrap_or_default(),
-                diagnostics: a.diagnostics,
-            })
-            .collect(),
-        comments: comments
-            .into_iter()
-            .map(|c| deskside_protocol::Comment {
-                id: c.id,
-                author: if c.user_id.is_some() {
-                    deskside_protocol::CommentAuthor::Technician
-                } else {
-                    deskside_protocol::CommentAuthor::Employee
-                },
-                body: c.body,
-                created_at: c.created_at,
-            })
-            .collect(),
-    }
 }
 
 /// Priority from the ITIL impact × urgency matrix; a device's ticket starts

@@ -9,7 +9,7 @@ use deskside_protocol::{CheckResult, ErrorCode, Inventory, InventoryDiff, Metric
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::agent::ticket_json;
+use super::ticket_views::ticket_json;
 use super::{ApiError, ApiQuery, AppState, UserAuth, bad_query, page_limit};
 use crate::store::{DeviceFilter, DeviceSummary, Store};
 

@@ -1,7 +1,6 @@
 //! Technician endpoints for the ticket queue: filters, the workflow,
 //! replies and internal notes, attachments. Every change is audited.
 
-use super::agent::ticket_json;
 use super::*;
 use crate::store::TicketFilter;
 use crate::workflow::{PatchOutcome, TicketChange, WorkflowError};
@@ -374,63 +373,6 @@ pub(super) async fn tech_comment<S: Store>(
             internal: c.internal,
         }),
     ))
-}
-
-/// Serves an attachment as a download: the stored content type, but never
-/// rendered inline and never sniffed, so an uploaded HTML or SVG file
-/// cannot run in a technician's browser.
-pub(super) async fn attachment_response<S: Store>(
-    state: &AppState<S>,
-    ticket_id: i64,
-    raw: &str,
-) -> Result<Response, ApiError> {
-    let not_found = || {
-        ApiError::new(
-            StatusCode::NOT_FOUND,
-            ErrorCode::NotFound,
-            "no such attachment",
-        )
-    };
-    let att_id: i64 = raw.parse().map_err(|_| not_found())?;
-    let att = state
-        .store
-        .attachment(ticket_id, att_id)
-        .await?
-        .ok_or_else(not_found)?;
-    let bytes = state.blobs.get(&att.blob_key).await.map_err(|e| {
-        tracing::error!("blob {}: {e}", att.blob_key);
-        ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            ErrorCode::StorageUnavailable,
-            "the attachment is unavailable",
-        )
-    })?;
-    // Only a plain, quoted file name goes into the header.
-    let safe: String = att
-        .name
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || ".-_ ".contains(c) {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    let content_type = axum::http::HeaderValue::from_str(&att.content_type).unwrap_or(
-        axum::http::HeaderValue::from_static("application/octet-stream"),
-    );
-    let mut resp = bytes.into_response();
-    let h = resp.headers_mut();
-    h.insert(axum::http::header::CONTENT_TYPE, content_type);
-    h.insert(
-        axum::http::header::X_CONTENT_TYPE_OPTIONS,
-        axum::http::HeaderValue::from_static("nosniff"),
-    );
-    if let Ok(v) = axum::http::HeaderValue::from_str(&format!("attachment; filename=\"{safe}\"")) {
-        h.insert(axum::http::header::CONTENT_DISPOSITION, v);
-    }
-    Ok(resp)
 }
 
 /// `GET /api/v1/tickets/{id}/attachments/{attachment}`.

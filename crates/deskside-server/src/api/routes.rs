@@ -1,0 +1,331 @@
+//! Every route of the desk with its documentation: the router and the
+//! OpenAPI document come from the same list, so they cannot disagree.
+
+use super::*;
+
+/// Every route of the desk with its documentation. The handlers' state is
+/// not needed to describe them, so the OpenAPI document can be built
+/// without a database.
+pub(super) fn routes<S: Store>() -> DocRouter<AppState<S>> {
+    use deskside_protocol::{Comment, NewComment, NewTicket, Ticket};
+    use openapi::{Auth, Op};
+    let id_pattern = serde_json::json!({"type": "string", "pattern": "^[A-Za-z0-9._:-]{1,128}$"});
+    DocRouter::default()
+        .route(
+            "/healthz",
+            get(healthz),
+            [Op::get("Liveness").reply::<Status>(200, "Alive")],
+        )
+        .route(
+            "/readyz",
+            get(readyz::<S>),
+            [Op::get("Readiness: the database answers").reply::<Status>(200, "Ready")],
+        )
+        .route(
+            "/metrics",
+            get(prometheus::<S>),
+            [Op::get("Prometheus metrics").text("Metrics in the Prometheus text format")],
+        )
+        .route(
+            "/api/v1/openapi.json",
+            get(openapi_json::<S>),
+            [Op::get("This document").reply::<serde_json::Value>(200, "The OpenAPI document")],
+        )
+        .route(
+            "/api/v1/enroll",
+            post(agent::enroll::<S>),
+            [Op::post("Enroll a device")
+                .json::<EnrollRequest>()
+                .reply::<EnrollResponse>(201, "Enrolled")
+                .reply::<EnrollResponse>(200, "Enrolled again: same device, new token")
+                .errors(&[401, 429])],
+        )
+        .route(
+            "/api/v1/enroll/challenge",
+            post(agent::enroll_challenge::<S>),
+            [Op::post("A single-use challenge to sign for enrollment with a device key")
+                .reply::<deskside_protocol::EnrollChallenge>(200, "Sign it within its lifetime")
+                .errors(&[429])],
+        )
+        .route(
+            "/api/v1/agent/inventory",
+            put(agent::put_inventory::<S>),
+            [Op::put("Upload the full inventory (gzip accepted)")
+                .auth(Auth::Device)
+                .json::<Inventory>()
+                .reply::<InventoryAck>(200, "Stored")],
+        )
+        .route(
+            "/api/v1/agent/checkin",
+            post(agent::checkin::<S>),
+            [Op::post("Check in")
+                .auth(Auth::Device)
+                .json::<CheckinRequest>()
+                .reply::<CheckinResponse>(200, "What the desk wants")],
+        )
+        .route(
+            "/api/v1/agent/tickets",
+            post(agent::create_ticket::<S>)
+                .get(agent::list_tickets::<S>)
+                .layer(DefaultBodyLimit::max(agent::MAX_TICKET_BYTES)),
+            [
+                Op::post("Submit a ticket with diagnostics and attachments")
+                    .auth(Auth::Device)
+                    .ticket_multipart::<NewTicket>()
+                    .header(
+                        "Idempotency-Key",
+                        "The same key returns the same ticket",
+                        id_pattern.clone(),
+                    )
+                    .reply::<Ticket>(201, "Created")
+                    .reply::<Ticket>(200, "Submitted before with this key: the same ticket"),
+                Op::get("This device's tickets, newest first")
+                    .auth(Auth::Device)
+                    .reply::<Vec<Ticket>>(200, "Tickets"),
+            ],
+        )
+        .route(
+            "/api/v1/agent/tickets/{id}",
+            get(agent::get_ticket::<S>),
+            [Op::get("One ticket with its public conversation")
+                .auth(Auth::Device)
+                .reply::<Ticket>(200, "The ticket")],
+        )
+        .route(
+            "/api/v1/agent/tickets/{id}/comments",
+            post(agent::device_comment::<S>),
+            [Op::post("Answer on a ticket")
+                .auth(Auth::Device)
+                .json::<NewComment>()
+                .optional_header(
+                    "Idempotency-Key",
+                    "A retry with the same key returns the first comment",
+                    id_pattern.clone(),
+                )
+                .reply::<Comment>(201, "Added")
+                .reply::<Comment>(200, "Sent before with this key: the same comment")],
+        )
+        .route(
+            "/api/v1/agent/tickets/{id}/rating",
+            post(agent::device_rating::<S>),
+            [Op::post("Rate a resolved ticket, once")
+                .auth(Auth::Device)
+                .json::<agent::Rating>()
+                .empty(204, "Rated")
+                .errors(&[409])],
+        )
+        .route(
+            "/api/v1/agent/tickets/{id}/reopen",
+            post(agent::device_reopen::<S>),
+            [Op::post("Reopen a resolved or closed ticket")
+                .auth(Auth::Device)
+                .empty(204, "Reopened")
+                .errors(&[409])],
+        )
+        .route(
+            "/api/v1/agent/tickets/{id}/attachments/{attachment}",
+            get(agent::device_attachment::<S>),
+            [Op::get("Download an attachment")
+                .auth(Auth::Device)
+                .binary("The file, as an attachment")],
+        )
+        .route(
+            "/api/v1/tickets",
+            get(tickets::tech_list_tickets::<S>),
+            [Op::get("The ticket queue")
+                .auth(Auth::User)
+                .query::<tickets::TicketQuery>()
+                .reply::<tickets::TicketPage>(200, "One page")],
+        )
+        .route(
+            "/api/v1/tickets/{id}",
+            get(tickets::tech_get_ticket::<S>).patch(tickets::tech_patch_ticket::<S>),
+            [
+                Op::get("A ticket with internal notes and its audit trail")
+                    .auth(Auth::User)
+                    .reply::<tickets::TicketDetail>(200, "The ticket"),
+                Op::patch("Work a ticket: status, assignee, category, impact, urgency, tier")
+                    .auth(Auth::User)
+                    .json::<tickets::TicketPatch>()
+                    .optional_header(
+                        "If-Match",
+                        "Apply only to this version of the ticket (its ETag); a stale one answers 409 version_conflict with the current ticket",
+                        serde_json::json!({"type": "string"}),
+                    )
+                    .reply::<tickets::TicketDetail>(200, "Changed")
+                    .errors(&[400, 409]),
+            ],
+        )
+        .route(
+            "/api/v1/tickets/{id}/comments",
+            post(tickets::tech_comment::<S>),
+            [Op::post("Reply, or add an internal note")
+                .auth(Auth::User)
+                .json::<tickets::TechComment>()
+                .reply::<tickets::CommentCreated>(201, "Added")],
+        )
+        .route(
+            "/api/v1/tickets/{id}/attachments/{attachment}",
+            get(tickets::tech_attachment::<S>),
+            [Op::get("Download an attachment")
+                .auth(Auth::User)
+                .binary("The file, as an attachment")],
+        )
+        .route(
+            "/api/v1/devices",
+            get(devices::list_devices::<S>),
+            [Op::get("Search devices")
+                .auth(Auth::User)
+                .query::<devices::DeviceQuery>()
+                .reply::<devices::DevicePage>(200, "One page")],
+        )
+        .route(
+            "/api/v1/devices/{id}",
+            get(devices::get_device::<S>),
+            [
+                Op::get("A device: inventory, health, checks, metrics, tickets")
+                    .auth(Auth::User)
+                    .reply::<devices::DeviceDetail>(200, "The device"),
+            ],
+        )
+        .route(
+            "/api/v1/devices/{id}/inventory/changes",
+            get(devices::device_changes::<S>),
+            [
+                Op::get("What changed in a device's inventory, newest first, in bounded pages")
+                    .auth(Auth::User)
+                    .query::<devices::ChangesQuery>()
+                    .reply::<devices::ChangesPage>(200, "One page"),
+            ],
+        )
+        .route(
+            "/api/v1/software",
+            get(devices::software::<S>),
+            [
+                Op::get("Installed software with versions and device counts")
+                    .auth(Auth::User)
+                    .query::<devices::SoftwareQuery>()
+                    .reply::<devices::SoftwarePage>(200, "One page"),
+            ],
+        )
+        .route(
+            "/api/v1/policy",
+            get(admin::get_policy::<S>).put(admin::put_policy::<S>),
+            [
+                Op::get("The health-check policy")
+                    .auth(Auth::User)
+                    .reply::<Policy>(200, "The policy"),
+                Op::put("Publish a new policy version")
+                    .auth(Auth::Admin)
+                    .json::<Policy>()
+                    .reply::<Policy>(200, "Published"),
+            ],
+        )
+        .route(
+            "/api/v1/policy/history",
+            get(admin::policy_history::<S>),
+            [Op::get("Every published policy version: who, when, and what changed")
+                .auth(Auth::User)
+                .query::<admin::PolicyHistoryQuery>()
+                .reply::<admin::PolicyHistory>(200, "One page, newest first")],
+        )
+        .route(
+            "/api/v1/enroll-secrets",
+            get(admin::list_secrets::<S>).post(admin::create_secret::<S>),
+            [
+                Op::get("Enroll secrets")
+                    .auth(Auth::Admin)
+                    .reply::<admin::SecretList>(200, "Every secret, newest first"),
+                Op::post("Create an enroll secret (shown once)")
+                    .auth(Auth::Admin)
+                    .json::<admin::NewSecret>()
+                    .reply::<admin::SecretView>(201, "Created"),
+            ],
+        )
+        .route(
+            "/api/v1/enroll-secrets/{id}",
+            axum::routing::delete(admin::revoke_secret::<S>),
+            [Op::delete("Revoke an enroll secret")
+                .auth(Auth::Admin)
+                .empty(204, "Revoked")],
+        )
+        .route(
+            "/api/v1/users",
+            post(admin::create_user::<S>).get(access::list_users::<S>),
+            [
+                Op::post("Create a technician or administrator")
+                    .auth(Auth::Admin)
+                    .json::<admin::NewUser>()
+                    .reply::<admin::UserView>(201, "Created")
+                    .errors(&[409]),
+                Op::get("Every user")
+                    .auth(Auth::Admin)
+                    .reply::<access::UserList>(200, "By id"),
+            ],
+        )
+        .route(
+            "/api/v1/auth/login",
+            post(admin::login::<S>),
+            [Op::post("Start a browser session")
+                .json::<admin::Login>()
+                .reply::<admin::LoginAnswer>(200, "Logged in; the session cookie is set")
+                .errors(&[401, 429])],
+        )
+        .route(
+            "/api/v1/auth/logout",
+            post(admin::logout::<S>),
+            [Op::post("End the browser session; with a bearer API token, revoke that token")
+                .auth(Auth::User)
+                .empty(204, "Logged out (the API token used is revoked)")],
+        )
+        .route(
+            "/api/v1/tokens",
+            get(access::list_tokens::<S>),
+            [Op::get("Your API tokens (all=true: everyone's, administrators only)")
+                .auth(Auth::User)
+                .query::<access::TokenQuery>()
+                .reply::<access::TokenList>(200, "Newest first")],
+        )
+        .route(
+            "/api/v1/tokens/{id}",
+            axum::routing::delete(access::revoke_token::<S>),
+            [Op::delete("Revoke an API token (yours; administrators: anyone's)")
+                .auth(Auth::User)
+                .empty(204, "Revoked; it stops working at once")],
+        )
+        .route(
+            "/api/v1/users/{id}/deactivate",
+            post(access::deactivate_user::<S>),
+            [Op::post("Deactivate a user: no login; sessions and tokens stop at once")
+                .auth(Auth::Admin)
+                .empty(204, "Deactivated")
+                .errors(&[409])],
+        )
+        .route(
+            "/api/v1/devices/{id}/revoke",
+            post(access::revoke_device::<S>),
+            [Op::post("Revoke a device: its token stops working at once")
+                .auth(Auth::Admin)
+                .empty(204, "Revoked")],
+        )
+        .route(
+            "/api/v1/audit",
+            get(access::audit_log::<S>),
+            [Op::get("The audit log: policies, credentials, users, devices")
+                .auth(Auth::Admin)
+                .query::<access::AuditQuery>()
+                .reply::<access::AuditPage>(200, "One page, newest first")],
+        )
+}
+
+/// The OpenAPI document of the API.
+pub fn openapi_document() -> serde_json::Value {
+    routes::<crate::store::SqliteStore>().finish().1
+}
+
+/// The OpenAPI document as served and checked in under `docs/`.
+pub fn openapi_text() -> String {
+    let mut s = serde_json::to_string_pretty(&openapi_document()).unwrap_or_default();
+    s.push('\n');
+    s
+}
