@@ -7,6 +7,7 @@
 //! can share one PostgreSQL database.
 
 pub mod postgres;
+mod rows;
 pub mod sqlite;
 
 use std::future::Future;
@@ -44,14 +45,25 @@ impl Role {
     }
 }
 
+/// The stored role; the schema allows only the two (a `CHECK` constraint),
+/// anything else reads as the lesser one.
+impl TryFrom<String> for Role {
+    type Error = std::convert::Infallible;
+
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        Ok(Self::parse(&s).unwrap_or(Self::Technician))
+    }
+}
+
 /// A technician or administrator.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct User {
     /// Id.
     pub id: i64,
     /// E-mail address (unique, case-insensitive).
     pub email: String,
     /// Role.
+    #[sqlx(try_from = "String")]
     pub role: Role,
     /// argon2id hash of the password, when the user has one.
     pub password_hash: Option<String>,
@@ -62,7 +74,7 @@ pub struct User {
 }
 
 /// An enroll secret, without its hash.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct EnrollSecret {
     /// Id.
     pub id: i64,
@@ -583,7 +595,7 @@ pub trait Store: Clone + Send + Sync + 'static {
 }
 
 /// A device as technicians see it in lists.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct DeviceSummary {
     /// Id.
     pub id: i64,
@@ -613,15 +625,17 @@ pub struct DeviceSummary {
 }
 
 /// A ticket with what technicians work on.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct TicketWork {
     /// The ticket.
+    #[sqlx(flatten)]
     pub row: TicketRow,
     /// The device that filed it.
     pub device_id: i64,
     /// Impact (`low`, `medium`, `high`).
     pub impact: String,
     /// Support tier 1–3.
+    #[sqlx(try_from = "i32")]
     pub tier: i64,
     /// Assigned technician.
     pub assignee_id: Option<i64>,
@@ -630,7 +644,7 @@ pub struct TicketWork {
 }
 
 /// An API token, without its hash.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct ApiTokenInfo {
     /// Id.
     pub id: i64,
@@ -658,7 +672,7 @@ pub struct AuditRecord<'a> {
 }
 
 /// An entry of the audit log.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct AuditLogEntry {
     /// Id.
     pub id: i64,
@@ -677,15 +691,17 @@ pub struct AuditLogEntry {
 }
 
 /// One published version of the health-check policy.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct PolicyVersion {
     /// Version number.
     pub version: i64,
     /// JSON list of checks.
+    #[sqlx(rename = "body")]
     pub checks: String,
     /// When it was published.
     pub created_at: DateTime<Utc>,
     /// Who published it (absent when the user is gone).
+    #[sqlx(rename = "email")]
     pub created_by: Option<String>,
 }
 
@@ -693,7 +709,7 @@ pub struct PolicyVersion {
 pub type AuditEntry = (i64, String, String, DateTime<Utc>);
 
 /// A comment as stored.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct CommentRow {
     /// Id.
     pub id: i64,
@@ -708,7 +724,7 @@ pub struct CommentRow {
 }
 
 /// A ticket as stored (enums as their snake_case names).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct TicketRow {
     /// Id (the ticket number).
     pub id: i64,
@@ -723,6 +739,7 @@ pub struct TicketRow {
     /// Status.
     pub status: String,
     /// Priority 1–5.
+    #[sqlx(try_from = "i32")]
     pub priority: i64,
     /// Created.
     pub created_at: DateTime<Utc>,
@@ -731,7 +748,7 @@ pub struct TicketRow {
 }
 
 /// An attachment as stored.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct AttachmentRow {
     /// Id.
     pub id: i64,

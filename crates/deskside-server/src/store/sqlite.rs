@@ -4,11 +4,13 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
-};
-use sqlx::{Row, SqlitePool};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{FromRow, Row, SqlitePool};
 
+use super::rows::{
+    DEVICE_COLUMNS, SECRET_COLUMNS, TICKET_COLUMNS, WORK_COLUMNS, attachment_row, device_summary,
+    secret, ticket_row, ticket_work, user,
+};
 use super::{
     ApiTokenInfo, AttachmentRow, AuditEntry, AuditLogEntry, AuditRecord, Checkin, CommentRow,
     Device, DeviceFilter, DeviceSummary, EnrollSecret, Enrolled, InventoryFacts, NewEnrollment,
@@ -44,92 +46,6 @@ impl SqliteStore {
         }
         Ok(Self { pool })
     }
-}
-
-fn user(r: &SqliteRow) -> StoreResult<User> {
-    let role: String = r.try_get("role")?;
-    Ok(User {
-        id: r.try_get("id")?,
-        email: r.try_get("email")?,
-        role: Role::parse(&role).unwrap_or(Role::Technician),
-        password_hash: r.try_get("password_hash")?,
-        created_at: r.try_get("created_at")?,
-        deactivated_at: r.try_get("deactivated_at")?,
-    })
-}
-
-fn secret(r: &SqliteRow) -> StoreResult<EnrollSecret> {
-    Ok(EnrollSecret {
-        id: r.try_get("id")?,
-        label: r.try_get("label")?,
-        created_at: r.try_get("created_at")?,
-        expires_at: r.try_get("expires_at")?,
-        revoked_at: r.try_get("revoked_at")?,
-    })
-}
-
-const SECRET_COLUMNS: &str = "id, label, created_at, expires_at, revoked_at";
-
-const TICKET_COLUMNS: &str =
-    "id, subject, description, category, urgency, status, priority, created_at, updated_at";
-
-/// The technician fields read with [`TICKET_COLUMNS`] for a [`TicketWork`].
-const WORK_COLUMNS: &str = "device_id, impact, tier, assignee_id, version";
-
-fn ticket_work(r: &SqliteRow) -> StoreResult<TicketWork> {
-    Ok(TicketWork {
-        row: ticket_row(r)?,
-        device_id: r.try_get("device_id")?,
-        impact: r.try_get("impact")?,
-        tier: r.try_get::<i32, _>("tier").map(i64::from)?,
-        assignee_id: r.try_get("assignee_id")?,
-        version: r.try_get("version")?,
-    })
-}
-
-fn ticket_row(r: &SqliteRow) -> StoreResult<TicketRow> {
-    Ok(TicketRow {
-        id: r.try_get("id")?,
-        subject: r.try_get("subject")?,
-        description: r.try_get("description")?,
-        category: r.try_get("category")?,
-        urgency: r.try_get("urgency")?,
-        status: r.try_get("status")?,
-        priority: r.try_get::<i32, _>("priority").map(i64::from)?,
-        created_at: r.try_get("created_at")?,
-        updated_at: r.try_get("updated_at")?,
-    })
-}
-
-const DEVICE_COLUMNS: &str = "id, hostname, serial_number, agent_version, health, last_seen, enrolled_at, \
-     os_name, os_version, users, duplicate_of, revoked_at";
-
-fn device_summary(r: &SqliteRow) -> StoreResult<DeviceSummary> {
-    Ok(DeviceSummary {
-        id: r.try_get("id")?,
-        hostname: r.try_get("hostname")?,
-        serial_number: r.try_get("serial_number")?,
-        agent_version: r.try_get("agent_version")?,
-        health: r.try_get("health")?,
-        last_seen: r.try_get("last_seen")?,
-        enrolled_at: r.try_get("enrolled_at")?,
-        os_name: r.try_get("os_name")?,
-        os_version: r.try_get("os_version")?,
-        users: r.try_get("users")?,
-        duplicate_of: r.try_get("duplicate_of")?,
-        revoked_at: r.try_get("revoked_at")?,
-    })
-}
-
-fn attachment_row(r: &SqliteRow) -> StoreResult<AttachmentRow> {
-    Ok(AttachmentRow {
-        id: r.try_get("id")?,
-        name: r.try_get("name")?,
-        content_type: r.try_get("content_type")?,
-        size_bytes: r.try_get("size_bytes")?,
-        blob_key: r.try_get("blob_key")?,
-        diagnostics: r.try_get("diagnostics")?,
-    })
 }
 
 impl SqliteStore {
@@ -222,15 +138,7 @@ impl Store for SqliteStore {
         .fetch_all(&self.pool)
         .await?;
         rows.iter()
-            .map(|r| {
-                Ok(ApiTokenInfo {
-                    id: r.try_get("id")?,
-                    user_id: r.try_get("user_id")?,
-                    email: r.try_get("email")?,
-                    created_at: r.try_get("created_at")?,
-                    revoked_at: r.try_get("revoked_at")?,
-                })
-            })
+            .map(|r| Ok(ApiTokenInfo::from_row(r)?))
             .collect()
     }
 
@@ -329,17 +237,7 @@ impl Store for SqliteStore {
         .fetch_all(&self.pool)
         .await?;
         rows.iter()
-            .map(|r| {
-                Ok(AuditLogEntry {
-                    id: r.try_get("id")?,
-                    user_id: r.try_get("user_id")?,
-                    email: r.try_get("email")?,
-                    action: r.try_get("action")?,
-                    target: r.try_get("target")?,
-                    detail: r.try_get("detail")?,
-                    at: r.try_get("at")?,
-                })
-            })
+            .map(|r| Ok(AuditLogEntry::from_row(r)?))
             .collect()
     }
 
@@ -774,14 +672,7 @@ impl Store for SqliteStore {
         .fetch_all(&self.pool)
         .await?;
         rows.iter()
-            .map(|r| {
-                Ok(PolicyVersion {
-                    version: r.try_get("version")?,
-                    checks: r.try_get("body")?,
-                    created_at: r.try_get("created_at")?,
-                    created_by: r.try_get("email")?,
-                })
-            })
+            .map(|r| Ok(PolicyVersion::from_row(r)?))
             .collect()
     }
 
@@ -1189,17 +1080,7 @@ impl Store for SqliteStore {
         .bind(include_internal)
         .fetch_all(&self.pool)
         .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(CommentRow {
-                    id: r.try_get("id")?,
-                    user_id: r.try_get("user_id")?,
-                    body: r.try_get("body")?,
-                    internal: r.try_get("internal")?,
-                    created_at: r.try_get("created_at")?,
-                })
-            })
-            .collect()
+        rows.iter().map(|r| Ok(CommentRow::from_row(r)?)).collect()
     }
 
     async fn public_comments_of(&self, ticket_ids: &[i64]) -> StoreResult<Vec<(i64, CommentRow)>> {
@@ -1214,18 +1095,7 @@ impl Store for SqliteStore {
         .fetch_all(&self.pool)
         .await?;
         rows.iter()
-            .map(|r| {
-                Ok((
-                    r.try_get("ticket_id")?,
-                    CommentRow {
-                        id: r.try_get("id")?,
-                        user_id: r.try_get("user_id")?,
-                        body: r.try_get("body")?,
-                        internal: r.try_get("internal")?,
-                        created_at: r.try_get("created_at")?,
-                    },
-                ))
-            })
+            .map(|r| Ok((r.try_get("ticket_id")?, CommentRow::from_row(r)?)))
             .collect()
     }
 
