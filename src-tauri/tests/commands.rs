@@ -6,9 +6,9 @@
 
 use std::sync::Arc;
 
+use deskside_agent::agent::Agent;
 use deskside_agent::config::AgentConfig;
 use deskside_agent::desktop::Desktop;
-use deskside_agent::sync::Agent;
 use deskside_tray::{Backend, TauriShell};
 use serde_json::{Value, json};
 use tauri::test::{INVOKE_KEY, MockRuntime, get_ipc_response, mock_builder};
@@ -260,7 +260,7 @@ fn the_report_carries_the_screenshot_and_files_the_employee_kept() {
     );
     let err = call(&app, "add_file", json!({"name": "x.txt", "data": "%%%"})).unwrap_err();
     assert!(err.to_string().contains("x.txt could not be read"), "{err}");
-    let big = vec![0u8; deskside_agent::sync::MAX_ATTACHMENT_BYTES + 1];
+    let big = vec![0u8; deskside_agent::agent::MAX_ATTACHMENT_BYTES + 1];
     let err = add_file(&app, "disk.img", &big).unwrap_err();
     assert!(
         err.to_string().contains("disk.img is larger than 10 MB"),

@@ -7,6 +7,7 @@
 //! [`deskside_host`]; this crate wires them to configuration and the
 //! network.
 
+pub mod agent;
 pub mod checks;
 pub mod config;
 pub mod credentials;
@@ -25,7 +26,6 @@ pub mod redact;
 pub mod report;
 pub mod runtime;
 pub mod store;
-pub mod sync;
 pub mod tray;
 
 pub use error::Error;

@@ -4,7 +4,7 @@
 //!
 //! A draft lives in memory only. Nothing of it reaches the disk (or the
 //! desk) unless the employee files the ticket, and then it goes through
-//! [`Agent::submit_ticket`](crate::sync::Agent::submit_ticket), which
+//! [`Agent::submit_ticket`](crate::agent::Agent::submit_ticket), which
 //! stores it in the outbox first like every ticket. The limits are the
 //! desk's, checked here already so that the form can say so next to the
 //! file instead of the ticket failing later.
@@ -14,7 +14,7 @@ use std::thread::JoinHandle;
 use deskside_host::screenshot::Capture;
 use serde::Serialize;
 
-use crate::sync::{MAX_ATTACHMENT_BYTES, MAX_ATTACHMENTS, MAX_TICKET_FILES_BYTES, NamedFile};
+use crate::agent::{MAX_ATTACHMENT_BYTES, MAX_ATTACHMENTS, MAX_TICKET_FILES_BYTES, NamedFile};
 
 /// Why a file was not added.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -149,7 +149,7 @@ impl ReportDraft {
 
     /// Adds a file the employee picked.
     pub fn add_file(&mut self, name: &str, bytes: Vec<u8>) -> Result<DraftFile, DraftError> {
-        let name = crate::sync::file_name(name)
+        let name = crate::agent::file_name(name)
             .ok_or(DraftError::NoName)?
             .to_owned();
         if bytes.len() > MAX_ATTACHMENT_BYTES {

@@ -11,9 +11,9 @@ use std::time::Duration;
 use deskside_host::checks::{Scheduler, SchedulerOptions};
 use deskside_host::metrics::{MetricsHistory, Sampler, SamplerThread};
 
+use crate::agent::{Agent, SyncError};
 use crate::config::AgentConfig;
 use crate::notify::Notifier;
-use crate::sync::{Agent, SyncError};
 
 /// Why the agent could not run.
 #[derive(Debug, thiserror::Error)]
@@ -82,7 +82,7 @@ pub async fn run(
 /// app): takes the state directory's lock, which the caller holds while
 /// the agent runs, and shows notifications. With `opens_windows` (the tray
 /// app), a click on a notification becomes a
-/// [`crate::sync::Event::Open`]; without, notifications offer no click.
+/// [`crate::agent::Event::Open`]; without, notifications offer no click.
 pub fn open_exclusive(
     cfg: &AgentConfig,
     opens_windows: bool,
@@ -188,7 +188,7 @@ pub async fn run_agent(
                         Err(e) => {
                             tracing::warn!("check-in failed: {e}");
                             next_checkin = tokio::time::Instant::now()
-                                + crate::sync::backoff(3).max(Duration::from_secs(10));
+                                + crate::agent::backoff(3).max(Duration::from_secs(10));
                         }
                     }
                 }

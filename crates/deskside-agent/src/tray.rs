@@ -5,8 +5,8 @@
 //! others are the machine's health. The desk's state wins, because an
 //! employee who cannot reach IT needs to know that before anything else.
 
+use crate::agent::SyncState;
 use crate::i18n::{Locale, text};
-use crate::sync::SyncState;
 
 /// The tray icon's state.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]

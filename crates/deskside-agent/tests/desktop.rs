@@ -9,10 +9,10 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use deskside_agent::agent::Agent;
 use deskside_agent::config::AgentConfig;
 use deskside_agent::desktop::{Desktop, Shell, TrayView};
 use deskside_agent::i18n::Locale;
-use deskside_agent::sync::Agent;
 use deskside_agent::tray::{TrayState, Window};
 use serde_json::{Value, json};
 

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::{Desktop, Settings};
-use crate::sync::{Event, NewTicketInput};
+use crate::agent::{Event, NewTicketInput};
 
 /// A failed command, as the page sees it: `{ "message": "…" }`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -231,7 +231,7 @@ impl Desktop {
                 let screenshot = super::lock(&self.draft)
                     .screenshot()
                     .is_some()
-                    .then_some(crate::sync::SCREENSHOT_NAME);
+                    .then_some(crate::agent::SCREENSHOT_NAME);
                 let bundle = blocking(move || agent.diagnostics(screenshot)).await??;
                 to_value(bundle)
             }

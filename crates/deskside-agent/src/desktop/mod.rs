@@ -20,9 +20,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
+use crate::agent::{Agent, Event, SyncState};
 use crate::i18n::Locale;
 use crate::report::ReportDraft;
-use crate::sync::{Agent, Event, SyncState};
 use crate::tray::{MenuAction, TrayState, Window, menu_action, menu_labels};
 pub use commands::CommandError;
 pub use settings::Settings;

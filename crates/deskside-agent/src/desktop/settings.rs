@@ -3,8 +3,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::agent::Agent;
 use crate::i18n::Locale;
-use crate::sync::Agent;
 
 /// The settings window's values.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -1,14 +1,14 @@
 //! The commands that talk to the desk: enroll, ticket, sync, status,
-//! diagnostics. They are thin: the work is in `deskside_agent::sync`.
+//! diagnostics. They are thin: the work is in `deskside_agent::agent`.
 
 use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
+use deskside_agent::agent::{Agent, NewTicketInput};
 use deskside_agent::config::AgentConfig;
 use deskside_agent::notify::Notifier;
 use deskside_agent::store::{Delivery, LocalTicket};
-use deskside_agent::sync::{Agent, NewTicketInput};
 use deskside_protocol::{TicketCategory, Urgency};
 
 use crate::cli::{Category, Format, TicketCommand, UrgencyArg};
@@ -133,7 +133,7 @@ pub fn ticket(cfg: &AgentConfig, command: TicketCommand) -> Result<ExitCode> {
                 .map(|p| {
                     deskside_agent::local_file::read_regular(
                         &p,
-                        deskside_agent::sync::MAX_ATTACHMENT_BYTES,
+                        deskside_agent::agent::MAX_ATTACHMENT_BYTES,
                     )
                 })
                 .transpose()?;

@@ -1,0 +1,276 @@
+//! Tickets as the employee files and follows them: stored first (with
+//! diagnostics and files, within the desk's limits), then replies,
+//! ratings and reopening, all through the outbox.
+
+use super::*;
+
+/// A ticket the employee files.
+#[derive(Debug, Clone, Default)]
+pub struct NewTicketInput {
+    /// Subject (1–200 characters).
+    pub subject: String,
+    /// What happened.
+    pub description: String,
+    /// Category.
+    pub category: Option<TicketCategory>,
+    /// Urgency.
+    pub urgency: Option<Urgency>,
+    /// Attach the diagnostics bundle.
+    pub include_diagnostics: bool,
+    /// A PNG screenshot.
+    pub screenshot: Option<Vec<u8>>,
+    /// Files to attach, read from disk.
+    pub files: Vec<PathBuf>,
+    /// Files to attach that the caller holds in memory (what the tray
+    /// app's form was given).
+    pub attachments: Vec<NamedFile>,
+}
+
+/// A file held in memory, with the name the desk shows.
+#[derive(Clone, PartialEq, Eq)]
+pub struct NamedFile {
+    /// The file name (no directories).
+    pub name: String,
+    /// Its content.
+    pub bytes: Vec<u8>,
+}
+
+impl std::fmt::Debug for NamedFile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NamedFile")
+            .field("name", &self.name)
+            .field("len", &self.bytes.len())
+            .finish()
+    }
+}
+
+/// At most this many files beside the diagnostics bundle (the desk's limit;
+/// the screenshot counts).
+pub const MAX_ATTACHMENTS: usize = 10;
+/// The largest file the desk takes.
+pub const MAX_ATTACHMENT_BYTES: usize = 10 * 1024 * 1024;
+/// All files of one ticket together, leaving room under the desk's 32 MiB
+/// request limit for the bundle (at most 2 MB) and the form.
+pub const MAX_TICKET_FILES_BYTES: usize = 28 * 1024 * 1024;
+
+/// The screenshot's attachment name.
+pub const SCREENSHOT_NAME: &str = "screenshot.png";
+
+/// The name an attachment is shown under: only the last path segment (a
+/// name is shown, never used as a path); `None` when nothing is left.
+pub fn file_name(name: &str) -> Option<&str> {
+    name.rsplit(['/', '\\'])
+        .next()
+        .map(str::trim)
+        .filter(|n| !n.is_empty() && *n != "." && *n != "..")
+}
+
+/// An attachment for the outbox, checked against the desk's limits.
+pub(super) fn attachment(name: String, bytes: Vec<u8>) -> SyncResult<OutFile> {
+    let name = file_name(&name).unwrap_or("file").to_owned();
+    if bytes.len() > MAX_ATTACHMENT_BYTES {
+        return Err(SyncError::Invalid(format!("{name} is larger than 10 MiB")));
+    }
+    Ok(OutFile {
+        part: "attachment".into(),
+        content_type: content_type(std::path::Path::new(&name)).into(),
+        name,
+        bytes,
+    })
+}
+
+pub(super) fn content_type(path: &std::path::Path) -> &'static str {
+    match path
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase)
+        .as_deref()
+    {
+        Some("png") => "image/png",
+        Some("jpg" | "jpeg") => "image/jpeg",
+        Some("gif") => "image/gif",
+        Some("pdf") => "application/pdf",
+        Some("txt" | "log") => "text/plain",
+        Some("json") => "application/json",
+        Some("zip") => "application/zip",
+        Some("gz") => "application/gzip",
+        _ => "application/octet-stream",
+    }
+}
+
+impl Agent {
+    /// Marks a ticket's replies as read (its conversation was shown).
+    pub fn mark_read(&self, id: &str) -> SyncResult<()> {
+        let t = self.known(id)?;
+        self.store().mark_read(&t.local_id)?;
+        self.emit(Event::TicketUpdated {
+            local_id: t.local_id,
+        });
+        Ok(())
+    }
+
+    /// Files a ticket: it is stored (with its diagnostics and files) before
+    /// this returns, so it survives a crash and works offline; the outbox
+    /// delivers it.
+    pub fn submit_ticket(&self, t: NewTicketInput) -> SyncResult<LocalTicket> {
+        let subject = t.subject.trim().to_owned();
+        if subject.is_empty() || subject.chars().count() > 200 {
+            return Err(SyncError::Invalid(
+                "the subject must be 1 to 200 characters".into(),
+            ));
+        }
+        if t.description.chars().count() > 20_000 {
+            return Err(SyncError::Invalid(
+                "the description must be at most 20000 characters".into(),
+            ));
+        }
+        let count = t.files.len() + t.attachments.len() + usize::from(t.screenshot.is_some());
+        if count > MAX_ATTACHMENTS {
+            return Err(SyncError::Invalid(format!(
+                "at most {MAX_ATTACHMENTS} files, the screenshot included"
+            )));
+        }
+        let mut files = Vec::new();
+        for path in &t.files {
+            let bytes = crate::local_file::read_regular(path, MAX_ATTACHMENT_BYTES)
+                .map_err(|e| SyncError::Invalid(e.to_string()))?;
+            let name = path
+                .file_name()
+                .map_or_else(|| "file".into(), |n| n.to_string_lossy().into_owned());
+            files.push(attachment(name, bytes)?);
+        }
+        for f in t.attachments {
+            files.push(attachment(f.name, f.bytes)?);
+        }
+        let screenshot = match t.screenshot {
+            Some(_) if !self.cfg.privacy.screenshots => {
+                return Err(SyncError::Invalid(
+                    "screenshots are turned off by this device's privacy settings".into(),
+                ));
+            }
+            Some(png) if !png.starts_with(b"\x89PNG\r\n\x1a\n") => {
+                return Err(SyncError::Invalid(
+                    "the screenshot is not a PNG image".into(),
+                ));
+            }
+            Some(png) if png.len() > MAX_ATTACHMENT_BYTES => {
+                return Err(SyncError::Invalid(
+                    "the screenshot is larger than 10 MiB".into(),
+                ));
+            }
+            Some(png) => {
+                files.push(OutFile {
+                    part: "attachment".into(),
+                    name: SCREENSHOT_NAME.into(),
+                    content_type: "image/png".into(),
+                    bytes: png,
+                });
+                Some(SCREENSHOT_NAME)
+            }
+            None => None,
+        };
+        if files.iter().map(|f| f.bytes.len()).sum::<usize>() > MAX_TICKET_FILES_BYTES {
+            return Err(SyncError::Invalid(format!(
+                "the files add up to more than {} MiB",
+                MAX_TICKET_FILES_BYTES / (1024 * 1024)
+            )));
+        }
+        if t.include_diagnostics {
+            let bytes =
+                crate::diagnostics::compress(self.diagnostics(screenshot)?).map_err(|source| {
+                    SyncError::Read {
+                        path: self.state_dir.clone(),
+                        source,
+                    }
+                })?;
+            files.push(OutFile {
+                part: "diagnostics".into(),
+                name: "diagnostics.json.gz".into(),
+                content_type: "application/gzip".into(),
+                bytes,
+            });
+        }
+        let payload = serde_json::json!({
+            "subject": subject,
+            "description": t.description,
+            "category": t.category.unwrap_or(TicketCategory::Other),
+            "urgency": t.urgency.unwrap_or(Urgency::Medium),
+        });
+        let local_id = new_id("t");
+        self.store()
+            .queue_ticket(&local_id, &subject, &payload, &files)?;
+        self.emit(Event::TicketUpdated {
+            local_id: local_id.clone(),
+        });
+        self.store()
+            .ticket(&local_id)?
+            .ok_or_else(|| SyncError::Invalid("the ticket vanished".into()))
+    }
+
+    /// Every ticket: queued ones and the desk's, newest first.
+    pub fn my_tickets(&self) -> SyncResult<Vec<LocalTicket>> {
+        Ok(self.store().tickets()?)
+    }
+
+    /// One ticket (local id or `#number`), with its conversation as last
+    /// seen; reading it marks replies as read.
+    pub fn ticket(&self, id: &str) -> SyncResult<Option<LocalTicket>> {
+        let store = self.store();
+        let t = store.ticket(id)?;
+        if let Some(t) = &t {
+            store.mark_read(&t.local_id)?;
+        }
+        Ok(t)
+    }
+
+    pub(super) fn known(&self, id: &str) -> SyncResult<LocalTicket> {
+        self.store()
+            .ticket(id)?
+            .ok_or_else(|| SyncError::Invalid(format!("no ticket {id}")))
+    }
+
+    /// Answers on a ticket (queued like everything else).
+    pub fn reply(&self, id: &str, message: &str) -> SyncResult<()> {
+        let body = message.trim();
+        if body.is_empty() || body.chars().count() > 10_000 {
+            return Err(SyncError::Invalid(
+                "a reply must be 1 to 10000 characters".into(),
+            ));
+        }
+        let t = self.known(id)?;
+        self.store().queue(
+            Kind::Comment,
+            &new_id("c"),
+            &t.local_id,
+            &serde_json::json!({"body": body}),
+        )?;
+        Ok(())
+    }
+
+    /// Rates a resolved ticket 1–5.
+    pub fn rate(&self, id: &str, score: u8, comment: Option<&str>) -> SyncResult<()> {
+        if !(1..=5).contains(&score) {
+            return Err(SyncError::Invalid("the score must be 1 to 5".into()));
+        }
+        let t = self.known(id)?;
+        self.store().queue(
+            Kind::Rating,
+            &new_id("r"),
+            &t.local_id,
+            &serde_json::json!({"score": score, "comment": comment}),
+        )?;
+        Ok(())
+    }
+
+    /// Reopens a ticket.
+    pub fn reopen(&self, id: &str) -> SyncResult<()> {
+        let t = self.known(id)?;
+        self.store().queue(
+            Kind::Reopen,
+            &new_id("o"),
+            &t.local_id,
+            &serde_json::json!({}),
+        )?;
+        Ok(())
+    }
+}
