@@ -47,11 +47,9 @@ impl Role {
 
 /// The stored role; the schema allows only the two (a `CHECK` constraint),
 /// anything else reads as the lesser one.
-impl TryFrom<String> for Role {
-    type Error = std::convert::Infallible;
-
-    fn try_from(s: String) -> Result<Self, Self::Error> {
-        Ok(Self::parse(&s).unwrap_or(Self::Technician))
+impl From<String> for Role {
+    fn from(s: String) -> Self {
+        Self::parse(&s).unwrap_or(Self::Technician)
     }
 }
 
