@@ -8,6 +8,7 @@
 
 pub mod postgres;
 mod rows;
+mod shared;
 pub mod sqlite;
 
 use std::future::Future;
