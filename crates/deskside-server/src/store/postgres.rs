@@ -47,64 +47,11 @@ impl Store for PgStore {
         Ok(())
     }
 
-    async fn ping(&self) -> StoreResult<()> {
-        sqlx::query("SELECT 1").execute(&self.pool).await?;
-        Ok(())
-    }
-
-    async fn create_user(
-        &self,
-        email: &str,
-        role: Role,
-        password_hash: Option<&str>,
-    ) -> StoreResult<User> {
-        let row = sqlx::query(
-            "INSERT INTO users (email, role, password_hash, created_at) VALUES ($1, $2, $3, $4) \
-             RETURNING id, email, role, password_hash, created_at, deactivated_at",
-        )
-        .bind(email)
-        .bind(role.as_str())
-        .bind(password_hash)
-        .bind(Utc::now())
-        .fetch_one(&self.pool)
-        .await
-        .map_err(|e| {
-            if is_unique_violation(&e) {
-                StoreError::Conflict(format!("user {email}"))
-            } else {
-                e.into()
-            }
-        })?;
-        user(&row)
-    }
-
     async fn user_by_email(&self, email: &str) -> StoreResult<Option<User>> {
         let row = sqlx::query("SELECT id, email, role, password_hash, created_at, deactivated_at FROM users WHERE lower(email) = lower($1)")
             .bind(email)
             .fetch_optional(&self.pool)
             .await?;
-        row.as_ref().map(user).transpose()
-    }
-
-    async fn create_api_token(&self, user_id: i64, token_hash: &str) -> StoreResult<i64> {
-        let row = sqlx::query("INSERT INTO api_tokens (user_id, token_hash, created_at) VALUES ($1, $2, $3) RETURNING id")
-            .bind(user_id)
-            .bind(token_hash)
-            .bind(Utc::now())
-            .fetch_one(&self.pool)
-            .await?;
-        Ok(row.try_get("id")?)
-    }
-
-    async fn user_by_api_token(&self, token_hash: &str) -> StoreResult<Option<User>> {
-        let row = sqlx::query(
-            "SELECT u.id, u.email, u.role, u.password_hash, u.created_at, u.deactivated_at FROM api_tokens t \
-             JOIN users u ON u.id = t.user_id WHERE t.token_hash = $1 AND t.revoked_at IS NULL \
-             AND u.deactivated_at IS NULL",
-        )
-        .bind(token_hash)
-        .fetch_optional(&self.pool)
-        .await?;
         row.as_ref().map(user).transpose()
     }
 
@@ -134,55 +81,6 @@ impl Store for PgStore {
         .await?;
         tx.commit().await?;
         Ok(true)
-    }
-
-    async fn create_enroll_secret(
-        &self,
-        label: Option<&str>,
-        secret_hash: &str,
-        expires_at: Option<DateTime<Utc>>,
-    ) -> StoreResult<EnrollSecret> {
-        let row = sqlx::query(&format!(
-            "INSERT INTO enroll_secrets (label, secret_hash, created_at, expires_at) VALUES ($1, $2, $3, $4) \
-             RETURNING {SECRET_COLUMNS}"
-        ))
-        .bind(label)
-        .bind(secret_hash)
-        .bind(Utc::now())
-        .bind(expires_at)
-        .fetch_one(&self.pool)
-        .await?;
-        secret(&row)
-    }
-
-    async fn list_enroll_secrets(&self) -> StoreResult<Vec<EnrollSecret>> {
-        let rows = sqlx::query(&format!(
-            "SELECT {SECRET_COLUMNS} FROM enroll_secrets ORDER BY id DESC"
-        ))
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter().map(secret).collect()
-    }
-
-    async fn revoke_enroll_secret(&self, id: i64) -> StoreResult<bool> {
-        let done = sqlx::query(
-            "UPDATE enroll_secrets SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL",
-        )
-        .bind(Utc::now())
-        .bind(id)
-        .execute(&self.pool)
-        .await?;
-        Ok(done.rows_affected() == 1)
-    }
-
-    async fn enroll_secret_by_hash(&self, secret_hash: &str) -> StoreResult<Option<EnrollSecret>> {
-        let row = sqlx::query(&format!(
-            "SELECT {SECRET_COLUMNS} FROM enroll_secrets WHERE secret_hash = $1"
-        ))
-        .bind(secret_hash)
-        .fetch_optional(&self.pool)
-        .await?;
-        row.as_ref().map(secret).transpose()
     }
 
     async fn enroll_device(&self, e: &NewEnrollment<'_>) -> StoreResult<Enrolled> {
@@ -263,42 +161,6 @@ impl Store for PgStore {
         };
         tx.commit().await?;
         Ok(out)
-    }
-
-    async fn device_by_token(&self, token_hash: &str) -> StoreResult<Option<Device>> {
-        let row = sqlx::query(
-            "SELECT id, device_key, serial_number, hostname, enrolled_at, inventory_hash, \
-             public_key IS NOT NULL AS has_public_key, \
-             (SELECT COALESCE(MAX(version), 0) FROM policies) AS policy_version \
-             FROM devices WHERE token_hash = $1 AND revoked_at IS NULL",
-        )
-        .bind(token_hash)
-        .fetch_optional(&self.pool)
-        .await?;
-        row.map(|r| -> StoreResult<Device> {
-            Ok(Device {
-                id: r.try_get("id")?,
-                device_key: r.try_get("device_key")?,
-                serial_number: r.try_get("serial_number")?,
-                hostname: r.try_get("hostname")?,
-                enrolled_at: r.try_get("enrolled_at")?,
-                inventory_hash: r.try_get("inventory_hash")?,
-                policy_version: r.try_get("policy_version")?,
-                has_public_key: r.try_get("has_public_key")?,
-            })
-        })
-        .transpose()
-    }
-
-    async fn current_inventory(&self, device_id: i64) -> StoreResult<Option<(String, String)>> {
-        let row = sqlx::query("SELECT inventory_hash, body FROM inventories WHERE device_id = $1")
-            .bind(device_id)
-            .fetch_optional(&self.pool)
-            .await?;
-        row.map(|r| -> StoreResult<(String, String)> {
-            Ok((r.try_get("inventory_hash")?, r.try_get("body")?))
-        })
-        .transpose()
     }
 
     async fn save_inventory(
@@ -422,54 +284,6 @@ impl Store for PgStore {
         Ok(())
     }
 
-    async fn check_results(&self, device_id: i64) -> StoreResult<Vec<(String, String, String)>> {
-        let rows = sqlx::query("SELECT check_id, state, result FROM check_results WHERE device_id = $1 ORDER BY check_id")
-            .bind(device_id)
-            .fetch_all(&self.pool)
-            .await?;
-        rows.iter()
-            .map(|r| {
-                Ok((
-                    r.try_get("check_id")?,
-                    r.try_get("state")?,
-                    r.try_get("result")?,
-                ))
-            })
-            .collect()
-    }
-
-    async fn current_policy(&self) -> StoreResult<Option<(i64, String)>> {
-        let row = sqlx::query("SELECT version, body FROM policies ORDER BY version DESC LIMIT 1")
-            .fetch_optional(&self.pool)
-            .await?;
-        row.map(|r| -> StoreResult<(i64, String)> {
-            Ok((r.try_get("version")?, r.try_get("body")?))
-        })
-        .transpose()
-    }
-
-    async fn put_policy(&self, checks: &str, by_user: i64) -> StoreResult<i64> {
-        // Another node may take the same next version at the same moment;
-        // the primary key refuses one of them, which then tries again.
-        for _ in 0..5 {
-            let result = sqlx::query_scalar(
-                "INSERT INTO policies (version, body, created_at, created_by) \
-                 SELECT COALESCE(MAX(version), 0) + 1, $1, $2, $3 FROM policies RETURNING version",
-            )
-            .bind(checks)
-            .bind(Utc::now())
-            .bind(by_user)
-            .fetch_one(&self.pool)
-            .await;
-            match result {
-                Ok(v) => return Ok(v),
-                Err(e) if is_unique_violation(&e) => continue,
-                Err(e) => return Err(e.into()),
-            }
-        }
-        Err(StoreError::Conflict("policy version".into()))
-    }
-
     async fn create_ticket(&self, t: &NewTicketRow<'_>) -> StoreResult<(i64, bool)> {
         let existing = |pool: &Self| {
             let pool = pool.pool.clone();
@@ -536,45 +350,6 @@ impl Store for PgStore {
         Ok((id, true))
     }
 
-    async fn device_tickets(&self, device_id: i64) -> StoreResult<Vec<TicketRow>> {
-        let rows = sqlx::query(&format!(
-            "SELECT {TICKET_COLUMNS} FROM tickets WHERE device_id = $1 ORDER BY id DESC"
-        ))
-        .bind(device_id)
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter().map(ticket_row).collect()
-    }
-
-    async fn device_ticket(
-        &self,
-        device_id: i64,
-        ticket_id: i64,
-    ) -> StoreResult<Option<(TicketRow, Vec<AttachmentRow>)>> {
-        let Some(row) = sqlx::query(&format!(
-            "SELECT {TICKET_COLUMNS} FROM tickets WHERE id = $1 AND device_id = $2"
-        ))
-        .bind(ticket_id)
-        .bind(device_id)
-        .fetch_optional(&self.pool)
-        .await?
-        else {
-            return Ok(None);
-        };
-        let atts = sqlx::query(
-            "SELECT id, name, content_type, size_bytes, blob_key, diagnostics FROM ticket_attachments \
-             WHERE ticket_id = $1 ORDER BY id",
-        )
-        .bind(ticket_id)
-        .fetch_all(&self.pool)
-        .await?;
-        let atts = atts
-            .iter()
-            .map(attachment_row)
-            .collect::<StoreResult<Vec<_>>>()?;
-        Ok(Some((ticket_row(&row)?, atts)))
-    }
-
     async fn list_devices(&self, f: &DeviceFilter) -> StoreResult<Vec<DeviceSummary>> {
         let rows = sqlx::query(&format!(
             "SELECT {DEVICE_COLUMNS} FROM devices d \
@@ -601,16 +376,6 @@ impl Store for PgStore {
         .fetch_all(&self.pool)
         .await?;
         rows.iter().map(device_summary).collect()
-    }
-
-    async fn device(&self, id: i64) -> StoreResult<Option<DeviceSummary>> {
-        let row = sqlx::query(&format!(
-            "SELECT {DEVICE_COLUMNS} FROM devices WHERE id = $1"
-        ))
-        .bind(id)
-        .fetch_optional(&self.pool)
-        .await?;
-        row.as_ref().map(device_summary).transpose()
     }
 
     async fn list_tickets(&self, f: &TicketFilter) -> StoreResult<Vec<TicketRow>> {
@@ -673,42 +438,6 @@ impl Store for PgStore {
             }
         }
         Ok(out)
-    }
-
-    async fn metric_samples(
-        &self,
-        device_id: i64,
-        since: DateTime<Utc>,
-    ) -> StoreResult<Vec<(DateTime<Utc>, String)>> {
-        let rows = sqlx::query(
-            "SELECT taken_at, sample FROM metric_samples WHERE device_id = $1 AND taken_at >= $2 \
-             ORDER BY taken_at, id",
-        )
-        .bind(device_id)
-        .bind(since)
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter()
-            .map(|r| Ok((r.try_get("taken_at")?, r.try_get("sample")?)))
-            .collect()
-    }
-
-    async fn prune_metric_samples(&self, before: DateTime<Utc>) -> StoreResult<u64> {
-        let done = sqlx::query("DELETE FROM metric_samples WHERE taken_at < $1")
-            .bind(before)
-            .execute(&self.pool)
-            .await?;
-        Ok(done.rows_affected())
-    }
-
-    async fn ticket_work(&self, id: i64) -> StoreResult<Option<TicketWork>> {
-        let row = sqlx::query(&format!(
-            "SELECT {TICKET_COLUMNS}, {WORK_COLUMNS} FROM tickets WHERE id = $1"
-        ))
-        .bind(id)
-        .fetch_optional(&self.pool)
-        .await?;
-        row.as_ref().map(ticket_work).transpose()
     }
 
     async fn patch_ticket(
@@ -861,22 +590,6 @@ impl Store for PgStore {
         Ok((id, true))
     }
 
-    async fn comments(
-        &self,
-        ticket_id: i64,
-        include_internal: bool,
-    ) -> StoreResult<Vec<CommentRow>> {
-        let rows = sqlx::query(
-            "SELECT id, user_id, body, internal, created_at FROM ticket_comments \
-             WHERE ticket_id = $1 AND ($2 OR NOT internal) ORDER BY id",
-        )
-        .bind(ticket_id)
-        .bind(include_internal)
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter().map(|r| Ok(CommentRow::from_row(r)?)).collect()
-    }
-
     async fn public_comments_of(&self, ticket_ids: &[i64]) -> StoreResult<Vec<(i64, CommentRow)>> {
         if ticket_ids.is_empty() {
             return Ok(Vec::new());
@@ -891,72 +604,6 @@ impl Store for PgStore {
         rows.iter()
             .map(|r| Ok((r.try_get("ticket_id")?, CommentRow::from_row(r)?)))
             .collect()
-    }
-
-    async fn ticket_audit(&self, ticket_id: i64) -> StoreResult<Vec<AuditEntry>> {
-        let rows = sqlx::query(
-            "SELECT user_id, action, detail, at FROM ticket_audit WHERE ticket_id = $1 ORDER BY id",
-        )
-        .bind(ticket_id)
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter()
-            .map(|r| {
-                Ok((
-                    r.try_get("user_id")?,
-                    r.try_get("action")?,
-                    r.try_get("detail")?,
-                    r.try_get("at")?,
-                ))
-            })
-            .collect()
-    }
-
-    async fn attachment(
-        &self,
-        ticket_id: i64,
-        attachment_id: i64,
-    ) -> StoreResult<Option<AttachmentRow>> {
-        let row = sqlx::query(
-            "SELECT id, name, content_type, size_bytes, blob_key, diagnostics FROM ticket_attachments \
-             WHERE id = $1 AND ticket_id = $2",
-        )
-        .bind(attachment_id)
-        .bind(ticket_id)
-        .fetch_optional(&self.pool)
-        .await?;
-        row.as_ref().map(attachment_row).transpose()
-    }
-
-    async fn rate_ticket(
-        &self,
-        ticket_id: i64,
-        score: i64,
-        comment: Option<&str>,
-    ) -> StoreResult<bool> {
-        let now = Utc::now();
-        let done = sqlx::query(
-            "UPDATE tickets SET rating = $1, rating_comment = $2, rated_at = $3, updated_at = $3 \
-             WHERE id = $4 AND status IN ('resolved', 'closed') AND rating IS NULL",
-        )
-        .bind(i32::try_from(score).unwrap_or(0))
-        .bind(comment)
-        .bind(now)
-        .bind(ticket_id)
-        .execute(&self.pool)
-        .await?;
-        Ok(done.rows_affected() == 1)
-    }
-
-    async fn reopen_ticket(&self, ticket_id: i64) -> StoreResult<bool> {
-        let done = sqlx::query(
-            "UPDATE tickets SET status = 'open', updated_at = $1 WHERE id = $2 AND status IN ('resolved', 'closed')",
-        )
-        .bind(Utc::now())
-        .bind(ticket_id)
-        .execute(&self.pool)
-        .await?;
-        Ok(done.rows_affected() == 1)
     }
 
     async fn device_tickets_changed(
@@ -975,50 +622,5 @@ impl Store for PgStore {
         .fetch_all(&self.pool)
         .await?;
         rows.iter().map(ticket_row).collect()
-    }
-
-    async fn create_session(
-        &self,
-        token_hash: &str,
-        csrf_hash: &str,
-        user_id: i64,
-        expires_at: DateTime<Utc>,
-    ) -> StoreResult<()> {
-        sqlx::query(
-            "INSERT INTO sessions (token_hash, csrf_hash, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)",
-        )
-        .bind(token_hash)
-        .bind(csrf_hash)
-        .bind(user_id)
-        .bind(Utc::now())
-        .bind(expires_at)
-        .execute(&self.pool)
-        .await?;
-        Ok(())
-    }
-
-    async fn session_user(&self, token_hash: &str) -> StoreResult<Option<(User, String)>> {
-        let row = sqlx::query(
-            "SELECT u.id, u.email, u.role, u.password_hash, u.created_at, u.deactivated_at, s.csrf_hash, \
-             s.expires_at FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = $1 \
-             AND u.deactivated_at IS NULL",
-        )
-        .bind(token_hash)
-        .fetch_optional(&self.pool)
-        .await?;
-        let Some(r) = row else { return Ok(None) };
-        let expires: DateTime<Utc> = r.try_get("expires_at")?;
-        if expires <= Utc::now() {
-            return Ok(None);
-        }
-        Ok(Some((user(&r)?, r.try_get("csrf_hash")?)))
-    }
-
-    async fn delete_session(&self, token_hash: &str) -> StoreResult<()> {
-        sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
-            .bind(token_hash)
-            .execute(&self.pool)
-            .await?;
-        Ok(())
     }
 }
