@@ -1525,8 +1525,15 @@ async fn ticket_work<S: Store>(store: S) {
         serde_json::json!({"tier": 5}),
         serde_json::json!({"assignee_email": "ghost@example.com"}),
         serde_json::json!({"colour": "red"}),
+        // An unknown category is refused, not read as `other`.
+        serde_json::json!({"category": "coffee"}),
+        serde_json::json!({"category": 7}),
     ] {
-        assert_eq!(patch(bad).await.0, StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(
+            patch(bad.clone()).await.0,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{bad}"
+        );
     }
     let (_, r) = patch(serde_json::json!({"impact": "low"})).await;
     assert_eq!(r["ticket"]["priority"], 3, "low impact, high urgency");

@@ -201,6 +201,10 @@ pub struct TicketPatch {
     status: Option<deskside_protocol::TicketStatus>,
     impact: Option<deskside_protocol::Urgency>,
     urgency: Option<deskside_protocol::Urgency>,
+    /// One of the known categories; an unknown one is refused, not read
+    /// as `other`.
+    #[serde(default, deserialize_with = "known_category")]
+    #[schemars(with = "Option<deskside_protocol::TicketCategory>")]
     category: Option<deskside_protocol::TicketCategory>,
     tier: Option<u8>,
     /// `null` unassigns.
@@ -211,6 +215,23 @@ pub struct TicketPatch {
     /// stale version answers 409 `version_conflict` with the ticket as it
     /// is now.
     version: Option<i64>,
+}
+
+/// A category by its exact name: the protocol's type reads unknown names
+/// as `other` (for agents reading a newer desk), which must not turn a
+/// technician's typo into a silent change.
+fn known_category<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<Option<deskside_protocol::TicketCategory>, D::Error> {
+    use deskside_protocol::TicketCategory;
+    let name = <String as serde::Deserialize>::deserialize(d)?;
+    let parsed = enum_from(&name, TicketCategory::Other);
+    if parsed == TicketCategory::Other && name != "other" {
+        return Err(serde::de::Error::custom(format!(
+            "unknown category {name:?} (hardware, software, network, account, printer, other)"
+        )));
+    }
+    Ok(Some(parsed))
 }
 
 pub(super) fn some<'de, D: serde::Deserializer<'de>, T: serde::Deserialize<'de>>(
