@@ -69,17 +69,24 @@ impl Shell for TrayShell {
     }
 }
 
-async fn stop_signal() {
+/// SIGTERM (a session ending) or Ctrl-C. The SIGTERM handler is installed
+/// when this is called, not when the future is first polled: a SIGTERM that
+/// arrives while the agent is still starting must stop it cleanly rather
+/// than kill it by the signal's default action. Call it inside the runtime.
+fn stop_signal() -> impl std::future::Future<Output = ()> {
     use tokio::signal::unix::{SignalKind, signal};
-    match signal(SignalKind::terminate()) {
-        Ok(mut term) => {
-            tokio::select! {
-                _ = term.recv() => {}
-                _ = tokio::signal::ctrl_c() => {}
+    let term = signal(SignalKind::terminate());
+    async move {
+        match term {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = term.recv() => {}
+                    _ = tokio::signal::ctrl_c() => {}
+                }
             }
-        }
-        Err(_) => {
-            let _ = tokio::signal::ctrl_c().await;
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
         }
     }
 }
@@ -153,6 +160,8 @@ pub fn run() -> ExitCode {
         }
     };
     let result = rt.block_on(async move {
+        // First of all, so that no SIGTERM during start-up is lost.
+        let stopping = stop_signal();
         let desktop = Desktop::new(Arc::clone(&agent), tokio::runtime::Handle::current());
         let listener = ipc::bind(&socket)
             .map_err(|e| format!("cannot listen on {}: {e}", socket.display()))?;
@@ -175,7 +184,7 @@ pub fn run() -> ExitCode {
         let ran = crate::runtime::run_agent(agent, cfg, async move {
             tokio::select! {
                 _ = stop.notified() => {}
-                _ = stop_signal() => {}
+                _ = stopping => {}
             }
         })
         .await;

@@ -248,20 +248,23 @@ fn deliver_now(agent: &Agent) -> Result<()> {
     Ok(())
 }
 
-/// SIGTERM (service managers) or Ctrl-C.
-async fn stop_signal() {
+/// SIGTERM (service managers) or Ctrl-C. The SIGTERM handler is installed
+/// when this is called (inside the runtime), so a SIGTERM during start-up
+/// stops the agent cleanly instead of killing it.
+fn stop_signal() -> impl std::future::Future<Output = ()> {
     #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        if let Ok(mut term) = signal(SignalKind::terminate()) {
+    let term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate());
+    async move {
+        #[cfg(unix)]
+        if let Ok(mut term) = term {
             tokio::select! {
                 _ = term.recv() => {}
                 _ = tokio::signal::ctrl_c() => {}
             }
             return;
         }
+        let _ = tokio::signal::ctrl_c().await;
     }
-    let _ = tokio::signal::ctrl_c().await;
 }
 
 pub fn run(cfg: AgentConfig) -> Result<ExitCode> {
@@ -270,7 +273,7 @@ pub fn run(cfg: AgentConfig) -> Result<ExitCode> {
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
-    rt.block_on(deskside_agent::runtime::run(cfg, stop_signal()))?;
+    rt.block_on(async { deskside_agent::runtime::run(cfg, stop_signal()).await })?;
     Ok(ExitCode::SUCCESS)
 }
 
