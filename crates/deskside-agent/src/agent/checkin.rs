@@ -127,7 +127,7 @@ impl Agent {
             metrics,
             tickets_seen_at: seen,
             // A device enrolled before it had a key registers one.
-            public_key: self.device_key().ok().map(|k| k.public_key()),
+            public_key: self.public_key().ok(),
         };
         let mut token = self.token().await?;
         let answer = match desk.checkin(&token, &req).await {

@@ -62,6 +62,15 @@ impl Agent {
         })
     }
 
+    /// The device's public key, read from the credential store once.
+    pub(super) fn public_key(&self) -> SyncResult<String> {
+        if let Some(k) = self.public_key.get() {
+            return Ok(k.clone());
+        }
+        let k = self.device_key()?.public_key();
+        Ok(self.public_key.get_or_init(|| k).clone())
+    }
+
     /// The device token, enrolling first when there is none and a secret
     /// is configured.
     pub(super) async fn token(&self) -> SyncResult<String> {

@@ -137,6 +137,9 @@ pub struct Agent {
     credentials: Credentials,
     /// Where the device's key pair is kept ([`crate::identity`]).
     key_store: Credentials,
+    /// The device's public key once read: check-ins send it every minute,
+    /// and it never changes, so the credential store is asked once.
+    public_key: std::sync::OnceLock<String>,
     desk: Option<DeskClient>,
     events: broadcast::Sender<Event>,
     notifier: Mutex<Option<Notifier>>,
@@ -194,6 +197,7 @@ impl Agent {
             store: Mutex::new(store),
             credentials,
             key_store,
+            public_key: std::sync::OnceLock::new(),
             desk,
             events,
             notifier: Mutex::new(None),
