@@ -13,6 +13,8 @@ source scripts/setup.sh
 
 ensure_apt dpkg hwdata curl
 ensure_rust
+# The console is embedded in the desk's binary: built first.
+build_console
 cargo build --locked --release -p deskside-server -p deskside-agent
 target=$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')
 server="$target/release/deskside-server"
@@ -30,7 +32,18 @@ mkdir -p "$DESKSIDE_DATA_DIR" "$DESKSIDE_STATE_DIR"
 say() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
 
 say "Desk: administrator, API token and enroll secret (data in $DESKSIDE_DATA_DIR)"
-"$server" user create --email admin@example.com --role admin 2>/dev/null \
+# The console's login: DESKSIDE_RUN_PASSWORD, or a new random password
+# kept (0600) in the run directory so that a second run prints it again.
+password_file="$run_dir/admin-password"
+if [ -n "${DESKSIDE_RUN_PASSWORD:-}" ]; then
+    password=$DESKSIDE_RUN_PASSWORD
+elif [ -s "$password_file" ]; then
+    password=$(cat "$password_file")
+else
+    password=$(python3 -c 'import secrets; print(secrets.token_urlsafe(15))')
+fi
+(umask 077 && printf '%s\n' "$password" >"$password_file")
+printf '%s\n' "$password" | "$server" user create --email admin@example.com --role admin --password-stdin 2>/dev/null \
     || echo "admin@example.com exists already"
 token=$("$server" token create --email admin@example.com 2>/dev/null)
 secret=$("$server" enroll-secret create --label "run.sh" --expires-in 1d 2>/dev/null)
@@ -85,6 +98,10 @@ say "Agent: sync brings the answer back"
 "$agent" status
 
 cat <<EOF
+
+Technician console: $desk/
+  log in as admin@example.com with the password: $password
+  (kept in $password_file; DESKSIDE_RUN_PASSWORD sets another on a new run dir)
 
 The desk keeps running at $desk (Ctrl-C stops it). Try:
   export DESKSIDE_STATE_DIR=$DESKSIDE_STATE_DIR DESKSIDE_CREDENTIAL_STORE=file

@@ -143,3 +143,12 @@ ensure_cargo_tool() {
     echo "==> installing $tool $version from crates.io"
     cargo install --locked --quiet "$tool" --version "$version"
 }
+
+# The technician console (console/): its npm packages, then its build
+# (console/dist, which deskside-server embeds), every time: Vite takes a
+# few seconds and a stale console must never be embedded.
+build_console() {
+    ensure_npm console
+    echo "==> building the console"
+    npm --prefix console run --silent build
+}

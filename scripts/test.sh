@@ -16,25 +16,37 @@ CROSS_TARGETS=(x86_64-pc-windows-gnu aarch64-apple-darwin)
 # schemathesis and moto (S3) from PyPI, in a venv; Vitest from npm.
 ensure_apt dpkg monitoring-plugins-basic gcc-mingw-w64-x86-64 dbus-daemon gnome-keyring postgresql curl \
     libwebkit2gtk-4.1-dev libayatana-appindicator3-dev librsvg2-dev libxdo-dev \
-    webkit2gtk-driver xvfb xauth fonts-noto-cjk
+    webkit2gtk-driver xvfb xauth fonts-noto-cjk chromium
 ensure_rust "${CROSS_TARGETS[@]}"
 ensure_cargo_tool tauri-driver 2.1.0
 ensure_py_tools
 ensure_npm ui
+# The console first: the desk embeds console/dist.
+build_console
 
 echo "==> cargo fmt --check"
 cargo fmt --all --check
 echo "==> cargo clippy"
 cargo clippy --locked --workspace --all-targets -- -D warnings
+echo "==> console: svelte-check"
+npm --prefix console run --silent check
 echo "==> cargo test"
 log=$(mktemp)
-trap 'rm -f "$log" "${ui_log:-}"; stop_test_postgres; stop_test_s3' EXIT
+trap 'rm -f "$log" "${ui_log:-}" "${console_log:-}" "${e2e_log:-}"; stop_test_postgres; stop_test_s3' EXIT
 start_test_postgres
 start_test_s3
 cargo test --locked --workspace 2>&1 | tee "$log"
 echo "==> front-end unit tests (Vitest)"
 ui_log=$(mktemp)
 npm --prefix ui test 2>&1 | tee "$ui_log"
+echo "==> console unit tests (Vitest)"
+console_log=$(mktemp)
+npm --prefix console test 2>&1 | tee "$console_log"
+echo "==> console browser tests (Playwright, Debian's Chromium)"
+cargo build --locked -q -p deskside-server -p deskside-agent
+target=$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')
+e2e_log=$(mktemp)
+(cd console && DESKSIDE_BIN_DIR="$target/debug" npx playwright test) 2>&1 | tee "$e2e_log"
 echo "==> API fuzzing (schemathesis)"
 scripts/api-fuzz.sh
 # Per-OS code lives in deskside-host (pure Rust), which type-checks for
@@ -50,7 +62,9 @@ echo "==> cargo check -p deskside-agent --target x86_64-pc-windows-gnu"
 RUSTFLAGS="-D warnings" cargo check --locked -p deskside-agent --all-targets --target x86_64-pc-windows-gnu
 passed=$(grep -Eo '^test result: .* ([0-9]+) passed' "$log" | grep -Eo '[0-9]+ passed' | awk '{s+=$1} END {print s+0}')
 ui_passed=$(sed 's/\x1b\[[0-9;]*m//g' "$ui_log" | grep -Eo 'Tests +[0-9]+ passed' | grep -Eo '[0-9]+' | head -1 || true)
-passed=$((passed + ${ui_passed:-0}))
+console_passed=$(sed 's/\x1b\[[0-9;]*m//g' "$console_log" | grep -Eo 'Tests +[0-9]+ passed' | grep -Eo '[0-9]+' | head -1 || true)
+e2e_passed=$(sed 's/\x1b\[[0-9;]*m//g' "$e2e_log" | grep -Eo '^ *[0-9]+ passed' | grep -Eo '[0-9]+' | tail -1 || true)
+passed=$((passed + ${ui_passed:-0} + ${console_passed:-0} + ${e2e_passed:-0}))
 failed=$(grep -Eo '[0-9]+ failed;' "$log" | awk '{s+=$1} END {print s+0}')
 echo "==> all checks passed"
 echo "tests: $passed passed, $failed failed"

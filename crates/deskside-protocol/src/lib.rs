@@ -17,6 +17,7 @@
 pub mod api;
 pub mod changes;
 pub mod checks;
+pub mod diagnostics;
 pub mod inventory;
 pub mod metrics;
 pub mod schema;

@@ -25,6 +25,19 @@ pub fn hash_token(token: &str) -> String {
     hex(&Sha256::digest(token.as_bytes()))
 }
 
+/// The CSRF token of a browser session, derived from the session token:
+/// the console can ask for it again after a reload (`GET /auth/session`,
+/// which only the session's own cookie reaches) and every tab of one
+/// session shares it, while nobody without the cookie can compute it.
+pub fn session_csrf(session_token: &str) -> String {
+    format!(
+        "dsk_csrf_{}",
+        hex(&Sha256::digest(
+            format!("deskside-csrf\0{session_token}").as_bytes()
+        ))
+    )
+}
+
 /// An argon2id hash of a password, with a random salt.
 pub fn hash_password(password: &str) -> Result<String, String> {
     let mut salt = [0u8; 16];
@@ -57,6 +70,14 @@ mod tests {
         assert_eq!(hash_token(&a), hash_token(&a));
         assert_ne!(hash_token(&a), hash_token(&b));
         assert!(!hash_token(&a).contains(&a[8..]));
+    }
+
+    #[test]
+    fn a_session_has_one_csrf_token_that_does_not_reveal_it() {
+        let s = new_token("dsk_ses");
+        assert_eq!(session_csrf(&s), session_csrf(&s));
+        assert_ne!(session_csrf(&s), session_csrf(&new_token("dsk_ses")));
+        assert!(!session_csrf(&s).contains(&s[8..]));
     }
 
     #[test]

@@ -49,6 +49,7 @@ enum Reply {
     Json(SchemaFn),
     Text,
     Binary,
+    EventStream(SchemaFn),
 }
 
 /// One operation (method on a path).
@@ -133,6 +134,12 @@ impl Op {
     /// A plain-text answer.
     pub fn text(mut self, what: &'static str) -> Self {
         self.success.push((200, what, Reply::Text));
+        self
+    }
+    /// A Server-Sent Events stream whose events carry `T` as JSON data.
+    pub fn events<T: JsonSchema>(mut self, what: &'static str) -> Self {
+        self.success
+            .push((200, what, Reply::EventStream(|g| g.subschema_for::<T>())));
         self
     }
     /// A file download.
@@ -281,6 +288,12 @@ fn document(ops: &[(String, Op)]) -> Value {
                 Reply::Empty => None,
                 Reply::Json(f) => Some(json!({"application/json": {"schema": f(&mut out_gen)}})),
                 Reply::Text => Some(json!({"text/plain": {"schema": {"type": "string"}}})),
+                // The stream as text; each event's data is the schema
+                // named by the extension (and listed in the components).
+                Reply::EventStream(f) => Some(json!({"text/event-stream": {
+                    "schema": {"type": "string"},
+                    "x-event-data": f(&mut out_gen),
+                }})),
                 // The stored content type of the file, whatever it is.
                 Reply::Binary => Some(json!({"*/*": {"schema": {"type": "string",
                     "contentMediaType": "application/octet-stream"}}})),

@@ -6,7 +6,9 @@ mod common;
 
 use chrono::{TimeDelta, Utc};
 use deskside_protocol::TicketStatus;
-use deskside_server::store::{InventoryFacts, NewEnrollment, Role, Store, StoreError};
+use deskside_server::store::{
+    InventoryFacts, NewEnrollment, Role, Store, StoreError, TicketFilter, TicketSort,
+};
 use deskside_server::workflow::{PatchOutcome, TicketChange};
 
 /// Technicians changing different fields of one ticket at the same moment,
@@ -73,6 +75,205 @@ async fn concurrent_changes_lose_nothing<S: Store>(s: &S, ticket: i64, by: i64) 
         i64::try_from(writes).unwrap(),
         "one version per audited write"
     );
+}
+
+/// The queue's sort by priority with keyset paging, tier and category
+/// filters, counts, and the per-technician unread marker.
+async fn queue_details<S: Store>(s: &S, [t1, t2, t3]: [i64; 3], tech: i64) {
+    let all = |f: TicketFilter| {
+        let s = s.clone();
+        async move {
+            s.list_tickets(&TicketFilter {
+                limit: if f.limit == 0 { 50 } else { f.limit },
+                viewer: tech,
+                ..f
+            })
+            .await
+            .unwrap()
+        }
+    };
+    // Priority order: most urgent first, newest first within a priority;
+    // paging by (priority, id) visits every ticket once.
+    let by_priority = all(TicketFilter {
+        sort: TicketSort::Priority,
+        ..Default::default()
+    })
+    .await;
+    let keys: Vec<(i64, i64)> = by_priority
+        .iter()
+        .map(|r| (r.work.row.priority, r.work.row.id))
+        .collect();
+    let mut sorted = keys.clone();
+    sorted.sort_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)));
+    assert_eq!(keys, sorted);
+    let mut paged = Vec::new();
+    let mut after = None;
+    loop {
+        let page = all(TicketFilter {
+            sort: TicketSort::Priority,
+            after,
+            limit: 1,
+            ..Default::default()
+        })
+        .await;
+        let Some(r) = page.first() else { break };
+        paged.push((r.work.row.priority, r.work.row.id));
+        after = Some((r.work.row.priority, r.work.row.id));
+    }
+    assert_eq!(paged, keys);
+
+    // Tier and category, and counting what a filter matches.
+    let t3_row = all(TicketFilter::default())
+        .await
+        .into_iter()
+        .find(|r| r.work.row.id == t3)
+        .unwrap();
+    let only = |f: TicketFilter| {
+        let all = all.clone();
+        async move {
+            all(f)
+                .await
+                .into_iter()
+                .map(|r| r.work.row.id)
+                .collect::<Vec<_>>()
+        }
+    };
+    assert!(
+        only(TicketFilter {
+            tier: Some(t3_row.work.tier),
+            ..Default::default()
+        })
+        .await
+        .contains(&t3)
+    );
+    assert_eq!(
+        only(TicketFilter {
+            category: Some(t3_row.work.row.category.clone()),
+            text: Some(t3_row.work.row.subject.clone()),
+            ..Default::default()
+        })
+        .await,
+        [t3]
+    );
+    assert_eq!(
+        only(TicketFilter {
+            category: Some("no-such-category".into()),
+            ..Default::default()
+        })
+        .await,
+        Vec::<i64>::new()
+    );
+    assert_eq!(s.count_tickets(&TicketFilter::default()).await.unwrap(), 3);
+    assert_eq!(
+        s.count_tickets(&TicketFilter {
+            assignee: Some(None),
+            limit: 1,
+            ..Default::default()
+        })
+        .await
+        .unwrap(),
+        2
+    );
+
+    // Unread until the technician looks; the employee writing again makes
+    // it unread again, for that technician only.
+    let unread = |id: i64| {
+        let all = all.clone();
+        async move {
+            all(TicketFilter::default())
+                .await
+                .into_iter()
+                .find(|r| r.work.row.id == id)
+                .unwrap()
+                .unread()
+        }
+    };
+    assert!(unread(t1).await);
+    s.mark_ticket_seen(tech, t1, chrono::Utc::now())
+        .await
+        .unwrap();
+    assert!(!unread(t1).await);
+    assert!(unread(t2).await, "only the ticket looked at");
+    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    s.add_device_comment(t1, "still broken", "unread-1")
+        .await
+        .unwrap();
+    assert!(unread(t1).await);
+    s.mark_ticket_seen(tech, t1, chrono::Utc::now())
+        .await
+        .unwrap();
+    s.mark_ticket_seen(tech, t1, chrono::Utc::now())
+        .await
+        .unwrap();
+    assert!(!unread(t1).await, "seen twice is one mark");
+}
+
+/// The event log: ids increase in commit order, also when many writers
+/// publish at once, and a reader resuming after an id gets exactly what
+/// followed it.
+async fn events_suite<S: Store>(s: &S) {
+    let start = s.last_event_id().await.unwrap();
+    let mut writers = Vec::new();
+    for i in 0..20 {
+        let s = s.clone();
+        writers.push(tokio::spawn(async move {
+            s.publish_event("ticket.updated", Some(i), Some("device"))
+                .await
+                .unwrap()
+        }));
+    }
+    let mut ids = Vec::new();
+    for w in writers {
+        ids.push(w.await.unwrap());
+    }
+    ids.sort_unstable();
+    ids.dedup();
+    assert_eq!(ids.len(), 20, "every event has its own id");
+    let read = s.events_after(start, 100).await.unwrap();
+    assert_eq!(read.iter().map(|e| e.id).collect::<Vec<_>>(), ids);
+    let mut tickets: Vec<i64> = read.iter().filter_map(|e| e.ticket_id).collect();
+    tickets.sort_unstable();
+    assert_eq!(tickets, (0..20).collect::<Vec<_>>());
+    assert_eq!(s.last_event_id().await.unwrap(), *ids.last().unwrap());
+    let resumed = s.events_after(ids[9], 5).await.unwrap();
+    assert_eq!(
+        resumed.iter().map(|e| e.id).collect::<Vec<_>>(),
+        ids[10..15].to_vec()
+    );
+    assert_eq!(
+        s.prune_events(chrono::Utc::now() - chrono::TimeDelta::hours(1))
+            .await
+            .unwrap(),
+        0
+    );
+    assert!(
+        s.prune_events(chrono::Utc::now() + chrono::TimeDelta::seconds(1))
+            .await
+            .unwrap()
+            >= 20
+    );
+    assert!(s.events_after(start, 100).await.unwrap().is_empty());
+}
+
+/// Saved views belong to one technician; names are unique per technician.
+async fn views_suite<S: Store>(s: &S, a: i64, b: i64) {
+    let v = s
+        .save_view(a, "Printers", "category=printer")
+        .await
+        .unwrap();
+    assert_eq!(v.query, "category=printer");
+    assert!(matches!(
+        s.save_view(a, "Printers", "x=1").await,
+        Err(StoreError::Conflict(_))
+    ));
+    s.save_view(b, "Printers", "category=printer&tier=2")
+        .await
+        .unwrap();
+    assert_eq!(s.saved_views(a).await.unwrap().len(), 1);
+    assert!(!s.delete_view(b, v.id).await.unwrap(), "not b's view");
+    assert!(s.delete_view(a, v.id).await.unwrap());
+    assert!(s.saved_views(a).await.unwrap().is_empty());
+    assert_eq!(s.saved_views(b).await.unwrap().len(), 1);
 }
 
 async fn suite<S: Store>(s: S) {
@@ -738,7 +939,7 @@ async fn search_suite<S: Store>(s: S) {
             .await
             .unwrap()
             .into_iter()
-            .map(|t| t.id)
+            .map(|t| t.work.row.id)
             .collect::<Vec<_>>()
         }
     };
@@ -793,7 +994,7 @@ async fn search_suite<S: Store>(s: S) {
     );
     assert_eq!(
         tickets(TicketFilter {
-            status: Some("open".into()),
+            statuses: vec!["open".into()],
             ..Default::default()
         })
         .await,
@@ -801,14 +1002,54 @@ async fn search_suite<S: Store>(s: S) {
     );
     assert_eq!(
         tickets(TicketFilter {
-            before_id: t3,
+            statuses: vec!["open".into(), "new".into()],
+            ..Default::default()
+        })
+        .await,
+        [t3, t2, t1]
+    );
+    assert_eq!(
+        tickets(TicketFilter {
+            statuses: vec!["resolved".into(), "closed".into()],
+            ..Default::default()
+        })
+        .await,
+        Vec::<i64>::new()
+    );
+    assert_eq!(
+        tickets(TicketFilter {
+            after: Some((0, t3)),
             limit: 1,
             ..Default::default()
         })
         .await,
         [t2]
     );
+    assert_eq!(
+        tickets(TicketFilter {
+            sort: TicketSort::Oldest,
+            ..Default::default()
+        })
+        .await,
+        [t1, t2, t3]
+    );
+    assert_eq!(
+        tickets(TicketFilter {
+            sort: TicketSort::Oldest,
+            after: Some((0, t1)),
+            ..Default::default()
+        })
+        .await,
+        [t2, t3]
+    );
+    queue_details(&s, [t1, t2, t3], tech.id).await;
     concurrent_changes_lose_nothing(&s, t2, tech.id).await;
+    events_suite(&s).await;
+    let other = s
+        .create_user("views@example.com", Role::Technician, None)
+        .await
+        .unwrap();
+    views_suite(&s, tech.id, other.id).await;
 
     // Conversations of several tickets in one query: public ones only,
     // oldest first per ticket.
@@ -832,6 +1073,8 @@ async fn search_suite<S: Store>(s: S) {
         .map(|(t, c)| (t, c.body))
         .collect();
     let mut want = vec![
+        // The employee's reply from the unread-marker test came first.
+        (t1, "still broken".to_owned()),
         (t1, "first on 1".to_owned()),
         (t1, "second on 1".to_owned()),
         (t2, "employee on 2".to_owned()),

@@ -21,14 +21,13 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use deskside_host::checks::Tracker;
 use deskside_protocol::{CheckResult, Inventory, InventoryDiff, MetricSample, StateTransition};
-use serde::Serialize;
 
 use crate::config::{AgentConfig, PrivacyConfig};
 pub use network::NetworkState;
 pub use processes::TopProcesses;
 
 /// The bundle's format version.
-pub const FORMAT_VERSION: u32 = 2;
+pub const FORMAT_VERSION: u32 = deskside_protocol::diagnostics::DIAGNOSTICS_FORMAT_VERSION;
 /// Largest compressed bundle.
 pub const MAX_BYTES: usize = 2 * 1024 * 1024;
 /// Log lines included.
@@ -40,63 +39,9 @@ pub const SOFTWARE_CHANGES: chrono::TimeDelta = chrono::TimeDelta::days(7);
 /// Processes listed per ranking.
 pub const TOP_PROCESSES: usize = 15;
 
-/// The bundle document.
-#[derive(Debug, Clone, Serialize)]
-pub struct Bundle {
-    /// [`FORMAT_VERSION`].
-    pub format_version: u32,
-    /// When it was made.
-    pub created_at: DateTime<Utc>,
-    /// Agent version.
-    pub agent_version: String,
-    /// The agent's configuration, secrets removed.
-    pub config: serde_json::Value,
-    /// Parts the privacy settings left out.
-    pub excluded: Vec<String>,
-    /// The device: identity, OS, hardware, volumes, network interfaces
-    /// (the software list is summarised as a count).
-    pub device: Option<Inventory>,
-    /// Installed packages.
-    pub software_count: usize,
-    /// What changed in the inventory during the last 7 days, oldest first.
-    pub software_changes: Vec<InventoryChange>,
-    /// Overall health.
-    pub overall_health: Option<String>,
-    /// The latest result of every check.
-    pub check_results: Vec<CheckResult>,
-    /// Recent state changes, oldest first.
-    pub transitions: Vec<StateTransition>,
-    /// Current metrics and history.
-    pub metrics: Metrics,
-    /// The busiest processes.
-    pub processes: TopProcesses,
-    /// Interfaces, routes, DNS and the desk's reachability.
-    pub network: Option<NetworkState>,
-    /// The agent's last log lines, redacted, oldest first.
-    pub logs: Vec<String>,
-    /// The screenshot's attachment name, when one goes with the ticket.
-    pub screenshot: Option<String>,
-    /// What was left out to stay under the size cap.
-    pub dropped: Vec<String>,
-}
-
-/// One inventory change.
-#[derive(Debug, Clone, Serialize)]
-pub struct InventoryChange {
-    /// When the agent noticed it.
-    pub seen_at: DateTime<Utc>,
-    /// What changed.
-    pub changes: InventoryDiff,
-}
-
-/// Metrics now and over the last hour.
-#[derive(Debug, Clone, Default, Serialize)]
-pub struct Metrics {
-    /// Taken while the bundle was built.
-    pub current: Option<MetricSample>,
-    /// Samples of the last 60 minutes, oldest first.
-    pub history: Vec<MetricSample>,
-}
+/// The bundle document, as the desk reads it back.
+pub type Bundle = deskside_protocol::diagnostics::DiagnosticsBundle;
+pub use deskside_protocol::diagnostics::{BundleMetrics as Metrics, InventoryChange};
 
 /// What a bundle is made from besides what is measured while building it.
 #[derive(Debug, Clone, Copy)]
@@ -158,7 +103,7 @@ pub fn build(inputs: Inputs<'_>) -> Bundle {
         .unwrap_or_default();
     let mut b = Bundle {
         format_version: FORMAT_VERSION,
-        created_at: now,
+        created_at: Some(now),
         agent_version: crate::AGENT_VERSION.to_owned(),
         // Secret settings serialise as "***"; passwords in the desk's or
         // the proxy's URL are masked too.

@@ -5,44 +5,8 @@ use std::net::{TcpStream, ToSocketAddrs};
 use std::time::{Duration, Instant};
 
 use deskside_protocol::NetworkInterface;
-use serde::Serialize;
 
-/// The network as the device sees it.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct NetworkState {
-    /// Interfaces with their addresses.
-    pub interfaces: Vec<NetworkInterface>,
-    /// The default IPv4 route: interface and gateway (Linux).
-    pub default_route: Option<DefaultRoute>,
-    /// DNS servers from the resolver configuration (Unix).
-    pub dns_servers: Vec<String>,
-    /// The desk, as reached from here.
-    pub desk: Option<Reachability>,
-}
-
-/// The default route.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct DefaultRoute {
-    /// Interface.
-    pub interface: String,
-    /// Gateway address.
-    pub gateway: String,
-}
-
-/// Whether the desk answers a TCP connection.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Reachability {
-    /// The desk's URL.
-    pub url: String,
-    /// Addresses its name resolved to.
-    pub addresses: Vec<String>,
-    /// A TCP connection was accepted.
-    pub reachable: bool,
-    /// Time to connect, in milliseconds.
-    pub connect_ms: Option<f64>,
-    /// Why it failed.
-    pub error: Option<String>,
-}
+pub use deskside_protocol::diagnostics::{DefaultRoute, NetworkState, Reachability};
 
 /// The current state; `desk_url` is probed with a TCP connection of at
 /// most `timeout`.

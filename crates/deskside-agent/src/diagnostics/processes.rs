@@ -3,35 +3,12 @@
 
 use std::time::Duration;
 
-use serde::Serialize;
 use sysinfo::{ProcessRefreshKind, ProcessesToUpdate, System, ThreadKind, UpdateKind};
 
 /// Longest command line kept, in characters.
 const MAX_COMMAND: usize = 512;
 
-/// One process.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct ProcessInfo {
-    /// Process id.
-    pub pid: u32,
-    /// Name.
-    pub name: String,
-    /// CPU use over the measuring window, in percent of one core.
-    pub cpu_percent: f32,
-    /// Resident memory in bytes.
-    pub memory_bytes: u64,
-    /// Command line, secrets redacted, cut at 512 characters.
-    pub command: String,
-}
-
-/// The top processes by CPU and by memory.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct TopProcesses {
-    /// Highest CPU first (idle processes are not listed).
-    pub by_cpu: Vec<ProcessInfo>,
-    /// Highest memory first.
-    pub by_memory: Vec<ProcessInfo>,
-}
+pub use deskside_protocol::diagnostics::{ProcessInfo, TopProcesses};
 
 /// Measures CPU use over `window` and lists the `n` top processes of each
 /// kind.

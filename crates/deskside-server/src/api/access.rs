@@ -152,6 +152,44 @@ pub(super) async fn list_users<S: Store>(
     Ok(Json(UserList { users }))
 }
 
+/// A technician someone can assign a ticket to.
+#[derive(Debug, serde::Serialize, schemars::JsonSchema)]
+pub struct Technician {
+    id: i64,
+    email: String,
+    /// `admin` or `technician`.
+    role: &'static str,
+}
+
+/// `GET /api/v1/technicians` answer.
+#[derive(Debug, serde::Serialize, schemars::JsonSchema)]
+pub struct TechnicianList {
+    /// Active users, by e-mail.
+    technicians: Vec<Technician>,
+}
+
+/// `GET /api/v1/technicians`: whom a ticket can be assigned to (active
+/// users only; no creation dates or other details).
+pub(super) async fn list_technicians<S: Store>(
+    State(state): State<AppState<S>>,
+    UserAuth(_): UserAuth,
+) -> Result<Json<TechnicianList>, ApiError> {
+    let mut technicians: Vec<Technician> = state
+        .store
+        .list_users()
+        .await?
+        .into_iter()
+        .filter(|u| u.deactivated_at.is_none())
+        .map(|u| Technician {
+            id: u.id,
+            email: u.email,
+            role: u.role.as_str(),
+        })
+        .collect();
+    technicians.sort_by(|a, b| a.email.cmp(&b.email));
+    Ok(Json(TechnicianList { technicians }))
+}
+
 /// `POST /api/v1/users/{id}/deactivate` (administrators): the user can no
 /// longer log in; their sessions end and their tokens are revoked at once.
 /// Administrators cannot deactivate themselves (someone must remain).

@@ -245,13 +245,39 @@ pub struct UserView {
     role: &'static str,
 }
 
-/// `POST /api/v1/auth/login` answer.
+/// `POST /api/v1/auth/login` and `GET /api/v1/auth/session` answer.
 #[derive(Debug, serde::Serialize, schemars::JsonSchema)]
 pub struct LoginAnswer {
-    /// Send it back in `X-CSRF-Token` with every change.
-    csrf_token: String,
+    /// Send it back in `X-CSRF-Token` with every change (absent when
+    /// asked with an API token, which needs none).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    csrf_token: Option<String>,
+    id: i64,
     email: String,
     role: &'static str,
+}
+
+/// `GET /api/v1/auth/session`: who is logged in, and the session's CSRF
+/// token again (after a reload the page has lost it). Only this session's
+/// cookie reaches it: `SameSite=Strict`, and no other origin can read the
+/// answer.
+pub(super) async fn session<S: Store>(
+    UserAuth(user): UserAuth,
+    headers: axum::http::HeaderMap,
+) -> Json<LoginAnswer> {
+    let csrf_token = match (
+        bearer_from_headers(&headers),
+        session_from_headers(&headers),
+    ) {
+        (None, Some(token)) => Some(crate::credentials::session_csrf(token)),
+        _ => None,
+    };
+    Json(LoginAnswer {
+        csrf_token,
+        id: user.id,
+        email: user.email,
+        role: user.role.as_str(),
+    })
 }
 
 /// `POST /api/v1/enroll-secrets` body.
@@ -479,7 +505,8 @@ pub(super) async fn login<S: Store>(
         ));
     };
     state.store.clear_login_failures(&req.email).await?;
-    let (token, csrf) = (new_token("dsk_ses"), new_token("dsk_csrf"));
+    let token = new_token("dsk_ses");
+    let csrf = crate::credentials::session_csrf(&token);
     let expires = Utc::now() + chrono::TimeDelta::hours(SESSION_HOURS);
     state
         .store
@@ -491,7 +518,8 @@ pub(super) async fn login<S: Store>(
         SESSION_HOURS * 3600
     );
     let mut resp = Json(LoginAnswer {
-        csrf_token: csrf,
+        csrf_token: Some(csrf),
+        id: user.id,
         email: user.email,
         role: user.role.as_str(),
     })

@@ -534,6 +534,9 @@ pub(super) async fn create_ticket<S: Store>(
             )
         })?;
     tracing::info!(ticket = id, device = device.id, created, "ticket submitted");
+    if created {
+        super::events::publish(&state, "ticket.created", id, Some("device")).await;
+    }
     Ok((
         if created {
             StatusCode::CREATED
@@ -676,6 +679,9 @@ pub(super) async fn device_comment<S: Store>(
         Some(k) => state.store.add_device_comment(id, body, k).await?,
         None => (state.store.add_comment(id, None, body, false).await?, true),
     };
+    if created {
+        super::events::publish(&state, "comment.added", id, Some("device")).await;
+    }
     Ok((
         if created {
             StatusCode::CREATED
@@ -742,6 +748,7 @@ pub(super) async fn device_rating<S: Store>(
             "a ticket can be rated once, after it was resolved",
         ));
     }
+    super::events::publish(&state, "ticket.updated", id, Some("device")).await;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -762,5 +769,6 @@ pub(super) async fn device_reopen<S: Store>(
             "only a resolved or closed ticket can be reopened",
         ));
     }
+    super::events::publish(&state, "ticket.updated", id, Some("device")).await;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -12,18 +12,23 @@ mod admin;
 mod agent;
 mod auth;
 mod devices;
+mod diagnostics;
 mod error;
+mod events;
 mod extract;
 mod routes;
 mod serve;
+mod static_files;
 mod ticket_views;
 mod tickets;
+mod views;
 
 pub use auth::{AdminAuth, DeviceAuth, UserAuth};
 pub use error::ApiError;
 pub use extract::{ApiJson, ApiQuery, ClientIp, client_ip};
 pub use routes::{openapi_document, openapi_text};
 pub use serve::{Status, router, router_with, serve, serve_tls};
+pub use static_files::{CONTENT_SECURITY_POLICY, console_built};
 
 use auth::*;
 use error::*;
@@ -87,6 +92,8 @@ pub struct AppState<S> {
     pub policy: Arc<PolicyCache>,
     /// Proxies whose `X-Forwarded-For` names the real client.
     pub trusted_proxies: Arc<Vec<std::net::IpAddr>>,
+    /// Wakes this node's event streams.
+    pub events: Arc<events::EventHub>,
 }
 
 /// The newest policy a node has read. Versions never change once written,

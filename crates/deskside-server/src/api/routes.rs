@@ -138,6 +138,72 @@ pub(super) fn routes<S: Store>() -> DocRouter<AppState<S>> {
                 .reply::<tickets::TicketPage>(200, "One page")],
         )
         .route(
+            "/api/v1/tickets/count",
+            get(tickets::tech_count_tickets::<S>),
+            [Op::get("How many tickets match the queue's filters")
+                .auth(Auth::User)
+                .query::<tickets::TicketQuery>()
+                .reply::<tickets::TicketCount>(200, "The count")],
+        )
+        .route(
+            "/api/v1/tickets/{id}/diagnostics",
+            get(diagnostics::ticket_diagnostics::<S>),
+            [Op::get("The ticket's diagnostics bundle, validated and parsed")
+                .auth(Auth::User)
+                .reply::<diagnostics::DiagnosticsView>(
+                    200,
+                    "The bundle, or why it cannot be shown (missing, corrupt, unknown version)",
+                )],
+        )
+        .route(
+            "/api/v1/events",
+            get(events::events::<S>),
+            [Op::get("Live changes: Server-Sent Events, resumable with Last-Event-ID")
+                .auth(Auth::User)
+                .query::<events::EventsQuery>()
+                .optional_header(
+                    "Last-Event-ID",
+                    "Resume after this event",
+                    serde_json::json!({"type": "string", "pattern": "^[0-9]{1,18}$"}),
+                )
+                .events::<events::EventView>("`change` events; a `ready` event once live")],
+        )
+        .route(
+            "/api/v1/views",
+            get(views::list_views::<S>).post(views::create_view::<S>),
+            [
+                Op::get("Your saved queue views")
+                    .auth(Auth::User)
+                    .reply::<views::ViewList>(200, "By name"),
+                Op::post("Save a queue view")
+                    .auth(Auth::User)
+                    .json::<views::NewView>()
+                    .reply::<views::ViewInfo>(201, "Saved")
+                    .errors(&[409]),
+            ],
+        )
+        .route(
+            "/api/v1/views/{id}",
+            axum::routing::delete(views::delete_view::<S>),
+            [Op::delete("Delete one of your saved views")
+                .auth(Auth::User)
+                .empty(204, "Deleted")],
+        )
+        .route(
+            "/api/v1/technicians",
+            get(access::list_technicians::<S>),
+            [Op::get("Whom tickets can be assigned to")
+                .auth(Auth::User)
+                .reply::<access::TechnicianList>(200, "Active users by e-mail")],
+        )
+        .route(
+            "/api/v1/auth/session",
+            get(admin::session::<S>),
+            [Op::get("Who is logged in, with the session's CSRF token")
+                .auth(Auth::User)
+                .reply::<admin::LoginAnswer>(200, "The session")],
+        )
+        .route(
             "/api/v1/tickets/{id}",
             get(tickets::tech_get_ticket::<S>).patch(tickets::tech_patch_ticket::<S>),
             [

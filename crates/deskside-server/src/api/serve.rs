@@ -30,15 +30,10 @@ pub fn router_with<S: Store>(
         limits.enroll_per_minute.saturating_mul(2),
     ));
     let (routes, doc) = routes::<S>().finish();
+    let events = events::EventHub::start(&store);
     routes
         .layer(axum::middleware::from_fn(run_to_completion))
-        .fallback(|| async {
-            ApiError::new(
-                StatusCode::NOT_FOUND,
-                ErrorCode::NotFound,
-                "no such endpoint",
-            )
-        })
+        .fallback(static_files::console)
         .method_not_allowed_fallback(|| async {
             ApiError::new(
                 StatusCode::METHOD_NOT_ALLOWED,
@@ -68,6 +63,7 @@ pub fn router_with<S: Store>(
             openapi: Arc::new(doc),
             policy: Arc::new(PolicyCache::default()),
             trusted_proxies: Arc::new(trusted_proxies),
+            events,
         })
         .layer(axum::middleware::from_fn(json_errors))
         .layer(axum::middleware::from_fn(
@@ -161,7 +157,10 @@ pub async fn serve(
         listener,
         app.into_make_service_with_connect_info::<SocketAddr>(),
     )
-    .with_graceful_shutdown(shutdown)
+    .with_graceful_shutdown(async move {
+        shutdown.await;
+        events::close_streams();
+    })
     .await
 }
 
@@ -191,7 +190,10 @@ pub async fn serve_tls(
                     continue;
                 }
             },
-            () = &mut shutdown => break,
+            () = &mut shutdown => {
+                events::close_streams();
+                break;
+            }
         };
         let acceptor = acceptor.clone();
         let app = app.clone();

@@ -2,81 +2,230 @@
 //! replies and internal notes, attachments. Every change is audited.
 
 use super::*;
-use crate::store::TicketFilter;
+use crate::store::{QueueRow, TicketFilter};
 use crate::workflow::{PatchOutcome, TicketChange, WorkflowError};
 
-/// Query of `GET /api/v1/tickets`.
-#[derive(Debug, serde::Deserialize, schemars::JsonSchema)]
+/// Query of `GET /api/v1/tickets` (and of its count).
+#[derive(Debug, Default, serde::Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TicketQuery {
-    /// Only tickets in this status.
-    status: Option<deskside_protocol::TicketStatus>,
+    /// Only tickets in these statuses, comma-separated (`new,open`).
+    status: Option<String>,
     /// Only tickets of this priority (1 critical – 5 planning).
     priority: Option<u8>,
-    /// Only tickets assigned to this e-mail; `none` for unassigned ones.
+    /// Only tickets assigned to this e-mail; `me` for the caller's,
+    /// `none` for unassigned ones.
     assignee: Option<String>,
     /// Only tickets filed by this device.
     device: Option<i64>,
     /// Subject or description contains (ignoring case).
     text: Option<String>,
-    /// The `next_cursor` of the previous page.
-    cursor: Option<i64>,
+    /// Only tickets at this support tier (1–3).
+    tier: Option<u8>,
+    /// Only tickets of this category.
+    category: Option<String>,
+    /// `newest` (default), `oldest`, or `priority` (most urgent first).
+    sort: Option<String>,
+    /// The `next_cursor` of the previous page (same filters and sort).
+    cursor: Option<String>,
     /// Page size, 1–500 (default 50).
     limit: Option<u32>,
+}
+
+/// A ticket as the queue lists it.
+#[derive(Debug, serde::Serialize, schemars::JsonSchema)]
+pub struct QueueTicket {
+    #[serde(flatten)]
+    ticket: deskside_protocol::Ticket,
+    device_id: i64,
+    /// The device's host name.
+    device_name: Option<String>,
+    /// `low`, `medium` or `high`.
+    impact: String,
+    /// Support tier 1–3.
+    tier: i64,
+    assignee_id: Option<i64>,
+    assignee_email: Option<String>,
+    /// The ticket's version (its `ETag`).
+    version: i64,
+    /// When the employee last wrote (the ticket, or their latest reply).
+    employee_at: chrono::DateTime<Utc>,
+    /// The employee wrote since the caller last opened the ticket.
+    unread: bool,
 }
 
 /// A page of the queue.
 #[derive(Debug, serde::Serialize, schemars::JsonSchema)]
 pub struct TicketPage {
-    /// Newest first.
-    tickets: Vec<deskside_protocol::Ticket>,
+    /// In the order asked for.
+    tickets: Vec<QueueTicket>,
     /// Pass as `cursor` for the next page; absent on the last.
-    next_cursor: Option<i64>,
+    next_cursor: Option<String>,
 }
 
-/// `GET /api/v1/tickets`: the queue, newest first.
-pub(super) async fn tech_list_tickets<S: Store>(
-    State(state): State<AppState<S>>,
-    UserAuth(_): UserAuth,
-    ApiQuery(q): ApiQuery<TicketQuery>,
-) -> Result<Json<TicketPage>, ApiError> {
+/// `GET /api/v1/tickets/count` answer.
+#[derive(Debug, serde::Serialize, schemars::JsonSchema)]
+pub struct TicketCount {
+    /// Tickets that match the filters.
+    count: i64,
+}
+
+/// The store's filter for a query (cursor, sort and limit included).
+async fn ticket_filter<S: Store>(
+    state: &AppState<S>,
+    user: &User,
+    q: TicketQuery,
+) -> Result<TicketFilter, ApiError> {
+    use crate::store::TicketSort;
     let limit = page_limit(q.limit)?;
     if q.priority.is_some_and(|p| !(1..=5).contains(&p)) {
         return Err(bad_query("priority must be 1 to 5"));
     }
+    if q.tier.is_some_and(|t| !(1..=3).contains(&t)) {
+        return Err(bad_query("tier must be 1, 2 or 3"));
+    }
     if q.text.as_ref().is_some_and(|t| t.len() > 256) {
         return Err(bad_query("text is longer than 256 bytes"));
     }
+    let mut statuses = Vec::new();
+    for name in q.status.as_deref().unwrap_or_default().split(',') {
+        let name = name.trim();
+        if name.is_empty() {
+            continue;
+        }
+        let known = serde_json::from_value::<deskside_protocol::TicketStatus>(
+            serde_json::Value::String(name.to_owned()),
+        )
+        .map_err(|_| {
+            bad_query(format!(
+                "unknown status {name:?} (new, open, pending, resolved, closed)"
+            ))
+        })?;
+        let name = snake(known);
+        if !statuses.contains(&name) {
+            statuses.push(name);
+        }
+    }
+    let category = match q.category.as_deref() {
+        None | Some("") => None,
+        Some(name) => {
+            let parsed = enum_from(name, deskside_protocol::TicketCategory::Other);
+            if parsed == deskside_protocol::TicketCategory::Other && name != "other" {
+                return Err(bad_query(format!(
+                    "unknown category {name:?} (hardware, software, network, account, printer, other)"
+                )));
+            }
+            Some(snake(parsed))
+        }
+    };
+    let sort = match q.sort.as_deref() {
+        None | Some("" | "newest") => TicketSort::Newest,
+        Some("oldest") => TicketSort::Oldest,
+        Some("priority") => TicketSort::Priority,
+        Some(other) => {
+            return Err(bad_query(format!(
+                "unknown sort {other:?} (newest, oldest, priority)"
+            )));
+        }
+    };
+    let after = match q.cursor.as_deref() {
+        None | Some("") => None,
+        Some(c) => Some(
+            parse_cursor(c, sort)
+                .ok_or_else(|| bad_query("cursor is not a next_cursor of this sort order"))?,
+        ),
+    };
     let assignee = match q.assignee.as_deref() {
-        None => None,
+        None | Some("") => None,
         Some("none") => Some(None),
+        Some("me") => Some(Some(user.id)),
         Some(email) if email.len() > 254 => return Err(bad_query("assignee is too long")),
         // An unknown technician has no tickets.
         Some(email) => Some(Some(
             state.store.user_by_email(email).await?.map_or(-1, |u| u.id),
         )),
     };
-    let rows = state
-        .store
-        .list_tickets(&TicketFilter {
-            status: q.status.map(snake),
-            priority: q.priority.map(i64::from),
-            assignee,
-            device_id: q.device,
-            text: q.text.filter(|t| !t.is_empty()),
-            before_id: q.cursor.unwrap_or(0),
-            limit,
-        })
-        .await?;
-    let next_cursor = (rows.len() == limit as usize)
-        .then(|| rows.last().map(|t| t.id))
+    Ok(TicketFilter {
+        statuses,
+        priority: q.priority.map(i64::from),
+        assignee,
+        device_id: q.device,
+        text: q.text.filter(|t| !t.is_empty()),
+        tier: q.tier.map(i64::from),
+        category,
+        sort,
+        after,
+        limit,
+        viewer: user.id,
+    })
+}
+
+/// A cursor names where a page ended: `id` (newest, oldest) or
+/// `priority.id` (priority).
+fn parse_cursor(c: &str, sort: crate::store::TicketSort) -> Option<(i64, i64)> {
+    use crate::store::TicketSort;
+    match sort {
+        TicketSort::Priority => {
+            let (p, id) = c.split_once('.')?;
+            Some((p.parse().ok()?, id.parse().ok()?))
+        }
+        TicketSort::Newest | TicketSort::Oldest => Some((0, c.parse().ok()?)),
+    }
+}
+
+fn cursor_of(row: &QueueRow, sort: crate::store::TicketSort) -> String {
+    match sort {
+        crate::store::TicketSort::Priority => {
+            format!("{}.{}", row.work.row.priority, row.work.row.id)
+        }
+        _ => row.work.row.id.to_string(),
+    }
+}
+
+/// `GET /api/v1/tickets`: the queue.
+pub(super) async fn tech_list_tickets<S: Store>(
+    State(state): State<AppState<S>>,
+    UserAuth(user): UserAuth,
+    ApiQuery(q): ApiQuery<TicketQuery>,
+) -> Result<Json<TicketPage>, ApiError> {
+    let f = ticket_filter(&state, &user, q).await?;
+    let rows = state.store.list_tickets(&f).await?;
+    let next_cursor = (rows.len() == f.limit as usize)
+        .then(|| rows.last().map(|r| cursor_of(r, f.sort)))
         .flatten();
     Ok(Json(TicketPage {
         tickets: rows
             .into_iter()
-            .map(|t| ticket_json(t, Vec::new(), Vec::new()))
+            .map(|r| {
+                let unread = r.unread();
+                QueueTicket {
+                    device_id: r.work.device_id,
+                    device_name: r.device_name,
+                    impact: r.work.impact,
+                    tier: r.work.tier,
+                    assignee_id: r.work.assignee_id,
+                    assignee_email: r.assignee_email,
+                    version: r.work.version,
+                    employee_at: r.employee_at,
+                    unread,
+                    ticket: ticket_json(r.work.row, Vec::new(), Vec::new()),
+                }
+            })
             .collect(),
         next_cursor,
+    }))
+}
+
+/// `GET /api/v1/tickets/count`: how many tickets match (for saved views'
+/// counts); cursor, sort and limit are ignored.
+pub(super) async fn tech_count_tickets<S: Store>(
+    State(state): State<AppState<S>>,
+    UserAuth(user): UserAuth,
+    ApiQuery(q): ApiQuery<TicketQuery>,
+) -> Result<Json<TicketCount>, ApiError> {
+    let f = ticket_filter(&state, &user, q).await?;
+    Ok(Json(TicketCount {
+        count: state.store.count_tickets(&f).await?,
     }))
 }
 
@@ -86,6 +235,8 @@ pub struct TechCommentView {
     id: i64,
     /// The technician who wrote it; absent for the employee.
     user_id: Option<i64>,
+    /// Their e-mail.
+    author_email: Option<String>,
     body: String,
     /// Never shown to the device.
     internal: bool,
@@ -97,6 +248,8 @@ pub struct TechCommentView {
 pub struct AuditView {
     /// Who.
     user_id: i64,
+    /// Who, by e-mail.
+    email: Option<String>,
     /// What kind of change.
     action: String,
     /// When.
@@ -115,9 +268,14 @@ pub struct TicketDetail {
     /// Support tier 1–3.
     tier: i64,
     assignee_id: Option<i64>,
+    assignee_email: Option<String>,
+    /// The device's host name.
+    device_name: Option<String>,
     /// Bumped by every technician change; send it back as `If-Match`
     /// (the `ETag` header holds it too).
     version: i64,
+    /// The statuses the workflow allows from the current one.
+    allowed_statuses: Vec<deskside_protocol::TicketStatus>,
     /// Oldest first, internal notes included.
     comments: Vec<TechCommentView>,
     /// Every technician change, oldest first.
@@ -134,6 +292,15 @@ pub(super) async fn technician_view<S: Store>(
         .device_ticket(w.device_id, id)
         .await?
         .ok_or_else(ticket_not_found)?;
+    // Technicians are few: one read names every author.
+    let emails: std::collections::HashMap<i64, String> = state
+        .store
+        .list_users()
+        .await?
+        .into_iter()
+        .map(|u| (u.id, u.email))
+        .collect();
+    let email = |id: Option<i64>| id.and_then(|id| emails.get(&id).cloned());
     let comments = state
         .store
         .comments(id, true)
@@ -141,6 +308,7 @@ pub(super) async fn technician_view<S: Store>(
         .into_iter()
         .map(|c| TechCommentView {
             id: c.id,
+            author_email: email(c.user_id),
             user_id: c.user_id,
             body: c.body,
             internal: c.internal,
@@ -153,19 +321,36 @@ pub(super) async fn technician_view<S: Store>(
         .await?
         .into_iter()
         .map(|(user_id, action, detail, at)| AuditView {
+            email: email(Some(user_id)),
             user_id,
             action,
             at,
             detail: serde_json::from_str(&detail).unwrap_or_default(),
         })
         .collect();
+    let device_name = state
+        .store
+        .device(w.device_id)
+        .await?
+        .and_then(|d| d.hostname);
+    let status = enum_from(&row.status, deskside_protocol::TicketStatus::New);
+    let allowed_statuses = {
+        use deskside_protocol::TicketStatus::{Closed, New, Open, Pending, Resolved};
+        [New, Open, Pending, Resolved, Closed]
+            .into_iter()
+            .filter(|to| *to != status && crate::workflow::transition_allowed(status, *to))
+            .collect()
+    };
     Ok(TicketDetail {
         ticket: ticket_json(row, atts, Vec::new()),
         device_id: w.device_id,
         impact: w.impact,
         tier: w.tier,
+        assignee_email: email(w.assignee_id),
         assignee_id: w.assignee_id,
+        device_name,
         version: w.version,
+        allowed_statuses,
         comments,
         audit,
     })
@@ -187,10 +372,15 @@ pub(super) async fn work_item<S: Store>(
 /// included.
 pub(super) async fn tech_get_ticket<S: Store>(
     State(state): State<AppState<S>>,
-    UserAuth(_): UserAuth,
+    UserAuth(user): UserAuth,
     axum::extract::Path(raw): axum::extract::Path<String>,
 ) -> Result<Response, ApiError> {
     let w = work_item(&state, &raw).await?;
+    // What the technician has now seen: the unread marker goes.
+    state
+        .store
+        .mark_ticket_seen(user.id, w.row.id, Utc::now())
+        .await?;
     Ok(with_etag(technician_view(&state, w).await?))
 }
 
@@ -352,6 +542,7 @@ pub(super) async fn tech_patch_ticket<S: Store>(
         }
         PatchOutcome::Done(w) => {
             tracing::info!(ticket = w.row.id, version = w.version, by = %user.email, "ticket updated");
+            super::events::publish(&state, "ticket.updated", w.row.id, Some(&user.email)).await;
             Ok(with_etag(technician_view(&state, *w).await?))
         }
     }
@@ -387,6 +578,7 @@ pub(super) async fn tech_comment<S: Store>(
         .store
         .add_comment(w.row.id, Some(user.id), body, c.internal)
         .await?;
+    super::events::publish(&state, "comment.added", w.row.id, Some(&user.email)).await;
     Ok((
         StatusCode::CREATED,
         Json(CommentCreated {

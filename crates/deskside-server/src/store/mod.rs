@@ -7,6 +7,7 @@
 //! can share one PostgreSQL database.
 
 pub mod postgres;
+pub mod queue;
 mod rows;
 mod shared;
 pub mod sqlite;
@@ -16,6 +17,7 @@ use std::future::Future;
 use chrono::{DateTime, Utc};
 
 pub use postgres::PgStore;
+pub use queue::{QueueRow, TicketFilter, TicketSort};
 pub use sqlite::SqliteStore;
 
 /// What a user may do.
@@ -182,25 +184,6 @@ pub struct DeviceFilter {
     pub seen_before: Option<DateTime<Utc>>,
     /// Ids after this one (cursor).
     pub after_id: i64,
-    /// Page size.
-    pub limit: u32,
-}
-
-/// Which tickets `list_tickets` returns, newest first.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct TicketFilter {
-    /// Status.
-    pub status: Option<String>,
-    /// Priority 1–5.
-    pub priority: Option<i64>,
-    /// Assigned to this user; `Some(None)`: unassigned.
-    pub assignee: Option<Option<i64>>,
-    /// Filed by this device.
-    pub device_id: Option<i64>,
-    /// Subject or description contains (case-insensitive).
-    pub text: Option<String>,
-    /// Ids before this one (cursor; 0 from the newest).
-    pub before_id: i64,
     /// Page size.
     pub limit: u32,
 }
@@ -473,11 +456,58 @@ pub trait Store: Clone + Send + Sync + 'static {
     ) -> impl Future<Output = StoreResult<Vec<DeviceSummary>>> + Send;
     /// One device.
     fn device(&self, id: i64) -> impl Future<Output = StoreResult<Option<DeviceSummary>>> + Send;
-    /// Tickets newest first that match the filter, one page.
+    /// Tickets that match the filter, one page in its order.
     fn list_tickets(
         &self,
         f: &TicketFilter,
-    ) -> impl Future<Output = StoreResult<Vec<TicketRow>>> + Send;
+    ) -> impl Future<Output = StoreResult<Vec<QueueRow>>> + Send;
+    /// How many tickets match the filter (its paging ignored).
+    fn count_tickets(&self, f: &TicketFilter) -> impl Future<Output = StoreResult<i64>> + Send;
+    /// Remembers that `user_id` looked at the ticket at `at`.
+    fn mark_ticket_seen(
+        &self,
+        user_id: i64,
+        ticket_id: i64,
+        at: DateTime<Utc>,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+    /// Appends to the event log and wakes every node's listeners; returns
+    /// the event's id. Ids are committed in order, so a reader resuming
+    /// after an id misses nothing.
+    fn publish_event(
+        &self,
+        kind: &str,
+        ticket_id: Option<i64>,
+        actor: Option<&str>,
+    ) -> impl Future<Output = StoreResult<i64>> + Send;
+    /// Events after `after_id`, oldest first, at most `limit`.
+    fn events_after(
+        &self,
+        after_id: i64,
+        limit: u32,
+    ) -> impl Future<Output = StoreResult<Vec<EventRow>>> + Send;
+    /// The newest event's id (0 when there is none).
+    fn last_event_id(&self) -> impl Future<Output = StoreResult<i64>> + Send;
+    /// Deletes events older than `before`; returns how many.
+    fn prune_events(&self, before: DateTime<Utc>) -> impl Future<Output = StoreResult<u64>> + Send;
+    /// Waits for events published by other nodes and calls `wake` for
+    /// each; returns when the connection is lost. SQLite has one node and
+    /// returns at once.
+    fn listen_events(
+        &self,
+        wake: std::sync::Arc<tokio::sync::Notify>,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+    /// A technician's saved queue views, by name.
+    fn saved_views(&self, user_id: i64)
+    -> impl Future<Output = StoreResult<Vec<SavedView>>> + Send;
+    /// Saves a view; `Conflict` when the technician has one of that name.
+    fn save_view(
+        &self,
+        user_id: i64,
+        name: &str,
+        query: &str,
+    ) -> impl Future<Output = StoreResult<SavedView>> + Send;
+    /// Deletes one of the technician's views; false when there is none.
+    fn delete_view(&self, user_id: i64, id: i64) -> impl Future<Output = StoreResult<bool>> + Send;
     /// The software catalogue: packages by name after `after_name` whose
     /// name contains `search`, at most `limit` names.
     fn software(
@@ -621,6 +651,34 @@ pub struct DeviceSummary {
     pub duplicate_of: Option<i64>,
     /// When it was revoked.
     pub revoked_at: Option<DateTime<Utc>>,
+}
+
+/// An entry of the desk's event log: something a console shows live.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct EventRow {
+    /// Id, increasing: where a reader resumes.
+    pub id: i64,
+    /// What happened: `ticket.created`, `ticket.updated`, `comment.added`.
+    pub kind: String,
+    /// The ticket it concerns.
+    pub ticket_id: Option<i64>,
+    /// Who did it: a technician's e-mail, `device`, absent for the desk.
+    pub actor: Option<String>,
+    /// When.
+    pub at: DateTime<Utc>,
+}
+
+/// A technician's saved queue view.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct SavedView {
+    /// Id.
+    pub id: i64,
+    /// Its name.
+    pub name: String,
+    /// The queue's query string (filters and sort).
+    pub query: String,
+    /// When it was saved.
+    pub created_at: DateTime<Utc>,
 }
 
 /// A ticket with what technicians work on.

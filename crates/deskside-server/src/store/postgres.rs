@@ -13,9 +13,10 @@ use super::rows::{
 };
 use super::{
     ApiTokenInfo, AttachmentRow, AuditEntry, AuditLogEntry, AuditRecord, Checkin, CommentRow,
-    Device, DeviceFilter, DeviceSummary, EnrollSecret, Enrolled, InventoryFacts, NewEnrollment,
-    NewTicketRow, PolicyVersion, Role, SoftwareEntry, Store, StoreError, StoreResult, TicketFilter,
-    TicketRow, TicketWork, User, is_unique_violation, like_pattern, same_comment, same_request,
+    Device, DeviceFilter, DeviceSummary, EnrollSecret, Enrolled, EventRow, InventoryFacts,
+    NewEnrollment, NewTicketRow, PolicyVersion, QueueRow, Role, SavedView, SoftwareEntry, Store,
+    StoreError, StoreResult, TicketFilter, TicketRow, TicketWork, User, is_unique_violation,
+    like_pattern, same_comment, same_request,
 };
 use crate::workflow::{self, PatchOutcome, Plan, TicketChange};
 
@@ -35,6 +36,10 @@ impl PgStore {
             .await?;
         Ok(Self { pool })
     }
+}
+
+impl PgStore {
+    const DIALECT: super::queue::Dialect = super::queue::Dialect::Postgres;
 }
 
 impl Store for PgStore {
@@ -378,33 +383,6 @@ impl Store for PgStore {
         rows.iter().map(device_summary).collect()
     }
 
-    async fn list_tickets(&self, f: &TicketFilter) -> StoreResult<Vec<TicketRow>> {
-        let (any_assignee, assignee) = match f.assignee {
-            None => (true, None),
-            Some(a) => (false, a),
-        };
-        let rows = sqlx::query(&format!(
-            "SELECT {TICKET_COLUMNS} FROM tickets \
-             WHERE ($1::text IS NULL OR status = $1) \
-             AND ($2::bigint IS NULL OR priority = $2) \
-             AND ($3 OR assignee_id IS NOT DISTINCT FROM $4::bigint) \
-             AND ($5::bigint IS NULL OR device_id = $5) \
-             AND ($6::text IS NULL OR subject ILIKE $6 ESCAPE '\\' OR description ILIKE $6 ESCAPE '\\') \
-             AND ($7 = 0 OR id < $7) ORDER BY id DESC LIMIT $8"
-        ))
-        .bind(f.status.as_deref())
-        .bind(f.priority)
-        .bind(any_assignee)
-        .bind(assignee)
-        .bind(f.device_id)
-        .bind(like_pattern(f.text.as_deref()))
-        .bind(f.before_id)
-        .bind(i64::from(f.limit))
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter().map(ticket_row).collect()
-    }
-
     async fn software(
         &self,
         search: Option<&str>,
@@ -438,6 +416,47 @@ impl Store for PgStore {
             }
         }
         Ok(out)
+    }
+
+    async fn publish_event(
+        &self,
+        kind: &str,
+        ticket_id: Option<i64>,
+        actor: Option<&str>,
+    ) -> StoreResult<i64> {
+        // Sequence values are handed out before commit, so two writers
+        // could commit ids out of order and a reader resuming after the
+        // higher one would skip the other. The table lock (which readers
+        // do not take) makes ids commit in order; events are few.
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("LOCK TABLE events IN EXCLUSIVE MODE")
+            .execute(&mut *tx)
+            .await?;
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO events (kind, ticket_id, actor, at) VALUES ($1, $2, $3, $4) RETURNING id",
+        )
+        .bind(kind)
+        .bind(ticket_id)
+        .bind(actor)
+        .bind(Utc::now())
+        .fetch_one(&mut *tx)
+        .await?;
+        // Delivered to every node's listener at commit.
+        sqlx::query("SELECT pg_notify('deskside_events', $1)")
+            .bind(id.to_string())
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(id)
+    }
+
+    async fn listen_events(&self, wake: std::sync::Arc<tokio::sync::Notify>) -> StoreResult<()> {
+        let mut listener = sqlx::postgres::PgListener::connect_with(&self.pool).await?;
+        listener.listen("deskside_events").await?;
+        loop {
+            listener.recv().await?;
+            wake.notify_waiters();
+        }
     }
 
     async fn patch_ticket(

@@ -267,6 +267,112 @@ macro_rules! shared_methods {
                 Ok(done.rows_affected())
             }
 
+            async fn list_tickets(&self, f: &TicketFilter) -> StoreResult<Vec<QueueRow>> {
+                let sql = super::queue::page_sql(Self::DIALECT, f.sort);
+                let q = super::queue::bind_ticket_filter!(sqlx::query(&sql), f);
+                let (key, id) = f.after.unwrap_or_default();
+                let rows = q
+                    .bind(f.after.is_some())
+                    .bind(key)
+                    .bind(id)
+                    .bind(i64::from(f.limit))
+                    .bind(f.viewer)
+                    .fetch_all(&self.pool)
+                    .await?;
+                rows.iter().map(|r| Ok(QueueRow::from_row(r)?)).collect()
+            }
+
+            async fn count_tickets(&self, f: &TicketFilter) -> StoreResult<i64> {
+                let sql = super::queue::count_sql(Self::DIALECT);
+                Ok(super::queue::bind_ticket_filter!(sqlx::query_scalar(&sql), f)
+                    .fetch_one(&self.pool)
+                    .await?)
+            }
+
+            async fn mark_ticket_seen(
+                &self,
+                user_id: i64,
+                ticket_id: i64,
+                at: DateTime<Utc>,
+            ) -> StoreResult<()> {
+                sqlx::query(
+                    "INSERT INTO ticket_views (user_id, ticket_id, seen_at) VALUES ($1, $2, $3) \
+                     ON CONFLICT (user_id, ticket_id) DO UPDATE SET seen_at = excluded.seen_at",
+                )
+                .bind(user_id)
+                .bind(ticket_id)
+                .bind(at)
+                .execute(&self.pool)
+                .await?;
+                Ok(())
+            }
+
+            async fn events_after(&self, after_id: i64, limit: u32) -> StoreResult<Vec<EventRow>> {
+                let rows = sqlx::query(
+                    "SELECT id, kind, ticket_id, actor, at FROM events WHERE id > $1 ORDER BY id LIMIT $2",
+                )
+                .bind(after_id)
+                .bind(i64::from(limit))
+                .fetch_all(&self.pool)
+                .await?;
+                rows.iter().map(|r| Ok(EventRow::from_row(r)?)).collect()
+            }
+
+            async fn last_event_id(&self) -> StoreResult<i64> {
+                Ok(sqlx::query_scalar::<_, Option<i64>>("SELECT MAX(id) FROM events")
+                    .fetch_one(&self.pool)
+                    .await?
+                    .unwrap_or(0))
+            }
+
+            async fn prune_events(&self, before: DateTime<Utc>) -> StoreResult<u64> {
+                let done = sqlx::query("DELETE FROM events WHERE at < $1")
+                    .bind(before)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(done.rows_affected())
+            }
+
+            async fn saved_views(&self, user_id: i64) -> StoreResult<Vec<SavedView>> {
+                let rows = sqlx::query(
+                    "SELECT id, name, query, created_at FROM saved_views WHERE user_id = $1 ORDER BY name, id",
+                )
+                .bind(user_id)
+                .fetch_all(&self.pool)
+                .await?;
+                rows.iter().map(|r| Ok(SavedView::from_row(r)?)).collect()
+            }
+
+            async fn save_view(&self, user_id: i64, name: &str, query: &str) -> StoreResult<SavedView> {
+                let row = sqlx::query(
+                    "INSERT INTO saved_views (user_id, name, query, created_at) VALUES ($1, $2, $3, $4) \
+                     RETURNING id, name, query, created_at",
+                )
+                .bind(user_id)
+                .bind(name)
+                .bind(query)
+                .bind(Utc::now())
+                .fetch_one(&self.pool)
+                .await
+                .map_err(|e| {
+                    if is_unique_violation(&e) {
+                        StoreError::Conflict(format!("a view named {name}"))
+                    } else {
+                        e.into()
+                    }
+                })?;
+                Ok(SavedView::from_row(&row)?)
+            }
+
+            async fn delete_view(&self, user_id: i64, id: i64) -> StoreResult<bool> {
+                let done = sqlx::query("DELETE FROM saved_views WHERE id = $1 AND user_id = $2")
+                    .bind(id)
+                    .bind(user_id)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(done.rows_affected() == 1)
+            }
+
             async fn ticket_work(&self, id: i64) -> StoreResult<Option<TicketWork>> {
                 let row = sqlx::query(&format!(
                     "SELECT {TICKET_COLUMNS}, {WORK_COLUMNS} FROM tickets WHERE id = $1"

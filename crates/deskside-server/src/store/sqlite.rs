@@ -13,9 +13,10 @@ use super::rows::{
 };
 use super::{
     ApiTokenInfo, AttachmentRow, AuditEntry, AuditLogEntry, AuditRecord, Checkin, CommentRow,
-    Device, DeviceFilter, DeviceSummary, EnrollSecret, Enrolled, InventoryFacts, NewEnrollment,
-    NewTicketRow, PolicyVersion, Role, SoftwareEntry, Store, StoreError, StoreResult, TicketFilter,
-    TicketRow, TicketWork, User, is_unique_violation, like_pattern, same_comment, same_request,
+    Device, DeviceFilter, DeviceSummary, EnrollSecret, Enrolled, EventRow, InventoryFacts,
+    NewEnrollment, NewTicketRow, PolicyVersion, QueueRow, Role, SavedView, SoftwareEntry, Store,
+    StoreError, StoreResult, TicketFilter, TicketRow, TicketWork, User, is_unique_violation,
+    like_pattern, same_comment, same_request,
 };
 use crate::workflow::{self, PatchOutcome, Plan, TicketChange};
 
@@ -56,6 +57,10 @@ impl SqliteStore {
     async fn write(&self) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>, sqlx::Error> {
         self.pool.begin_with("BEGIN IMMEDIATE").await
     }
+}
+
+impl SqliteStore {
+    const DIALECT: super::queue::Dialect = super::queue::Dialect::Sqlite;
 }
 
 impl Store for SqliteStore {
@@ -397,33 +402,6 @@ impl Store for SqliteStore {
         rows.iter().map(device_summary).collect()
     }
 
-    async fn list_tickets(&self, f: &TicketFilter) -> StoreResult<Vec<TicketRow>> {
-        let (any_assignee, assignee) = match f.assignee {
-            None => (true, None),
-            Some(a) => (false, a),
-        };
-        let rows = sqlx::query(&format!(
-            "SELECT {TICKET_COLUMNS} FROM tickets \
-             WHERE (?1 IS NULL OR status = ?1) \
-             AND (?2 IS NULL OR priority = ?2) \
-             AND (?3 OR assignee_id IS NOT DISTINCT FROM ?4) \
-             AND (?5 IS NULL OR device_id = ?5) \
-             AND (?6 IS NULL OR subject LIKE ?6 ESCAPE '\\' OR description LIKE ?6 ESCAPE '\\') \
-             AND (?7 = 0 OR id < ?7) ORDER BY id DESC LIMIT ?8"
-        ))
-        .bind(f.status.as_deref())
-        .bind(f.priority)
-        .bind(any_assignee)
-        .bind(assignee)
-        .bind(f.device_id)
-        .bind(like_pattern(f.text.as_deref()))
-        .bind(f.before_id)
-        .bind(i64::from(f.limit))
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter().map(ticket_row).collect()
-    }
-
     async fn software(
         &self,
         search: Option<&str>,
@@ -457,6 +435,29 @@ impl Store for SqliteStore {
             }
         }
         Ok(out)
+    }
+
+    async fn publish_event(
+        &self,
+        kind: &str,
+        ticket_id: Option<i64>,
+        actor: Option<&str>,
+    ) -> StoreResult<i64> {
+        // One node writes, one at a time: ids commit in order.
+        Ok(sqlx::query_scalar(
+            "INSERT INTO events (kind, ticket_id, actor, at) VALUES ($1, $2, $3, $4) RETURNING id",
+        )
+        .bind(kind)
+        .bind(ticket_id)
+        .bind(actor)
+        .bind(Utc::now())
+        .fetch_one(&self.pool)
+        .await?)
+    }
+
+    async fn listen_events(&self, _wake: std::sync::Arc<tokio::sync::Notify>) -> StoreResult<()> {
+        // One node: its own writes wake its readers directly.
+        std::future::pending().await
     }
 
     async fn patch_ticket(

@@ -1,0 +1,46 @@
+// Client-side routes on the History API: the path and query are the
+// state a technician bookmarks or shares.
+
+export type Route =
+  | { name: 'login' }
+  | { name: 'queue' }
+  | { name: 'ticket'; id: number }
+  | { name: 'not_found' };
+
+export function match(pathname: string): Route {
+  if (pathname === '/login') return { name: 'login' };
+  if (pathname === '/' || pathname === '/tickets') return { name: 'queue' };
+  const m = /^\/tickets\/(\d{1,15})$/.exec(pathname);
+  if (m) return { name: 'ticket', id: Number(m[1]) };
+  return { name: 'not_found' };
+}
+
+/** Only a path on this site may be a login's `next`. */
+export function safeNext(next: string | null): string {
+  if (!next || !next.startsWith('/') || next.startsWith('//') || next.startsWith('/\\')) return '/';
+  return next;
+}
+
+export const location_ = $state({ path: '/', search: '' });
+
+function sync(): void {
+  location_.path = window.location.pathname;
+  location_.search = window.location.search;
+}
+
+export function startRouter(): void {
+  sync();
+  window.addEventListener('popstate', sync);
+}
+
+export function navigate(to: string, replace = false): void {
+  if (to === window.location.pathname + window.location.search) return;
+  if (replace) history.replaceState(null, '', to);
+  else history.pushState(null, '', to);
+  sync();
+}
+
+/** Where the technician is, to come back to after logging in. */
+export function here(): string {
+  return window.location.pathname + window.location.search;
+}
