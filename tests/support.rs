@@ -199,7 +199,7 @@ impl Desk {
             .await
             .unwrap()
             .into_iter()
-            .map(|t| t.subject)
+            .map(|t| t.work.row.subject)
             .collect();
         v.sort();
         v

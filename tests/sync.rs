@@ -587,6 +587,8 @@ async fn the_running_agent_delivers_checks_in_and_stops_on_sigterm() {
         })
         .await
         .unwrap()[0]
+        .work
+        .row
         .id;
     let r = http()
         .post(format!("{}/api/v1/tickets/{number}/comments", desk.url()))

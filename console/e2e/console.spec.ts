@@ -16,6 +16,7 @@ async function login(page: Page, next = '/'): Promise<void> {
   await page.getByLabel('E-mail').fill(d.email);
   await page.getByLabel('Password').fill(d.password);
   await page.getByRole('button', { name: 'Log in' }).click();
+  await expect(page.getByTestId('who')).toHaveText(d.email);
 }
 
 async function axe(page: Page, what: string): Promise<void> {

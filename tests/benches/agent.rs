@@ -192,6 +192,8 @@ async fn main() {
         })
         .await
         .unwrap()[0]
+        .work
+        .row
         .id;
     let tech = desk.technician("bench@example.com").await;
     let detail = desk.ticket(&tech, bundle).await;

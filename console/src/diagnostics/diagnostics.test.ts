@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { Schemas } from '../lib/api/client';
+import type { Schemas } from '../lib/api/client.svelte';
 import { charts } from './series';
 import { buildTimeline, filterLogs, problemChecks, processRows } from './timeline';
 

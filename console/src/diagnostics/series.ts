@@ -1,6 +1,6 @@
 // The bundle's metric history as chart series: aligned columns of
 // numbers (uPlot's data shape), one time axis in seconds, gaps as null.
-import type { Schemas } from '../lib/api/client';
+import type { Schemas } from '../lib/api/client.svelte';
 
 type Sample = Schemas['MetricSample'];
 

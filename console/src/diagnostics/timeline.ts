@@ -2,7 +2,7 @@
 // was filed, built from the bundle: software added, removed or upgraded,
 // hardware and system changes, check state changes, the last boot and
 // policy updates from the agent's log. Nearest to the filing first.
-import type { Schemas } from '../lib/api/client';
+import type { Schemas } from '../lib/api/client.svelte';
 
 type Bundle = Schemas['DiagnosticsBundle'];
 

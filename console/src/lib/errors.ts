@@ -1,6 +1,6 @@
 // What a failure says to the technician: by the desk's typed error code,
 // never by its English message.
-import { ApiFailure } from './api/client';
+import { ApiFailure } from './api/client.svelte';
 import { t } from './i18n.svelte';
 
 const KNOWN = new Set([

@@ -2869,3 +2869,333 @@ fn the_client_address_behind_a_trusted_proxy() {
         proxy
     );
 }
+
+fn gzip_json(v: &serde_json::Value) -> Vec<u8> {
+    gz(&serde_json::to_vec(v).unwrap())
+}
+
+/// What the console reads: the parsed diagnostics (and the clear states of
+/// missing, corrupt and newer bundles), the queue's extra fields, counts,
+/// saved views, the technician list, and the session's CSRF token again.
+async fn console_flow<S: Store>(store: S) {
+    use deskside_server::store::Role;
+    let base = start(store.clone()).await;
+    store
+        .create_enroll_secret(None, &hash_token("fleet"), None)
+        .await
+        .unwrap();
+    let dev = device_token(&base, "console-a").await;
+    let (tech, token) = api_user(&store, "c@example.com", Role::Technician).await;
+    let (_, other) = api_user(&store, "d@example.com", Role::Technician).await;
+
+    let bundle = serde_json::json!({
+        "format_version": 2, "created_at": "2026-12-01T12:00:00Z", "agent_version": "0.1.0",
+        "logs": ["2026-12-01T11:00:00Z INFO started"],
+        "check_results": [{"check_id": "disk", "state": "critical", "summary": "/: 2% free",
+            "timestamp": "2026-12-01T11:59:00Z", "duration_ms": 3, "alert_state": "critical"}],
+        "processes": {"by_cpu": [{"pid": 7, "name": "x", "cpu_percent": 50.0, "memory_bytes": 10,
+            "command": "x --token=***"}]},
+        "metrics": {"history": [{"timestamp": "2026-12-01T11:59:00Z", "cpu": {"usage_percent": 12.5}}]}
+    });
+    let mut ids = Vec::new();
+    for (key, diag) in [
+        ("ok", Some(gzip_json(&bundle))),
+        ("corrupt", Some(b"\x1f\x8b not really gzip".to_vec())),
+        (
+            "newer",
+            Some(gzip_json(
+                &serde_json::json!({"format_version": 99, "x": 1}),
+            )),
+        ),
+        ("none", None),
+    ] {
+        let (st, t) = submit(&base, Some(&dev), Some(key), ticket_form(key, diag, None)).await;
+        assert_eq!(st, StatusCode::CREATED, "{t}");
+        ids.push(t["id"].as_i64().unwrap());
+    }
+    let diag = |id: i64| {
+        get_as(
+            base.clone(),
+            token.clone(),
+            format!("/api/v1/tickets/{id}/diagnostics"),
+        )
+    };
+    let (st, v) = diag(ids[0]).await;
+    assert_eq!(st, StatusCode::OK);
+    assert_eq!(v["state"], "ok");
+    assert_eq!(v["bundle"]["check_results"][0]["check_id"], "disk");
+    assert_eq!(
+        v["bundle"]["processes"]["by_cpu"][0]["command"],
+        "x --token=***"
+    );
+    assert_eq!(
+        v["bundle"]["metrics"]["history"][0]["cpu"]["usage_percent"],
+        12.5
+    );
+    assert!(v["attachment_id"].as_i64().is_some());
+    for (id, state) in [
+        (ids[1], "corrupt"),
+        (ids[2], "unsupported_version"),
+        (ids[3], "missing"),
+    ] {
+        let (st, v) = diag(id).await;
+        assert_eq!(st, StatusCode::OK, "{v}");
+        assert_eq!(v["state"], state, "{v}");
+        assert!(v.get("bundle").is_none());
+    }
+    assert_eq!(diag(ids[2]).await.1["format_version"], 99);
+    let (st, v) = diag(999_999).await;
+    assert_eq!(st, StatusCode::NOT_FOUND);
+    assert_eq!(v["error"]["code"], "not_found");
+    // A device cannot read it.
+    let (st, _) = get_as(
+        base.clone(),
+        dev.clone(),
+        format!("/api/v1/tickets/{}/diagnostics", ids[0]),
+    )
+    .await;
+    assert_eq!(st, StatusCode::UNAUTHORIZED);
+
+    // The queue row: device, unread until opened by this technician.
+    let (_, page) = get_as(
+        base.clone(),
+        token.clone(),
+        "/api/v1/tickets?status=new,open&sort=oldest".into(),
+    )
+    .await;
+    let first = &page["tickets"][0];
+    assert_eq!(first["id"].as_i64().unwrap(), ids[0]);
+    assert_eq!(first["unread"], true);
+    assert!(first["device_id"].as_i64().is_some());
+    let (st, detail) = get_as(
+        base.clone(),
+        token.clone(),
+        format!("/api/v1/tickets/{}", ids[0]),
+    )
+    .await;
+    assert_eq!(st, StatusCode::OK);
+    assert_eq!(
+        detail["allowed_statuses"],
+        serde_json::json!(["open", "pending", "resolved"])
+    );
+    let (_, page) = get_as(
+        base.clone(),
+        token.clone(),
+        "/api/v1/tickets?sort=oldest".into(),
+    )
+    .await;
+    assert_eq!(page["tickets"][0]["unread"], false);
+    let (_, page) = get_as(
+        base.clone(),
+        other.clone(),
+        "/api/v1/tickets?sort=oldest".into(),
+    )
+    .await;
+    assert_eq!(
+        page["tickets"][0]["unread"], true,
+        "seen by the other technician only"
+    );
+    // Paging by priority with the cursor it hands out.
+    let (_, p1) = get_as(
+        base.clone(),
+        token.clone(),
+        "/api/v1/tickets?sort=priority&limit=3".into(),
+    )
+    .await;
+    let cursor = p1["next_cursor"].as_str().unwrap().to_owned();
+    let (_, p2) = get_as(
+        base.clone(),
+        token.clone(),
+        format!("/api/v1/tickets?sort=priority&limit=3&cursor={cursor}"),
+    )
+    .await;
+    assert_eq!(p2["tickets"].as_array().unwrap().len(), 1);
+    let (st, v) = get_as(
+        base.clone(),
+        token.clone(),
+        "/api/v1/tickets?sort=priority&cursor=12".into(),
+    )
+    .await;
+    assert_eq!(st, StatusCode::BAD_REQUEST, "{v}");
+    for bad in ["status=new,lost", "sort=random", "tier=4", "category=cars"] {
+        let (st, v) = get_as(
+            base.clone(),
+            token.clone(),
+            format!("/api/v1/tickets?{bad}"),
+        )
+        .await;
+        assert_eq!(st, StatusCode::BAD_REQUEST, "{bad}: {v}");
+        assert_eq!(v["error"]["code"], "invalid_query");
+    }
+    let (_, c) = get_as(
+        base.clone(),
+        token.clone(),
+        "/api/v1/tickets/count?status=new".into(),
+    )
+    .await;
+    assert_eq!(c["count"], 4);
+    let (_, c) = get_as(
+        base.clone(),
+        token.clone(),
+        "/api/v1/tickets/count?assignee=me".into(),
+    )
+    .await;
+    assert_eq!(c["count"], 0);
+
+    // Saved views are the technician's own.
+    let views = format!("{base}/api/v1/views");
+    let (st, v) = call(
+        reqwest::Method::POST,
+        views.clone(),
+        Some(&token),
+        Some(serde_json::json!({"name": "Mine", "query": "?assignee=me"})),
+    )
+    .await;
+    assert_eq!(st, StatusCode::CREATED, "{v}");
+    assert_eq!(v["query"], "assignee=me");
+    let view_id = v["id"].as_i64().unwrap();
+    let (st, v) = call(
+        reqwest::Method::POST,
+        views.clone(),
+        Some(&token),
+        Some(serde_json::json!({"name": "Mine", "query": ""})),
+    )
+    .await;
+    assert_eq!(
+        (st, v["error"]["code"].as_str()),
+        (StatusCode::CONFLICT, Some("already_exists"))
+    );
+    let (st, _) = call(
+        reqwest::Method::POST,
+        views.clone(),
+        Some(&token),
+        Some(serde_json::json!({"name": " ", "query": ""})),
+    )
+    .await;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY);
+    let (_, list) = get_as(base.clone(), other.clone(), "/api/v1/views".into()).await;
+    assert_eq!(list["views"], serde_json::json!([]));
+    let (st, _) = call(
+        reqwest::Method::DELETE,
+        format!("{views}/{view_id}"),
+        Some(&other),
+        None,
+    )
+    .await;
+    assert_eq!(st, StatusCode::NOT_FOUND);
+    let (st, _) = call(
+        reqwest::Method::DELETE,
+        format!("{views}/{view_id}"),
+        Some(&token),
+        None,
+    )
+    .await;
+    assert_eq!(st, StatusCode::NO_CONTENT);
+
+    // Whom to assign to: active users, e-mail and role only.
+    let (_, techs) = get_as(base.clone(), token.clone(), "/api/v1/technicians".into()).await;
+    let emails: Vec<&str> = techs["technicians"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["email"].as_str().unwrap())
+        .collect();
+    assert_eq!(emails, ["c@example.com", "d@example.com"]);
+    assert!(techs["technicians"][0].get("created_at").is_none());
+
+    // A browser session: the page gets the same CSRF token back after a
+    // reload; an API token gets none.
+    let password_hash =
+        deskside_server::credentials::hash_password("long enough password").unwrap();
+    store
+        .create_user("web@example.com", Role::Technician, Some(&password_hash))
+        .await
+        .unwrap();
+    let r = common::http()
+        .post(format!("{base}/api/v1/auth/login"))
+        .header("content-type", "application/json")
+        .body(
+            serde_json::json!({"email": "web@example.com", "password": "long enough password"})
+                .to_string(),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let cookie = r.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    let login: serde_json::Value = serde_json::from_slice(&r.bytes().await.unwrap()).unwrap();
+    let s: serde_json::Value = serde_json::from_slice(
+        &common::http()
+            .get(format!("{base}/api/v1/auth/session"))
+            .header("cookie", &cookie)
+            .send()
+            .await
+            .unwrap()
+            .bytes()
+            .await
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(s["csrf_token"], login["csrf_token"]);
+    assert_eq!(s["email"], "web@example.com");
+    let (st, s) = get_as(base.clone(), token.clone(), "/api/v1/auth/session".into()).await;
+    assert_eq!(st, StatusCode::OK);
+    assert_eq!(s["id"], tech.id);
+    assert!(s.get("csrf_token").is_none());
+
+    // The console at / with its security headers, whether built or not;
+    // unknown API paths stay JSON errors.
+    let r = common::http()
+        .get(format!("{base}/tickets/12"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(r.headers()["x-frame-options"], "DENY");
+    assert_eq!(
+        r.headers()["content-security-policy"],
+        api::CONTENT_SECURITY_POLICY
+    );
+    assert!(
+        r.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
+    let (st, v) = get_as(base.clone(), token.clone(), "/api/v1/no-such-thing".into()).await;
+    assert_eq!(
+        (st, v["error"]["code"].as_str()),
+        (StatusCode::NOT_FOUND, Some("not_found"))
+    );
+    let r = common::http()
+        .get(format!("{base}/assets/missing-123.js"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    let r = common::http()
+        .post(format!("{base}/tickets"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::METHOD_NOT_ALLOWED);
+}
+
+#[tokio::test]
+async fn sqlite_console() {
+    let (s, _dir) = common::sqlite().await;
+    console_flow(s).await;
+}
+
+#[tokio::test]
+async fn postgres_console() {
+    if let Some(s) = common::postgres().await {
+        console_flow(s).await;
+    }
+}

@@ -440,3 +440,115 @@ async fn two_technicians_on_two_nodes_lose_nothing() {
     .await;
     assert_eq!((st, body["version"].as_i64()), (200, Some(current + 1)));
 }
+
+/// Reads an event stream until an event whose data contains `needle`
+/// arrives (or `secs` pass); returns everything read.
+async fn read_events_until(resp: &mut reqwest::Response, needle: &str, secs: u64) -> String {
+    let mut seen = String::new();
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(secs);
+    while !seen.contains(needle) {
+        match tokio::time::timeout_at(deadline, resp.chunk()).await {
+            Ok(Ok(Some(bytes))) => seen.push_str(&String::from_utf8_lossy(&bytes)),
+            _ => break,
+        }
+    }
+    seen
+}
+
+/// A ticket filed through one node reaches a console listening on the
+/// other (LISTEN/NOTIFY wakes it), and a console that reconnects with
+/// `Last-Event-ID` gets what it missed.
+#[tokio::test]
+async fn events_reach_consoles_on_every_node() {
+    let Some(db) = common::pg_url().await else {
+        return;
+    };
+    let (a, b) = (node(&db), node(&db));
+    cli(
+        &db,
+        &[
+            "user",
+            "create",
+            "--email",
+            "t@example.com",
+            "--role",
+            "technician",
+        ],
+    );
+    let token = cli(&db, &["token", "create", "--email", "t@example.com"])
+        .trim()
+        .to_owned();
+    let secret = cli(&db, &["enroll-secret", "create"]).trim().to_owned();
+    let http = common::http();
+    let mut stream = http
+        .get(format!("{}/api/v1/events", b.1))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stream.status(), 200);
+    assert!(
+        stream.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/event-stream")
+    );
+    // Live before anything happens.
+    assert!(
+        read_events_until(&mut stream, "event: ready", 5)
+            .await
+            .contains("event: ready")
+    );
+    let ticket = file_ticket(&a, &secret).await;
+    let needle = format!("\"ticket_id\":{ticket}");
+    let got = read_events_until(&mut stream, &needle, 10).await;
+    assert!(
+        got.contains(&needle) && got.contains("ticket.created"),
+        "{got}"
+    );
+    let id: i64 = got
+        .lines()
+        .find_map(|l| l.strip_prefix("id: ").or_else(|| l.strip_prefix("id:")))
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    drop(stream);
+
+    // A technician's change on node A while the console is away…
+    let (status, _, _) = patch(&a, &token, ticket, None, serde_json::json!({"tier": 2})).await;
+    assert_eq!(status, 200);
+    // …is the first thing it gets when it comes back to node B.
+    let mut again = http
+        .get(format!("{}/api/v1/events", b.1))
+        .bearer_auth(&token)
+        .header("last-event-id", id.to_string())
+        .send()
+        .await
+        .unwrap();
+    let got = read_events_until(&mut again, "ticket.updated", 10).await;
+    assert!(
+        got.contains("ticket.updated") && got.contains("t@example.com"),
+        "{got}"
+    );
+    assert!(
+        !got.contains("ticket.created"),
+        "nothing before the id: {got}"
+    );
+
+    // Devices and strangers get no stream; a bad id is a clear 400.
+    let r = http
+        .get(format!("{}/api/v1/events", a.1))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+    let r = http
+        .get(format!("{}/api/v1/events", a.1))
+        .bearer_auth(&token)
+        .header("last-event-id", "soon")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+}

@@ -20,7 +20,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use deskside_host::checks::Tracker;
-use deskside_protocol::{CheckResult, Inventory, InventoryDiff, MetricSample, StateTransition};
+use deskside_protocol::{Inventory, InventoryDiff, MetricSample};
 
 use crate::config::{AgentConfig, PrivacyConfig};
 pub use network::NetworkState;

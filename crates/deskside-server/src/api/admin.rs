@@ -261,7 +261,7 @@ pub struct LoginAnswer {
 /// token again (after a reload the page has lost it). Only this session's
 /// cookie reaches it: `SameSite=Strict`, and no other origin can read the
 /// answer.
-pub(super) async fn session<S: Store>(
+pub(super) async fn session(
     UserAuth(user): UserAuth,
     headers: axum::http::HeaderMap,
 ) -> Json<LoginAnswer> {

@@ -198,7 +198,7 @@ pub(super) fn routes<S: Store>() -> DocRouter<AppState<S>> {
         )
         .route(
             "/api/v1/auth/session",
-            get(admin::session::<S>),
+            get(admin::session),
             [Op::get("Who is logged in, with the session's CSRF token")
                 .auth(Auth::User)
                 .reply::<admin::LoginAnswer>(200, "The session")],

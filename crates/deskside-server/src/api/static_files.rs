@@ -40,17 +40,21 @@ const NOT_BUILT: &str = "<!doctype html>\n<html lang=\"en\"><head><meta charset=
 <p><code>scripts/run.sh</code> and <code>scripts/package.sh</code> do this for you.</p>\
 </body></html>\n";
 
-/// Gzip bodies of embedded files, made on first use.
-fn gzipped(path: &str, data: &[u8]) -> Option<Arc<Vec<u8>>> {
-    static CACHE: OnceLock<Mutex<HashMap<String, Arc<Vec<u8>>>>> = OnceLock::new();
+/// Gzip bodies of embedded files, made on first use, by content (debug
+/// builds read the files from disk, where a rebuilt console changes them).
+type GzCache = Mutex<HashMap<[u8; 32], Arc<Vec<u8>>>>;
+
+fn gzipped(file: &rust_embed::EmbeddedFile) -> Option<Arc<Vec<u8>>> {
+    static CACHE: OnceLock<GzCache> = OnceLock::new();
     let cache = CACHE.get_or_init(Default::default);
-    if let Some(hit) = cache.lock().ok()?.get(path) {
+    let key = file.metadata.sha256_hash();
+    if let Some(hit) = cache.lock().ok()?.get(&key) {
         return Some(Arc::clone(hit));
     }
     let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
-    e.write_all(data).ok()?;
+    e.write_all(&file.data).ok()?;
     let gz = Arc::new(e.finish().ok()?);
-    cache.lock().ok()?.insert(path.to_owned(), Arc::clone(&gz));
+    cache.lock().ok()?.insert(key, Arc::clone(&gz));
     Some(gz)
 }
 
@@ -114,7 +118,7 @@ pub(super) async fn console(method: Method, uri: Uri, headers: HeaderMap) -> Res
             let mime = file.metadata.mimetype().to_owned();
             let mut resp = if accepts_gzip(&headers)
                 && compressible(&mime)
-                && let Some(gz) = gzipped(name, &file.data)
+                && let Some(gz) = gzipped(&file)
             {
                 let mut r = gz.as_ref().clone().into_response();
                 r.headers_mut()
@@ -168,7 +172,7 @@ fn index(headers: &HeaderMap) -> Response {
     let mut resp = match Console::get("index.html") {
         Some(file) => {
             let mut r = if accepts_gzip(headers)
-                && let Some(gz) = gzipped("index.html", &file.data)
+                && let Some(gz) = gzipped(&file)
             {
                 let mut r = gz.as_ref().clone().into_response();
                 r.headers_mut()
