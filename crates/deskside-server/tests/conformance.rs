@@ -128,15 +128,12 @@ async fn queue_details<S: Store>(s: &S, [t1, t2, t3]: [i64; 3], tech: i64) {
         .into_iter()
         .find(|r| r.work.row.id == t3)
         .unwrap();
-    let only = |f: TicketFilter| {
-        let all = all.clone();
-        async move {
-            all(f)
-                .await
-                .into_iter()
-                .map(|r| r.work.row.id)
-                .collect::<Vec<_>>()
-        }
+    let only = |f: TicketFilter| async move {
+        all(f)
+            .await
+            .into_iter()
+            .map(|r| r.work.row.id)
+            .collect::<Vec<_>>()
     };
     assert!(
         only(TicketFilter {
@@ -177,16 +174,13 @@ async fn queue_details<S: Store>(s: &S, [t1, t2, t3]: [i64; 3], tech: i64) {
 
     // Unread until the technician looks; the employee writing again makes
     // it unread again, for that technician only.
-    let unread = |id: i64| {
-        let all = all.clone();
-        async move {
-            all(TicketFilter::default())
-                .await
-                .into_iter()
-                .find(|r| r.work.row.id == id)
-                .unwrap()
-                .unread()
-        }
+    let unread = |id: i64| async move {
+        all(TicketFilter::default())
+            .await
+            .into_iter()
+            .find(|r| r.work.row.id == id)
+            .unwrap()
+            .unread()
     };
     assert!(unread(t1).await);
     s.mark_ticket_seen(tech, t1, chrono::Utc::now())
