@@ -9,14 +9,14 @@ import { agent, desk } from './desk';
 
 test.describe.configure({ mode: 'serial' });
 
-async function login(page: Page, next = '/'): Promise<void> {
+async function login(page: Page, next = '/', email = desk().email): Promise<void> {
   const d = desk();
   await page.goto(d.url + next);
   await expect(page).toHaveURL(/\/login\?next=/);
-  await page.getByLabel('E-mail').fill(d.email);
+  await page.getByLabel('E-mail').fill(email);
   await page.getByLabel('Password').fill(d.password);
   await page.getByRole('button', { name: 'Log in' }).click();
-  await expect(page.getByTestId('who')).toHaveText(d.email);
+  await expect(page.getByTestId('who')).toHaveText(email);
 }
 
 async function axe(page: Page, what: string): Promise<void> {
@@ -131,13 +131,13 @@ test('a reply reaches the device and an internal note never does', async ({ page
 
 test('a stale change is refused and can be applied again', async ({ page }) => {
   const d = desk();
+  // Another technician will change the ticket meanwhile; live updates are
+  // held back so that the page still shows the old version.
+  await page.route('**/api/v1/events*', (r) => r.abort());
   await login(page);
   const id = await ticketId(d.tickets[2].subject);
   await page.goto(`${d.url}/tickets/${id}`);
   await expect(page.getByTestId('ticket')).toBeVisible();
-  // Another technician changes the ticket meanwhile; the live update is
-  // held back so that the page still shows the old version.
-  await page.route('**/api/v1/events*', (r) => r.abort());
   const version = await page.getByTestId('ticket').getAttribute('data-version');
   const other = await fetch(`${d.url}/api/v1/tickets/${id}`, {
     method: 'PATCH',
@@ -154,6 +154,21 @@ test('a stale change is refused and can be applied again', async ({ page }) => {
   const now = (await (await api('GET', `/api/v1/tickets/${id}`)).json()) as { tier: number; ticket: { status: string } };
   expect(now.tier).toBe(2);
   expect(now.ticket.status).toBe('open');
+});
+
+test('technicians see who else has the ticket open and who is typing', async ({ page, browser }) => {
+  const d = desk();
+  const id = await ticketId(d.tickets[2].subject);
+  await login(page, `/tickets/${id}`);
+  await expect(page.getByTestId('ticket')).toBeVisible();
+  const other = await browser.newContext();
+  const colleague = await other.newPage();
+  await login(colleague, `/tickets/${id}`, d.tech);
+  await expect(colleague.getByTestId('ticket')).toBeVisible();
+  await expect(page.getByTestId('presence')).toContainText(`${d.tech} is looking at this ticket`);
+  await colleague.getByTestId('reply-body').pressSequentially('On it');
+  await expect(page.getByTestId('presence')).toContainText(`${d.tech} is typing`);
+  await other.close();
 });
 
 test('bulk assignment reports each ticket', async ({ page }) => {

@@ -72,7 +72,8 @@ pub struct EventView {
     /// Increasing; a reconnecting client sends the last one it saw as
     /// `Last-Event-ID`.
     pub id: i64,
-    /// `ticket.created`, `ticket.updated` or `comment.added`.
+    /// `ticket.created`, `ticket.updated`, `comment.added`,
+    /// `presence.viewing` or `presence.typing`.
     pub kind: String,
     /// The ticket it concerns.
     pub ticket_id: Option<i64>,
@@ -119,6 +120,36 @@ pub(super) async fn publish<S: Store>(
         Ok(_) => state.events.wake.notify_waiters(),
         Err(e) => tracing::warn!(ticket = ticket_id, kind, "event not recorded: {e}"),
     }
+}
+
+/// `POST /api/v1/tickets/{id}/presence` body.
+#[derive(Debug, serde::Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Presence {
+    /// The technician is typing a reply or note (else: only looking).
+    #[serde(default)]
+    typing: bool,
+}
+
+/// `POST /api/v1/tickets/{id}/presence`: "I have this ticket open" (or
+/// "I am typing"), told to the other consoles as a `presence.viewing` or
+/// `presence.typing` event. Consoles repeat it while the ticket is open
+/// and forget a colleague they have not heard from for a while, so nothing
+/// about presence is stored beyond the event log.
+pub(super) async fn presence<S: Store>(
+    State(state): State<AppState<S>>,
+    UserAuth(user): UserAuth,
+    axum::extract::Path(raw): axum::extract::Path<String>,
+    ApiJson(p): ApiJson<Presence>,
+) -> Result<StatusCode, ApiError> {
+    let w = super::tickets::work_item(&state, &raw).await?;
+    let kind = if p.typing {
+        "presence.typing"
+    } else {
+        "presence.viewing"
+    };
+    publish(&state, kind, w.row.id, Some(&user.email)).await;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// `GET /api/v1/events`: the event stream.

@@ -156,6 +156,14 @@ pub(super) fn routes<S: Store>() -> DocRouter<AppState<S>> {
                 )],
         )
         .route(
+            "/api/v1/tickets/{id}/presence",
+            post(events::presence::<S>),
+            [Op::post("Tell the other consoles you have this ticket open, or are typing")
+                .auth(Auth::User)
+                .json::<events::Presence>()
+                .empty(204, "Told")],
+        )
+        .route(
             "/api/v1/events",
             get(events::events::<S>),
             [Op::get("Live changes: Server-Sent Events, resumable with Last-Event-ID")

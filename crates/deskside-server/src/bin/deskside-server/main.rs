@@ -204,7 +204,7 @@ async fn serve<S: Store>(store: S, cfg: &ServerConfig) -> Result<()> {
 }
 
 /// Deletes metric samples and inventory changes older than their
-/// retention, hourly. Every node may do it: the deletion is idempotent.
+/// retention, and events older than a day, hourly. Every node may do it: the deletion is idempotent.
 async fn prune<S: Store>(store: S, metrics: std::time::Duration, changes: std::time::Duration) {
     let keep = |d: std::time::Duration| {
         chrono::TimeDelta::from_std(d).unwrap_or(chrono::TimeDelta::days(30))
@@ -222,6 +222,13 @@ async fn prune<S: Store>(store: S, metrics: std::time::Duration, changes: std::t
             Ok(0) => {}
             Ok(n) => tracing::info!(deleted = n, "old inventory changes pruned"),
             Err(e) => tracing::warn!("pruning inventory changes: {e}"),
+        }
+        // The event log only bridges a console's dropped connection (and
+        // carries presence heartbeats): a day is plenty.
+        match store.prune_events(now - chrono::TimeDelta::days(1)).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(deleted = n, "old events pruned"),
+            Err(e) => tracing::warn!("pruning events: {e}"),
         }
     }
 }
