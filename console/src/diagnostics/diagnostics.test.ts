@@ -93,4 +93,19 @@ describe('sections', () => {
     expect(c.find((x) => x.key === 'network')!.data.slice(1)).toEqual([[15, null], [3, null]]);
     expect(c.find((x) => x.key === 'temperature')).toBeUndefined();
   });
+
+  it('puts the rollups of the day before first, with their peaks', () => {
+    const rollups = [
+      { minute: '2026-12-01T10:00:00Z', samples: 6, cpu_avg_percent: 20, cpu_max_percent: 95, min_volume_free_percent: 10, temperature_max_celsius: 71 },
+    ] as unknown as Schemas['MetricRollup'][];
+    const c = charts(bundle.metrics?.history ?? [], null, rollups);
+    const cpu = c.find((x) => x.key === 'cpu')!;
+    expect(cpu.labels).toEqual(['cpu', 'peak']);
+    expect(cpu.data[0][0]).toBe(Date.parse('2026-12-01T10:00:00Z') / 1000);
+    expect(cpu.data[1]).toEqual([20, 50, 70]);
+    expect(cpu.data[2]).toEqual([95, 50, 70]);
+    expect(c.find((x) => x.key === 'memory')!.data[1]).toEqual([null, 25, null]);
+    expect(c.find((x) => x.key === 'disk')!.data[1]).toEqual([90, 98, null]);
+    expect(c.find((x) => x.key === 'temperature')!.data[1]).toEqual([71, null, null]);
+  });
 });

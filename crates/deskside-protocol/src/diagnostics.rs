@@ -11,13 +11,14 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::{
-    CheckResult, Inventory, InventoryDiff, MetricSample, NetworkInterface, StateTransition,
+    CheckResult, Inventory, InventoryDiff, MetricRollup, MetricSample, NetworkInterface,
+    StateTransition,
 };
 
 /// The format version agents write now.
-pub const DIAGNOSTICS_FORMAT_VERSION: u32 = 2;
+pub const DIAGNOSTICS_FORMAT_VERSION: u32 = 3;
 /// The versions readers understand.
-pub const SUPPORTED_FORMAT_VERSIONS: std::ops::RangeInclusive<u32> = 1..=2;
+pub const SUPPORTED_FORMAT_VERSIONS: std::ops::RangeInclusive<u32> = 1..=3;
 
 /// The bundle document.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
@@ -75,8 +76,11 @@ pub struct InventoryChange {
 pub struct BundleMetrics {
     /// Taken while the bundle was built.
     pub current: Option<MetricSample>,
-    /// Recent samples, oldest first.
+    /// Full samples of the last hour, oldest first.
     pub history: Vec<MetricSample>,
+    /// One-minute rollups (min / average / max) of the 23 hours before
+    /// `history`, oldest first (format version 3).
+    pub rollups: Vec<MetricRollup>,
 }
 
 /// The network as the device sees it.

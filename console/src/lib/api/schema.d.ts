@@ -907,10 +907,16 @@ export interface components {
              */
             current: components["schemas"]["MetricSample"] | null;
             /**
-             * @description Recent samples, oldest first.
+             * @description Full samples of the last hour, oldest first.
              * @default []
              */
             history: components["schemas"]["MetricSample"][];
+            /**
+             * @description One-minute rollups (min / average / max) of the 23 hours before
+             *     `history`, oldest first (format version 3).
+             * @default []
+             */
+            rollups: components["schemas"]["MetricRollup"][];
         };
         /** @description What the desk could make of a ticket's bundle. */
         BundleState: "ok" | "missing" | "corrupt" | "unsupported_version" | "unavailable";
@@ -1286,7 +1292,8 @@ export interface components {
              * @description Current metrics and history.
              * @default {
              *       "current": null,
-             *       "history": []
+             *       "history": [],
+             *       "rollups": []
              *     }
              */
             metrics: components["schemas"]["BundleMetrics"];
@@ -1830,6 +1837,74 @@ export interface components {
              * @description Memory in use in bytes.
              */
             used_bytes: number;
+        };
+        /** @description One minute of samples, condensed: what the device did, kept for a day. */
+        MetricRollup: {
+            /**
+             * Format: float
+             * @description Lowest battery charge seen, percent.
+             */
+            battery_min_percent?: number | null;
+            /**
+             * Format: float
+             * @description Average CPU usage, percent.
+             */
+            cpu_avg_percent?: number | null;
+            /**
+             * Format: float
+             * @description Highest CPU usage seen, percent.
+             */
+            cpu_max_percent?: number | null;
+            /**
+             * Format: double
+             * @description Average one-minute load.
+             */
+            load_one_avg?: number | null;
+            /**
+             * Format: uint64
+             * @description Average memory in use, bytes.
+             */
+            memory_used_avg_bytes?: number | null;
+            /**
+             * Format: uint64
+             * @description Highest memory in use, bytes.
+             */
+            memory_used_max_bytes?: number | null;
+            /**
+             * Format: float
+             * @description Lowest free space on any volume, percent of that volume.
+             */
+            min_volume_free_percent?: number | null;
+            /**
+             * Format: date-time
+             * @description Start of the minute.
+             */
+            minute: string;
+            /**
+             * Format: double
+             * @description Average bytes received per second, all interfaces.
+             */
+            net_rx_avg_bytes_per_sec?: number | null;
+            /**
+             * Format: double
+             * @description Average bytes sent per second, all interfaces.
+             */
+            net_tx_avg_bytes_per_sec?: number | null;
+            /**
+             * Format: uint32
+             * @description Number of samples condensed into this minute.
+             */
+            samples: number;
+            /**
+             * Format: uint64
+             * @description Highest swap in use, bytes.
+             */
+            swap_used_max_bytes?: number | null;
+            /**
+             * Format: float
+             * @description Highest temperature seen on any sensor, °C.
+             */
+            temperature_max_celsius?: number | null;
         };
         /** @description One health sample of a device. */
         MetricSample: {

@@ -13,7 +13,7 @@ impl Agent {
         let (history, changes) = {
             let store = self.store();
             (
-                store.metric_history(now - crate::diagnostics::HISTORY)?,
+                store.metric_history(now - crate::diagnostics::ROLLUP_HISTORY)?,
                 store.inventory_changes(now - crate::diagnostics::SOFTWARE_CHANGES)?,
             )
         };
@@ -92,11 +92,12 @@ impl Agent {
         Ok(crate::health::chart(&self.store().metric_history(since)?))
     }
 
-    /// Keeps metric samples for diagnostics bundles (an hour's worth).
+    /// Keeps metric samples for diagnostics bundles (a day's worth: the
+    /// last hour goes in full, the rest as one-minute rollups).
     pub fn record_metrics(&self, samples: &[deskside_protocol::MetricSample]) -> SyncResult<()> {
         Ok(self
             .store()
-            .record_metrics(samples, crate::diagnostics::HISTORY)?)
+            .record_metrics(samples, crate::diagnostics::ROLLUP_HISTORY)?)
     }
 
     /// When the newest kept metric sample was taken.

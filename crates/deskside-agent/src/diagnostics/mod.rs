@@ -3,10 +3,11 @@
 //! and the bundle says what was dropped). `docs/DIAGNOSTICS.md` describes
 //! the format.
 //!
-//! Format version 2 holds: the agent version and configuration (secrets
+//! Format version 3 holds: the agent version and configuration (secrets
 //! removed); what the privacy settings left out; the device summary and
-//! the software changes of the last 7 days; the current metrics and the
-//! last 60 minutes of history; every check result with recent
+//! the software changes of the last 7 days; the current metrics, the
+//! last 60 minutes of samples and one-minute rollups of the 23 hours
+//! before; every check result with recent
 //! transitions; the top processes with redacted command lines; the
 //! network state with the desk's reachability; the agent's last 200 log
 //! lines (redacted); and the name of the screenshot attached beside it.
@@ -32,8 +33,10 @@ pub const FORMAT_VERSION: u32 = deskside_protocol::diagnostics::DIAGNOSTICS_FORM
 pub const MAX_BYTES: usize = 2 * 1024 * 1024;
 /// Log lines included.
 pub const LOG_LINES: usize = 200;
-/// How far back metric history goes.
+/// How far back full metric samples go.
 pub const HISTORY: chrono::TimeDelta = chrono::TimeDelta::minutes(60);
+/// How far back metric history goes: one-minute rollups before [`HISTORY`].
+pub const ROLLUP_HISTORY: chrono::TimeDelta = chrono::TimeDelta::hours(24);
 /// How far back software changes go.
 pub const SOFTWARE_CHANGES: chrono::TimeDelta = chrono::TimeDelta::days(7);
 /// Processes listed per ranking.
@@ -52,7 +55,7 @@ pub struct Inputs<'a> {
     pub state_dir: &'a Path,
     /// The current inventory.
     pub inventory: Option<&'a Inventory>,
-    /// Kept metric samples, oldest first.
+    /// Kept metric samples of the last [`ROLLUP_HISTORY`], oldest first.
     pub history: &'a [MetricSample],
     /// Kept inventory changes, oldest first.
     pub changes: &'a [(DateTime<Utc>, InventoryDiff)],
@@ -127,13 +130,19 @@ pub fn build(inputs: Inputs<'_>) -> Bundle {
             .then(|| tracker.overall().as_str().to_owned()),
         check_results: tracker.last_results.values().cloned().collect(),
         transitions: tracker.transitions.iter().cloned().collect(),
-        metrics: Metrics {
-            current,
-            history: history
+        metrics: {
+            // The last hour in full; the day before it as one-minute
+            // rollups, which keep each minute's spike.
+            let (recent, older): (Vec<MetricSample>, Vec<MetricSample>) = history
                 .iter()
-                .filter(|s| s.timestamp > now - HISTORY)
+                .filter(|s| s.timestamp > now - ROLLUP_HISTORY)
                 .cloned()
-                .collect(),
+                .partition(|s| s.timestamp > now - HISTORY);
+            Metrics {
+                current,
+                history: recent,
+                rollups: deskside_host::metrics::history::rollups(&older),
+            }
         },
         processes: procs,
         network: Some(network::state(interfaces, desk_url, Duration::from_secs(3))),
@@ -216,7 +225,8 @@ pub fn compress(mut bundle: Bundle) -> std::io::Result<Vec<u8>> {
         if bytes.len() <= MAX_BYTES {
             return Ok(bytes);
         }
-        let dropped = drop_oldest(&mut bundle.metrics.history, "metric samples")
+        let dropped = drop_oldest(&mut bundle.metrics.rollups, "metric rollups")
+            .or_else(|| drop_oldest(&mut bundle.metrics.history, "metric samples"))
             .or_else(|| drop_oldest(&mut bundle.transitions, "check transitions"))
             .or_else(|| drop_oldest(&mut bundle.logs, "log lines"))
             .or_else(|| drop_oldest(&mut bundle.software_changes, "inventory changes"))
@@ -273,6 +283,57 @@ mod tests {
     }
 
     #[test]
+    fn a_day_of_history_goes_as_the_last_hour_in_full_and_rollups_before() {
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = AgentConfig::default();
+        let now = Utc::now();
+        // A sample a minute for 30 hours, newest last.
+        let history: Vec<MetricSample> = (0..30 * 60)
+            .rev()
+            .map(|m| {
+                let mut s = sample(now - chrono::TimeDelta::minutes(m), "eth0");
+                s.cpu =
+                    serde_json::from_value(serde_json::json!({"usage_percent": m as f32 % 100.0}))
+                        .ok();
+                s
+            })
+            .collect();
+        let b = build(Inputs {
+            history: &history,
+            ..inputs(&cfg, dir.path())
+        });
+        assert!(
+            b.metrics
+                .history
+                .iter()
+                .all(|s| s.timestamp > now - HISTORY)
+        );
+        assert!(
+            (58..=60).contains(&b.metrics.history.len()),
+            "{}",
+            b.metrics.history.len()
+        );
+        let r = &b.metrics.rollups;
+        assert!((1375..=1382).contains(&r.len()), "{}", r.len());
+        assert!(r.windows(2).all(|w| w[0].minute < w[1].minute));
+        assert!(r.first().unwrap().minute > now - ROLLUP_HISTORY - chrono::TimeDelta::minutes(1));
+        assert!(r.last().unwrap().minute <= now - HISTORY);
+        assert!(
+            r.iter()
+                .all(|m| m.samples == 1 && m.cpu_max_percent.is_some())
+        );
+        // Within the cap, and what is dropped first is the oldest rollups.
+        let bytes = compress(b).unwrap();
+        assert!(bytes.len() <= MAX_BYTES);
+        let v = decompress(&bytes).unwrap();
+        assert_eq!(v["metrics"]["rollups"].as_array().unwrap().len(), r_len(&v));
+    }
+
+    fn r_len(v: &serde_json::Value) -> usize {
+        v["metrics"]["rollups"].as_array().map_or(0, Vec::len)
+    }
+
+    #[test]
     fn the_bundle_is_versioned_gzip_without_secrets() {
         let dir = tempfile::tempdir().unwrap();
         let mut cfg = AgentConfig::default();
@@ -281,7 +342,7 @@ mod tests {
         cfg.desk.proxy = Some("http://proxyuser:proxypass@proxy:3128".into());
         let bytes = compress(build(inputs(&cfg, dir.path()))).unwrap();
         let v = decompress(&bytes).unwrap();
-        assert_eq!(v["format_version"], 2);
+        assert_eq!(v["format_version"], 3);
         assert!(!v.to_string().contains("topsecret"));
         assert!(!v.to_string().contains("deskpass"), "{}", v["config"]);
         assert!(!v.to_string().contains("proxypass"), "{}", v["config"]);

@@ -106,6 +106,36 @@ impl Minute {
     }
 }
 
+/// One-minute rollups of `samples` (in any order), oldest first: the
+/// same min / average / max per minute as the in-memory history keeps.
+pub fn rollups(samples: &[MetricSample]) -> Vec<MetricRollup> {
+    let mut sorted: Vec<&MetricSample> = samples.iter().collect();
+    sorted.sort_by_key(|s| s.timestamp);
+    let mut out = Vec::new();
+    let mut current: Option<Minute> = None;
+    for s in sorted {
+        let start = s
+            .timestamp
+            .duration_trunc(TimeDelta::minutes(1))
+            .unwrap_or(s.timestamp);
+        match current.as_mut() {
+            Some(m) if m.start == start => m.add(s),
+            _ => {
+                if let Some(m) = current.take() {
+                    out.push(m.rollup());
+                }
+                let mut m = Minute::new(start);
+                m.add(s);
+                current = Some(m);
+            }
+        }
+    }
+    if let Some(m) = current {
+        out.push(m.rollup());
+    }
+    out
+}
+
 /// Raw samples and one-minute rollups, each bounded by its retention.
 #[derive(Debug, Clone)]
 pub struct MetricsHistory {
@@ -188,6 +218,32 @@ impl MetricsHistory {
             .cloned()
             .chain(self.current.as_ref().map(Minute::rollup))
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod rollup_tests {
+    use super::*;
+
+    fn at(secs: i64, cpu: f32) -> MetricSample {
+        serde_json::from_value(serde_json::json!({
+            "timestamp": DateTime::<Utc>::from_timestamp(1_700_000_040 + secs, 0).unwrap(),
+            "cpu": {"usage_percent": cpu}
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn rollups_per_minute_keep_the_spike() {
+        // Out of order on purpose: 00:00, 00:10, 00:50 | 01:05.
+        let r = rollups(&[at(65, 5.0), at(0, 10.0), at(50, 90.0), at(10, 20.0)]);
+        assert_eq!(r.len(), 2);
+        assert_eq!(r[0].samples, 3);
+        assert_eq!(r[0].cpu_max_percent, Some(90.0));
+        assert_eq!(r[0].cpu_avg_percent, Some(40.0));
+        assert_eq!(r[1].samples, 1);
+        assert!(r[0].minute < r[1].minute);
+        assert!(rollups(&[]).is_empty());
     }
 }
 
