@@ -11,3 +11,4 @@ cargo bench --locked -p deskside-agent --bench inventory
 cargo bench --locked -p deskside-agent --bench checks
 cargo bench --locked -p deskside-e2e --bench agent
 scripts/bench-tray.sh
+scripts/bench-console.sh

@@ -465,6 +465,19 @@ pub(super) async fn create_ticket<S: Store>(
         }
     }
     let request_hash = request_hash(&ticket_bytes, &files);
+    // The bundle is checked as it arrives (a technician sees the same
+    // verdict when opening it); a bad one never costs the employee the
+    // ticket, but it is logged for whoever runs the desk.
+    let bundle = files.iter().find(|f| f.3).map(|f| f.2.clone());
+    let bundle_state = match bundle {
+        Some(bytes) => tokio::task::spawn_blocking(move || {
+            let v = super::diagnostics::read_bundle(&bytes);
+            (v.state, v.reason)
+        })
+        .await
+        .ok(),
+        None => None,
+    };
     // Content first, rows second: a crash in between leaves an unreferenced
     // blob, never a row without content. A refused or failed insert removes
     // what it stored.
@@ -534,6 +547,17 @@ pub(super) async fn create_ticket<S: Store>(
             )
         })?;
     tracing::info!(ticket = id, device = device.id, created, "ticket submitted");
+    if let Some((state, reason)) = bundle_state
+        && state != super::diagnostics::BundleState::Ok
+    {
+        tracing::warn!(
+            ticket = id,
+            device = device.id,
+            ?state,
+            reason = reason.as_deref().unwrap_or_default(),
+            "the ticket's diagnostics bundle cannot be shown"
+        );
+    }
     if created {
         super::events::publish(&state, "ticket.created", id, Some("device")).await;
     }

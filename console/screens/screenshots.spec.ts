@@ -1,0 +1,42 @@
+// Screenshots of the console for the README and docs/screenshots: the
+// queue, a ticket and its diagnostics viewer, in English, Korean and
+// Japanese, against the same real desk and agent as the browser tests.
+import { expect, test } from '@playwright/test';
+import { desk } from '../e2e/desk';
+
+const OUT = '../docs/screenshots';
+
+test('console screenshots in en, ko and ja', async ({ page }) => {
+  const d = desk();
+  await page.setViewportSize({ width: 1400, height: 860 });
+  await page.goto(d.url + '/login');
+  await page.getByLabel('E-mail').fill(d.email);
+  await page.getByLabel('Password').fill(d.password);
+  await page.getByRole('button', { name: 'Log in' }).click();
+  await expect(page.getByTestId('who')).toBeVisible();
+  const r = await fetch(`${d.url}/api/v1/tickets?text=${encodeURIComponent(d.tickets[0].subject)}`, { headers: { authorization: `Bearer ${d.token}` } });
+  const id = ((await r.json()) as { tickets: { id: number }[] }).tickets[0].id;
+  await fetch(`${d.url}/api/v1/tickets/${id}/comments`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${d.token}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ body: 'Is it only in meeting room 3, or everywhere?' }),
+  });
+  await fetch(`${d.url}/api/v1/tickets/${id}/comments`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${d.token}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ body: 'The access point there was replaced last week.', internal: true }),
+  });
+  for (const lang of ['en', 'ko', 'ja']) {
+    await page.goto(d.url + '/');
+    await page.getByTestId('language').selectOption(lang);
+    await expect(page.getByTestId('queue').locator('tbody tr[data-id]').first()).toBeVisible();
+    await page.screenshot({ path: `${OUT}/console-queue-${lang}.png` });
+    await page.goto(`${d.url}/tickets/${id}`);
+    await expect(page.getByTestId('conversation')).toBeVisible();
+    await page.screenshot({ path: `${OUT}/console-ticket-${lang}.png` });
+    await page.locator('#tab-diagnostics').click();
+    await expect(page.getByTestId('chart-cpu')).toHaveAttribute('data-drawn', 'true');
+    await page.screenshot({ path: `${OUT}/console-diagnostics-${lang}.png`, fullPage: true });
+  }
+  await page.getByTestId('language').selectOption('en');
+});
