@@ -258,7 +258,7 @@ async fn tickets_filed_offline_arrive_once_with_diagnostics() {
     let mut json = Vec::new();
     std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&bytes[..]), &mut json).unwrap();
     let bundle: serde_json::Value = serde_json::from_slice(&json).unwrap();
-    assert_eq!(bundle["format_version"], 2);
+    assert_eq!(bundle["format_version"], 3);
     assert_eq!(bundle["device"]["device"]["device_key"], "e2e-offline");
     let probe = &bundle["network"]["desk"];
     assert_eq!(probe["url"], desk.url());
