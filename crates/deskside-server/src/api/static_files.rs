@@ -116,17 +116,7 @@ pub(super) async fn console(method: Method, uri: Uri, headers: HeaderMap) -> Res
         Some(file) => {
             let immutable = name.starts_with("assets/");
             let mime = file.metadata.mimetype().to_owned();
-            let mut resp = if accepts_gzip(&headers)
-                && compressible(&mime)
-                && let Some(gz) = gzipped(&file)
-            {
-                let mut r = gz.as_ref().clone().into_response();
-                r.headers_mut()
-                    .insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
-                r
-            } else {
-                file.data.into_owned().into_response()
-            };
+            let mut resp = body(&file, accepts_gzip(&headers) && compressible(&mime));
             let h = resp.headers_mut();
             if let Ok(v) = HeaderValue::from_str(&mime) {
                 h.insert(header::CONTENT_TYPE, v);
@@ -161,6 +151,19 @@ pub(super) async fn console(method: Method, uri: Uri, headers: HeaderMap) -> Res
     resp
 }
 
+/// A file's content, gzip-compressed when `gzip`.
+fn body(file: &rust_embed::EmbeddedFile, gzip: bool) -> Response {
+    match gzip.then(|| gzipped(file)).flatten() {
+        Some(gz) => {
+            let mut r = gz.as_ref().clone().into_response();
+            r.headers_mut()
+                .insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+            r
+        }
+        None => file.data.clone().into_owned().into_response(),
+    }
+}
+
 fn compressible(mime: &str) -> bool {
     mime.starts_with("text/")
         || mime.contains("javascript")
@@ -171,16 +174,7 @@ fn compressible(mime: &str) -> bool {
 fn index(headers: &HeaderMap) -> Response {
     let mut resp = match Console::get("index.html") {
         Some(file) => {
-            let mut r = if accepts_gzip(headers)
-                && let Some(gz) = gzipped(&file)
-            {
-                let mut r = gz.as_ref().clone().into_response();
-                r.headers_mut()
-                    .insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
-                r
-            } else {
-                file.data.into_owned().into_response()
-            };
+            let mut r = body(&file, accepts_gzip(headers));
             r.headers_mut()
                 .insert(header::VARY, HeaderValue::from_static("accept-encoding"));
             r
