@@ -35,7 +35,7 @@ log=$(mktemp)
 trap 'rm -f "$log" "${ui_log:-}" "${console_log:-}" "${e2e_log:-}"; stop_test_postgres; stop_test_s3' EXIT
 start_test_postgres
 start_test_s3
-cargo test --locked --workspace 2>&1 | tee "$log"
+cargo test --locked --workspace --no-fail-fast 2>&1 | tee "$log"
 echo "==> front-end unit tests (Vitest)"
 ui_log=$(mktemp)
 npm --prefix ui test 2>&1 | tee "$ui_log"

@@ -5,6 +5,8 @@
 // - a filter change: the click to the new page drawn, 10 changes;
 // - the ticket with the 2 MB bundle: opening the diagnostics tab to every
 //   chart drawn, 5 times;
+// - live: a ticket filed through the device API to its row in an open
+//   queue, 5 times;
 // and the JavaScript of the first load (gzip). Figures are medians, with
 // the targets of the console issue beside them as ratios.
 // Usage: node bench/console-bench.mjs SERVER_BINARY
@@ -180,6 +182,18 @@ for (let i = 0; i < 10; i += 1) {
   const end = await page.evaluate(() => performance.getEntriesByName('deskside:queue-ready').at(-1).startTime);
   filter.push(end - start);
 }
+// Live: a ticket filed through the device API to its row in an open queue.
+const live = [];
+await page.goto(`${url}/`);
+await page.waitForSelector('[data-testid=queue] tbody tr[data-id]');
+await page.waitForFunction(() => document.documentElement.dataset.live === 'on');
+for (let i = 0; i < 5; i += 1) {
+  const n = TICKETS + 100 + i;
+  const start = Date.now();
+  const id = await file(n, null);
+  await page.waitForSelector(`[data-testid=queue] tbody tr[data-id="${id}"]`, { timeout: 30000 });
+  live.push(Date.now() - start);
+}
 const diag = [];
 for (let i = 0; i < 5; i += 1) {
   await page.goto(`${url}/tickets/${bigId}`);
@@ -211,5 +225,6 @@ console.log(row('JavaScript on first load, gzip', jsKb, 150, 'KB'));
 console.log(row(`queue interactive after navigation, ${TICKETS} tickets (5 cold loads)`, median(queue), 1000, 'ms'));
 console.log(row('filter change to the new page drawn (10 changes)', median(filter), 200, 'ms'));
 console.log(row('2 MB bundle: diagnostics tab to every chart drawn (5 opens)', median(diag), 1000, 'ms'));
+console.log(row('live: a ticket filed to its row in an open queue (5 tickets)', median(live), 2000, 'ms'));
 console.log(`desk: GET diagnostics of the 2 MB bundle, median ${Math.round(median(apiTimes))} ms`);
-console.log(`charts loaded on demand: ${lazyKb.toFixed(1)} KB gzip; raw: queue ${queue.map(Math.round).join(', ')} ms; filter ${filter.map(Math.round).join(', ')} ms; diagnostics ${diag.map(Math.round).join(', ')} ms`);
+console.log(`charts loaded on demand: ${lazyKb.toFixed(1)} KB gzip; raw: queue ${queue.map(Math.round).join(', ')} ms; live ${live.join(', ')} ms; filter ${filter.map(Math.round).join(', ')} ms; diagnostics ${diag.map(Math.round).join(', ')} ms`);
