@@ -102,7 +102,10 @@ fn a_ticket_filed_from_the_window_is_queued_offline_and_listed() {
 fn the_preview_is_the_bundle_that_would_be_sent() {
     let app = app();
     let bundle = call(&app, "preview_diagnostics", json!({})).unwrap();
-    assert_eq!(bundle["format_version"], deskside_agent::diagnostics::FORMAT_VERSION);
+    assert_eq!(
+        bundle["format_version"],
+        deskside_agent::diagnostics::FORMAT_VERSION
+    );
     assert!(bundle["device"]["os"].is_object());
     assert!(bundle["processes"]["by_memory"].is_array());
 }

@@ -3199,3 +3199,55 @@ async fn postgres_console() {
         console_flow(s).await;
     }
 }
+
+/// An event stream ends after its lifetime, so a revoked credential stops
+/// receiving events: reconnecting checks it again.
+#[tokio::test]
+async fn event_streams_end_and_revoked_tokens_cannot_reconnect() {
+    use deskside_server::store::Role;
+    let (store, _dir) = common::sqlite().await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let blobs = deskside_server::blobs::DiskBlobs::new(_dir.path().join("blobs")).unwrap();
+    let limits = Limits {
+        event_stream_lifetime: Duration::from_secs(1),
+        ..Limits::default()
+    };
+    tokio::spawn(api::serve(
+        listener,
+        router(store.clone(), blobs, limits),
+        std::future::pending(),
+    ));
+    let (_, token) = api_user(&store, "ev@example.com", Role::Technician).await;
+    let mut stream = common::http()
+        .get(format!("{base}/api/v1/events"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stream.status(), StatusCode::OK);
+    let mut read = String::new();
+    let ended = tokio::time::timeout(Duration::from_secs(10), async {
+        while let Some(chunk) = stream.chunk().await.unwrap() {
+            read.push_str(&String::from_utf8_lossy(&chunk));
+        }
+    })
+    .await;
+    assert!(ended.is_ok(), "the stream did not end: {read}");
+    assert!(read.contains("event: ready"), "{read}");
+    let (st, _) = call(
+        reqwest::Method::POST,
+        format!("{base}/api/v1/auth/logout"),
+        Some(&token),
+        None,
+    )
+    .await;
+    assert_eq!(st, StatusCode::NO_CONTENT);
+    let again = common::http()
+        .get(format!("{base}/api/v1/events"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), StatusCode::UNAUTHORIZED);
+}

@@ -185,6 +185,11 @@ pub(super) async fn events<S: Store>(
     let store = state.store.clone();
     let wake = Arc::clone(&state.events.wake);
     let closing = closing().subscribe();
+    // A stream ends after its lifetime and the browser reconnects (with
+    // `Last-Event-ID`, so nothing is missed), which checks its credentials
+    // again: a revoked session or token stops receiving events within
+    // that time, not only at the next page load.
+    let ends = tokio::time::Instant::now() + state.stream_lifetime;
     let stream = futures_util::stream::unfold(
         (start, Vec::<EventRow>::new().into_iter(), true),
         move |(mut last, mut pending, mut first)| {
@@ -229,6 +234,7 @@ pub(super) async fn events<S: Store>(
                         () = &mut woken => {}
                         () = tokio::time::sleep(POLL) => {}
                         _ = closing.changed() => return None,
+                        () = tokio::time::sleep_until(ends) => return None,
                     }
                 }
             }

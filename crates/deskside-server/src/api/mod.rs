@@ -94,6 +94,8 @@ pub struct AppState<S> {
     pub trusted_proxies: Arc<Vec<std::net::IpAddr>>,
     /// Wakes this node's event streams.
     pub events: Arc<events::EventHub>,
+    /// How long one event stream lasts.
+    pub stream_lifetime: Duration,
 }
 
 /// The newest policy a node has read. Versions never change once written,
@@ -133,6 +135,9 @@ pub struct Limits {
     pub enroll_per_minute: u32,
     /// Time between check-ins.
     pub checkin_interval: Duration,
+    /// How long one event stream lasts before the browser reconnects
+    /// (and its credentials are checked again).
+    pub event_stream_lifetime: Duration,
 }
 
 impl Default for Limits {
@@ -142,6 +147,7 @@ impl Default for Limits {
             request_timeout: Duration::from_secs(30),
             enroll_per_minute: 10,
             checkin_interval: Duration::from_secs(60),
+            event_stream_lifetime: Duration::from_secs(300),
         }
     }
 }

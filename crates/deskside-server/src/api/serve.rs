@@ -64,6 +64,7 @@ pub fn router_with<S: Store>(
             policy: Arc::new(PolicyCache::default()),
             trusted_proxies: Arc::new(trusted_proxies),
             events,
+            stream_lifetime: limits.event_stream_lifetime,
         })
         .layer(axum::middleware::from_fn(json_errors))
         .layer(axum::middleware::from_fn(
