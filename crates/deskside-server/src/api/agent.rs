@@ -595,17 +595,12 @@ fn new_ticket(bytes: &[u8]) -> Result<deskside_protocol::NewTicket, ApiError> {
     if has_nul(&value) {
         return Err(invalid("text must not contain NUL characters"));
     }
-    if let Some(c) = fields.get("category") {
-        let known = c.as_str().is_some_and(|c| {
-            enum_from(c, deskside_protocol::TicketCategory::Other)
-                != deskside_protocol::TicketCategory::Other
-                || c == "other"
-        });
-        if !known {
-            return Err(invalid(format!(
-                "ticket part: unknown category {c} (hardware, software, network, account, printer, other)"
-            )));
-        }
+    if let Some(c) = fields.get("category")
+        && c.as_str().is_none_or(|name| known_category(name).is_err())
+    {
+        return Err(invalid(format!(
+            "ticket part: unknown category {c} (hardware, software, network, account, printer, other)"
+        )));
     }
     serde_json::from_value(value).map_err(|e| invalid(format!("ticket part: {e}")))
 }

@@ -156,6 +156,19 @@ fn enum_from<T: serde::de::DeserializeOwned>(s: &str, fallback: T) -> T {
     serde_json::from_value(serde_json::Value::String(s.to_owned())).unwrap_or(fallback)
 }
 
+/// A category by its exact name. The protocol's type reads unknown names
+/// as `other` (so agents can read a newer desk); input to the desk must
+/// not turn a typo into `other` silently.
+fn known_category(name: &str) -> Result<deskside_protocol::TicketCategory, String> {
+    use deskside_protocol::TicketCategory;
+    match enum_from(name, TicketCategory::Other) {
+        TicketCategory::Other if name != "other" => Err(format!(
+            "unknown category {name:?} (hardware, software, network, account, printer, other)"
+        )),
+        known => Ok(known),
+    }
+}
+
 fn snake<T: serde::Serialize>(v: T) -> String {
     serde_json::to_value(v)
         .ok()

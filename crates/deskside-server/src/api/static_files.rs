@@ -13,7 +13,9 @@
 
 use std::collections::HashMap;
 use std::io::Write;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Mutex, OnceLock};
+
+use axum::body::Bytes;
 
 use axum::http::{HeaderMap, HeaderValue, Method, Uri, header};
 
@@ -42,19 +44,20 @@ const NOT_BUILT: &str = "<!doctype html>\n<html lang=\"en\"><head><meta charset=
 
 /// Gzip bodies of embedded files, made on first use, by content (debug
 /// builds read the files from disk, where a rebuilt console changes them).
-type GzCache = Mutex<HashMap<[u8; 32], Arc<Vec<u8>>>>;
+type GzCache = Mutex<HashMap<[u8; 32], Bytes>>;
 
-fn gzipped(file: &rust_embed::EmbeddedFile) -> Option<Arc<Vec<u8>>> {
+fn gzipped(file: &rust_embed::EmbeddedFile) -> Option<Bytes> {
     static CACHE: OnceLock<GzCache> = OnceLock::new();
     let cache = CACHE.get_or_init(Default::default);
     let key = file.metadata.sha256_hash();
     if let Some(hit) = cache.lock().ok()?.get(&key) {
-        return Some(Arc::clone(hit));
+        // A shared handle: answers do not copy the compressed file.
+        return Some(hit.clone());
     }
     let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
     e.write_all(&file.data).ok()?;
-    let gz = Arc::new(e.finish().ok()?);
-    cache.lock().ok()?.insert(key, Arc::clone(&gz));
+    let gz = Bytes::from(e.finish().ok()?);
+    cache.lock().ok()?.insert(key, gz.clone());
     Some(gz)
 }
 
@@ -155,7 +158,7 @@ pub(super) async fn console(method: Method, uri: Uri, headers: HeaderMap) -> Res
 fn body(file: &rust_embed::EmbeddedFile, gzip: bool) -> Response {
     match gzip.then(|| gzipped(file)).flatten() {
         Some(gz) => {
-            let mut r = gz.as_ref().clone().into_response();
+            let mut r = gz.into_response();
             r.headers_mut()
                 .insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
             r

@@ -108,15 +108,7 @@ async fn ticket_filter<S: Store>(
     }
     let category = match q.category.as_deref() {
         None | Some("") => None,
-        Some(name) => {
-            let parsed = enum_from(name, deskside_protocol::TicketCategory::Other);
-            if parsed == deskside_protocol::TicketCategory::Other && name != "other" {
-                return Err(bad_query(format!(
-                    "unknown category {name:?} (hardware, software, network, account, printer, other)"
-                )));
-            }
-            Some(snake(parsed))
-        }
+        Some(name) => Some(snake(super::known_category(name).map_err(bad_query)?)),
     };
     let sort = match q.sort.as_deref() {
         None | Some("" | "newest") => TicketSort::Newest,
@@ -407,21 +399,14 @@ pub struct TicketPatch {
     version: Option<i64>,
 }
 
-/// A category by its exact name: the protocol's type reads unknown names
-/// as `other` (for agents reading a newer desk), which must not turn a
-/// technician's typo into a silent change.
+/// A category by its exact name (see [`super::known_category`]).
 fn known_category<'de, D: serde::Deserializer<'de>>(
     d: D,
 ) -> Result<Option<deskside_protocol::TicketCategory>, D::Error> {
-    use deskside_protocol::TicketCategory;
     let name = <String as serde::Deserialize>::deserialize(d)?;
-    let parsed = enum_from(&name, TicketCategory::Other);
-    if parsed == TicketCategory::Other && name != "other" {
-        return Err(serde::de::Error::custom(format!(
-            "unknown category {name:?} (hardware, software, network, account, printer, other)"
-        )));
-    }
-    Ok(Some(parsed))
+    super::known_category(&name)
+        .map(Some)
+        .map_err(serde::de::Error::custom)
 }
 
 pub(super) fn some<'de, D: serde::Deserializer<'de>, T: serde::Deserialize<'de>>(
