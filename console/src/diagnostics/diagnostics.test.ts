@@ -18,7 +18,10 @@ const bundle = {
       },
     },
   ],
-  transitions: [{ check_id: 'disk_root', from: 'ok', to: 'critical', at: '2026-12-01T11:00:00Z', summary: '/: 2% free' }],
+  transitions: [
+    { check_id: 'disk_root', from: 'ok', to: 'critical', at: '2026-12-01T11:00:00Z', summary: '/: 2% free' },
+    { check_id: 'firewall', from: null, to: 'warning', at: '2026-12-01T10:00:00Z', summary: 'off' },
+  ],
   check_results: [
     { check_id: 'memory', state: 'ok', summary: 'fine', timestamp: '2026-12-01T11:59:00Z' },
     { check_id: 'disk_root', state: 'critical', summary: '/: 2% free', timestamp: '2026-12-01T11:59:00Z' },
@@ -49,7 +52,10 @@ const bundle = {
 describe('what changed before it broke', () => {
   it('puts every kind of change on one timeline, nearest to the filing first', () => {
     const t = buildTimeline(bundle);
-    expect(t.map((e) => e.kind)).toEqual([
+    const first = t.find((e) => e.kind === 'check_first');
+    expect(first).toMatchObject({ subject: 'firewall', to: 'warning' });
+    expect(first?.from).toBeUndefined();
+    expect(t.map((e) => e.kind).filter((k) => k !== 'check_first')).toEqual([
       'check_changed',
       'reboot',
       'policy',

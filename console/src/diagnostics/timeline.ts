@@ -12,6 +12,7 @@ export type TimelineKind =
   | 'software_changed'
   | 'system_changed'
   | 'check_changed'
+  | 'check_first'
   | 'reboot'
   | 'policy';
 
@@ -39,7 +40,11 @@ export function buildTimeline(b: Bundle): TimelineEvent[] {
     for (const f of c.system_changes ?? [])
       out.push({ at: change.seen_at, kind: 'system_changed', subject: f.path, from: show(f.old), to: show(f.new) });
   }
-  for (const tr of b.transitions ?? []) out.push({ at: tr.at, kind: 'check_changed', subject: tr.check_id, from: tr.from, to: tr.to });
+  // A new check's first reported state comes from nothing, not from "ok".
+  for (const tr of b.transitions ?? []) {
+    if (tr.from == null) out.push({ at: tr.at, kind: 'check_first', subject: tr.check_id, to: tr.to });
+    else out.push({ at: tr.at, kind: 'check_changed', subject: tr.check_id, from: tr.from, to: tr.to });
+  }
   const boot = b.device?.os?.boot_time;
   if (boot) out.push({ at: boot, kind: 'reboot', subject: b.device?.device?.hostname ?? '' });
   for (const line of b.logs ?? []) {

@@ -352,11 +352,17 @@ impl AgentConfig {
                 Err(source) => return Err(Error::Read { path, source }),
             };
             let origin = path.display().to_string();
-            let table: toml::Table =
-                toml::from_str(&text).map_err(|e| config_error(&origin, e.message()))?;
+            // Errors name the file and the key: parsed from the text, so
+            // that serde's error keeps its position.
+            let at = |e: toml::de::Error| {
+                let key = e.span().and_then(|span| key_at(&text, span.start));
+                config_error(file_and_key(&origin, key.as_deref()), e.message())
+            };
+            let table: toml::Table = toml::from_str(&text).map_err(at)?;
             // Check this file alone so the error points at it.
-            AgentConfig::deserialize(toml::Value::Table(table.clone()))
-                .map_err(|e| config_error(&origin, e.message()))?;
+            toml::from_str::<AgentConfig>(&text).map_err(at)?;
+            unknown_sources(&table)
+                .map_err(|(key, m)| config_error(file_and_key(&origin, Some(&key)), m))?;
             if !trusted && table.contains_key("checks") {
                 return Err(config_error(
                     &origin,
@@ -372,12 +378,40 @@ impl AgentConfig {
         }
         let mut cfg = AgentConfig::deserialize(toml::Value::Table(merged))
             .map_err(|e| config_error("configuration files", e.message()))?;
-        cfg.apply_env(env)?;
-        cfg.validate()?;
+        cfg.apply_env(&env)?;
+        // A range error names the key; say which file (or variable) set it.
+        cfg.validate().map_err(|e| match e {
+            Error::Config {
+                origin: key,
+                message,
+            } => {
+                let from = used
+                    .iter()
+                    .rev()
+                    .find(|p| {
+                        std::fs::read_to_string(p)
+                            .ok()
+                            .and_then(|t| toml::from_str::<toml::Table>(&t).ok())
+                            .is_some_and(|t| lookup(&t, &key))
+                    })
+                    .map(|p| p.display().to_string())
+                    .unwrap_or_else(|| {
+                        let var =
+                            format!("DESKSIDE_{}", key.replace('.', "_").to_ascii_uppercase());
+                        if env(&var).is_some() {
+                            var
+                        } else {
+                            "the defaults".to_owned()
+                        }
+                    });
+                config_error(file_and_key(&from, Some(&key)), message)
+            }
+            other => other,
+        })?;
         Ok((cfg, used))
     }
 
-    fn apply_env(&mut self, env: impl Fn(&str) -> Option<String>) -> Result<(), Error> {
+    fn apply_env(&mut self, env: &impl Fn(&str) -> Option<String>) -> Result<(), Error> {
         let duration = |var: &str, value: &str| {
             humantime::parse_duration(value).map_err(|e| {
                 config_error(
@@ -578,6 +612,81 @@ impl AgentConfig {
         }
         Ok(())
     }
+}
+
+fn file_and_key(origin: &str, key: Option<&str>) -> String {
+    match key {
+        Some(k) => format!("{origin}, key {k}"),
+        None => origin.to_owned(),
+    }
+}
+
+/// The dotted key (`desk.server_url`) written on the line holding byte
+/// `offset` of a TOML text, from its `[section]` and `key =`.
+fn key_at(text: &str, offset: usize) -> Option<String> {
+    let offset = offset.min(text.len());
+    let before = text.get(..offset)?;
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    let line = text[line_start..].lines().next().unwrap_or_default();
+    let section = before[..line_start]
+        .lines()
+        .rev()
+        .map(str::trim)
+        .find(|l| l.starts_with('[') && !l.starts_with("[["))
+        .map(|l| l.trim_matches(|c| c == '[' || c == ']').trim().to_owned());
+    let key = line
+        .split_once('=')
+        .map(|(k, _)| k.trim().trim_matches('"').to_owned())
+        .filter(|k| !k.is_empty() && !k.starts_with('['));
+    match (section, key) {
+        (Some(s), Some(k)) => Some(format!("{s}.{k}")),
+        (None, Some(k)) => Some(k),
+        (Some(s), None) => Some(s),
+        (None, None) => None,
+    }
+}
+
+/// Whether `table` sets the dotted `key`.
+fn lookup(table: &toml::Table, key: &str) -> bool {
+    let mut parts = key.split('.');
+    let Some(first) = parts.next() else {
+        return false;
+    };
+    let mut v = table.get(first);
+    for p in parts {
+        v = v.and_then(|v| v.as_table()).and_then(|t| t.get(p));
+    }
+    v.is_some()
+}
+
+/// Software sources this agent does not know, named (serde would read
+/// them as "other" and lose the name).
+fn unknown_sources(table: &toml::Table) -> Result<(), (String, String)> {
+    let Some(list) = table
+        .get("inventory")
+        .and_then(|i| i.get("software_sources"))
+        .and_then(toml::Value::as_array)
+    else {
+        return Ok(());
+    };
+    for v in list {
+        if let Some(name) = v.as_str()
+            && parse_source(name).is_none()
+        {
+            let known: Vec<&str> = deskside_host::collect::software::ALL_SOURCES
+                .iter()
+                .map(|s| s.as_str())
+                .collect();
+            return Err((
+                "inventory.software_sources".into(),
+                format!(
+                    "unknown software source {name:?} (known: {})",
+                    known.join(", ")
+                ),
+            ));
+        }
+    }
+    Ok(())
 }
 
 fn parse_source(s: &str) -> Option<SoftwareSource> {

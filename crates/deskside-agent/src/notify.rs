@@ -258,15 +258,17 @@ impl Notifier {
     /// problem state to another when the user already knows).
     pub fn message(&self, check: &Check, t: &StateTransition) -> Option<Message> {
         let title = localized(&check.spec.title, self.locale).unwrap_or(&check.spec.id);
+        // A check without remediation text still tells the user: a
+        // `notify_user` check that stays silent would be a policy bug nobody
+        // notices.
+        let problem_body = || {
+            localized(&check.spec.remediation, self.locale)
+                .map(str::to_owned)
+                .unwrap_or_else(|| text(self.locale, "notification.problem.body", &[]))
+        };
         let (summary_key, body) = match t.to {
-            CheckState::Warning => (
-                "notification.warning.summary",
-                localized(&check.spec.remediation, self.locale)?.to_owned(),
-            ),
-            CheckState::Critical => (
-                "notification.critical.summary",
-                localized(&check.spec.remediation, self.locale)?.to_owned(),
-            ),
+            CheckState::Warning => ("notification.warning.summary", problem_body()),
+            CheckState::Critical => ("notification.critical.summary", problem_body()),
             CheckState::Ok => (
                 "notification.recovered.summary",
                 text(self.locale, "notification.recovered.body", &[]),
@@ -323,6 +325,7 @@ impl Notifier {
         }
         match send_with_timeout(&self.sender, &message, self.cfg.timeout) {
             Ok(()) => {
+                self.note_available();
                 if t.to != CheckState::Ok {
                     self.memory.last_problem.insert(id.clone(), t.at);
                     self.memory.outstanding.insert(id.clone());
@@ -330,10 +333,7 @@ impl Notifier {
                 Delivery::Sent(message)
             }
             Err(e) => {
-                // One log line per process: later notifications are skipped
-                // instead of failing the same way again.
-                tracing::warn!("desktop notification not shown: {e}");
-                self.unavailable = true;
+                self.note_unavailable(&e);
                 Delivery::Failed(e)
             }
         }
@@ -390,12 +390,49 @@ impl Notifier {
             }
         };
         match send_with_timeout(&self.sender, &message, self.cfg.timeout) {
-            Ok(()) => Delivery::Sent(message),
+            Ok(()) => {
+                self.note_available();
+                Delivery::Sent(message)
+            }
             Err(e) => {
-                tracing::warn!("desktop notification not shown: {e}");
-                self.unavailable = true;
+                self.note_unavailable(&e);
                 Delivery::Failed(e)
             }
+        }
+    }
+
+    /// Where the "no notification service" warning is remembered: a
+    /// machine without a desktop session (a server running `sync` from
+    /// cron) is told once per state directory, not on every run.
+    fn warned_marker(&self) -> Option<PathBuf> {
+        self.path
+            .as_deref()
+            .and_then(Path::parent)
+            .map(|d| d.join("notifications-unavailable"))
+    }
+
+    fn note_unavailable(&mut self, e: &SendError) {
+        // Later notifications of this process are skipped instead of
+        // failing the same way again.
+        self.unavailable = true;
+        match self.warned_marker() {
+            Some(marker) if marker.exists() => {
+                tracing::debug!("desktop notification not shown: {e}");
+            }
+            marker => {
+                tracing::warn!(
+                    "desktop notification not shown: {e} (said once; the agent keeps working without notifications)"
+                );
+                if let Some(m) = marker {
+                    let _ = std::fs::write(m, e.to_string());
+                }
+            }
+        }
+    }
+
+    fn note_available(&mut self) {
+        if let Some(marker) = self.warned_marker() {
+            let _ = std::fs::remove_file(marker);
         }
     }
 
@@ -435,7 +472,7 @@ mod tests {
     fn t(to: CheckState, hours: i64) -> StateTransition {
         StateTransition {
             check_id: "disk".into(),
-            from: CheckState::Ok,
+            from: Some(CheckState::Ok),
             to,
             at: "2026-01-01T00:00:00Z".parse::<DateTime<Utc>>().unwrap()
                 + chrono::TimeDelta::hours(hours),
@@ -501,6 +538,62 @@ mod tests {
             n.on_transition(&check(false), &t(CheckState::Critical, 20)),
             Delivery::Skipped("the check does not notify")
         );
+    }
+
+    #[test]
+    fn a_check_without_remediation_still_notifies_with_its_title() {
+        let c = LoadedPolicy::from_toml(
+            "[[checks]]\nid = \"disk\"\nkind = \"disk_free\"\nnotify_user = true\n\
+             title = { en = \"Free disk space\", ja = \"ディスクの空き容量\" }\n",
+        )
+        .unwrap()
+        .checks[0]
+            .clone();
+        let (mut n, shown) = notifier("en");
+        let Delivery::Sent(m) = n.on_transition(&c, &t(CheckState::Critical, 0)) else {
+            panic!("a notify_user check without remediation must notify")
+        };
+        assert_eq!(m.summary, "Problem: Free disk space");
+        assert_eq!(
+            m.body,
+            "Deskside found this problem on your computer. Open Device health for details."
+        );
+        assert_eq!(shown.lock().unwrap().len(), 1);
+        let (n, _) = notifier("ja");
+        let m = n.message(&c, &t(CheckState::Warning, 0)).unwrap();
+        assert_eq!(m.summary, "警告: ディスクの空き容量");
+        assert!(m.body.contains("デバイスの状態"), "{}", m.body);
+    }
+
+    #[test]
+    fn a_missing_notification_service_is_reported_once_per_state_directory() {
+        let dir = tempfile::tempdir().unwrap();
+        let failing = || {
+            Notifier::new(NotificationsConfig::default(), Some(dir.path()))
+                .with_sender(Arc::new(|_: &Message| Err("no D-Bus session".to_owned())))
+        };
+        let marker = dir.path().join("notifications-unavailable");
+        let mut first = failing();
+        assert!(matches!(
+            first.on_ticket(1, "x", None, None),
+            Delivery::Failed(_)
+        ));
+        assert!(marker.exists(), "the warning is remembered");
+        // A later run (cron) finds the marker and stays quiet.
+        let mut later = failing();
+        assert!(matches!(
+            later.on_ticket(2, "y", None, None),
+            Delivery::Failed(_)
+        ));
+        assert!(marker.exists());
+        // Once a notification gets through, a new failure is news again.
+        let mut working = Notifier::new(NotificationsConfig::default(), Some(dir.path()))
+            .with_sender(Arc::new(|_: &Message| Ok(())));
+        assert!(matches!(
+            working.on_ticket(3, "z", None, None),
+            Delivery::Sent(_)
+        ));
+        assert!(!marker.exists());
     }
 
     #[test]

@@ -275,6 +275,24 @@ impl AgentStore {
         Ok(store)
     }
 
+    /// Opens an existing store without writing to it (not even the WAL
+    /// index), for a state directory on a read-only file system.
+    pub fn open_read_only(dir: &Path) -> StoreResult<Self> {
+        let path = dir.join("agent.db");
+        if !path.exists() {
+            return Err(StoreError::Sqlite(rusqlite::Error::SqliteFailure(
+                rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_CANTOPEN),
+                Some(format!("{} does not exist", path.display())),
+            )));
+        }
+        let uri = format!("file:{}?immutable=1", path.display());
+        let conn = Connection::open_with_flags(
+            uri,
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_URI,
+        )?;
+        Ok(Self { conn })
+    }
+
     /// Brings the schema up to date, one version per transaction.
     fn migrate(&mut self) -> StoreResult<()> {
         let known = i64::try_from(MIGRATIONS.len()).unwrap_or(i64::MAX);
@@ -373,6 +391,15 @@ impl AgentStore {
             params![kind.as_str(), key, payload.to_string(), local_ticket, now],
         )?;
         Ok(())
+    }
+
+    /// Whether an item of `kind` about `local_ticket` waits in the outbox.
+    pub fn queued_for(&self, local_ticket: &str, kind: Kind) -> StoreResult<bool> {
+        Ok(self.conn.query_row(
+            "SELECT EXISTS (SELECT 1 FROM outbox WHERE local_ticket = ?1 AND kind = ?2)",
+            params![local_ticket, kind.as_str()],
+            |r| r.get(0),
+        )?)
     }
 
     /// Every waiting item in delivery order.

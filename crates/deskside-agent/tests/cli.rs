@@ -184,7 +184,7 @@ fn metrics_watch_prints_one_line_per_sample() {
     child.kill().unwrap();
     child.wait().unwrap();
     let o = agent(&["metrics", "--watch", "--interval", "0s"]);
-    assert_one_line_error(&o, 1, "--interval");
+    assert_one_line_error(&o, 2, "--interval");
 }
 
 #[test]
@@ -463,7 +463,10 @@ fn a_policy_without_valid_checks_is_not_healthy() {
     let o = agent(&["check", "--policy", p.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(3), "UNKNOWN, not OK");
     assert!(String::from_utf8_lossy(&o.stdout).starts_with("DESKSIDE UNKNOWN - "));
-    assert!(String::from_utf8_lossy(&o.stdout).contains("1 invalid in the policy"));
+    assert!(
+        String::from_utf8_lossy(&o.stdout).contains("2 invalid in the policy"),
+        "the bad check, and no valid check at all"
+    );
     // A JSON array is recognised as JSON and rejected as such.
     let j = dir.path().join("p.json");
     std::fs::write(&j, "[1, 2]").unwrap();

@@ -232,8 +232,11 @@ fn certificate_expiring_in_three_days() {
         "{}",
         o.summary
     );
-    let days = o.perfdata[0].value;
+    // Seconds, the guidelines' unit, with the thresholds as ranges.
+    let days = o.perfdata[0].value / 86400.0;
     assert!((2.9..=3.05).contains(&days), "{days}");
+    assert_eq!(o.perfdata[0].unit.as_deref(), Some("s"));
+    assert_eq!(o.perfdata[0].warn.as_deref(), Some("1209600:"));
     assert_eq!(
         run(&format!("{base}\nwarn = \"14d\"\ncrit = \"7d\"")).state,
         CheckState::Critical

@@ -47,6 +47,61 @@ fn ipv4_mask(prefix: u8) -> Ipv4Addr {
     Ipv4Addr::from(bits)
 }
 
+/// An IPv6 prefix length as the mask GLPI and FusionInventory write
+/// (`ffff:ffff:ffff:ffff::` for /64).
+fn ipv6_mask(prefix: u8) -> std::net::Ipv6Addr {
+    let bits = if prefix == 0 {
+        0
+    } else {
+        u128::MAX << (128 - u32::from(prefix.min(128)))
+    };
+    std::net::Ipv6Addr::from(bits)
+}
+
+/// Disk sizes in decimal megabytes, as GLPI's schema and its example
+/// (a 250 GB disk is `250059`) have them.
+fn decimal_mb(v: Option<u64>) -> Option<Value> {
+    v.map(|b| json!(b / 1_000_000))
+}
+
+/// CPU vendor as GLPI shows it (`Intel`, `AMD`), not the CPUID string.
+fn cpu_manufacturer(vendor: &str) -> String {
+    match vendor {
+        "GenuineIntel" => "Intel".into(),
+        "AuthenticAMD" | "AMDisbetter!" => "AMD".into(),
+        "CentaurHauls" => "VIA".into(),
+        "HygonGenuine" => "Hygon".into(),
+        v if v.starts_with("Apple") => "Apple".into(),
+        v => v.to_owned(),
+    }
+}
+
+/// The virtualization name as GLPI's examples and FusionInventory spell
+/// it (`Physical`, `VMware`, `KVM`, `QEMU`, `VirtualBox`, `Xen`, `Hyper-V`,
+/// `Docker`, `lxc`).
+fn vmsystem(v: Option<&str>) -> String {
+    match v {
+        None => "Physical",
+        Some("vmware") => "VMware",
+        Some("virtualbox") => "VirtualBox",
+        Some("qemu") => "QEMU",
+        Some("kvm") => "KVM",
+        Some("bochs") => "Bochs",
+        Some("parallels") => "Parallels",
+        Some("xen") => "Xen",
+        Some("microsoft" | "hyperv" | "hyper-v") => "Hyper-V",
+        Some("amazon") => "Amazon EC2",
+        Some("google") => "Google Compute Engine",
+        Some("docker") => "Docker",
+        Some("lxc") => "lxc",
+        Some("podman") => "Podman",
+        Some("wsl") => "WSL",
+        Some("vm") => "Virtual Machine",
+        Some(other) => return other.to_owned(),
+    }
+    .to_owned()
+}
+
 fn software_from(source: SoftwareSource) -> &'static str {
     match source {
         SoftwareSource::Dpkg => "deb",
@@ -114,7 +169,8 @@ fn networks(inv: &Inventory) -> Vec<Value> {
                 ("ipaddress6", ip6.map(|(a, _)| json!(a.to_string()))),
                 (
                     "ipmask6",
-                    ip6.and_then(|(_, p)| p).map(|p| json!(p.to_string())),
+                    ip6.and_then(|(_, p)| p)
+                        .map(|p| json!(ipv6_mask(p).to_string())),
                 ),
             ])
         };
@@ -157,10 +213,33 @@ pub fn to_glpi(inv: &Inventory) -> Value {
         ("chassis_type", s(system.chassis_type.as_ref())),
         (
             "vmsystem",
-            Some(json!(
-                system.virtualization.as_deref().unwrap_or("Physical")
-            )),
+            Some(json!(vmsystem(system.virtualization.as_deref()))),
         ),
+        // FusionInventory's legacy hardware fields, which GLPI still reads.
+        ("osname", s(os.long_name.as_ref().or(os.name.as_ref()))),
+        ("osversion", s(os.version.as_ref())),
+        // One processor description per machine: the inventory has one.
+        ("processorn", hw.cpu.as_ref().map(|_| json!(1))),
+        (
+            "processort",
+            s(hw.cpu.as_ref().and_then(|c| c.brand.as_ref())),
+        ),
+        (
+            "processors",
+            hw.cpu
+                .as_ref()
+                .and_then(|c| c.frequency_mhz)
+                .map(|f| json!(f)),
+        ),
+        ("ipaddr", {
+            let v4: Vec<String> = hw
+                .network_interfaces
+                .iter()
+                .filter(|i| i.loopback != Some(true))
+                .flat_map(|i| i.ipv4.iter().map(|a| a.address.to_string()))
+                .collect();
+            (!v4.is_empty()).then(|| json!(v4.join("/")))
+        }),
         (
             "lastloggeduser",
             os.logged_in_users
@@ -210,7 +289,10 @@ pub fn to_glpi(inv: &Inventory) -> Value {
             };
             object([
                 ("name", s(c.brand.as_ref())),
-                ("manufacturer", s(c.vendor.as_ref())),
+                (
+                    "manufacturer",
+                    c.vendor.as_deref().map(|v| json!(cpu_manufacturer(v))),
+                ),
                 ("core", c.physical_cores.map(|n| json!(n))),
                 ("thread", threads),
                 ("speed", c.frequency_mhz.map(|f| json!(f))),
@@ -233,7 +315,7 @@ pub fn to_glpi(inv: &Inventory) -> Value {
                 ("model", s(d.model.as_ref())),
                 ("manufacturer", s(d.vendor.as_ref())),
                 ("serial", s(d.serial_number.as_ref())),
-                ("disksize", mb(d.size_bytes)),
+                ("disksize", decimal_mb(d.size_bytes)),
                 (
                     "interface",
                     d.interface
@@ -331,6 +413,18 @@ pub fn to_glpi(inv: &Inventory) -> Value {
         json!(format!("Deskside-Agent_v{}", crate::AGENT_VERSION)),
     );
     content.insert(
+        "versionprovider".into(),
+        json!({
+            "name": "Deskside",
+            "version": crate::AGENT_VERSION,
+            "comments": [format!("Platform  : {}", [
+                os.name.as_deref(),
+                os.kernel_version.as_deref(),
+                os.architecture.as_deref(),
+            ].into_iter().flatten().collect::<Vec<_>>().join(" "))],
+        }),
+    );
+    content.insert(
         "accesslog".into(),
         json!({"logdate": datetime(&inv.collected_at)}),
     );
@@ -368,6 +462,23 @@ pub fn to_glpi(inv: &Inventory) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn values_in_glpi_conventions() {
+        assert_eq!(ipv6_mask(64).to_string(), "ffff:ffff:ffff:ffff::");
+        assert_eq!(
+            ipv6_mask(128).to_string(),
+            "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff"
+        );
+        assert_eq!(ipv6_mask(0).to_string(), "::");
+        assert_eq!(decimal_mb(Some(250_059_350_016)), Some(json!(250_059)));
+        assert_eq!(cpu_manufacturer("AuthenticAMD"), "AMD");
+        assert_eq!(cpu_manufacturer("GenuineIntel"), "Intel");
+        assert_eq!(vmsystem(Some("kvm")), "KVM");
+        assert_eq!(vmsystem(Some("vmware")), "VMware");
+        assert_eq!(vmsystem(Some("docker")), "Docker");
+        assert_eq!(vmsystem(None), "Physical");
+    }
 
     #[test]
     fn masks_and_ids() {

@@ -84,9 +84,27 @@ fn a_laptop_with_every_section_exports_a_valid_glpi_document() {
         "WhiskeyLake-U GT2 [UHD Graphics 620]"
     );
     assert_eq!(c["storages"][0]["name"], "nvme0n1");
+    // Decimal megabytes, as GLPI's schema and example have them.
     assert_eq!(
         c["storages"][0]["disksize"],
-        1_000_215_216u64 * 512 / (1024 * 1024)
+        1_000_215_216u64 * 512 / 1_000_000
+    );
+    assert_eq!(c["versionprovider"]["name"], "Deskside");
+    assert!(
+        [
+            "Physical",
+            "KVM",
+            "QEMU",
+            "VMware",
+            "VirtualBox",
+            "Xen",
+            "Hyper-V",
+            "Docker",
+            "lxc"
+        ]
+        .contains(&c["hardware"]["vmsystem"].as_str().unwrap()),
+        "{}",
+        c["hardware"]["vmsystem"]
     );
     let sw: Vec<&str> = c["softwares"]
         .as_array()

@@ -34,8 +34,20 @@ pub enum Kind {
     MemoryAvailable,
     /// Swap in use.
     SwapUsed,
-    /// Load average (per core when `per_core`), as `check_load` measures it.
-    CpuLoad { window: LoadWindow, per_core: bool },
+    /// Load average (per core when `per_core`), as `check_load` measures
+    /// it: each threshold applies to the 1-, 5- and 15-minute averages
+    /// (one value for all three, or three values), or only to `window`
+    /// when the policy names one.
+    CpuLoad {
+        /// The one window compared, when the policy names one.
+        window: Option<LoadWindow>,
+        /// Divide by the number of logical cores (`check_load -r`).
+        per_core: bool,
+        /// Warning thresholds for the 1-, 5- and 15-minute averages.
+        warn: Option<[f64; 3]>,
+        /// Critical thresholds for the 1-, 5- and 15-minute averages.
+        crit: Option<[f64; 3]>,
+    },
     /// Time since boot.
     Uptime,
     /// An installed update waits for a restart.
@@ -125,10 +137,11 @@ pub struct Check {
     pub fails_before_alert: u32,
 }
 
-/// Why one check of a policy was rejected.
+/// Why one check of a policy (or, with `position` 0, the policy as a
+/// whole) was rejected.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PolicyError {
-    /// Position in the policy (1-based).
+    /// Position in the policy (1-based); 0 for the policy as a whole.
     pub position: usize,
     /// The check's id, when it has one.
     pub check_id: Option<String>,
@@ -140,6 +153,9 @@ pub struct PolicyError {
 
 impl fmt::Display for PolicyError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.position == 0 {
+            return write!(f, "policy, field {:?}: {}", self.field, self.message);
+        }
         match &self.check_id {
             Some(id) => write!(f, "check {id:?}, field {:?}: {}", self.field, self.message),
             None => write!(
@@ -228,10 +244,14 @@ pub const KINDS: &[KindInfo] = &[
     },
     KindInfo {
         name: "cpu_load",
-        help: "Load average as check_load measures it; a number, higher is worse",
+        help: "Load average as check_load measures it; warn/crit a number for all three windows or \"w1,w5,w15\", higher is worse",
         unit: Some((Unit::Number, Direction::HighIsBad)),
         params: &[
-            p("window", false, "\"1m\", \"5m\" (default) or \"15m\""),
+            p(
+                "window",
+                false,
+                "compare only \"1m\", \"5m\" or \"15m\" (default: all three, like check_load)",
+            ),
             p(
                 "per_core",
                 false,
@@ -408,7 +428,9 @@ const COMMON_FIELDS: &[&str] = &[
 const MAX_TIMEOUT: Duration = Duration::from_secs(300);
 
 impl LoadedPolicy {
-    /// Validates every check of `policy`.
+    /// Validates every check of `policy`. A policy without a single valid
+    /// check is an error of its own: it would check nothing and read as a
+    /// healthy machine.
     pub fn load(policy: &Policy) -> Self {
         let mut out = LoadedPolicy {
             version: policy.version,
@@ -427,19 +449,65 @@ impl LoadedPolicy {
                 Err(e) => out.errors.push(e),
             }
         }
+        if out.checks.is_empty() {
+            out.errors.push(PolicyError {
+                position: 0,
+                check_id: None,
+                field: "checks".into(),
+                message: if policy.checks.is_empty() {
+                    "the policy has no checks (a policy file lists them as [[checks]])".into()
+                } else {
+                    "the policy has no valid check".into()
+                },
+            });
+        }
         out
     }
 
     /// Parses and validates a TOML policy (`version = N` and `[[checks]]`).
-    /// A file that is not TOML at all is an error; bad checks are not.
+    /// A file that is not TOML at all, or that has top-level keys other
+    /// than `version` and `checks` (a misspelt `[[check]]`), is an error;
+    /// bad checks are not.
     pub fn from_toml(text: &str) -> Result<Self, String> {
+        let table: toml::Table = toml::from_str(text).map_err(|e| e.message().to_owned())?;
+        unknown_top_level(table.keys())?;
         let policy: Policy = toml::from_str(text).map_err(|e| e.message().to_owned())?;
+        Ok(Self::load(&policy))
+    }
+
+    /// Parses and validates a JSON policy (`{"version": N, "checks":
+    /// […]}`), with the same rules as [`LoadedPolicy::from_toml`].
+    pub fn from_json(text: &str) -> Result<Self, String> {
+        let value: Value = serde_json::from_str(text).map_err(|e| e.to_string())?;
+        let Some(obj) = value.as_object() else {
+            return Err("a policy must be an object with \"checks\"".into());
+        };
+        unknown_top_level(obj.keys())?;
+        let policy: Policy = serde_json::from_value(value).map_err(|e| e.to_string())?;
         Ok(Self::load(&policy))
     }
 
     /// The built-in default policy.
     pub fn builtin() -> Self {
         Self::from_toml(DEFAULT_POLICY).unwrap_or_default()
+    }
+}
+
+fn unknown_top_level<'a>(keys: impl Iterator<Item = &'a String>) -> Result<(), String> {
+    let unknown: Vec<&String> = keys.filter(|k| *k != "version" && *k != "checks").collect();
+    match unknown.as_slice() {
+        [] => Ok(()),
+        [one] if one.as_str() == "check" => Err(
+            "unknown top-level key \"check\" (did you mean \"checks\", as in [[checks]]?)".into(),
+        ),
+        keys => Err(format!(
+            "unknown top-level key{} {} (a policy has only \"version\" and \"checks\")",
+            if keys.len() == 1 { "" } else { "s" },
+            keys.iter()
+                .map(|k| format!("{k:?}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )),
     }
 }
 
@@ -504,7 +572,20 @@ fn parse_check(position: usize, raw: &Value) -> Result<Check, PolicyError> {
             return Err(err(p.name, "is required".into()));
         }
     }
+    let load_thresholds = if info.name == "cpu_load" {
+        let w = load_threshold(&spec.warn).map_err(|m| err("warn", m))?;
+        let c = load_threshold(&spec.crit).map_err(|m| err("crit", m))?;
+        if let (Some(w), Some(c)) = (w, c)
+            && w.iter().zip(c).any(|(w, c)| c < *w)
+        {
+            return Err(err("crit", "must not be below warn".into()));
+        }
+        Some((w, c))
+    } else {
+        None
+    };
     let (warn, crit) = match info.unit {
+        _ if load_thresholds.is_some() => (None, None),
         Some((unit, dir)) => {
             let parse = |field: &str, t: &Option<deskside_protocol::Threshold>| {
                 t.as_ref()
@@ -559,7 +640,10 @@ fn parse_check(position: usize, raw: &Value) -> Result<Check, PolicyError> {
             ));
         }
     }
-    let kind = parse_kind(info.name, &spec.params).map_err(|(f, m)| err(f, m))?;
+    let mut kind = parse_kind(info.name, &spec.params).map_err(|(f, m)| err(f, m))?;
+    if let (Kind::CpuLoad { warn, crit, .. }, Some((w, c))) = (&mut kind, load_thresholds) {
+        (*warn, *crit) = (w, c);
+    }
     Ok(Check {
         spec,
         kind,
@@ -569,6 +653,33 @@ fn parse_check(position: usize, raw: &Value) -> Result<Check, PolicyError> {
         timeout,
         fails_before_alert,
     })
+}
+
+/// A `cpu_load` threshold as `check_load` takes it: one number for the 1-,
+/// 5- and 15-minute averages, or three (`"2,3,4"`).
+fn load_threshold(t: &Option<deskside_protocol::Threshold>) -> Result<Option<[f64; 3]>, String> {
+    use deskside_protocol::Threshold;
+    let number = |s: &str| {
+        s.trim()
+            .parse::<f64>()
+            .ok()
+            .filter(|n| n.is_finite() && *n >= 0.0)
+            .ok_or_else(|| format!("{s:?} is not a load (a number such as 2 or 1.5)"))
+    };
+    match t {
+        None => Ok(None),
+        Some(Threshold::Number(n)) => number(&n.to_string()).map(|n| Some([n; 3])),
+        Some(Threshold::Text(s)) => {
+            let parts: Vec<&str> = s.split(',').collect();
+            match parts.as_slice() {
+                [one] => number(one).map(|n| Some([n; 3])),
+                [a, b, c] => Ok(Some([number(a)?, number(b)?, number(c)?])),
+                _ => Err(format!(
+                    "{s:?}: give one load for all three windows or three (\"1m,5m,15m\"), as check_load does"
+                )),
+            }
+        }
+    }
 }
 
 type ParamError = (&'static str, String);
@@ -626,9 +737,10 @@ fn parse_kind(kind: &str, params: &Map<String, Value>) -> Result<Kind, ParamErro
         "swap_used" => Kind::SwapUsed,
         "cpu_load" => Kind::CpuLoad {
             window: match opt_str(params, "window")?.as_deref() {
-                None | Some("5m") => LoadWindow::Five,
-                Some("1m") => LoadWindow::One,
-                Some("15m") => LoadWindow::Fifteen,
+                None => None,
+                Some("5m") => Some(LoadWindow::Five),
+                Some("1m") => Some(LoadWindow::One),
+                Some("15m") => Some(LoadWindow::Fifteen),
                 Some(other) => {
                     return Err((
                         "window",
@@ -641,6 +753,9 @@ fn parse_kind(kind: &str, params: &Map<String, Value>) -> Result<Kind, ParamErro
                 Some(Value::Bool(b)) => *b,
                 Some(_) => return Err(("per_core", "must be true or false".into())),
             },
+            // Filled in from warn/crit by the caller.
+            warn: None,
+            crit: None,
         },
         "uptime" => Kind::Uptime,
         "reboot_pending" => Kind::RebootPending,
@@ -959,6 +1074,69 @@ mod tests {
                 ..
             }
         ));
+    }
+
+    #[test]
+    fn unknown_top_level_keys_and_empty_policies_are_errors() {
+        let e = LoadedPolicy::from_toml("[[check]]\nid = \"a\"\nkind = \"uptime\"\n").unwrap_err();
+        assert!(e.contains("unknown top-level key \"check\""), "{e}");
+        let e = LoadedPolicy::from_json(r#"{"checks": [], "threshold": 1, "x": 2}"#).unwrap_err();
+        assert!(e.contains("\"threshold\", \"x\""), "{e}");
+        assert!(LoadedPolicy::from_json("[]").is_err());
+        for empty in [
+            LoadedPolicy::from_toml("").unwrap(),
+            LoadedPolicy::from_toml("checks = []").unwrap(),
+            LoadedPolicy::from_json(r#"{"version": 4, "checks": []}"#).unwrap(),
+        ] {
+            assert_eq!(empty.errors.len(), 1);
+            assert_eq!(empty.errors[0].position, 0);
+            assert!(
+                empty.errors[0]
+                    .to_string()
+                    .starts_with("policy, field \"checks\""),
+                "{}",
+                empty.errors[0]
+            );
+        }
+        let none_valid =
+            LoadedPolicy::from_toml("[[checks]]\nid = \"a\"\nkind = \"nope\"\n").unwrap();
+        assert_eq!(none_valid.errors.len(), 2);
+        assert!(none_valid.errors[1].message.contains("no valid check"));
+    }
+
+    #[test]
+    fn cpu_load_takes_one_threshold_or_three_like_check_load() {
+        let load = |extra: &str| {
+            LoadedPolicy::from_toml(&format!(
+                "[[checks]]\nid = \"l\"\nkind = \"cpu_load\"\n{extra}"
+            ))
+            .unwrap()
+        };
+        let p = load("warn = 2\ncrit = \"4\"\n");
+        assert!(matches!(
+            p.checks[0].kind,
+            Kind::CpuLoad {
+                window: None,
+                warn: Some([2.0, 2.0, 2.0]),
+                crit: Some([4.0, 4.0, 4.0]),
+                ..
+            }
+        ));
+        let p = load("warn = \"3,2,1\"\ncrit = \"6,5,4\"\nwindow = \"15m\"\n");
+        assert!(matches!(
+            p.checks[0].kind,
+            Kind::CpuLoad {
+                window: Some(LoadWindow::Fifteen),
+                warn: Some([3.0, 2.0, 1.0]),
+                ..
+            }
+        ));
+        assert_eq!(load("warn = \"1,2\"\n").errors[0].field, "warn");
+        assert_eq!(
+            load("warn = \"3,3,3\"\ncrit = \"4,2,4\"\n").errors[0].field,
+            "crit"
+        );
+        assert_eq!(load("crit = \"lots\"\n").errors[0].field, "crit");
     }
 
     #[test]

@@ -204,6 +204,27 @@ pub fn evaluate(
     }
 }
 
+/// A number as performance data writes it: at most three decimals, no
+/// trailing zeros.
+pub fn perf_number(v: f64) -> String {
+    let r = (v * 1000.0).round() / 1000.0;
+    if r == r.trunc() && r.abs() < 1e15 {
+        format!("{}", r as i64)
+    } else {
+        format!("{r}")
+    }
+}
+
+/// A threshold as a Monitoring Plugins range, `value` already in the
+/// unit of the performance data it goes with: `"15:"` (alert below 15)
+/// when lower is worse, `"80"` (alert above 80) when higher is worse.
+pub fn perf_range(value: f64, dir: Direction) -> String {
+    match dir {
+        Direction::LowIsBad => format!("{}:", perf_number(value)),
+        Direction::HighIsBad => perf_number(value),
+    }
+}
+
 /// For a percent-or-bytes check: the measured value in the unit the
 /// thresholds use.
 pub fn pick(percent: f64, bytes: f64, warn: Option<Quantity>, crit: Option<Quantity>) -> f64 {
@@ -216,6 +237,15 @@ pub fn pick(percent: f64, bytes: f64, warn: Option<Quantity>, crit: Option<Quant
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn perf_ranges_follow_the_monitoring_plugins_guidelines() {
+        assert_eq!(perf_range(15.0, Direction::LowIsBad), "15:");
+        assert_eq!(perf_range(0.2, Direction::HighIsBad), "0.2");
+        assert_eq!(perf_range(1_209_600.0, Direction::HighIsBad), "1209600");
+        assert_eq!(perf_number(51.84444), "51.844");
+        assert_eq!(perf_number(2.0), "2");
+    }
 
     fn t(s: &str) -> Threshold {
         Threshold::Text(s.into())

@@ -139,8 +139,10 @@ pub struct CheckResult {
 pub struct StateTransition {
     /// The check's id.
     pub check_id: String,
-    /// State before.
-    pub from: CheckState,
+    /// State before; `null` for a check's first reported state (its
+    /// first run found a problem).
+    #[serde(default)]
+    pub from: Option<CheckState>,
     /// State after.
     pub to: CheckState,
     /// When it changed.

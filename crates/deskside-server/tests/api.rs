@@ -645,8 +645,12 @@ async fn checkin_and_policy<S: Store>(store: S) {
     let result = serde_json::json!({"check_id": "disk", "state": "warning", "summary": "/: 9% free",
         "timestamp": Utc::now(), "duration_ms": 3, "alert_state": "warning"});
     let sample = serde_json::json!({"timestamp": Utc::now(), "cpu": {"usage_percent": 12.5}});
+    // Failing for the first time of three: the device's state for it stays
+    // the reported one (ok) until fails_before_alert is reached.
+    let waiting = serde_json::json!({"check_id": "load", "state": "critical", "summary": "load 9",
+        "timestamp": Utc::now(), "duration_ms": 1, "consecutive_failures": 1, "alert_state": "ok"});
     let body = serde_json::json!({"agent_version": "0.1.0", "overall_health": "warning", "policy_version": 0,
-        "inventory_hash": "abc", "check_results": [result], "metrics": [sample]});
+        "inventory_hash": "abc", "check_results": [result, waiting], "metrics": [sample]});
     let (st, resp) = call(
         reqwest::Method::POST,
         checkin_url.clone(),
@@ -662,6 +666,11 @@ async fn checkin_and_policy<S: Store>(store: S) {
     assert_eq!(
         (stored[0].0.as_str(), stored[0].1.as_str()),
         ("disk", "warning")
+    );
+    let load = stored.iter().find(|r| r.0 == "load").unwrap();
+    assert_eq!(
+        load.1, "ok",
+        "the reported state, not the raw one, is the device's"
     );
 
     // Policy: technicians may read, only admins may write; bad checks refused.

@@ -2564,8 +2564,12 @@ export interface components {
             at: string;
             /** @description The check's id. */
             check_id: string;
-            /** @description State before. */
-            from: components["schemas"]["CheckState"];
+            /**
+             * @description State before; `null` for a check's first reported state (its
+             *     first run found a problem).
+             * @default null
+             */
+            from: components["schemas"]["CheckState"] | null;
             /** @description The summary of the run that changed it. */
             summary: string;
             /** @description State after. */

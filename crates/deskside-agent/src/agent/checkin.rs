@@ -190,7 +190,10 @@ impl Agent {
         {
             let mut sent = self.sent_results.lock().unwrap_or_else(|p| p.into_inner());
             for r in &req.check_results {
-                sent.insert(r.check_id.clone(), (r.state, r.summary.clone()));
+                sent.insert(
+                    r.check_id.clone(),
+                    (r.state, r.alert_state, r.summary.clone()),
+                );
             }
         }
         self.note_success();
@@ -206,7 +209,9 @@ impl Agent {
         tracker
             .last_results
             .values()
-            .filter(|r| sent.get(&r.check_id) != Some(&(r.state, r.summary.clone())))
+            // The reported state counts too: it changes on the n-th
+            // failure of fails_before_alert with the same raw result.
+            .filter(|r| sent.get(&r.check_id) != Some(&(r.state, r.alert_state, r.summary.clone())))
             .cloned()
             .collect()
     }

@@ -28,6 +28,44 @@ impl Agent {
         }))
     }
 
+    /// A bundle built without opening the agent's state for writing — for
+    /// a state directory on a read-only file system, which is when a
+    /// technician needs one most. The kept history comes from the store
+    /// opened read-only when there is one.
+    pub fn diagnostics_read_only(cfg: &AgentConfig) -> crate::diagnostics::Bundle {
+        let state_dir = cfg.state_dir();
+        let now = Utc::now();
+        let (history, changes) = match AgentStore::open_read_only(&state_dir) {
+            Ok(store) => (
+                store
+                    .metric_history(now - crate::diagnostics::ROLLUP_HISTORY)
+                    .unwrap_or_default(),
+                store
+                    .inventory_changes(now - crate::diagnostics::SOFTWARE_CHANGES)
+                    .unwrap_or_default(),
+            ),
+            Err(e) => {
+                tracing::info!("no kept history for the bundle: {e}");
+                (Vec::new(), Vec::new())
+            }
+        };
+        let inv =
+            deskside_host::collect::collect_inventory(&deskside_host::collect::CollectOptions {
+                software_sources: cfg.inventory.software_sources.clone(),
+                command_timeout: cfg.inventory.command_timeout,
+                ..Default::default()
+            });
+        crate::diagnostics::build(crate::diagnostics::Inputs {
+            cfg,
+            state_dir: &state_dir,
+            inventory: Some(&inv),
+            history: &history,
+            changes: &changes,
+            desk_url: cfg.desk.server_url.as_deref(),
+            screenshot: None,
+        })
+    }
+
     /// The inventory summary phone support asks for: (label key, value)
     /// pairs for model, serial number, OS, CPU, memory and disks. The label
     /// keys are `ui.device.*` in the catalogs.

@@ -8,11 +8,7 @@ impl Agent {
     /// configuration): the device token goes to the credential store.
     pub async fn enroll(&mut self, server: Option<&str>, secret: Option<&str>) -> SyncResult<i64> {
         if let Some(url) = server {
-            if !(url.starts_with("https://") || url.starts_with("http://")) {
-                return Err(SyncError::Invalid(format!(
-                    "{url:?} is not an http:// or https:// URL"
-                )));
-            }
+            check_server_url(url).map_err(SyncError::Invalid)?;
             let mut desk_cfg = self.cfg.desk.clone();
             desk_cfg.server_url = Some(url.to_owned());
             self.desk = Some(DeskClient::new(&desk_cfg)?);
@@ -97,5 +93,20 @@ impl Agent {
                 Err(SyncError::NotEnrolled)
             }
         }
+    }
+}
+
+/// A desk URL: `http://` or `https://` with a host.
+pub fn check_server_url(url: &str) -> Result<(), String> {
+    let rest = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"));
+    match rest {
+        Some(r) if !r.is_empty() && !r.starts_with('/') && !r.contains(char::is_whitespace) => {
+            Ok(())
+        }
+        _ => Err(format!(
+            "{url:?} is not an http:// or https:// URL such as https://desk.example.com"
+        )),
     }
 }

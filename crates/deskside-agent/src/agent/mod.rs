@@ -16,9 +16,10 @@ mod tickets;
 
 pub use checkin::{CheckinOutcome, INVENTORY_EVERY};
 pub use delivery::{DeliveryReport, MAX_BACKOFF, backoff};
+pub use enrollment::check_server_url;
 pub use tickets::{
     MAX_ATTACHMENT_BYTES, MAX_ATTACHMENTS, MAX_TICKET_FILES_BYTES, NamedFile, NewTicketInput,
-    SCREENSHOT_NAME, file_name,
+    SCREENSHOT_NAME, check_description, check_reply, check_subject, file_name,
 };
 
 use std::path::PathBuf;
@@ -51,9 +52,23 @@ pub enum SyncError {
     /// The request is invalid.
     #[error("{0}")]
     Invalid(String),
+    /// The request is valid but the ticket's state does not allow it
+    /// (rating an open ticket).
+    #[error("{0}")]
+    Refused(String),
     /// Not enrolled, and no enroll secret to enroll with.
     #[error("this device is not enrolled with a desk: run `deskside-agent enroll`")]
     NotEnrolled,
+    /// The state directory cannot be created or written (a read-only file
+    /// system, no permission).
+    #[error("cannot use the state directory {path}: {source}")]
+    StateDir {
+        /// The directory.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
     /// A local file could not be read.
     #[error("cannot read {path}: {source}")]
     Read {
@@ -129,6 +144,25 @@ pub struct Status {
     pub overall_health: Option<String>,
 }
 
+/// Whether files can be created in `dir` (a probe file, removed again).
+fn writable(dir: &std::path::Path) -> std::io::Result<()> {
+    let probe = dir.join(format!(".write-probe-{}", std::process::id()));
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .open(&probe)?;
+    std::fs::remove_file(&probe)
+}
+
+/// What the desk last received for a check: raw state, reported state and
+/// summary.
+type SentResult = (
+    deskside_protocol::CheckState,
+    deskside_protocol::CheckState,
+    String,
+);
+
 /// The agent's core.
 pub struct Agent {
     cfg: AgentConfig,
@@ -147,7 +181,7 @@ pub struct Agent {
     /// hour rather than reading every package database each minute.
     inventory_cache: Mutex<Option<(std::time::Instant, Inventory)>>,
     /// What each check reported at the last check-in: (state, summary).
-    sent_results: Mutex<std::collections::HashMap<String, (deskside_protocol::CheckState, String)>>,
+    sent_results: Mutex<std::collections::HashMap<String, SentResult>>,
 }
 
 const KEY_DEVICE_ID: &str = "device_id";
@@ -171,10 +205,14 @@ impl Agent {
     /// Opens the agent's state (creating the state directory).
     pub fn open(cfg: AgentConfig) -> SyncResult<Self> {
         let state_dir = cfg.state_dir();
-        crate::private_fs::private_dir(&state_dir).map_err(|source| SyncError::Read {
+        let unusable = |source| SyncError::StateDir {
             path: state_dir.clone(),
             source,
-        })?;
+        };
+        crate::private_fs::private_dir(&state_dir).map_err(unusable)?;
+        // Said plainly here: SQLite would only say "unable to open database
+        // file" on a read-only file system.
+        writable(&state_dir).map_err(unusable)?;
         let store = AgentStore::open(&state_dir)?;
         crate::logfile::attach(&state_dir);
         // A server URL from enrollment counts when the configuration names

@@ -114,16 +114,8 @@ impl Agent {
     /// delivers it.
     pub fn submit_ticket(&self, t: NewTicketInput) -> SyncResult<LocalTicket> {
         let subject = t.subject.trim().to_owned();
-        if subject.is_empty() || subject.chars().count() > 200 {
-            return Err(SyncError::Invalid(
-                "the subject must be 1 to 200 characters".into(),
-            ));
-        }
-        if t.description.chars().count() > 20_000 {
-            return Err(SyncError::Invalid(
-                "the description must be at most 20000 characters".into(),
-            ));
-        }
+        check_subject(&subject).map_err(SyncError::Invalid)?;
+        check_description(&t.description).map_err(SyncError::Invalid)?;
         let count = t.files.len() + t.attachments.len() + usize::from(t.screenshot.is_some());
         if count > MAX_ATTACHMENTS {
             return Err(SyncError::Invalid(format!(
@@ -232,11 +224,7 @@ impl Agent {
     /// Answers on a ticket (queued like everything else).
     pub fn reply(&self, id: &str, message: &str) -> SyncResult<()> {
         let body = message.trim();
-        if body.is_empty() || body.chars().count() > 10_000 {
-            return Err(SyncError::Invalid(
-                "a reply must be 1 to 10000 characters".into(),
-            ));
-        }
+        check_reply(body).map_err(SyncError::Invalid)?;
         let t = self.known(id)?;
         self.store().queue(
             Kind::Comment,
@@ -253,6 +241,21 @@ impl Agent {
             return Err(SyncError::Invalid("the score must be 1 to 5".into()));
         }
         let t = self.known(id)?;
+        // Refused now rather than queued into a dead letter: the desk takes
+        // a rating once, after resolution.
+        if !matches!(t.status.as_str(), "resolved" | "closed") {
+            return Err(SyncError::Refused(format!(
+                "ticket {} is {}: only a resolved or closed ticket can be rated \
+                 (run `deskside-agent sync` if IT resolved it a moment ago)",
+                t.local_id, t.status
+            )));
+        }
+        if self.store().queued_for(&t.local_id, Kind::Rating)? {
+            return Err(SyncError::Refused(format!(
+                "ticket {} already has a rating waiting to be sent",
+                t.local_id
+            )));
+        }
         self.store().queue(
             Kind::Rating,
             &new_id("r"),
@@ -265,6 +268,18 @@ impl Agent {
     /// Reopens a ticket.
     pub fn reopen(&self, id: &str) -> SyncResult<()> {
         let t = self.known(id)?;
+        if !matches!(t.status.as_str(), "resolved" | "closed") {
+            return Err(SyncError::Refused(format!(
+                "ticket {} is {}: only a resolved or closed ticket can be reopened",
+                t.local_id, t.status
+            )));
+        }
+        if self.store().queued_for(&t.local_id, Kind::Reopen)? {
+            return Err(SyncError::Refused(format!(
+                "ticket {} is already waiting to be reopened",
+                t.local_id
+            )));
+        }
         self.store().queue(
             Kind::Reopen,
             &new_id("o"),
@@ -273,4 +288,37 @@ impl Agent {
         )?;
         Ok(())
     }
+}
+
+/// A ticket's subject: 1 to 200 characters once trimmed.
+pub fn check_subject(subject: &str) -> Result<(), String> {
+    let n = subject.trim().chars().count();
+    if n == 0 || n > 200 {
+        return Err(format!(
+            "the subject must be 1 to 200 characters (it has {n})"
+        ));
+    }
+    Ok(())
+}
+
+/// A ticket's description: at most 20,000 characters.
+pub fn check_description(description: &str) -> Result<(), String> {
+    let n = description.chars().count();
+    if n > 20_000 {
+        return Err(format!(
+            "the description must be at most 20000 characters (it has {n})"
+        ));
+    }
+    Ok(())
+}
+
+/// A reply: 1 to 10,000 characters once trimmed.
+pub fn check_reply(body: &str) -> Result<(), String> {
+    let n = body.trim().chars().count();
+    if n == 0 || n > 10_000 {
+        return Err(format!(
+            "a reply must be 1 to 10000 characters (it has {n})"
+        ));
+    }
+    Ok(())
 }

@@ -321,11 +321,16 @@ pub fn cert_expiry(
         );
     };
     let perf = vec![PerfValue {
-        label: "days_left".into(),
-        value: (left as f64 / 86400.0 * 10.0).round() / 10.0,
-        unit: Some("d".into()),
-        warn: check.warn.map(|q| format!("{:.1}", q.value() / 86400.0)),
-        crit: check.crit.map(|q| format!("{:.1}", q.value() / 86400.0)),
+        // Seconds: the guidelines know no days.
+        label: "time_left".into(),
+        value: left as f64,
+        unit: Some("s".into()),
+        warn: check
+            .warn
+            .map(|q| threshold::perf_range(q.value(), Direction::LowIsBad)),
+        crit: check
+            .crit
+            .map(|q| threshold::perf_range(q.value(), Direction::LowIsBad)),
         min: None,
         max: None,
     }];

@@ -87,7 +87,12 @@ pub fn run_inline(check: &Check, env: &Environment) -> Outcome {
         Kind::DiskFree { mount } => resources::disk_free(check, mount.as_deref()),
         Kind::MemoryAvailable => resources::memory_available(check),
         Kind::SwapUsed => resources::swap_used(check),
-        Kind::CpuLoad { window, per_core } => resources::cpu_load(check, *window, *per_core),
+        Kind::CpuLoad {
+            window,
+            per_core,
+            warn,
+            crit,
+        } => resources::cpu_load(*window, *per_core, *warn, *crit),
         Kind::Uptime => resources::uptime(check),
         Kind::RebootPending => system::reboot_pending(root),
         Kind::Temperature { sensor } => resources::temperature(check, sensor.as_deref()),

@@ -40,7 +40,7 @@ fn resolve(host: &str, port: u16, timeout: Duration) -> Result<Vec<SocketAddr>, 
 
 /// Perfdata for a response time, with the check's thresholds in seconds.
 pub fn latency_perf(check: &Check, elapsed: Duration) -> PerfValue {
-    let secs = |q: Quantity| format!("{:.3}", q.value());
+    let secs = |q: Quantity| threshold::perf_range(q.value(), Direction::HighIsBad);
     PerfValue {
         label: "time".into(),
         value: elapsed.as_secs_f64(),

@@ -13,15 +13,39 @@ use super::Outcome;
 use super::policy::{Check, LoadWindow};
 use super::threshold::{self, Direction, Quantity};
 
-fn perf(label: &str, value: f64, unit: &str, check: &Check) -> PerfValue {
+/// Performance data in the Monitoring Plugins guidelines' form: `unit` is
+/// one of theirs (`%`, `B`, `s` or none) and the thresholds are plain
+/// ranges in that unit.
+fn perf(label: &str, value: f64, unit: &str, check: &Check, dir: Direction) -> PerfValue {
+    let range = |q: Quantity| threshold::perf_range(q.value(), dir);
     PerfValue {
         label: label.to_owned(),
         value,
         unit: Some(unit.to_owned()).filter(|u| !u.is_empty()),
-        warn: check.warn.map(Quantity::display),
-        crit: check.crit.map(Quantity::display),
+        warn: check.warn.map(range),
+        crit: check.crit.map(range),
         min: Some(0.0),
-        max: None,
+        max: (unit == "%").then_some(100.0),
+    }
+}
+
+/// For percent-or-bytes checks: the value in the unit the thresholds use
+/// (bytes when they are sizes), so the ranges and the value agree.
+fn percent_or_bytes(
+    label: &str,
+    percent: f64,
+    bytes: f64,
+    total: f64,
+    check: &Check,
+    dir: Direction,
+) -> PerfValue {
+    if matches!(check.warn.or(check.crit), Some(Quantity::Bytes(_))) {
+        PerfValue {
+            max: Some(total.round()),
+            ..perf(label, bytes.round(), "B", check, dir)
+        }
+    } else {
+        perf(label, percent, "%", check, dir)
     }
 }
 
@@ -43,6 +67,8 @@ fn unknown(summary: impl Into<String>) -> Outcome {
 struct Space {
     free_pct: f64,
     avail_bytes: f64,
+    /// Used + available: what `free_pct` is a share of.
+    usable_bytes: f64,
     total_bytes: f64,
 }
 
@@ -58,6 +84,7 @@ fn space(mount: &Path) -> Option<Space> {
     Some(Space {
         free_pct: bavail * 100.0 / (used + bavail),
         avail_bytes: bavail * frsize,
+        usable_bytes: (used + bavail) * frsize,
         total_bytes: blocks * frsize,
     })
 }
@@ -71,6 +98,7 @@ fn space(mount: &Path) -> Option<Space> {
     (total > 0.0).then(|| Space {
         free_pct: avail * 100.0 / total,
         avail_bytes: avail,
+        usable_bytes: total,
         total_bytes: total,
     })
 }
@@ -112,17 +140,38 @@ pub fn disk_free(check: &Check, mount: Option<&str>) -> Outcome {
     let (m, s, state) = &results[0];
     let mut perfdata: Vec<PerfValue> = results
         .iter()
-        .map(|(m, s, _)| perf(m, s.free_pct, "%", check))
+        .map(|(m, s, _)| {
+            percent_or_bytes(
+                m,
+                s.free_pct,
+                s.avail_bytes,
+                s.usable_bytes,
+                check,
+                Direction::LowIsBad,
+            )
+        })
         .collect();
     perfdata.sort_by(|a, b| a.label.cmp(&b.label));
     Outcome {
         state: *state,
-        summary: format!(
-            "{m}: {:.0}% free ({} of {})",
-            s.free_pct,
-            gib(s.avail_bytes),
-            gib(s.total_bytes)
-        ),
+        // The basis is named: `metrics` shows free space as a share of the
+        // whole volume, which differs by the blocks reserved for root.
+        summary: if s.total_bytes - s.usable_bytes > s.total_bytes / 100.0 {
+            format!(
+                "{m}: {:.0}% of usable space free ({} of {} usable; {} in all, the rest reserved for the system)",
+                s.free_pct,
+                gib(s.avail_bytes),
+                gib(s.usable_bytes),
+                gib(s.total_bytes)
+            )
+        } else {
+            format!(
+                "{m}: {:.0}% free ({} of {})",
+                s.free_pct,
+                gib(s.avail_bytes),
+                gib(s.total_bytes)
+            )
+        },
         perfdata,
     }
 }
@@ -150,7 +199,14 @@ pub fn memory_available(check: &Check) -> Outcome {
             gib(avail),
             gib(total)
         ),
-        perfdata: vec![perf("available", pct, "%", check)],
+        perfdata: vec![percent_or_bytes(
+            "available",
+            pct,
+            avail,
+            total,
+            check,
+            Direction::LowIsBad,
+        )],
     }
 }
 
@@ -172,13 +228,50 @@ pub fn swap_used(check: &Check) -> Outcome {
     Outcome {
         state: threshold::evaluate(value, check.warn, check.crit, Direction::HighIsBad),
         summary: format!("{pct:.0}% of swap in use ({} of {})", gib(used), gib(total)),
-        perfdata: vec![perf("swap_used", pct, "%", check)],
+        perfdata: vec![percent_or_bytes(
+            "swap_used",
+            pct,
+            used,
+            total,
+            check,
+            Direction::HighIsBad,
+        )],
+    }
+}
+
+/// The state of load averages `[1m, 5m, 15m]` as `check_load` decides
+/// it: each window against its own threshold (or only `window`), the
+/// worst wins.
+pub fn load_state(
+    loads: [f64; 3],
+    window: Option<LoadWindow>,
+    warn: Option<[f64; 3]>,
+    crit: Option<[f64; 3]>,
+) -> CheckState {
+    let windows: &[usize] = match window {
+        None => &[0, 1, 2],
+        Some(LoadWindow::One) => &[0],
+        Some(LoadWindow::Five) => &[1],
+        Some(LoadWindow::Fifteen) => &[2],
+    };
+    let over = |t: Option<[f64; 3]>| t.is_some_and(|t| windows.iter().any(|&i| loads[i] > t[i]));
+    if over(crit) {
+        CheckState::Critical
+    } else if over(warn) {
+        CheckState::Warning
+    } else {
+        CheckState::Ok
     }
 }
 
 /// `cpu_load`: the OS load average (non-blocking), per core when asked,
 /// compared the way `check_load` compares it.
-pub fn cpu_load(check: &Check, window: LoadWindow, per_core: bool) -> Outcome {
+pub fn cpu_load(
+    window: Option<LoadWindow>,
+    per_core: bool,
+    warn: Option<[f64; 3]>,
+    crit: Option<[f64; 3]>,
+) -> Outcome {
     if cfg!(windows) {
         return unknown("Windows has no load average");
     }
@@ -191,21 +284,28 @@ pub fn cpu_load(check: &Check, window: LoadWindow, per_core: bool) -> Outcome {
             .unwrap_or(1)
             .max(1) as f64;
     let div = if per_core { cores } else { 1.0 };
-    let (one, five, fifteen) = (l.one / div, l.five / div, l.fifteen / div);
-    let value = match window {
-        LoadWindow::One => one,
-        LoadWindow::Five => five,
-        LoadWindow::Fifteen => fifteen,
-    };
+    let loads = [l.one / div, l.five / div, l.fifteen / div];
     let scope = if per_core { " per core" } else { "" };
+    let [one, five, fifteen] = loads;
+    let range = |t: Option<[f64; 3]>, i: usize| {
+        t.map(|t| threshold::perf_range(t[i], Direction::HighIsBad))
+    };
     Outcome {
-        state: threshold::evaluate(value, check.warn, check.crit, Direction::HighIsBad),
+        state: load_state(loads, window, warn, crit),
         summary: format!("load average{scope}: {one:.2}, {five:.2}, {fifteen:.2}"),
-        perfdata: vec![
-            perf("load1", one, "", check),
-            perf("load5", five, "", check),
-            perf("load15", fifteen, "", check),
-        ],
+        perfdata: ["load1", "load5", "load15"]
+            .iter()
+            .enumerate()
+            .map(|(i, label)| PerfValue {
+                label: (*label).to_owned(),
+                value: loads[i],
+                unit: None,
+                warn: range(warn, i),
+                crit: range(crit, i),
+                min: Some(0.0),
+                max: None,
+            })
+            .collect(),
     }
 }
 
@@ -214,22 +314,19 @@ pub fn uptime(check: &Check) -> Outcome {
     let Ok(secs) = System::uptime() else {
         return unknown("uptime unavailable");
     };
-    let days = secs as f64 / 86400.0;
     Outcome {
         state: threshold::evaluate(secs as f64, check.warn, check.crit, Direction::HighIsBad),
         summary: format!(
             "up {} (since the last restart)",
             humantime::format_duration(Duration::from_secs(secs - secs % 60))
         ),
-        perfdata: vec![PerfValue {
-            label: "uptime".into(),
-            value: days,
-            unit: Some("d".into()),
-            warn: check.warn.map(|q| format!("{:.1}", q.value() / 86400.0)),
-            crit: check.crit.map(|q| format!("{:.1}", q.value() / 86400.0)),
-            min: Some(0.0),
-            max: None,
-        }],
+        perfdata: vec![perf(
+            "uptime",
+            secs as f64,
+            "s",
+            check,
+            Direction::HighIsBad,
+        )],
     }
 }
 
@@ -264,7 +361,7 @@ pub fn temperature(check: &Check, sensor: Option<&str>) -> Outcome {
         summary: format!("hottest sensor {label}: {hottest:.0} °C"),
         perfdata: readings
             .iter()
-            .map(|(l, t)| perf(l, f64::from(*t), "C", check))
+            .map(|(l, t)| perf(l, f64::from(*t), "", check, Direction::HighIsBad))
             .collect(),
     }
 }
@@ -311,7 +408,49 @@ pub fn battery_health(check: &Check, root: &Path) -> Outcome {
         ),
         perfdata: batteries
             .iter()
-            .filter_map(|b| Some(perf(&b.name, f64::from(b.health_percent?), "%", check)))
+            .filter_map(|b| {
+                Some(perf(
+                    &b.name,
+                    f64::from(b.health_percent?),
+                    "%",
+                    check,
+                    Direction::LowIsBad,
+                ))
+            })
             .collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn load_thresholds_apply_to_every_window_as_check_load_does() {
+        let loads = [0.5, 1.0, 3.0];
+        // One value for all three: the 15-minute load is over it.
+        assert_eq!(
+            load_state(loads, None, Some([2.0; 3]), Some([4.0; 3])),
+            CheckState::Warning
+        );
+        assert_eq!(
+            load_state(loads, None, Some([2.0; 3]), Some([2.5; 3])),
+            CheckState::Critical
+        );
+        // Three values: each window against its own.
+        assert_eq!(
+            load_state(loads, None, Some([0.4, 9.0, 9.0]), Some([9.0; 3])),
+            CheckState::Warning
+        );
+        assert_eq!(
+            load_state(loads, None, Some([1.0, 1.0, 3.0]), Some([9.0; 3])),
+            CheckState::Ok,
+            "equal is not over, as in check_load"
+        );
+        // A named window looks at that one only.
+        assert_eq!(
+            load_state(loads, Some(LoadWindow::Five), Some([2.0; 3]), None),
+            CheckState::Ok
+        );
     }
 }

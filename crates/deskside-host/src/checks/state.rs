@@ -65,7 +65,7 @@ impl Tracker {
             entry.last_state_change = Some(at);
             StateTransition {
                 check_id: id.clone(),
-                from: previous.unwrap_or(CheckState::Ok),
+                from: previous,
                 to: candidate,
                 at,
                 summary: outcome.summary.clone(),
@@ -178,7 +178,10 @@ mod tests {
         assert!(tr.is_none(), "2 of 3");
         let (r, tr) = t.record(&c, o(CheckState::Critical), now, 1);
         let tr = tr.expect("3 of 3 raises the alert");
-        assert_eq!((tr.from, tr.to), (CheckState::Ok, CheckState::Critical));
+        assert_eq!(
+            (tr.from, tr.to),
+            (Some(CheckState::Ok), CheckState::Critical)
+        );
         assert_eq!(r.alert_state, CheckState::Critical);
         assert_eq!(r.last_state_change, Some(now));
         assert_eq!(t.overall(), CheckState::Critical);
@@ -196,7 +199,12 @@ mod tests {
         let shown = check(1, true);
         let mut t = Tracker::default();
         let (_, tr) = t.record(&counted, o(CheckState::Warning), Utc::now(), 1);
-        assert_eq!(tr.unwrap().to, CheckState::Warning);
+        let tr = tr.unwrap();
+        assert_eq!(
+            (tr.from, tr.to),
+            (None, CheckState::Warning),
+            "a new check's first state comes from none, not from ok"
+        );
         let mut only = Tracker::default();
         only.record(&shown, o(CheckState::Critical), Utc::now(), 1);
         assert_eq!(

@@ -242,7 +242,9 @@ pub(super) async fn checkin<S: Store>(
     for r in &req.check_results {
         bounded("check_results.check_id", Some(&r.check_id), 128)?;
         let json = serde_json::to_string(r).map_err(|e| invalid(e.to_string()))?;
-        results.push((r.check_id.as_str(), r.state.as_str(), json));
+        // The device's check state is the reported one (after
+        // fails_before_alert); the raw state of the run stays in the JSON.
+        results.push((r.check_id.as_str(), r.alert_state.as_str(), json));
     }
     let samples = req
         .metrics

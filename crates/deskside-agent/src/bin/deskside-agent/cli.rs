@@ -38,9 +38,11 @@ pub enum Command {
         /// Keep sampling until interrupted.
         #[arg(long)]
         watch: bool,
-        /// Time between samples with --watch [default: metrics.interval
-        /// from the configuration, 10s unless changed].
-        #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
+        /// Time between samples with --watch, such as 2s or 500ms
+        /// [default: metrics.interval from the configuration, 10s unless
+        /// changed]. The first sample is shown at once; on a terminal the
+        /// table is redrawn in place.
+        #[arg(long, value_name = "DURATION", value_parser = interval)]
         interval: Option<std::time::Duration>,
     },
     /// Show what changed between two inventories saved with `inventory --format json`.
@@ -84,7 +86,7 @@ pub enum Command {
     /// Enroll this device with a desk.
     Enroll {
         /// The desk's URL [default: desk.server_url].
-        #[arg(long, value_name = "URL")]
+        #[arg(long, value_name = "URL", value_parser = server_url)]
         server: Option<String>,
         /// The enroll secret [default: desk.enroll_secret]. Prefer
         /// --secret-file or DESKSIDE_ENROLL_SECRET: a command line is
@@ -126,10 +128,10 @@ pub enum TicketCommand {
     /// delivers it at once when the desk is reachable.
     New {
         /// One line saying what is wrong.
-        #[arg(long)]
+        #[arg(long, value_parser = subject)]
         subject: String,
         /// What happened.
-        #[arg(long, default_value = "")]
+        #[arg(long, default_value = "", value_parser = description)]
         description: String,
         /// hardware, software, network, account, printer or other.
         #[arg(long, value_enum, default_value_t = Category::Other)]
@@ -166,7 +168,7 @@ pub enum TicketCommand {
         /// Local id or number (#12).
         id: String,
         /// The answer.
-        #[arg(long)]
+        #[arg(long, value_parser = reply)]
         message: String,
     },
     /// Rate a resolved ticket.
@@ -229,4 +231,30 @@ pub enum Format {
     Table,
     /// JSON.
     Json,
+}
+
+// Checked while parsing, so that a bad value is a bad command line (exit
+// 2), with the same rules the agent applies.
+fn subject(s: &str) -> Result<String, String> {
+    deskside_agent::agent::check_subject(s).map(|()| s.to_owned())
+}
+
+fn description(s: &str) -> Result<String, String> {
+    deskside_agent::agent::check_description(s).map(|()| s.to_owned())
+}
+
+fn reply(s: &str) -> Result<String, String> {
+    deskside_agent::agent::check_reply(s).map(|()| s.to_owned())
+}
+
+fn server_url(s: &str) -> Result<String, String> {
+    deskside_agent::agent::check_server_url(s).map(|()| s.to_owned())
+}
+
+fn interval(s: &str) -> Result<std::time::Duration, String> {
+    match humantime::parse_duration(s) {
+        Ok(d) if d.is_zero() => Err("must be greater than zero".into()),
+        Ok(d) => Ok(d),
+        Err(e) => Err(format!("{e} (a duration such as 2s or 500ms)")),
+    }
 }

@@ -10,7 +10,7 @@ use deskside_agent::notify::Notifier;
 use deskside_host::checks::{self, LoadedPolicy, Tracker};
 use deskside_host::collect::{CollectOptions, collect_inventory};
 use deskside_host::metrics::Sampler;
-use deskside_protocol::{CheckState, Inventory, Policy, diff_inventories};
+use deskside_protocol::{CheckState, Inventory, diff_inventories};
 
 use crate::cli::{Cli, Command, Format, InventoryFormat};
 use crate::render;
@@ -48,11 +48,19 @@ fn read_inventory(path: &Path) -> Result<Inventory> {
 /// Whether the command line asks for `check` (whatever else is wrong with
 /// it).
 pub fn is_check_invocation() -> bool {
-    std::env::args()
-        .skip(1)
-        .find(|a| !a.starts_with('-'))
-        .as_deref()
-        == Some("check")
+    is_check(std::env::args().skip(1))
+}
+
+fn is_check(mut args: impl Iterator<Item = String>) -> bool {
+    while let Some(a) = args.next() {
+        // The global options' values are not the subcommand.
+        if a == "--config" || a == "--state-dir" {
+            args.next();
+        } else if !a.starts_with('-') {
+            return a == "check";
+        }
+    }
+    false
 }
 
 fn load_policy(path: Option<&Path>) -> Result<LoadedPolicy> {
@@ -66,9 +74,8 @@ fn load_policy(path: Option<&Path>) -> Result<LoadedPolicy> {
     let is_json =
         text.trim_start().starts_with('{') || path.extension().is_some_and(|e| e == "json");
     if is_json {
-        let policy: Policy = serde_json::from_str(&text)
-            .with_context(|| format!("{} is not a JSON policy", path.display()))?;
-        Ok(LoadedPolicy::load(&policy))
+        LoadedPolicy::from_json(&text)
+            .map_err(|e| anyhow::anyhow!("{} is not a JSON policy: {e}", path.display()))
     } else {
         LoadedPolicy::from_toml(&text)
             .map_err(|e| anyhow::anyhow!("{} is not a TOML policy: {e}", path.display()))
@@ -122,27 +129,63 @@ fn run_checks(
             format!("cannot save notification state in {}", state_dir.display())
         })?;
     }
-    // Nagios does its own retries, so the exit code is this run's raw
-    // state of the checks that count. Invalid checks make it at least
-    // UNKNOWN: a broken policy must not read as a healthy machine.
+    // A one-shot run has no history, so it reports each check's raw state
+    // (Nagios retries on its own, with max_check_attempts). With --notify
+    // the state carries over between runs and the reported state (after
+    // fails_before_alert) decides, as it does in the agent. Invalid checks
+    // make it at least UNKNOWN: a broken policy must not read as a healthy
+    // machine.
     let policy_state = (!loaded.errors.is_empty()).then_some(CheckState::Unknown);
     let worst = CheckState::worst(
         results
             .iter()
             .filter(|r| !r.report_only)
-            .map(|r| r.state)
+            .map(|r| if notify { r.alert_state } else { r.state })
             .chain(policy_state),
     );
     match format {
-        Format::Table => print(&render::check_results(&results, worst, &loaded))?,
+        Format::Table => print(&render::check_results(&results, worst, &loaded, notify))?,
         Format::Json => print(&json(&serde_json::json!({
             "overall": worst,
+            "state_basis": if notify { "reported" } else { "raw" },
             "policy_version": loaded.version,
             "results": results,
             "policy_errors": loaded.errors.iter().map(ToString::to_string).collect::<Vec<_>>(),
         }))?)?,
     }
     Ok(ExitCode::from(worst.exit_code()))
+}
+
+/// Switches the terminal to its alternate screen (as `top` does) and back
+/// when interrupted, so `metrics --watch` leaves the scrollback as it was.
+fn alternate_screen() -> Result<()> {
+    print("\x1b[?1049h\x1b[?25l")?;
+    std::thread::Builder::new()
+        .name("deskside-watch-exit".into())
+        .spawn(|| {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build();
+            if let Ok(rt) = rt {
+                rt.block_on(async {
+                    #[cfg(unix)]
+                    if let Ok(mut term) =
+                        tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+                    {
+                        tokio::select! {
+                            _ = term.recv() => {}
+                            _ = tokio::signal::ctrl_c() => {}
+                        }
+                        return;
+                    }
+                    let _ = tokio::signal::ctrl_c().await;
+                });
+            }
+            let _ = print("\x1b[?25h\x1b[?1049l");
+            std::process::exit(0);
+        })
+        .context("cannot watch for Ctrl-C")?;
+    Ok(())
 }
 
 pub fn run(cli: Cli) -> Result<ExitCode> {
@@ -189,22 +232,22 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         } => {
             let interval = interval.unwrap_or(cfg.metrics.interval);
             if interval.is_zero() {
-                anyhow::bail!("--interval must be greater than zero");
+                anyhow::bail!("metrics.interval must be greater than zero");
             }
             let mut sampler = Sampler::new(cfg.metrics.top_processes, "/".into())?;
-            let tty = std::io::stdout().is_terminal();
-            // The first sample needs a measured window for CPU usage.
-            std::thread::sleep(if watch {
-                interval
-            } else {
-                sysinfo::MINIMUM_CPU_UPDATE_INTERVAL
-            });
+            let redraw = watch && format == Format::Table && std::io::stdout().is_terminal();
+            if redraw {
+                alternate_screen()?;
+            }
+            // The first sample needs a measured window for CPU usage: the
+            // shortest one, so that the first frame comes at once.
+            std::thread::sleep(sysinfo::MINIMUM_CPU_UPDATE_INTERVAL);
             loop {
                 let sample = sampler.sample();
                 let text = match format {
-                    Format::Table if watch && tty => {
-                        format!("\x1b[2J\x1b[H{}", render::metrics(&sample))
-                    }
+                    // Home and clear-to-end: the frame replaces the last one
+                    // on the alternate screen, nothing goes to the scrollback.
+                    Format::Table if redraw => format!("\x1b[H\x1b[J{}", render::metrics(&sample)),
                     Format::Table => render::metrics(&sample),
                     Format::Json if watch => format!("{}\n", serde_json::to_string(&sample)?),
                     Format::Json => json(&sample)?,
@@ -258,4 +301,17 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_subcommand_is_found_after_global_options() {
+        let is = |args: &[&str]| super::is_check(args.iter().map(|a| (*a).to_owned()));
+        assert!(is(&["check", "--bogus"]));
+        assert!(is(&["--state-dir", "/tmp/x", "check", "--bogus"]));
+        assert!(is(&["--config=/etc/a.toml", "check"]));
+        assert!(!is(&["--state-dir", "check", "status"]));
+        assert!(!is(&["inventory", "check"]));
+    }
 }

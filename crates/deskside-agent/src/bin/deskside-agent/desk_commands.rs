@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
-use deskside_agent::agent::{Agent, NewTicketInput};
+use deskside_agent::agent::{Agent, NewTicketInput, SyncError};
 use deskside_agent::config::AgentConfig;
 use deskside_agent::notify::Notifier;
 use deskside_agent::store::{Delivery, LocalTicket};
@@ -353,8 +353,16 @@ pub fn status(cfg: &AgentConfig, format: Format) -> Result<ExitCode> {
 }
 
 pub fn diagnostics(cfg: &AgentConfig, out: &std::path::Path) -> Result<ExitCode> {
-    let agent = Agent::open(cfg.clone()).context("opening the agent's state")?;
-    let bundle = agent.diagnostics(None)?;
+    let bundle = match Agent::open(cfg.clone()) {
+        Ok(agent) => agent.diagnostics(None)?,
+        // A broken machine is when a technician needs the bundle most: a
+        // read-only state directory must not stop it.
+        Err(e @ SyncError::StateDir { .. }) => {
+            eprintln!("warning: {e}; building the bundle without writing there");
+            Agent::diagnostics_read_only(cfg)
+        }
+        Err(e) => return Err(e).context("cannot open the agent's state"),
+    };
     let bytes = deskside_agent::diagnostics::compress(bundle).context("building the bundle")?;
     std::fs::write(out, &bytes).with_context(|| format!("cannot write {}", out.display()))?;
     println!("{} ({} bytes, gzip JSON)", out.display(), bytes.len());

@@ -422,7 +422,13 @@ pub fn metrics(s: &MetricSample) -> String {
                 ]
             })
             .collect();
-        table(&mut o, &["MOUNT", "FREE", "FREE%", "SIZE"], &rows);
+        table(&mut o, &["MOUNT", "FREE", "FREE% OF SIZE", "SIZE"], &rows);
+        // `check`'s disk_free uses check_disk's basis; say so, or the two
+        // figures read as a contradiction on volumes with reserved blocks.
+        o.push_str(
+            "  (FREE% is free space as a share of the whole volume; the disk_free check,\n   \
+             like check_disk, counts it against used + available space instead)\n",
+        );
     }
     if !s.network.is_empty() {
         o.push_str("\nNetwork\n");
@@ -524,55 +530,117 @@ pub fn diff(d: &InventoryDiff) -> String {
     }
     if !d.system_changes.is_empty() {
         let _ = writeln!(o, "System changes ({})", d.system_changes.len());
-        let show = |v: &Option<serde_json::Value>| match v {
-            None => "(none)".to_owned(),
-            Some(serde_json::Value::String(s)) => s.clone(),
-            Some(v) => v.to_string(),
-        };
         for c in &d.system_changes {
-            let _ = writeln!(o, "  {}: {} → {}", c.path, show(&c.old), show(&c.new));
+            let field = c.path.rsplit('.').next().unwrap_or_default();
+            let line = match (&c.old, &c.new) {
+                (None, Some(new)) => format!("+ {}: {}", c.path, human_value(field, new)),
+                (Some(old), None) => format!("- {}: {}", c.path, human_value(field, old)),
+                (old, new) => format!(
+                    "~ {}: {} → {}",
+                    c.path,
+                    old.as_ref()
+                        .map_or_else(|| "(none)".to_owned(), |v| human_value(field, v)),
+                    new.as_ref()
+                        .map_or_else(|| "(none)".to_owned(), |v| human_value(field, v))
+                ),
+            };
+            let _ = writeln!(o, "  {line}");
         }
     }
     o
 }
 
-/// Results with a Monitoring Plugins first line (`DESKSIDE OK - …`), then
-/// one row per check.
-pub fn check_results(results: &[CheckResult], worst: CheckState, policy: &LoadedPolicy) -> String {
-    let count = |s: CheckState| {
-        results
+/// An inventory value for a person: sizes and speeds in their units, a
+/// whole device as `field value, …` on one line instead of JSON.
+fn human_value(field: &str, v: &serde_json::Value) -> String {
+    use serde_json::Value;
+    match v {
+        Value::Null => "(none)".to_owned(),
+        Value::String(s) => s.clone(),
+        Value::Bool(b) => if *b { "yes" } else { "no" }.to_owned(),
+        Value::Number(n) => {
+            let f = n.as_f64().unwrap_or_default();
+            if field.ends_with("_bytes") && f >= 0.0 {
+                bytes(f as u64)
+            } else if field.ends_with("_mhz") {
+                format!("{f} MHz")
+            } else if field.ends_with("_mbps") {
+                format!("{f} Mbit/s")
+            } else if field.ends_with("_percent") {
+                format!("{f:.0}%")
+            } else {
+                n.to_string()
+            }
+        }
+        Value::Array(items) => items
             .iter()
-            .filter(|r| !r.report_only && r.state == s)
-            .count()
+            .map(|i| human_value(field, i))
+            .collect::<Vec<_>>()
+            .join(", "),
+        Value::Object(map) => map
+            .iter()
+            .filter(|(_, v)| !v.is_null())
+            .map(|(k, v)| {
+                let name = k
+                    .trim_end_matches("_bytes")
+                    .trim_end_matches("_mhz")
+                    .trim_end_matches("_mbps")
+                    .trim_end_matches("_percent")
+                    .replace('_', " ");
+                format!("{name} {}", human_value(k, v))
+            })
+            .collect::<Vec<_>>()
+            .join(", "),
+    }
+}
+
+/// Results with a Monitoring Plugins first line (`DESKSIDE OK - …`), then
+/// one row per check. `reported` shows each check's reported state (after
+/// `fails_before_alert`, with the raw result beside it when they differ);
+/// otherwise each run's raw state.
+pub fn check_results(
+    results: &[CheckResult],
+    worst: CheckState,
+    policy: &LoadedPolicy,
+    reported: bool,
+) -> String {
+    let shown = |r: &CheckResult| if reported { r.alert_state } else { r.state };
+    let counts = |report_only: bool| {
+        let mut parts = Vec::new();
+        for s in [
+            CheckState::Critical,
+            CheckState::Warning,
+            CheckState::Unknown,
+            CheckState::Ok,
+        ] {
+            let n = results
+                .iter()
+                .filter(|r| r.report_only == report_only && shown(r) == s)
+                .count();
+            if n > 0 || !report_only {
+                parts.push(format!("{n} {}", s.as_str()));
+            }
+        }
+        parts.join(", ")
     };
     let mut o = format!(
-        "DESKSIDE {} - {} critical, {} warning, {} unknown, {} ok",
+        "DESKSIDE {} - {}",
         worst.as_str().to_ascii_uppercase(),
-        count(CheckState::Critical),
-        count(CheckState::Warning),
-        count(CheckState::Unknown),
-        count(CheckState::Ok),
+        counts(false)
     );
-    let reported = results.iter().filter(|r| r.report_only).count();
-    if reported > 0 {
-        let _ = write!(o, " ({reported} report-only)");
+    // Report-only rows are counted apart, as the table labels them: a
+    // "0 critical" next to a critical report-only row would read as a
+    // contradiction.
+    if results.iter().any(|r| r.report_only) {
+        let _ = write!(o, "; report only, not counted: {}", counts(true));
     }
     if !policy.errors.is_empty() {
-        let _ = write!(o, ", {} invalid in the policy", policy.errors.len());
+        let _ = write!(o, "; {} invalid in the policy", policy.errors.len());
     }
     let perf: Vec<String> = results
         .iter()
         .flat_map(|r| r.perfdata.iter().map(move |p| (r, p)))
-        .map(|(r, p)| {
-            let label = format!("{}:{}", r.check_id, p.label).replace('\'', "''");
-            format!(
-                "'{label}'={}{};{};{}",
-                (p.value * 1000.0).round() / 1000.0,
-                p.unit.as_deref().unwrap_or(""),
-                p.warn.as_deref().unwrap_or(""),
-                p.crit.as_deref().unwrap_or("")
-            )
-        })
+        .map(|(r, p)| perf_item(&r.check_id, p))
         .collect();
     if !perf.is_empty() {
         let _ = write!(o, " | {}", perf.join(" "));
@@ -581,26 +649,62 @@ pub fn check_results(results: &[CheckResult], worst: CheckState, policy: &Loaded
     let rows: Vec<Vec<String>> = results
         .iter()
         .map(|r| {
-            let title = policy
-                .checks
-                .iter()
-                .find(|c| c.spec.id == r.check_id)
+            let check = policy.checks.iter().find(|c| c.spec.id == r.check_id);
+            let title = check
                 .and_then(|c| c.spec.title.get("en").cloned())
                 .unwrap_or_default();
+            let mut summary = r.summary.clone();
+            if reported && r.state != r.alert_state {
+                let _ = write!(
+                    summary,
+                    " [this run: {}, {} of {} failures before alert]",
+                    r.state.as_str(),
+                    r.consecutive_failures,
+                    check.map_or(1, |c| c.fails_before_alert)
+                );
+            }
             vec![
-                r.state.as_str().to_owned(),
+                shown(r).as_str().to_owned(),
                 r.check_id.clone(),
                 if r.report_only {
                     format!("{title} (report only)")
                 } else {
                     title
                 },
-                r.summary.clone(),
+                summary,
             ]
         })
         .collect();
-    table(&mut o, &["STATE", "CHECK", "WHAT", "RESULT"], &rows);
+    if !rows.is_empty() {
+        table(&mut o, &["STATE", "CHECK", "WHAT", "RESULT"], &rows);
+    }
     o
+}
+
+/// One performance-data item as the Monitoring Plugins guidelines write
+/// it: `'label'=value[UOM];[warn];[crit];[min];[max]`, trailing empty
+/// fields dropped.
+pub fn perf_item(check_id: &str, p: &deskside_protocol::PerfValue) -> String {
+    let label = format!("{check_id}:{}", p.label).replace('\'', "''");
+    let num = |v: f64| {
+        let r = (v * 1000.0).round() / 1000.0;
+        if r == r.trunc() && r.abs() < 1e15 {
+            format!("{}", r as i64)
+        } else {
+            format!("{r}")
+        }
+    };
+    let mut fields = vec![
+        format!("{}{}", num(p.value), p.unit.as_deref().unwrap_or("")),
+        p.warn.clone().unwrap_or_default(),
+        p.crit.clone().unwrap_or_default(),
+        p.min.map(num).unwrap_or_default(),
+        p.max.map(num).unwrap_or_default(),
+    ];
+    while fields.len() > 1 && fields.last().is_some_and(String::is_empty) {
+        fields.pop();
+    }
+    format!("'{label}'={}", fields.join(";"))
 }
 
 /// `check --list`: every kind with its thresholds and parameters.
@@ -650,6 +754,21 @@ mod tests {
         assert_eq!(duration(59), "0m");
         assert_eq!(duration(3 * 86400 + 4 * 3600 + 5), "3d 4h");
         assert_eq!(duration(3700), "1h 1m");
+    }
+
+    #[test]
+    fn inventory_values_read_as_a_person_would() {
+        let disk = serde_json::json!({"model": "Samsung SSD", "name": "sdz", "size_bytes": 500_107_862_016_u64, "serial": null});
+        assert_eq!(
+            human_value("disks[sdz]", &disk),
+            "model Samsung SSD, name sdz, size 465.8 GiB"
+        );
+        assert_eq!(
+            human_value("total_bytes", &serde_json::json!(25_275_990_016_u64)),
+            "23.5 GiB"
+        );
+        assert_eq!(human_value("max_mhz", &serde_json::json!(3600)), "3600 MHz");
+        assert_eq!(human_value("virtual", &serde_json::json!(true)), "yes");
     }
 
     #[test]
