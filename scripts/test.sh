@@ -13,8 +13,10 @@ CROSS_TARGETS=(x86_64-pc-windows-gnu aarch64-apple-darwin)
 # fuzzing run; gnome-keyring for the Secret Service test; WebKitGTK,
 # the app indicator, librsvg and libxdo for the tray app (Tauri), and
 # its end-to-end test's WebKitWebDriver, Xvfb and tauri-driver;
-# schemathesis and moto (S3) from PyPI, in a venv; Vitest from npm.
-ensure_apt dpkg monitoring-plugins-basic gcc-mingw-w64-x86-64 dbus-daemon gnome-keyring postgresql curl \
+# schemathesis and moto (S3) from PyPI, in a venv; Vitest from npm;
+# fusioninventory-agent and hwdata (pci.ids) for the GLPI parity test;
+# util-linux's `script` for the terminal test of `metrics --watch`.
+ensure_apt dpkg monitoring-plugins-basic fusioninventory-agent hwdata util-linux gcc-mingw-w64-x86-64 dbus-daemon gnome-keyring postgresql curl \
     libwebkit2gtk-4.1-dev libayatana-appindicator3-dev librsvg2-dev libxdo-dev \
     webkit2gtk-driver xvfb xauth fonts-noto-cjk chromium
 ensure_rust "${CROSS_TARGETS[@]}"

@@ -381,8 +381,39 @@ async fn replies_travel_back_and_refusals_are_dead_letters() {
         1
     );
 
-    // Rating an unresolved ticket is refused for good: a dead letter, not a
-    // silent drop, and not retried forever.
+    // Rating an unresolved ticket is refused at once: nothing is queued to
+    // become a dead letter.
+    let refused = agent.run(&["ticket", "rate", &local, "--score", "5"]).await;
+    assert_eq!(refused.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        err.contains("only a resolved or closed ticket can be rated"),
+        "{err}"
+    );
+    assert_eq!(agent.status().await["outbox_depth"], 0);
+
+    // Resolved, and the device knows it; then reopened at the desk before
+    // the rating arrives: the desk refuses it, for good. A dead letter
+    // that says why, not a silent drop, and not retried forever.
+    let set_status = |status: &'static str| {
+        let (url, tech) = (
+            format!("{}/api/v1/tickets/{number}", desk.url()),
+            tech.clone(),
+        );
+        async move {
+            let r = http()
+                .patch(url)
+                .bearer_auth(&tech)
+                .json(&serde_json::json!({ "status": status }))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), 200, "{status}");
+        }
+    };
+    set_status("resolved").await;
+    agent.ok(&["sync"]).await;
+    set_status("open").await;
     agent.ok(&["ticket", "rate", &local, "--score", "5"]).await;
     let status = agent.status().await;
     assert_eq!(status["outbox_depth"], 0);
@@ -394,6 +425,25 @@ async fn replies_travel_back_and_refusals_are_dead_letters() {
     );
     let table = agent.ok(&["status"]).await;
     assert!(table.contains("dead letters:  1"), "{table}");
+    assert!(
+        table.contains("can be rated once, after it was resolved"),
+        "status says why: {table}"
+    );
+    let shown = agent.ok(&["ticket", "show", &local]).await;
+    assert!(
+        shown.contains("refused by the desk: your rating"),
+        "the ticket says why too: {shown}"
+    );
+    let t: serde_json::Value = serde_json::from_str(
+        &agent
+            .ok(&["ticket", "show", &local, "--format", "json"])
+            .await,
+    )
+    .unwrap();
+    assert_eq!(
+        t["refused"][0]["kind"], "rating",
+        "what the tray shows: {t}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

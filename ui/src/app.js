@@ -5,7 +5,7 @@
 
 import {
   CATEGORIES, URGENCIES, canRate, canReopen, conversation, fileSize, format, latest, overallKey,
-  previewSections, sparkline, summaryText, syncKey, ticketRow, validateReport,
+  previewSections, refusals, sparkline, summaryText, syncKey, ticketRow, validateReport,
 } from './views.js';
 
 const tauri = window.__TAURI__;
@@ -269,6 +269,11 @@ async function renderTicket(id) {
     try { await invoke('reply', { id, message: reply.value }); reply.value = ''; } catch (e) { showError(e); }
   });
   const extra = [];
+  // What the desk would not take, and why: nothing is dropped silently.
+  for (const r of refusals(ticket)) {
+    extra.push(h('div', { class: 'notice', role: 'status' },
+      h('strong', {}, t(r.key)), ' ', h('span', { class: 'reason' }, r.reason)));
+  }
   if (canReopen(ticket)) {
     extra.push(h('button', { type: 'button', onclick: () => invoke('reopen', { id }).catch(showError) }, t('ui.tickets.reopen')));
   }

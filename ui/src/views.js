@@ -45,6 +45,17 @@ export function conversation(t) {
   }));
 }
 
+/** What the desk refused for good about a ticket, newest first: a message
+ * key per kind (rating, reopen, comment) and the desk's reason. */
+export function refusals(t) {
+  const kinds = ['rating', 'reopen', 'comment'];
+  return (t.refused || []).map((d) => ({
+    key: `ui.tickets.refused.${kinds.includes(d.kind) ? d.kind : 'other'}`,
+    reason: d.error,
+    at: d.failed_at,
+  }));
+}
+
 /** Whether the employee may rate (once resolved or closed). */
 export function canRate(t) {
   const s = t.server;

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
-  canRate, canReopen, conversation, fileSize, format, latest, overallKey, previewSections, sparkline,
-  summaryText, syncKey, ticketRow, validateReport,
+  canRate, canReopen, conversation, fileSize, format, latest, overallKey, previewSections, refusals,
+  sparkline, summaryText, syncKey, ticketRow, validateReport,
 } from '../src/views.js';
 
 describe('format', () => {
@@ -47,6 +47,20 @@ describe('tickets', () => {
     expect(canReopen(t)).toBe(true);
     expect(canRate({ ...t, server: { ...server, status: 'open' } })).toBe(false);
     expect(conversation(base)).toEqual([]);
+  });
+
+  it('says what the desk refused and why', () => {
+    const t = {
+      refused: [
+        { kind: 'rating', error: 'a ticket can be rated once, after it was resolved', failed_at: '2026-12-02T10:00:00Z' },
+        { kind: 'mystery', error: 'no', failed_at: '2026-12-02T09:00:00Z' },
+      ],
+    };
+    expect(refusals(t)).toEqual([
+      { key: 'ui.tickets.refused.rating', reason: 'a ticket can be rated once, after it was resolved', at: '2026-12-02T10:00:00Z' },
+      { key: 'ui.tickets.refused.other', reason: 'no', at: '2026-12-02T09:00:00Z' },
+    ]);
+    expect(refusals({})).toEqual([]);
   });
 });
 

@@ -244,6 +244,9 @@ pub struct InventoryConfig {
     /// Deadline for each helper program.
     #[serde(with = "humantime_serde")]
     pub command_timeout: Duration,
+    /// Put the agent's environment variables in GLPI exports (`envs`).
+    /// Off by default: environments hold secrets.
+    pub glpi_environment: bool,
 }
 
 impl Default for InventoryConfig {
@@ -251,7 +254,18 @@ impl Default for InventoryConfig {
         Self {
             software_sources: deskside_host::collect::software::ALL_SOURCES.to_vec(),
             command_timeout: Duration::from_secs(30),
+            glpi_environment: false,
         }
+    }
+}
+
+/// Leaves out of an inventory what the privacy settings keep private:
+/// with `user_names` off, the logged-in users and the local accounts.
+pub fn apply_privacy(inv: &mut deskside_protocol::Inventory, privacy: &PrivacyConfig) {
+    if !privacy.user_names {
+        inv.os.logged_in_users = None;
+        inv.os.local_users = None;
+        inv.os.local_groups = None;
     }
 }
 
@@ -511,6 +525,9 @@ impl AgentConfig {
         }
         if let Some(v) = env("DESKSIDE_REQUEST_TIMEOUT") {
             self.desk.request_timeout = duration("DESKSIDE_REQUEST_TIMEOUT", &v)?;
+        }
+        if let Some(v) = env("DESKSIDE_INVENTORY_GLPI_ENVIRONMENT") {
+            self.inventory.glpi_environment = flag("DESKSIDE_INVENTORY_GLPI_ENVIRONMENT", &v)?;
         }
         if let Some(v) = env("DESKSIDE_INVENTORY_COMMAND_TIMEOUT") {
             self.inventory.command_timeout = duration("DESKSIDE_INVENTORY_COMMAND_TIMEOUT", &v)?;

@@ -169,6 +169,10 @@ pub struct LocalTicket {
     pub unread: u32,
     /// The ticket as the desk last sent it (conversation included).
     pub server: Option<deskside_protocol::Ticket>,
+    /// What the desk refused for good about this ticket (a rating, a
+    /// reopen, a reply), with its reason; filled for a single ticket.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub refused: Vec<DeadLetter>,
 }
 
 /// Schema versions, in order: the store's `PRAGMA user_version` says how
@@ -548,11 +552,24 @@ impl AgentStore {
 
     /// Items refused for good, newest first.
     pub fn dead_letters(&self) -> StoreResult<Vec<DeadLetter>> {
-        let mut stmt = self.conn.prepare(
+        self.dead_letters_where("1 = 1", None)
+    }
+
+    /// Items about `local_ticket` the desk refused for good, newest first.
+    pub fn dead_letters_for(&self, local_ticket: &str) -> StoreResult<Vec<DeadLetter>> {
+        self.dead_letters_where("local_ticket = ?1", Some(local_ticket))
+    }
+
+    fn dead_letters_where(&self, filter: &str, arg: Option<&str>) -> StoreResult<Vec<DeadLetter>> {
+        let mut stmt = self.conn.prepare(&format!(
             "SELECT id, kind, idempotency_key, local_ticket, status, error, failed_at \
-             FROM dead_letters ORDER BY id DESC",
-        )?;
-        let rows = stmt.query_map([], |r| {
+             FROM dead_letters WHERE {filter} ORDER BY id DESC"
+        ))?;
+        let params: Vec<&dyn rusqlite::ToSql> = match &arg {
+            Some(a) => vec![a],
+            None => Vec::new(),
+        };
+        let rows = stmt.query_map(params.as_slice(), |r| {
             Ok(DeadLetter {
                 id: r.get(0)?,
                 kind: r.get(1)?,
@@ -779,10 +796,15 @@ impl AgentStore {
     /// One ticket, by local id or server number.
     pub fn ticket(&self, id: &str) -> StoreResult<Option<LocalTicket>> {
         let server: Option<i64> = id.trim_start_matches('#').parse().ok();
-        Ok(self
+        let Some(mut t) = self
             .ticket_rows("local_id = ?1 OR server_id = ?2", Some((id, server)))?
             .into_iter()
-            .next())
+            .next()
+        else {
+            return Ok(None);
+        };
+        t.refused = self.dead_letters_for(&t.local_id)?;
+        Ok(Some(t))
     }
 
     fn ticket_rows(
@@ -827,6 +849,7 @@ impl AgentStore {
                         updated_at: ts(&u),
                         unread,
                         server: json.map(|j| serde_json::from_str(&j)).transpose()?,
+                        refused: Vec::new(),
                     })
                 },
             )

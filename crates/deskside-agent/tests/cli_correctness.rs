@@ -455,8 +455,10 @@ fn config_errors_name_the_file_and_the_key() {
 
 /// A read-only file system under the state directory (a tmpfs mounted
 /// read-only; the tests run as root, as CI does).
+#[cfg(target_os = "linux")]
 struct ReadOnly(std::path::PathBuf);
 
+#[cfg(target_os = "linux")]
 impl ReadOnly {
     fn mount(dir: &Path) -> Self {
         let path = dir.join("ro");
@@ -475,6 +477,7 @@ impl ReadOnly {
     }
 }
 
+#[cfg(target_os = "linux")]
 impl Drop for ReadOnly {
     fn drop(&mut self) {
         let _ = Command::new("umount").arg(&self.0).status();

@@ -131,10 +131,13 @@ fn network_type(i: &NetworkInterface) -> Option<&'static str> {
     let n = i.name.as_str();
     if i.loopback == Some(true) {
         Some("loopback")
-    } else if n.starts_with("wl") || n.starts_with("Wi-Fi") {
+    } else if i.wireless == Some(true) || n.starts_with("wl") || n.starts_with("Wi-Fi") {
         Some("wifi")
     } else if n.starts_with("br") || n.starts_with("virbr") || n.starts_with("docker") {
         Some("bridge")
+    } else if i.virtual_device == Some(false) {
+        // A physical, non-wireless interface.
+        Some("ethernet")
     } else {
         None
     }
@@ -156,9 +159,16 @@ fn networks(inv: &Inventory) -> Vec<Value> {
                 }
                 _ => (None, None, None),
             };
+            let gateway = (inv.os.default_interface.as_deref() == Some(i.name.as_str())
+                && ipaddress.is_some())
+            .then(|| s(inv.os.default_gateway.as_ref()))
+            .flatten();
             object([
                 ("description", Some(json!(i.name))),
                 ("mac", s(i.mac_address.as_ref())),
+                ("driver", s(i.driver.as_ref())),
+                ("virtualdev", i.virtual_device.map(|v| json!(v))),
+                ("ipgateway", gateway),
                 ("status", i.up.map(|u| json!(if u { "up" } else { "down" }))),
                 ("type", network_type(i).map(|t| json!(t))),
                 ("mtu", i.mtu.map(|m| json!(m))),
@@ -194,8 +204,46 @@ pub fn device_id(inv: &Inventory) -> String {
     }
 }
 
+/// What a GLPI document may hold beyond the inventory: things that change
+/// by the second (processes) or hold secrets (environment variables), so
+/// they are never part of the inventory the desk keeps. Collected only for
+/// an export, and only as the privacy settings and configuration allow.
+#[derive(Debug, Clone, Default)]
+pub struct GlpiExtras {
+    /// Running processes (empty when the process list is private).
+    pub processes: Vec<GlpiProcess>,
+    /// The agent's environment (empty unless configured: it holds secrets).
+    pub environment: Vec<(String, String)>,
+}
+
+/// A running process as GLPI lists it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GlpiProcess {
+    /// Process id.
+    pub pid: u32,
+    /// Owner's login (or uid).
+    pub user: String,
+    /// Command line.
+    pub cmd: String,
+    /// CPU time over its lifetime, as `ps` shows `%CPU`.
+    pub cpu_percent: f64,
+    /// Resident memory as a share of the total.
+    pub memory_percent: f64,
+    /// Virtual memory in KiB.
+    pub virtual_kib: u64,
+    /// When it started.
+    pub started: Option<DateTime<Utc>>,
+    /// Controlling terminal.
+    pub tty: Option<String>,
+}
+
 /// Converts an inventory to a GLPI native inventory document.
 pub fn to_glpi(inv: &Inventory) -> Value {
+    to_glpi_with(inv, &GlpiExtras::default())
+}
+
+/// [`to_glpi`] with the export-only sections.
+pub fn to_glpi_with(inv: &Inventory, extras: &GlpiExtras) -> Value {
     let hw = &inv.hardware;
     let os = &inv.os;
     let system = hw.system.clone().unwrap_or_default();
@@ -215,9 +263,15 @@ pub fn to_glpi(inv: &Inventory) -> Value {
             "vmsystem",
             Some(json!(vmsystem(system.virtualization.as_deref()))),
         ),
+        (
+            "dns",
+            (!os.dns_servers.is_empty()).then(|| json!(os.dns_servers.join("/"))),
+        ),
+        ("defaultgateway", s(os.default_gateway.as_ref())),
         // FusionInventory's legacy hardware fields, which GLPI still reads.
         ("osname", s(os.long_name.as_ref().or(os.name.as_ref()))),
-        ("osversion", s(os.version.as_ref())),
+        // FusionInventory's OSVERSION is the kernel release.
+        ("osversion", s(os.kernel_version.as_ref())),
         // One processor description per machine: the inventory has one.
         ("processorn", hw.cpu.as_ref().map(|_| json!(1))),
         (
@@ -257,6 +311,9 @@ pub fn to_glpi(inv: &Inventory) -> Value {
         ("arch", s(os.architecture.as_ref())),
         ("boot_time", os.boot_time.as_ref().map(|t| json!(datetime(t)))),
         ("service_pack", s(os.build.as_ref())),
+        ("fqdn", s(os.fqdn.as_ref())),
+        ("dns_domain", s(os.dns_domain.as_ref())),
+        ("hostid", s(os.host_id.as_ref())),
         (
             "timezone",
             os.timezone.as_ref().map(|tz| {
@@ -283,10 +340,6 @@ pub fn to_glpi(inv: &Inventory) -> Value {
         .cpu
         .iter()
         .map(|c| {
-            let threads = match (c.logical_cores, c.physical_cores) {
-                (Some(l), Some(p)) if p > 0 => Some(json!(l / p)),
-                _ => None,
-            };
             object([
                 ("name", s(c.brand.as_ref())),
                 (
@@ -294,7 +347,9 @@ pub fn to_glpi(inv: &Inventory) -> Value {
                     c.vendor.as_deref().map(|v| json!(cpu_manufacturer(v))),
                 ),
                 ("core", c.physical_cores.map(|n| json!(n))),
-                ("thread", threads),
+                // The processor's threads in all (GLPI's nbthreads), as
+                // FusionInventory counts them.
+                ("thread", c.logical_cores.map(|n| json!(n))),
                 ("speed", c.frequency_mhz.map(|f| json!(f))),
                 (
                     "arch",
@@ -400,6 +455,85 @@ pub fn to_glpi(inv: &Inventory) -> Value {
             ])
         })
         .collect();
+    let controllers: Vec<Value> = hw
+        .controllers
+        .iter()
+        .map(|c| {
+            object([
+                (
+                    "name",
+                    s(c.name.as_ref().or(c.class_name.as_ref()))
+                        .or_else(|| Some(json!(format!("{}:{}", c.vendor_id, c.device_id)))),
+                ),
+                ("caption", s(c.name.as_ref())),
+                ("manufacturer", s(c.vendor.as_ref())),
+                ("type", s(c.class_name.as_ref())),
+                ("pciclass", s(c.class_code.as_ref())),
+                ("pcislot", Some(json!(c.pci_slot))),
+                ("vendorid", Some(json!(c.vendor_id))),
+                ("productid", Some(json!(c.device_id))),
+                ("pcisubsystemid", s(c.subsystem_id.as_ref())),
+                ("rev", s(c.revision.as_ref())),
+                ("driver", s(c.driver.as_ref())),
+            ])
+        })
+        .collect();
+    let firewalls: Vec<Value> = os
+        .firewall_active
+        .map(|on| json!({"status": if on { "on" } else { "off" }}))
+        .into_iter()
+        .collect();
+    let local_users: Vec<Value> = os
+        .local_users
+        .iter()
+        .flatten()
+        .map(|u| {
+            object([
+                ("login", Some(json!(u.login))),
+                // GLPI requires an id; an account without one gets "".
+                (
+                    "id",
+                    Some(json!(u.id.map(|i| i.to_string()).unwrap_or_default())),
+                ),
+                ("name", s(u.name.as_ref())),
+                ("home", s(u.home.as_ref())),
+                ("shell", s(u.shell.as_ref())),
+            ])
+        })
+        .collect();
+    let local_groups: Vec<Value> = os
+        .local_groups
+        .iter()
+        .flatten()
+        .map(|g| {
+            json!({
+                "name": g.name,
+                "id": g.id.map(|i| i.to_string()).unwrap_or_default(),
+                "members": g.members,
+            })
+        })
+        .collect();
+    let processes: Vec<Value> = extras
+        .processes
+        .iter()
+        .map(|p| {
+            object([
+                ("pid", Some(json!(p.pid))),
+                ("user", Some(json!(p.user))),
+                ("cmd", Some(json!(p.cmd))),
+                ("cpuusage", Some(json!(format!("{:.1}", p.cpu_percent)))),
+                ("mem", Some(json!(format!("{:.1}", p.memory_percent)))),
+                ("virtualmemory", Some(json!(p.virtual_kib))),
+                ("started", p.started.as_ref().map(|t| json!(datetime(t)))),
+                ("tty", s(p.tty.as_ref())),
+            ])
+        })
+        .collect();
+    let envs: Vec<Value> = extras
+        .environment
+        .iter()
+        .map(|(k, v)| json!({"key": k, "val": v}))
+        .collect();
     let users: Vec<Value> = os
         .logged_in_users
         .iter()
@@ -446,6 +580,12 @@ pub fn to_glpi(inv: &Inventory) -> Value {
         ("batteries", batteries),
         ("softwares", softwares),
         ("users", users),
+        ("controllers", controllers),
+        ("firewalls", firewalls),
+        ("local_users", local_users),
+        ("local_groups", local_groups),
+        ("processes", processes),
+        ("envs", envs),
     ] {
         if !list.is_empty() {
             content.insert(key.into(), Value::Array(list));

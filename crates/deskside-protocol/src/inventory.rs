@@ -97,6 +97,68 @@ pub struct OperatingSystem {
     /// Interactive sessions; absent when the platform cannot tell.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub logged_in_users: Option<Vec<LoggedInUser>>,
+    /// Fully qualified host name, from the resolver.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fqdn: Option<String>,
+    /// DNS domain (the FQDN after the host name, or the resolver's
+    /// `domain`/`search`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dns_domain: Option<String>,
+    /// The host id as `hostid` prints it (8 hex digits).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host_id: Option<String>,
+    /// DNS servers the resolver uses.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub dns_servers: Vec<String>,
+    /// The default route's gateway.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default_gateway: Option<String>,
+    /// The interface of the default route.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default_interface: Option<String>,
+    /// Whether a host firewall is active (`true`), known to be off
+    /// (`false`), or undetectable (absent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub firewall_active: Option<bool>,
+    /// Local accounts; absent where the privacy settings leave user names
+    /// out or the platform cannot tell.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub local_users: Option<Vec<LocalUser>>,
+    /// Local groups that have members; absent as `local_users` is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub local_groups: Option<Vec<LocalGroup>>,
+}
+
+/// A local account.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct LocalUser {
+    /// Login name.
+    pub login: String,
+    /// Numeric id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<u32>,
+    /// Full name (the GECOS field's first part).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Home directory.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub home: Option<String>,
+    /// Login shell.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shell: Option<String>,
+}
+
+/// A local group and its members.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct LocalGroup {
+    /// Group name.
+    pub name: String,
+    /// Numeric id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<u32>,
+    /// Member logins.
+    #[serde(default)]
+    pub members: Vec<String>,
 }
 
 /// A time zone with its current offset from UTC.
@@ -158,6 +220,41 @@ pub struct Hardware {
     /// Batteries (empty on machines without one).
     #[serde(default)]
     pub batteries: Vec<Battery>,
+    /// PCI devices (controllers), named from the `pci.ids` database.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub controllers: Vec<Controller>,
+}
+
+/// A PCI device.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct Controller {
+    /// Bus address (`00:02.0`).
+    pub pci_slot: String,
+    /// Vendor id, 4 hex digits.
+    pub vendor_id: String,
+    /// Device id, 4 hex digits.
+    pub device_id: String,
+    /// Subsystem `vendor:device`, when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subsystem_id: Option<String>,
+    /// Class code, 4 hex digits (`0106`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub class_code: Option<String>,
+    /// Class name (`SATA controller`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub class_name: Option<String>,
+    /// Vendor name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vendor: Option<String>,
+    /// Device name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Revision, 2 hex digits.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revision: Option<String>,
+    /// Kernel driver.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub driver: Option<String>,
 }
 
 /// System facts from DMI/SMBIOS.
@@ -358,6 +455,15 @@ pub struct NetworkInterface {
     /// Whether this is a loopback interface.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub loopback: Option<bool>,
+    /// Whether the interface is virtual (no hardware device behind it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub virtual_device: Option<bool>,
+    /// Kernel driver.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub driver: Option<String>,
+    /// Wireless (Wi-Fi) interface.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wireless: Option<bool>,
 }
 
 /// A graphics adapter.

@@ -1106,6 +1106,29 @@ export interface components {
             id: number;
             internal: boolean;
         };
+        /** @description A PCI device. */
+        Controller: {
+            /** @description Class code, 4 hex digits (`0106`). */
+            class_code?: string | null;
+            /** @description Class name (`SATA controller`). */
+            class_name?: string | null;
+            /** @description Device id, 4 hex digits. */
+            device_id: string;
+            /** @description Kernel driver. */
+            driver?: string | null;
+            /** @description Device name. */
+            name?: string | null;
+            /** @description Bus address (`00:02.0`). */
+            pci_slot: string;
+            /** @description Revision, 2 hex digits. */
+            revision?: string | null;
+            /** @description Subsystem `vendor:device`, when known. */
+            subsystem_id?: string | null;
+            /** @description Vendor name. */
+            vendor?: string | null;
+            /** @description Vendor id, 4 hex digits. */
+            vendor_id: string;
+        };
         /** @description The processor package(s). */
         Cpu: {
             /** @description Marketing name (`Intel(R) Core(TM) i7-8650U CPU @ 1.90GHz`). */
@@ -1520,6 +1543,8 @@ export interface components {
             bios?: components["schemas"]["BiosInfo"] | null;
             /** @description Main board facts from DMI/SMBIOS. */
             board?: components["schemas"]["BoardInfo"] | null;
+            /** @description PCI devices (controllers), named from the `pci.ids` database. */
+            controllers?: components["schemas"]["Controller"][];
             /** @description Processor. */
             cpu?: components["schemas"]["Cpu"] | null;
             /**
@@ -1558,6 +1583,8 @@ export interface components {
             bios?: components["schemas"]["BiosInfo"] | null;
             /** @description Main board facts from DMI/SMBIOS. */
             board?: components["schemas"]["BoardInfo"] | null;
+            /** @description PCI devices (controllers), named from the `pci.ids` database. */
+            controllers?: components["schemas"]["Controller"][];
             /** @description Processor. */
             cpu?: components["schemas"]["Cpu"] | null;
             /**
@@ -1765,6 +1792,52 @@ export interface components {
              * @description Over one minute.
              */
             one: number;
+        };
+        /** @description A local group and its members. */
+        LocalGroup: {
+            /**
+             * Format: uint32
+             * @description Numeric id.
+             */
+            id?: number | null;
+            /**
+             * @description Member logins.
+             * @default []
+             */
+            members: string[];
+            /** @description Group name. */
+            name: string;
+        };
+        /** @description A local group and its members. */
+        LocalGroupInput: {
+            /**
+             * Format: uint32
+             * @description Numeric id.
+             */
+            id?: number | null;
+            /**
+             * @description Member logins.
+             * @default []
+             */
+            members: string[];
+            /** @description Group name. */
+            name: string;
+        };
+        /** @description A local account. */
+        LocalUser: {
+            /** @description Home directory. */
+            home?: string | null;
+            /**
+             * Format: uint32
+             * @description Numeric id.
+             */
+            id?: number | null;
+            /** @description Login name. */
+            login: string;
+            /** @description Full name (the GECOS field's first part). */
+            name?: string | null;
+            /** @description Login shell. */
+            shell?: string | null;
         };
         /** @description One interactive login session. */
         LoggedInUser: {
@@ -2020,6 +2093,8 @@ export interface components {
         };
         /** @description A network interface. */
         NetworkInterface: {
+            /** @description Kernel driver. */
+            driver?: string | null;
             /**
              * @description IPv4 addresses.
              * @default []
@@ -2048,9 +2123,15 @@ export interface components {
             speed_mbps?: number | null;
             /** @description Whether the interface can pass packets. */
             up?: boolean | null;
+            /** @description Whether the interface is virtual (no hardware device behind it). */
+            virtual_device?: boolean | null;
+            /** @description Wireless (Wi-Fi) interface. */
+            wireless?: boolean | null;
         };
         /** @description A network interface. */
         NetworkInterfaceInput: {
+            /** @description Kernel driver. */
+            driver?: string | null;
             /**
              * @description IPv4 addresses.
              * @default []
@@ -2079,6 +2160,10 @@ export interface components {
             speed_mbps?: number | null;
             /** @description Whether the interface can pass packets. */
             up?: boolean | null;
+            /** @description Whether the interface is virtual (no hardware device behind it). */
+            virtual_device?: boolean | null;
+            /** @description Wireless (Wi-Fi) interface. */
+            wireless?: boolean | null;
         };
         /** @description The network as the device sees it. */
         NetworkState: {
@@ -2179,12 +2264,39 @@ export interface components {
             boot_time?: string | null;
             /** @description Build number where the OS has one (Windows build, macOS build). */
             build?: string | null;
+            /** @description The default route's gateway. */
+            default_gateway?: string | null;
+            /** @description The interface of the default route. */
+            default_interface?: string | null;
             /** @description Distribution identifier (`debian`, `ubuntu`, `windows`, `macos`). */
             distribution_id?: string | null;
+            /**
+             * @description DNS domain (the FQDN after the host name, or the resolver's
+             *     `domain`/`search`).
+             */
+            dns_domain?: string | null;
+            /** @description DNS servers the resolver uses. */
+            dns_servers?: string[];
             /** @description Family: `linux`, `windows`, `macos`, … */
             family?: string | null;
+            /**
+             * @description Whether a host firewall is active (`true`), known to be off
+             *     (`false`), or undetectable (absent).
+             */
+            firewall_active?: boolean | null;
+            /** @description Fully qualified host name, from the resolver. */
+            fqdn?: string | null;
+            /** @description The host id as `hostid` prints it (8 hex digits). */
+            host_id?: string | null;
             /** @description Kernel version. */
             kernel_version?: string | null;
+            /** @description Local groups that have members; absent as `local_users` is. */
+            local_groups?: components["schemas"]["LocalGroup"][] | null;
+            /**
+             * @description Local accounts; absent where the privacy settings leave user names
+             *     out or the platform cannot tell.
+             */
+            local_users?: components["schemas"]["LocalUser"][] | null;
             /** @description Interactive sessions; absent when the platform cannot tell. */
             logged_in_users?: components["schemas"]["LoggedInUser"][] | null;
             /** @description Human-readable full name (`Debian GNU/Linux 12 (bookworm)`). */

@@ -62,9 +62,7 @@ impl Agent {
         };
         let mut inv = deskside_host::collect::collect_inventory(&opts);
         inv.agent_version = Some(crate::AGENT_VERSION.to_owned());
-        if !self.cfg.privacy.user_names {
-            inv.os.logged_in_users = None;
-        }
+        crate::config::apply_privacy(&mut inv, &self.cfg.privacy);
         // Cloned machines (VM images) share a machine id; an installer can
         // give each its own key.
         if let Ok(key) = std::env::var("DESKSIDE_DEVICE_KEY")

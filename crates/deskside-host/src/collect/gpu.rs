@@ -5,38 +5,7 @@ use std::path::Path;
 
 use deskside_protocol::Gpu;
 
-/// Vendor and device names for a PCI id pair from `pci.ids` text.
-pub fn pci_names(db: &str, vendor_id: &str, device_id: &str) -> (Option<String>, Option<String>) {
-    let (mut vendor, mut device) = (None, None);
-    let mut in_vendor = false;
-    for line in db.lines() {
-        if line.starts_with('#') || line.is_empty() {
-            continue;
-        }
-        if line.starts_with("C ") {
-            break; // device classes follow the vendor list
-        }
-        if !line.starts_with('\t') {
-            if in_vendor {
-                break;
-            }
-            if let Some((id, name)) = line.split_once("  ")
-                && id.eq_ignore_ascii_case(vendor_id)
-            {
-                vendor = Some(name.trim().to_owned());
-                in_vendor = true;
-            }
-        } else if in_vendor
-            && !line.starts_with("\t\t")
-            && let Some((id, name)) = line.trim_start().split_once("  ")
-            && id.eq_ignore_ascii_case(device_id)
-        {
-            device = Some(name.trim().to_owned());
-            break;
-        }
-    }
-    (vendor, device)
-}
+use super::pci::names as pci_names;
 
 fn file_name_of_link(path: &Path) -> Option<String> {
     std::fs::read_link(path)
@@ -59,9 +28,7 @@ pub fn read_linux(root: &Path) -> Vec<Gpu> {
         })
         .collect();
     cards.sort();
-    let db = ["usr/share/misc/pci.ids", "usr/share/hwdata/pci.ids"]
-        .iter()
-        .find_map(|p| std::fs::read_to_string(root.join(p)).ok());
+    let db = super::pci::database(root);
     let mut out: Vec<Gpu> = Vec::new();
     for card in cards {
         let dev = root.join("sys/class/drm").join(&card).join("device");

@@ -120,6 +120,10 @@ pub fn network_interfaces() -> Vec<NetworkInterface> {
                     .map(|bps| bps / 1_000_000)
                     .filter(|s| *s > 0),
                 loopback: Some(loopback),
+                // Filled in per OS (Linux: netconf::annotate_interfaces_linux).
+                virtual_device: None,
+                driver: None,
+                wireless: None,
             }
         })
         .collect();

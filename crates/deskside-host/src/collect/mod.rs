@@ -4,6 +4,7 @@
 //! container, no battery, no sensors, a file only root may read) is left
 //! absent. Collection never fails and never panics on a missing fact.
 
+pub mod accounts;
 pub mod battery;
 pub mod command;
 pub mod disks;
@@ -11,6 +12,9 @@ pub mod dmi;
 pub mod gpu;
 pub mod hardware;
 pub mod identity;
+pub mod netconf;
+pub mod pci;
+pub mod processes;
 pub mod software;
 pub mod users;
 
@@ -68,6 +72,25 @@ pub fn collect_inventory(opts: &CollectOptions) -> Inventory {
         os,
         hardware,
         software,
+    }
+}
+
+/// Whether a host firewall filters traffic, as the `firewall_enabled`
+/// check finds it; on Linux without any firewall front-end or `nft`
+/// installed, none can be active.
+fn firewall_active(timeout: Duration) -> Option<bool> {
+    use deskside_protocol::CheckState;
+    match crate::checks::system::firewall_enabled(timeout).state {
+        CheckState::Ok => Some(true),
+        CheckState::Critical => Some(false),
+        _ if cfg!(target_os = "linux")
+            && !["ufw", "firewall-cmd", "nft", "iptables"]
+                .iter()
+                .any(|p| command::on_path(p)) =>
+        {
+            Some(false)
+        }
+        _ => None,
     }
 }
 
@@ -137,6 +160,35 @@ fn collect_system(opts: &CollectOptions) -> (DeviceIdentity, OperatingSystem, Ha
     #[cfg(not(target_os = "linux"))]
     let logged_in_users = None;
 
+    let hostname = device.hostname.clone();
+    #[cfg(target_os = "linux")]
+    let (resolver, route, hosts) = (
+        std::fs::read_to_string(root.join("etc/resolv.conf"))
+            .map(|t| netconf::parse_resolv_conf(&t))
+            .unwrap_or_default(),
+        std::fs::read_to_string(root.join("proc/net/route"))
+            .ok()
+            .and_then(|t| netconf::parse_proc_route(&t)),
+        std::fs::read_to_string(root.join("etc/hosts")).ok(),
+    );
+    #[cfg(not(target_os = "linux"))]
+    let (resolver, route, hosts): (
+        netconf::Resolver,
+        Option<(std::net::Ipv4Addr, String)>,
+        Option<String>,
+    ) = (netconf::Resolver::default(), None, None);
+    let fqdn = hostname
+        .as_deref()
+        .map(|h| netconf::fqdn(h, hosts.as_deref()));
+    let dns_domain = fqdn
+        .as_deref()
+        .and_then(|f| f.split_once('.').map(|(_, d)| d.to_owned()))
+        .or(resolver.domain);
+    #[cfg(unix)]
+    let (local_users, local_groups) = accounts::read_unix(root);
+    #[cfg(not(unix))]
+    let (local_users, local_groups) = (None, None);
+
     let boot_time = System::boot_time()
         .ok()
         .and_then(|t| DateTime::from_timestamp(i64::try_from(t).ok()?, 0));
@@ -156,6 +208,19 @@ fn collect_system(opts: &CollectOptions) -> (DeviceIdentity, OperatingSystem, Ha
             utc_offset_secs: Some(Local::now().offset().local_minus_utc()),
         }),
         logged_in_users,
+        host_id: if cfg!(unix) {
+            netconf::host_id(root, hostname.as_deref())
+        } else {
+            None
+        },
+        fqdn,
+        dns_domain,
+        dns_servers: resolver.servers,
+        default_gateway: route.as_ref().map(|(gw, _)| gw.to_string()),
+        default_interface: route.map(|(_, iface)| iface),
+        firewall_active: firewall_active(opts.command_timeout),
+        local_users,
+        local_groups,
     };
 
     let (cpu, memory) = hardware::cpu_and_memory(root);
@@ -167,6 +232,28 @@ fn collect_system(opts: &CollectOptions) -> (DeviceIdentity, OperatingSystem, Ha
     );
     #[cfg(not(target_os = "linux"))]
     let (disks, gpus, batteries) = (Vec::new(), Vec::new(), Vec::new());
+    #[cfg(target_os = "linux")]
+    let (controllers, disks) = {
+        let db = pci::database(root).unwrap_or_default();
+        let mut disks = disks;
+        // Virtio and NVMe disks name no vendor, only its PCI id.
+        for d in disks.iter_mut().filter(|d| d.vendor.is_none()) {
+            let id =
+                std::fs::read_to_string(root.join("sys/block").join(&d.name).join("device/vendor"))
+                    .ok()
+                    .and_then(|v| v.trim().strip_prefix("0x").map(str::to_owned));
+            if let Some(id) = id {
+                d.vendor = pci::names(&db, &id, "").0;
+            }
+        }
+        (pci::read_linux(root, &db), disks)
+    };
+    #[cfg(not(target_os = "linux"))]
+    let controllers = Vec::new();
+    #[allow(unused_mut)]
+    let mut network_interfaces = hardware::network_interfaces();
+    #[cfg(target_os = "linux")]
+    netconf::annotate_interfaces_linux(root, &mut network_interfaces);
 
     let hardware = Hardware {
         system: non_empty::<SystemInfo>(system),
@@ -176,9 +263,10 @@ fn collect_system(opts: &CollectOptions) -> (DeviceIdentity, OperatingSystem, Ha
         memory,
         disks,
         volumes: hardware::volumes(),
-        network_interfaces: hardware::network_interfaces(),
+        network_interfaces,
         gpus,
         batteries,
+        controllers,
     };
     (device, os, hardware)
 }

@@ -218,11 +218,29 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             return run_checks(&cfg, policy.as_deref(), format, list, notify);
         }
         Command::Inventory { format } => {
-            let inv = collect_inventory(&collect_options(&cfg));
+            let mut inv = collect_inventory(&collect_options(&cfg));
+            deskside_agent::config::apply_privacy(&mut inv, &cfg.privacy);
             print(&match format {
                 InventoryFormat::Table => render::inventory(&inv),
                 InventoryFormat::Json => json(&inv)?,
-                InventoryFormat::Glpi => json(&deskside_host::glpi::to_glpi(&inv))?,
+                InventoryFormat::Glpi => {
+                    // Export-only sections, as the settings allow.
+                    let extras = deskside_host::glpi::GlpiExtras {
+                        processes: if cfg.privacy.process_list {
+                            deskside_host::collect::processes::for_glpi()
+                        } else {
+                            Vec::new()
+                        },
+                        environment: if cfg.inventory.glpi_environment {
+                            let mut vars: Vec<(String, String)> = std::env::vars().collect();
+                            vars.sort();
+                            vars
+                        } else {
+                            Vec::new()
+                        },
+                    };
+                    json(&deskside_host::glpi::to_glpi_with(&inv, &extras))?
+                }
             })?;
         }
         Command::Metrics {

@@ -98,6 +98,14 @@ fn render_ticket(t: &LocalTicket) -> String {
         printable(&state(t), false),
         t.created_at.format("%Y-%m-%d %H:%M UTC")
     );
+    for d in &t.refused {
+        out.push_str(&format!(
+            "  refused by the desk: your {} ({}): {}\n",
+            d.kind,
+            d.failed_at.format("%Y-%m-%d %H:%M UTC"),
+            printable(&d.error, false)
+        ));
+    }
     if let Some(server) = &t.server {
         if !server.description.is_empty() {
             out.push_str(&format!("\n  {}\n", printable(&server.description, true)));
