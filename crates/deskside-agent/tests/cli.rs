@@ -181,8 +181,20 @@ fn metrics_watch_prints_one_line_per_sample() {
         let line = lines.next().unwrap().unwrap();
         let _: MetricSample = serde_json::from_str(&line).unwrap();
     }
-    child.kill().unwrap();
-    child.wait().unwrap();
+    // The reader goes away (`| head -3`): the watch ends by itself.
+    drop(lines);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if std::time::Instant::now() > deadline {
+            child.kill().unwrap();
+            panic!("--watch kept running after its reader went away");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    assert!(status.success(), "{status}");
     let o = agent(&["metrics", "--watch", "--interval", "0s"]);
     assert_one_line_error(&o, 2, "--interval");
 }

@@ -24,11 +24,16 @@ pub fn collect_options(cfg: &AgentConfig) -> CollectOptions {
 }
 
 fn print(text: &str) -> Result<()> {
+    print_while_read(text).map(drop)
+}
+
+/// Writes `text`; `false` when the reader went away (`| head`), which is
+/// the reader's choice, not an error — and the end of a `--watch`.
+fn print_while_read(text: &str) -> Result<bool> {
     let mut out = std::io::stdout().lock();
-    // A closed pipe (`| head`) is the reader's choice, not an error.
     match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
-        r => r.context("writing to standard output"),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(false),
+        r => r.map(|()| true).context("writing to standard output"),
     }
 }
 
@@ -270,8 +275,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
                     Format::Json if watch => format!("{}\n", serde_json::to_string(&sample)?),
                     Format::Json => json(&sample)?,
                 };
-                print(&text)?;
-                if !watch {
+                if !print_while_read(&text)? || !watch {
                     break;
                 }
                 std::thread::sleep(interval);

@@ -686,14 +686,7 @@ pub fn check_results(
 /// fields dropped.
 pub fn perf_item(check_id: &str, p: &deskside_protocol::PerfValue) -> String {
     let label = format!("{check_id}:{}", p.label).replace('\'', "''");
-    let num = |v: f64| {
-        let r = (v * 1000.0).round() / 1000.0;
-        if r == r.trunc() && r.abs() < 1e15 {
-            format!("{}", r as i64)
-        } else {
-            format!("{r}")
-        }
-    };
+    let num = deskside_host::checks::threshold::perf_number;
     let mut fields = vec![
         format!("{}{}", num(p.value), p.unit.as_deref().unwrap_or("")),
         p.warn.clone().unwrap_or_default(),
