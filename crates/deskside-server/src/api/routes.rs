@@ -288,7 +288,9 @@ pub(super) fn routes<S: Store>() -> DocRouter<AppState<S>> {
             [
                 Op::get("The health-check policy")
                     .auth(Auth::User)
-                    .reply::<Policy>(200, "The policy"),
+                    .reply::<Policy>(200, "The policy")
+                    // No policy published yet: agents use their built-in one.
+                    .errors(&[404]),
                 Op::put("Publish a new policy version")
                     .auth(Auth::Admin)
                     .json::<Policy>()
