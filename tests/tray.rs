@@ -221,7 +221,21 @@ async fn report_reply_and_languages_through_the_real_app() {
     assert_eq!(r.status(), 201);
     s.goto("tauri://localhost/index.html?view=tickets").await;
     s.wait_text("#ticket-list", |t| t.contains("1 new")).await;
-    s.click(&s.find("#ticket-list button").await).await;
+    // The list is redrawn when a check-in brings news; a click that lands
+    // on a row being replaced is lost, so click again until it opens.
+    for _ in 0..10 {
+        s.click(&s.find("#ticket-list button").await).await;
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let opened = s
+            .script(
+                "return !!document.querySelector('#conversation');",
+                serde_json::json!([]),
+            )
+            .await;
+        if opened == serde_json::json!(true) {
+            break;
+        }
+    }
     s.wait_text("#conversation", |t| {
         t.contains("We are replacing the access point today.")
     })
