@@ -62,9 +62,10 @@ export function canRate(t) {
   return !!s && (s.status === 'resolved' || s.status === 'closed');
 }
 
-/** Whether the employee may reopen. */
+/** Whether the employee may reopen (as the desk allows: resolved or closed). */
 export function canReopen(t) {
-  return !!t.server && t.server.status === 'resolved';
+  const s = t.server;
+  return !!s && (s.status === 'resolved' || s.status === 'closed');
 }
 
 /** The sections of a diagnostics bundle preview: [key, content]. */

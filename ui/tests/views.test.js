@@ -46,6 +46,8 @@ describe('tickets', () => {
     expect(canRate(t)).toBe(true);
     expect(canReopen(t)).toBe(true);
     expect(canRate({ ...t, server: { ...server, status: 'open' } })).toBe(false);
+    expect(canReopen({ ...t, server: { ...server, status: 'closed' } })).toBe(true);
+    expect(canReopen({ ...t, server: { ...server, status: 'pending' } })).toBe(false);
     expect(conversation(base)).toEqual([]);
   });
 

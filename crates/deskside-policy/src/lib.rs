@@ -10,4 +10,6 @@
 pub mod policy;
 pub mod threshold;
 
-pub use policy::{Check, Kind, KindInfo, LoadWindow, LoadedPolicy, ParamInfo, PolicyError};
+pub use policy::{
+    Check, Kind, KindInfo, LoadWindow, LoadedPolicy, ParamInfo, PolicyError, unknown_top_level,
+};

@@ -493,7 +493,10 @@ impl LoadedPolicy {
     }
 }
 
-fn unknown_top_level<'a>(keys: impl Iterator<Item = &'a String>) -> Result<(), String> {
+/// Refuses top-level keys other than `version` and `checks`, naming them:
+/// a misspelt `[[check]]` must not make an empty, healthy-looking policy.
+/// The desk checks a published policy with the same rule.
+pub fn unknown_top_level<'a>(keys: impl Iterator<Item = &'a String>) -> Result<(), String> {
     let unknown: Vec<&String> = keys.filter(|k| *k != "version" && *k != "checks").collect();
     match unknown.as_slice() {
         [] => Ok(()),

@@ -719,6 +719,22 @@ async fn checkin_and_policy<S: Store>(store: S) {
         .0,
         StatusCode::UNAUTHORIZED
     );
+    // A misspelt top-level key is refused, as the agent refuses it in a file.
+    let (st, resp) = call(
+        reqwest::Method::PUT,
+        policy_url.clone(),
+        Some(&admin_token),
+        Some(serde_json::json!({"check": [{"id": "x", "kind": "uptime"}]})),
+    )
+    .await;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{resp}");
+    assert!(
+        resp["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("unknown top-level key \"check\""),
+        "{resp}"
+    );
     let bad = serde_json::json!({"checks": [{"id": "x", "kind": "disk_free", "warn": "lots"}]});
     let (st, resp) = call(
         reqwest::Method::PUT,

@@ -39,8 +39,15 @@ pub(super) async fn get_policy<S: Store>(
 pub(super) async fn put_policy<S: Store>(
     State(state): State<AppState<S>>,
     AdminAuth(user): AdminAuth,
-    ApiJson(policy): ApiJson<Policy>,
+    ApiJson(raw): ApiJson<serde_json::Value>,
 ) -> Result<Json<Policy>, ApiError> {
+    // The agent's rule for policy files: an unknown top-level key (a
+    // misspelt "check") is refused, not dropped into an empty policy.
+    let Some(obj) = raw.as_object() else {
+        return Err(invalid("a policy is an object with \"checks\""));
+    };
+    deskside_policy::unknown_top_level(obj.keys()).map_err(invalid)?;
+    let policy: Policy = serde_json::from_value(raw).map_err(|e| invalid(e.to_string()))?;
     if policy.checks.len() > 500 {
         return Err(invalid("a policy holds at most 500 checks"));
     }
