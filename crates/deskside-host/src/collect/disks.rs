@@ -37,7 +37,7 @@ pub fn interface_of(name: &str, sysfs_path: Option<&str>) -> Option<String> {
 }
 
 /// Linux: the disks under `root/sys/block`, sorted by name.
-pub fn read_linux(root: &Path) -> Vec<Disk> {
+pub fn read_linux(root: &Path, pci_ids: &str) -> Vec<Disk> {
     let block = root.join("sys/block");
     let Ok(entries) = std::fs::read_dir(&block) else {
         return Vec::new();
@@ -76,8 +76,12 @@ pub fn read_linux(root: &Path) -> Vec<Disk> {
             }),
             removable: read("removable").map(|r| r == "1"),
             model: read("device/model"),
-            // Virtio and NVMe expose a PCI vendor id here, not a name.
-            vendor: read("device/vendor").filter(|v| v != "ATA" && !v.starts_with("0x")),
+            // Virtio and NVMe expose a PCI vendor id here, not a name: the
+            // name comes from `pci.ids`.
+            vendor: read("device/vendor").and_then(|v| match v.strip_prefix("0x") {
+                Some(id) => super::pci::names(pci_ids, id, "").0,
+                None => (v != "ATA").then_some(v),
+            }),
             serial_number: read("device/serial").or_else(|| read("serial")),
             interface: interface_of(&name, link.as_deref()),
             size_bytes,
@@ -98,7 +102,7 @@ mod tests {
             env!("CARGO_MANIFEST_DIR"),
             "/tests/fixtures/sysroot-laptop"
         ));
-        let disks = read_linux(root);
+        let disks = read_linux(root, "");
         let names: Vec<&str> = disks.iter().map(|d| d.name.as_str()).collect();
         assert_eq!(names, ["nvme0n1", "sda"]);
         let nvme = &disks[0];

@@ -13,8 +13,9 @@ fn file_name_of_link(path: &Path) -> Option<String> {
         .and_then(|l| l.file_name().map(|n| n.to_string_lossy().into_owned()))
 }
 
-/// Linux: GPUs under `root/sys/class/drm`, named from `pci.ids` under `root`.
-pub fn read_linux(root: &Path) -> Vec<Gpu> {
+/// Linux: GPUs under `root/sys/class/drm`, named from `pci_ids` (the
+/// `pci.ids` text, empty when not installed).
+pub fn read_linux(root: &Path, pci_ids: &str) -> Vec<Gpu> {
     let Ok(entries) = std::fs::read_dir(root.join("sys/class/drm")) else {
         return Vec::new();
     };
@@ -28,7 +29,6 @@ pub fn read_linux(root: &Path) -> Vec<Gpu> {
         })
         .collect();
     cards.sort();
-    let db = super::pci::database(root);
     let mut out: Vec<Gpu> = Vec::new();
     for card in cards {
         let dev = root.join("sys/class/drm").join(&card).join("device");
@@ -43,8 +43,8 @@ pub fn read_linux(root: &Path) -> Vec<Gpu> {
         if pci_slot.is_some() && out.iter().any(|g| g.pci_slot == pci_slot) {
             continue;
         }
-        let (vendor, device) = match (&db, &vendor_id, &device_id) {
-            (Some(db), Some(v), Some(d)) => pci_names(db, v, d),
+        let (vendor, device) = match (&vendor_id, &device_id) {
+            (Some(v), Some(d)) => pci_names(pci_ids, v, d),
             _ => (None, None),
         };
         let fallback = match (&vendor_id, &device_id) {
@@ -73,7 +73,8 @@ mod tests {
             env!("CARGO_MANIFEST_DIR"),
             "/tests/fixtures/sysroot-laptop"
         ));
-        let gpus = read_linux(root);
+        let db = crate::collect::pci::database(root).unwrap_or_default();
+        let gpus = read_linux(root, &db);
         assert_eq!(gpus.len(), 1, "{gpus:?}");
         let g = &gpus[0];
         assert_eq!(g.name, "WhiskeyLake-U GT2 [UHD Graphics 620]");

@@ -224,30 +224,19 @@ fn collect_system(opts: &CollectOptions) -> (DeviceIdentity, OperatingSystem, Ha
     };
 
     let (cpu, memory) = hardware::cpu_and_memory(root);
+    // `pci.ids` is read once: disks, GPUs and controllers are named from it.
     #[cfg(target_os = "linux")]
-    let (disks, gpus, batteries) = (
-        disks::read_linux(root),
-        gpu::read_linux(root),
-        battery::read_linux(root),
-    );
+    let (disks, gpus, batteries, controllers) = {
+        let pci_ids = pci::database(root).unwrap_or_default();
+        (
+            disks::read_linux(root, &pci_ids),
+            gpu::read_linux(root, &pci_ids),
+            battery::read_linux(root),
+            pci::read_linux(root, &pci_ids),
+        )
+    };
     #[cfg(not(target_os = "linux"))]
     let (disks, gpus, batteries) = (Vec::new(), Vec::new(), Vec::new());
-    #[cfg(target_os = "linux")]
-    let (controllers, disks) = {
-        let db = pci::database(root).unwrap_or_default();
-        let mut disks = disks;
-        // Virtio and NVMe disks name no vendor, only its PCI id.
-        for d in disks.iter_mut().filter(|d| d.vendor.is_none()) {
-            let id =
-                std::fs::read_to_string(root.join("sys/block").join(&d.name).join("device/vendor"))
-                    .ok()
-                    .and_then(|v| v.trim().strip_prefix("0x").map(str::to_owned));
-            if let Some(id) = id {
-                d.vendor = pci::names(&db, &id, "").0;
-            }
-        }
-        (pci::read_linux(root, &db), disks)
-    };
     #[cfg(not(target_os = "linux"))]
     let controllers = Vec::new();
     #[allow(unused_mut)]
