@@ -56,7 +56,7 @@ pub fn for_glpi() -> Vec<GlpiProcess> {
                 // Kernel threads have no command line; ps shows [name].
                 format!("[{}]", p.name().to_string_lossy())
             } else {
-                cmd.join(" ")
+                one_line(&cmd.join(" "))
             };
             let run = p.run_time().max(1) as f64;
             GlpiProcess {
@@ -74,4 +74,33 @@ pub fn for_glpi() -> Vec<GlpiProcess> {
         .collect();
     out.sort_by_key(|p| p.pid);
     out
+}
+
+/// A command line as one printable line: ps (and so GLPI's own agent)
+/// shows each control character, a newline in a `bash -c` script for one,
+/// as `?`, and a process list is read a row per process.
+fn one_line(cmd: &str) -> String {
+    cmd.chars()
+        .map(|c| if c.is_control() { '?' } else { c })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn control_characters_read_as_ps_shows_them() {
+        assert_eq!(one_line("bash -c a=0\nb='x\ty'"), "bash -c a=0?b='x?y'");
+        assert_eq!(one_line("/usr/bin/日本語 --x"), "/usr/bin/日本語 --x");
+    }
+
+    #[test]
+    fn this_process_is_listed_with_its_command() {
+        let me = std::process::id();
+        let list = for_glpi();
+        let found = list.iter().find(|p| p.pid == me).expect("this process");
+        assert!(!found.cmd.is_empty());
+        assert!(list.iter().all(|p| !p.cmd.contains('\n')));
+    }
 }
