@@ -12,6 +12,7 @@ pub mod api;
 pub mod blobs;
 pub mod config;
 pub mod credentials;
+pub mod metric_tiers;
 pub mod openapi;
 pub mod private_fs;
 pub mod ratelimit;

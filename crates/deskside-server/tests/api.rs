@@ -2509,17 +2509,106 @@ async fn search_and_catalogue<S: Store>(store: S) {
         assert_eq!(st, StatusCode::BAD_REQUEST, "{bad}");
     }
 
-    // The device view carries the last hour of metrics and the tickets.
-    let sample =
-        |at: chrono::DateTime<Utc>| serde_json::json!({"timestamp": at, "process_count": 42});
+    // The device's metrics come bucketed over any range; the view carries
+    // its tickets.
+    let sample = |at: chrono::DateTime<Utc>, n: u32| serde_json::json!({"timestamp": at, "process_count": n, "cpu": {"usage_percent": 12.5}});
+    let now = Utc::now();
     let (st, _) = call(
         reqwest::Method::POST,
         format!("{base}/api/v1/agent/checkin"),
         Some(&b),
-        Some(serde_json::json!({"metrics": [sample(Utc::now() - TimeDelta::hours(3)), sample(Utc::now())]})),
+        Some(serde_json::json!({"metrics": [
+            sample(now - TimeDelta::hours(3), 10),
+            sample(now - TimeDelta::minutes(2), 40),
+            sample(now - TimeDelta::minutes(1), 42),
+        ]})),
     )
     .await;
     assert_eq!(st, StatusCode::OK);
+    let range = |from: chrono::DateTime<Utc>, to: chrono::DateTime<Utc>| {
+        let q = |t: chrono::DateTime<Utc>| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+        format!("from={}&to={}", q(from), q(to))
+    };
+    let (st, m) = get_as(
+        base.clone(),
+        tech.clone(),
+        format!(
+            "/api/v1/devices/{dev_b}/metrics?{}&step=3600",
+            range(now - TimeDelta::hours(1), now)
+        ),
+    )
+    .await;
+    assert_eq!(st, StatusCode::OK, "{m}");
+    assert_eq!(m["step"], 3600);
+    let names: Vec<&str> = m["series"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["cpu", "processes"]);
+    let procs = &m["series"][1];
+    assert_eq!(procs["unit"], "count");
+    let hits: Vec<(f64, f64, f64)> = (0..m["times"].as_array().unwrap().len())
+        .filter(|&i| !procs["max"][i].is_null())
+        .map(|i| {
+            let f = |k: &str| procs[k][i].as_f64().unwrap();
+            (f("min"), f("avg"), f("max"))
+        })
+        .collect();
+    assert!(
+        hits == [(40.0, 41.0, 42.0)] || hits == [(40.0, 40.0, 40.0), (42.0, 42.0, 42.0)],
+        "only the last hour, min/avg/max: {hits:?}"
+    );
+    let from_now = range(now, now - TimeDelta::hours(1));
+    for (query, code) in [
+        (from_now, "invalid_query"),
+        (
+            format!("{}&step=10", range(now - TimeDelta::hours(1), now)),
+            "invalid_query",
+        ),
+        // 7200 one-minute buckets (a range in the past would be rounded
+        // to hours, and fit).
+        (
+            format!("{}&step=60", range(now, now + TimeDelta::days(5))),
+            "invalid_query",
+        ),
+        (range(now - TimeDelta::days(500), now), "invalid_query"),
+        ("to=2026-01-01T00:00:00Z".to_owned(), "invalid_query"),
+    ] {
+        let (st, body) = get_as(
+            base.clone(),
+            tech.clone(),
+            format!("/api/v1/devices/{dev_b}/metrics?{query}"),
+        )
+        .await;
+        assert_eq!(st, StatusCode::BAD_REQUEST, "{query}: {body}");
+        assert_eq!(body["error"]["code"], code, "{query}");
+    }
+    let (st, _) = get_as(
+        base.clone(),
+        tech.clone(),
+        format!(
+            "/api/v1/devices/99999/metrics?{}",
+            range(now - TimeDelta::hours(1), now)
+        ),
+    )
+    .await;
+    assert_eq!(st, StatusCode::NOT_FOUND);
+    let (st, _) = get_as(
+        base.clone(),
+        b.clone(),
+        format!(
+            "/api/v1/devices/{dev_b}/metrics?{}",
+            range(now - TimeDelta::hours(1), now)
+        ),
+    )
+    .await;
+    assert_eq!(
+        st,
+        StatusCode::UNAUTHORIZED,
+        "a device token reads no charts"
+    );
     let (st, view) = get_as(
         base.clone(),
         tech.clone(),
@@ -2527,12 +2616,6 @@ async fn search_and_catalogue<S: Store>(store: S) {
     )
     .await;
     assert_eq!(st, StatusCode::OK);
-    assert_eq!(
-        view["metrics"].as_array().unwrap().len(),
-        1,
-        "only the last hour"
-    );
-    assert_eq!(view["metrics"][0]["process_count"], 42);
     assert_eq!(ids(&view), vec![t2]);
     assert_eq!(view["inventory"]["os"]["name"], "Windows");
 

@@ -236,7 +236,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** A device: inventory, health, checks, metrics, tickets */
+        /** A device: inventory, health, checks, tickets */
         get: operations["get_api_v1_devices__id_"];
         put?: never;
         post?: never;
@@ -255,6 +255,23 @@ export interface paths {
         };
         /** What changed in a device's inventory, newest first, in bounded pages */
         get: operations["get_api_v1_devices__id__inventory_changes"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/devices/{id}/metrics": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A device's metrics over a range: min, average and max per bucket */
+        get: operations["get_api_v1_devices__id__metrics"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1193,8 +1210,6 @@ export interface components {
             /** @description The current inventory. */
             inventory: components["schemas"]["Inventory"] | null;
             inventory_hash: string | null;
-            /** @description Metric samples of the last hour, oldest first. */
-            metrics: components["schemas"]["MetricSample"][];
             /** @description The device's tickets, newest first. */
             tickets: components["schemas"]["Ticket"][];
         };
@@ -1217,6 +1232,21 @@ export interface components {
             hostname?: string | null;
             /** @description Hardware serial number of the system, when the firmware has a real one. */
             serial_number?: string | null;
+        };
+        /** @description `GET /api/v1/devices/{id}/metrics`. */
+        DeviceMetrics: {
+            /** @description By name. */
+            series: components["schemas"]["MetricSeries"][];
+            /**
+             * Format: int64
+             * @description The bucket length used, in seconds.
+             */
+            step: number;
+            /**
+             * @description The start of each bucket (Unix seconds). Buckets are aligned to
+             *     multiples of `step`; the first holds `from` and the last `to`.
+             */
+            times: number[];
         };
         /** @description A page of devices. */
         DevicePage: {
@@ -2090,6 +2120,29 @@ export interface components {
              *     usage are averaged over.
              */
             window_secs?: number | null;
+        };
+        /** @description One series of a device's metrics, bucketed. */
+        MetricSeries: {
+            /** @description Per bucket, the average of every value that fell in it. */
+            avg: (number | null)[];
+            /** @description The volume's mount point, the network interface or the battery. */
+            instance: string | null;
+            /**
+             * @description `cpu`, `load1`, `memory_used`, `swap_used`, `processes`,
+             *     `volume_used`, `net_rx`, `net_tx`, `temperature` or `battery`.
+             */
+            kind: string;
+            /** @description Per bucket: spikes survive downsampling here. */
+            max: (number | null)[];
+            /** @description Per bucket, in the order of `times`; null where no value fell. */
+            min: (number | null)[];
+            /** @description `kind` or `kind:instance`, as stored. */
+            name: string;
+            /**
+             * @description `percent`, `bytes`, `bytes_per_second`, `celsius`, `count` or
+             *     `none`.
+             */
+            unit: string;
         };
         /** @description A network interface. */
         NetworkInterface: {
@@ -4258,6 +4311,94 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ChangesPage"];
+                };
+            };
+            /** @description Malformed request (JSON syntax, query, header or multipart) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Missing, unknown or revoked credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not allowed for this role, or the CSRF token is missing */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such resource (or not yours) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The request took too long */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The desk's storage is unavailable; retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    get_api_v1_devices__id__metrics: {
+        parameters: {
+            query: {
+                /** @description Start of the range (RFC 3339). */
+                from: string;
+                /**
+                 * @description Bucket length in seconds, at least 60 (about 360 buckets when
+                 *     absent), and at most 5000 buckets. Rounded up to whole minutes, and
+                 *     to whole hours when the range reaches back more than 48 hours, where
+                 *     the desk keeps hourly rollups only.
+                 */
+                step?: number | null;
+                /** @description End of the range (RFC 3339): after `from`, at most 400 days later. */
+                to: string;
+            };
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The series */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeviceMetrics"];
                 };
             };
             /** @description Malformed request (JSON syntax, query, header or multipart) */

@@ -249,9 +249,8 @@ pub(super) async fn checkin<S: Store>(
     let samples = req
         .metrics
         .iter()
-        .map(|m| serde_json::to_string(m).map(|j| (m.timestamp, j)))
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| invalid(e.to_string()))?;
+        .map(|m| (m.timestamp, crate::metric_tiers::series_of(m)))
+        .collect();
     state
         .store
         .record_checkin(&Checkin {

@@ -1,16 +1,17 @@
-//! Technician endpoints for devices: search, detail, inventory changes
-//! and the software catalogue.
+//! Technician endpoints for devices: search, detail, metric charts,
+//! inventory changes and the software catalogue.
 
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
-use deskside_protocol::{CheckResult, ErrorCode, Inventory, InventoryDiff, MetricSample, Ticket};
+use deskside_protocol::{CheckResult, ErrorCode, Inventory, InventoryDiff, Ticket};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::ticket_views::ticket_json;
 use super::{ApiError, ApiQuery, AppState, UserAuth, bad_query, page_limit};
+use crate::metric_tiers::{self, Agg, Window};
 use crate::store::{DeviceFilter, DeviceSummary, Store};
 
 /// A device in the technician API.
@@ -149,9 +150,6 @@ async fn known_device<S: Store>(state: &AppState<S>, raw: &str) -> Result<Device
     state.store.device(id).await?.ok_or_else(device_not_found)
 }
 
-/// How much metric history the device view carries.
-const METRIC_HISTORY: chrono::TimeDelta = chrono::TimeDelta::hours(1);
-
 /// `GET /api/v1/devices/{id}`.
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct DeviceDetail {
@@ -161,8 +159,6 @@ pub struct DeviceDetail {
     inventory: Option<Inventory>,
     /// The latest result of each check.
     check_results: Vec<CheckResult>,
-    /// Metric samples of the last hour, oldest first.
-    metrics: Vec<MetricSample>,
     /// The device's tickets, newest first.
     tickets: Vec<Ticket>,
 }
@@ -186,13 +182,6 @@ pub(super) async fn get_device<S: Store>(
         .into_iter()
         .filter_map(|(_, _, json)| serde_json::from_str(&json).ok())
         .collect();
-    let metrics = state
-        .store
-        .metric_samples(id, Utc::now() - METRIC_HISTORY)
-        .await?
-        .into_iter()
-        .filter_map(|(_, json)| serde_json::from_str(&json).ok())
-        .collect();
     let tickets = state
         .store
         .device_tickets(id)
@@ -205,8 +194,96 @@ pub(super) async fn get_device<S: Store>(
         inventory_hash: inventory.as_ref().map(|(h, _)| h.clone()),
         inventory: inventory.and_then(|(_, body)| serde_json::from_str(&body).ok()),
         check_results,
-        metrics,
         tickets,
+    }))
+}
+
+/// Query of `GET /api/v1/devices/{id}/metrics`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MetricsQuery {
+    /// Start of the range (RFC 3339).
+    from: DateTime<Utc>,
+    /// End of the range (RFC 3339): after `from`, at most 400 days later.
+    to: DateTime<Utc>,
+    /// Bucket length in seconds, at least 60 (about 360 buckets when
+    /// absent), and at most 5000 buckets. Rounded up to whole minutes, and
+    /// to whole hours when the range reaches back more than 48 hours, where
+    /// the desk keeps hourly rollups only.
+    step: Option<i64>,
+}
+
+/// One series of a device's metrics, bucketed.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct MetricSeries {
+    /// `kind` or `kind:instance`, as stored.
+    name: String,
+    /// `cpu`, `load1`, `memory_used`, `swap_used`, `processes`,
+    /// `volume_used`, `net_rx`, `net_tx`, `temperature` or `battery`.
+    kind: String,
+    /// The volume's mount point, the network interface or the battery.
+    instance: Option<String>,
+    /// `percent`, `bytes`, `bytes_per_second`, `celsius`, `count` or
+    /// `none`.
+    unit: String,
+    /// Per bucket, in the order of `times`; null where no value fell.
+    min: Vec<Option<f64>>,
+    /// Per bucket, the average of every value that fell in it.
+    avg: Vec<Option<f64>>,
+    /// Per bucket: spikes survive downsampling here.
+    max: Vec<Option<f64>>,
+}
+
+/// `GET /api/v1/devices/{id}/metrics`.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct DeviceMetrics {
+    /// The bucket length used, in seconds.
+    step: i64,
+    /// The start of each bucket (Unix seconds). Buckets are aligned to
+    /// multiples of `step`; the first holds `from` and the last `to`.
+    times: Vec<i64>,
+    /// By name.
+    series: Vec<MetricSeries>,
+}
+
+/// `GET /api/v1/devices/{id}/metrics`: the device's metrics over a range,
+/// min / avg / max per bucket, from the full-resolution samples and the
+/// hourly rollups the desk keeps.
+pub(super) async fn device_metrics<S: Store>(
+    State(state): State<AppState<S>>,
+    UserAuth(_): UserAuth,
+    Path(raw): Path<String>,
+    ApiQuery(q): ApiQuery<MetricsQuery>,
+) -> Result<Json<DeviceMetrics>, ApiError> {
+    let device = known_device(&state, &raw).await?;
+    let window = Window::plan(
+        q.from.timestamp(),
+        q.to.timestamp(),
+        q.step,
+        Utc::now().timestamp(),
+    )
+    .map_err(|e| bad_query(e.to_string()))?;
+    let series = metric_tiers::chart(&state.store, device.id, window)
+        .await?
+        .into_iter()
+        .map(|(name, aggs)| {
+            let (kind, instance) = metric_tiers::split_name(&name);
+            let pick = |f: fn(&Agg) -> f64| aggs.iter().map(|a| a.as_ref().map(f)).collect();
+            MetricSeries {
+                kind: kind.to_owned(),
+                instance: instance.map(str::to_owned),
+                unit: metric_tiers::unit_of(kind).to_owned(),
+                min: pick(|a| a.min),
+                avg: pick(Agg::avg),
+                max: pick(|a| a.max),
+                name,
+            }
+        })
+        .collect();
+    Ok(Json(DeviceMetrics {
+        step: window.step,
+        times: window.times(),
+        series,
     }))
 }
 

@@ -257,9 +257,19 @@ pub(super) fn routes<S: Store>() -> DocRouter<AppState<S>> {
             "/api/v1/devices/{id}",
             get(devices::get_device::<S>),
             [
-                Op::get("A device: inventory, health, checks, metrics, tickets")
+                Op::get("A device: inventory, health, checks, tickets")
                     .auth(Auth::User)
                     .reply::<devices::DeviceDetail>(200, "The device"),
+            ],
+        )
+        .route(
+            "/api/v1/devices/{id}/metrics",
+            get(devices::device_metrics::<S>),
+            [
+                Op::get("A device's metrics over a range: min, average and max per bucket")
+                    .auth(Auth::User)
+                    .query::<devices::MetricsQuery>()
+                    .reply::<devices::DeviceMetrics>(200, "The series"),
             ],
         )
         .route(

@@ -6,6 +6,7 @@
 //! Nothing that matters lives in a server process: several server nodes
 //! can share one PostgreSQL database.
 
+mod metric_names;
 pub mod postgres;
 pub mod queue;
 mod rows;
@@ -516,18 +517,47 @@ pub trait Store: Clone + Send + Sync + 'static {
         after_name: Option<&str>,
         limit: u32,
     ) -> impl Future<Output = StoreResult<Vec<SoftwareEntry>>> + Send;
-    /// A device's metric samples taken at or after `since`, oldest first:
-    /// (taken at, sample JSON).
-    fn metric_samples(
+    /// The ids of metric series names, created when new. An id never
+    /// changes, so every node may cache it.
+    fn metric_name_ids(&self, names: &[&str])
+    -> impl Future<Output = StoreResult<Vec<i64>>> + Send;
+    /// The names of metric series ids (unknown ids are left out).
+    fn metric_names(
+        &self,
+        ids: &[i64],
+    ) -> impl Future<Output = StoreResult<std::collections::HashMap<i64, String>>> + Send;
+    /// A device's stored metrics in `from..to` (Unix seconds): raw samples
+    /// and hourly rollups, oldest first.
+    fn metric_rows(
         &self,
         device_id: i64,
-        since: DateTime<Utc>,
-    ) -> impl Future<Output = StoreResult<Vec<(DateTime<Utc>, String)>>> + Send;
-    /// Deletes metric samples taken before `before`; returns how many.
+        from: i64,
+        to: i64,
+    ) -> impl Future<Output = StoreResult<MetricRows>> + Send;
+    /// Folds the raw samples taken before `before` (Unix seconds) into
+    /// hourly rollups and deletes them ([`crate::metric_tiers`]); returns
+    /// how many samples. Each sample is counted once even when several
+    /// nodes run this at once.
+    fn roll_up_metrics(&self, before: i64) -> impl Future<Output = StoreResult<u64>> + Send;
+    /// Deletes metrics (both tiers) from before `before`; returns how many
+    /// rows.
     fn prune_metric_samples(
         &self,
         before: DateTime<Utc>,
     ) -> impl Future<Output = StoreResult<u64>> + Send;
+    /// Up to `limit` JSON samples stored before metrics were numbers:
+    /// (row id, device, taken at, JSON).
+    fn legacy_metric_samples(
+        &self,
+        limit: u32,
+    ) -> impl Future<Output = StoreResult<Vec<LegacySample>>> + Send;
+    /// Stores converted legacy samples as raw rows and deletes the legacy
+    /// rows `ids`, in one transaction.
+    fn replace_legacy_metric_samples(
+        &self,
+        ids: &[i64],
+        raw: &[(i64, i64, Vec<u8>)],
+    ) -> impl Future<Output = StoreResult<()>> + Send;
     /// A ticket with the fields technicians work on.
     fn ticket_work(&self, id: i64) -> impl Future<Output = StoreResult<Option<TicketWork>>> + Send;
     /// Applies a technician's change to the ticket as it is inside one
@@ -847,7 +877,7 @@ pub struct NewTicketRow<'a> {
 }
 
 /// What a check-in stores.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Checkin<'a> {
     /// The device.
     pub device_id: i64,
@@ -857,10 +887,24 @@ pub struct Checkin<'a> {
     pub health: Option<&'a str>,
     /// Changed check results: (check id, state, result JSON).
     pub results: Vec<(&'a str, &'a str, String)>,
-    /// Metric samples: (taken at, sample JSON).
-    pub samples: Vec<(DateTime<Utc>, String)>,
+    /// Metric samples: (taken at, named values; see
+    /// [`crate::metric_tiers::series_of`]).
+    pub samples: Vec<(DateTime<Utc>, crate::metric_tiers::NamedValues)>,
     /// When the check-in arrived.
     pub at: DateTime<Utc>,
+}
+
+/// A JSON metric sample of an older desk: (row id, device, taken at,
+/// JSON).
+pub type LegacySample = (i64, i64, DateTime<Utc>, String);
+
+/// A device's stored metrics over a range ([`Store::metric_rows`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MetricRows {
+    /// Raw samples: (Unix seconds, encoded values).
+    pub raw: Vec<(i64, Vec<u8>)>,
+    /// Hourly rollups: (hour start, encoded aggregates).
+    pub rollups: Vec<(i64, Vec<u8>)>,
 }
 
 /// The backend a URL names.

@@ -14,9 +14,9 @@ use super::rows::{
 use super::{
     ApiTokenInfo, AttachmentRow, AuditEntry, AuditLogEntry, AuditRecord, Checkin, CommentRow,
     Device, DeviceFilter, DeviceSummary, EnrollSecret, Enrolled, EventRow, InventoryFacts,
-    NewEnrollment, NewTicketRow, PolicyVersion, QueueRow, Role, SavedView, SoftwareEntry, Store,
-    StoreError, StoreResult, TicketFilter, TicketRow, TicketWork, User, is_unique_violation,
-    like_pattern, same_comment, same_request,
+    MetricRows, NewEnrollment, NewTicketRow, PolicyVersion, QueueRow, Role, SavedView,
+    SoftwareEntry, Store, StoreError, StoreResult, TicketFilter, TicketRow, TicketWork, User,
+    is_unique_violation, like_pattern, same_comment, same_request,
 };
 use crate::workflow::{self, PatchOutcome, Plan, TicketChange};
 
@@ -24,6 +24,7 @@ use crate::workflow::{self, PatchOutcome, Plan, TicketChange};
 #[derive(Debug, Clone)]
 pub struct PgStore {
     pool: PgPool,
+    names: super::metric_names::NameCache,
 }
 
 impl PgStore {
@@ -34,9 +35,15 @@ impl PgStore {
             .acquire_timeout(Duration::from_secs(5))
             .connect(url)
             .await?;
-        Ok(Self { pool })
+        Ok(Self {
+            pool,
+            names: Default::default(),
+        })
     }
 }
+
+/// The first key of the advisory lock a device's metric rollup takes.
+const METRIC_ROLLUP_LOCK: i32 = 0x6d72_6f6c; // "mrol"
 
 impl PgStore {
     const DIALECT: super::queue::Dialect = super::queue::Dialect::Postgres;
@@ -262,8 +269,11 @@ impl Store for PgStore {
                 results.push(result.as_str());
             }
         }
-        let (taken, samples): (Vec<DateTime<Utc>>, Vec<&str>) =
-            c.samples.iter().map(|(t, s)| (*t, s.as_str())).unzip();
+        let (taken, samples): (Vec<i64>, Vec<Vec<u8>>) =
+            super::metric_names::encode_samples(self, &c.samples)
+                .await?
+                .into_iter()
+                .unzip();
         sqlx::query(
             "WITH d AS (UPDATE devices SET last_seen = $1, agent_version = COALESCE($2, agent_version), \
                  health = COALESCE($3, health) WHERE id = $4), \
@@ -271,8 +281,9 @@ impl Store for PgStore {
                  SELECT $4, c, s, j, $1 FROM UNNEST($5::text[], $6::text[], $7::text[]) AS t(c, s, j) \
                  ON CONFLICT (device_id, check_id) DO UPDATE SET state = excluded.state, \
                  result = excluded.result, updated_at = excluded.updated_at), \
-             m AS (INSERT INTO metric_samples (device_id, taken_at, sample) \
-                 SELECT $4, ts, smp FROM UNNEST($8::timestamptz[], $9::text[]) AS u(ts, smp)) \
+             m AS (INSERT INTO metric_raw (device_id, t, v) \
+                 SELECT $4, ts, smp FROM UNNEST($8::bigint[], $9::bytea[]) AS u(ts, smp) \
+                 ON CONFLICT (device_id, t) DO NOTHING) \
              SELECT 1",
         )
         .bind(c.at)
@@ -286,6 +297,99 @@ impl Store for PgStore {
         .bind(&samples)
         .execute(&self.pool)
         .await?;
+        Ok(())
+    }
+
+    async fn roll_up_metrics(&self, before: i64) -> StoreResult<u64> {
+        let devices: Vec<i64> = sqlx::query_scalar(
+            "SELECT id FROM devices d WHERE EXISTS \
+             (SELECT 1 FROM metric_raw r WHERE r.device_id = d.id AND r.t < $1)",
+        )
+        .bind(before)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut rolled = 0;
+        for device in devices {
+            let mut tx = self.pool.begin().await?;
+            // One pass per device at a time across nodes: a second pass
+            // waits, then finds the samples gone and adds nothing; without
+            // the lock both could read the hour before either wrote it,
+            // and the later write would drop the other's samples.
+            sqlx::query("SELECT pg_advisory_xact_lock($1, $2)")
+                .bind(METRIC_ROLLUP_LOCK)
+                .bind((device % i64::from(i32::MAX)) as i32)
+                .execute(&mut *tx)
+                .await?;
+            let raw: Vec<(i64, Vec<u8>)> = sqlx::query_as(
+                "DELETE FROM metric_raw WHERE device_id = $1 AND t < $2 RETURNING t, v",
+            )
+            .bind(device)
+            .bind(before)
+            .fetch_all(&mut *tx)
+            .await?;
+            let hours: Vec<i64> = raw
+                .iter()
+                .map(|(t, _)| {
+                    t.div_euclid(crate::metric_tiers::ROLLUP_SECS)
+                        * crate::metric_tiers::ROLLUP_SECS
+                })
+                .collect();
+            let existing: std::collections::HashMap<i64, Vec<u8>> = sqlx::query_as(
+                "SELECT bucket, v FROM metric_rollup WHERE device_id = $1 AND bucket = ANY($2)",
+            )
+            .bind(device)
+            .bind(&hours)
+            .fetch_all(&mut *tx)
+            .await?
+            .into_iter()
+            .collect();
+            let (buckets, values): (Vec<i64>, Vec<Vec<u8>>) =
+                crate::metric_tiers::roll_up(&raw, &existing)
+                    .into_iter()
+                    .unzip();
+            sqlx::query(
+                "INSERT INTO metric_rollup (device_id, bucket, v) \
+                 SELECT $1, b, v FROM UNNEST($2::bigint[], $3::bytea[]) AS u(b, v) \
+                 ON CONFLICT (device_id, bucket) DO UPDATE SET v = excluded.v",
+            )
+            .bind(device)
+            .bind(&buckets)
+            .bind(&values)
+            .execute(&mut *tx)
+            .await?;
+            tx.commit().await?;
+            rolled += raw.len() as u64;
+        }
+        Ok(rolled)
+    }
+
+    async fn replace_legacy_metric_samples(
+        &self,
+        ids: &[i64],
+        raw: &[(i64, i64, Vec<u8>)],
+    ) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await?;
+        let (mut devices, mut times, mut values) = (Vec::new(), Vec::new(), Vec::new());
+        for (d, t, v) in raw {
+            devices.push(*d);
+            times.push(*t);
+            values.push(v.clone());
+        }
+        sqlx::query(
+            "INSERT INTO metric_raw (device_id, t, v) \
+             SELECT d, t, v FROM UNNEST($1::bigint[], $2::bigint[], $3::bytea[]) AS u(d, t, v) \
+             ON CONFLICT (device_id, t) DO NOTHING",
+        )
+        .bind(&devices)
+        .bind(&times)
+        .bind(&values)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query("DELETE FROM metric_samples WHERE id = ANY($1)")
+            .bind(ids)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
         Ok(())
     }
 

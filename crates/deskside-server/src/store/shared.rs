@@ -241,30 +241,93 @@ macro_rules! shared_methods {
                 row.as_ref().map(device_summary).transpose()
             }
 
-            async fn metric_samples(
+            async fn metric_name_ids(&self, names: &[&str]) -> StoreResult<Vec<i64>> {
+                let mut ids = Vec::with_capacity(names.len());
+                for name in names {
+                    if let Some(id) = self.names.id(name) {
+                        ids.push(id);
+                        continue;
+                    }
+                    sqlx::query("INSERT INTO metric_names (name) VALUES ($1) ON CONFLICT (name) DO NOTHING")
+                        .bind(*name)
+                        .execute(&self.pool)
+                        .await?;
+                    let id: i64 = sqlx::query_scalar("SELECT id FROM metric_names WHERE name = $1")
+                        .bind(*name)
+                        .fetch_one(&self.pool)
+                        .await?;
+                    self.names.insert(name, id);
+                    ids.push(id);
+                }
+                Ok(ids)
+            }
+
+            async fn metric_names(
                 &self,
-                device_id: i64,
-                since: DateTime<Utc>,
-            ) -> StoreResult<Vec<(DateTime<Utc>, String)>> {
-                let rows = sqlx::query(
-                    "SELECT taken_at, sample FROM metric_samples WHERE device_id = $1 AND taken_at >= $2 \
-                     ORDER BY taken_at, id",
+                ids: &[i64],
+            ) -> StoreResult<std::collections::HashMap<i64, String>> {
+                let mut out = std::collections::HashMap::new();
+                for &id in ids {
+                    if let Some(name) = self.names.name(id) {
+                        out.insert(id, name);
+                        continue;
+                    }
+                    let name: Option<String> =
+                        sqlx::query_scalar("SELECT name FROM metric_names WHERE id = $1")
+                            .bind(id)
+                            .fetch_optional(&self.pool)
+                            .await?;
+                    if let Some(name) = name {
+                        self.names.insert(&name, id);
+                        out.insert(id, name);
+                    }
+                }
+                Ok(out)
+            }
+
+            async fn metric_rows(&self, device_id: i64, from: i64, to: i64) -> StoreResult<MetricRows> {
+                let raw = sqlx::query_as::<_, (i64, Vec<u8>)>(
+                    "SELECT t, v FROM metric_raw WHERE device_id = $1 AND t >= $2 AND t < $3 ORDER BY t",
                 )
                 .bind(device_id)
-                .bind(since)
+                .bind(from)
+                .bind(to)
                 .fetch_all(&self.pool)
                 .await?;
-                rows.iter()
-                    .map(|r| Ok((r.try_get("taken_at")?, r.try_get("sample")?)))
-                    .collect()
+                let rollups = sqlx::query_as::<_, (i64, Vec<u8>)>(
+                    "SELECT bucket, v FROM metric_rollup WHERE device_id = $1 AND bucket >= $2 \
+                     AND bucket < $3 ORDER BY bucket",
+                )
+                .bind(device_id)
+                .bind(from)
+                .bind(to)
+                .fetch_all(&self.pool)
+                .await?;
+                Ok(MetricRows { raw, rollups })
             }
 
             async fn prune_metric_samples(&self, before: DateTime<Utc>) -> StoreResult<u64> {
-                let done = sqlx::query("DELETE FROM metric_samples WHERE taken_at < $1")
-                    .bind(before)
-                    .execute(&self.pool)
-                    .await?;
-                Ok(done.rows_affected())
+                let t = before.timestamp();
+                let mut n = 0;
+                for sql in [
+                    "DELETE FROM metric_raw WHERE t < $1",
+                    "DELETE FROM metric_rollup WHERE bucket < $1",
+                ] {
+                    n += sqlx::query(sql).bind(t).execute(&self.pool).await?.rows_affected();
+                }
+                Ok(n)
+            }
+
+            async fn legacy_metric_samples(
+                &self,
+                limit: u32,
+            ) -> StoreResult<Vec<super::LegacySample>> {
+                Ok(sqlx::query_as(
+                    "SELECT id, device_id, taken_at, sample FROM metric_samples ORDER BY id LIMIT $1",
+                )
+                .bind(i64::from(limit))
+                .fetch_all(&self.pool)
+                .await?)
             }
 
             async fn list_tickets(&self, f: &TicketFilter) -> StoreResult<Vec<QueueRow>> {

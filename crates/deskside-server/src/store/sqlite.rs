@@ -14,9 +14,9 @@ use super::rows::{
 use super::{
     ApiTokenInfo, AttachmentRow, AuditEntry, AuditLogEntry, AuditRecord, Checkin, CommentRow,
     Device, DeviceFilter, DeviceSummary, EnrollSecret, Enrolled, EventRow, InventoryFacts,
-    NewEnrollment, NewTicketRow, PolicyVersion, QueueRow, Role, SavedView, SoftwareEntry, Store,
-    StoreError, StoreResult, TicketFilter, TicketRow, TicketWork, User, is_unique_violation,
-    like_pattern, same_comment, same_request,
+    MetricRows, NewEnrollment, NewTicketRow, PolicyVersion, QueueRow, Role, SavedView,
+    SoftwareEntry, Store, StoreError, StoreResult, TicketFilter, TicketRow, TicketWork, User,
+    is_unique_violation, like_pattern, same_comment, same_request,
 };
 use crate::workflow::{self, PatchOutcome, Plan, TicketChange};
 
@@ -24,6 +24,7 @@ use crate::workflow::{self, PatchOutcome, Plan, TicketChange};
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
     pool: SqlitePool,
+    names: super::metric_names::NameCache,
 }
 
 impl SqliteStore {
@@ -45,7 +46,10 @@ impl SqliteStore {
         if let Err(e) = crate::private_fs::private_database(&file) {
             tracing::warn!("cannot make {} private: {e}", file.display());
         }
-        Ok(Self { pool })
+        Ok(Self {
+            pool,
+            names: Default::default(),
+        })
     }
 }
 
@@ -269,6 +273,8 @@ impl Store for SqliteStore {
     }
 
     async fn record_checkin(&self, c: &Checkin<'_>) -> StoreResult<()> {
+        // Series ids before the write lock: they may need writes of their own.
+        let samples = super::metric_names::encode_samples(self, &c.samples).await?;
         let mut tx = self.write().await?;
         sqlx::query(
             "UPDATE devices SET last_seen = ?1, agent_version = COALESCE(?2, agent_version), \
@@ -294,15 +300,98 @@ impl Store for SqliteStore {
             .execute(&mut *tx)
             .await?;
         }
-        for (taken_at, sample) in &c.samples {
+        // A sample sent again (an acknowledgement lost) is stored once.
+        for (t, v) in &samples {
             sqlx::query(
-                "INSERT INTO metric_samples (device_id, taken_at, sample) VALUES (?1, ?2, ?3)",
+                "INSERT INTO metric_raw (device_id, t, v) VALUES (?1, ?2, ?3) \
+                 ON CONFLICT (device_id, t) DO NOTHING",
             )
             .bind(c.device_id)
-            .bind(*taken_at)
-            .bind(sample)
+            .bind(*t)
+            .bind(v)
             .execute(&mut *tx)
             .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn roll_up_metrics(&self, before: i64) -> StoreResult<u64> {
+        let devices: Vec<i64> = sqlx::query_scalar(
+            "SELECT id FROM devices d WHERE EXISTS \
+             (SELECT 1 FROM metric_raw r WHERE r.device_id = d.id AND r.t < ?1)",
+        )
+        .bind(before)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut rolled = 0;
+        for device in devices {
+            // The write lock makes each device's pass atomic: the samples
+            // it deletes are exactly the ones it adds.
+            let mut tx = self.write().await?;
+            let raw: Vec<(i64, Vec<u8>)> = sqlx::query_as(
+                "DELETE FROM metric_raw WHERE device_id = ?1 AND t < ?2 RETURNING t, v",
+            )
+            .bind(device)
+            .bind(before)
+            .fetch_all(&mut *tx)
+            .await?;
+            let hours = |f: fn(i64, i64) -> i64| {
+                raw.iter()
+                    .map(|(t, _)| t.div_euclid(crate::metric_tiers::ROLLUP_SECS))
+                    .reduce(f)
+                    .unwrap_or_default()
+                    * crate::metric_tiers::ROLLUP_SECS
+            };
+            let existing: std::collections::HashMap<i64, Vec<u8>> = sqlx::query_as(
+                "SELECT bucket, v FROM metric_rollup WHERE device_id = ?1 AND bucket >= ?2 AND bucket <= ?3",
+            )
+            .bind(device)
+            .bind(hours(i64::min))
+            .bind(hours(i64::max))
+            .fetch_all(&mut *tx)
+            .await?
+            .into_iter()
+            .collect();
+            for (bucket, v) in crate::metric_tiers::roll_up(&raw, &existing) {
+                sqlx::query(
+                    "INSERT INTO metric_rollup (device_id, bucket, v) VALUES (?1, ?2, ?3) \
+                     ON CONFLICT (device_id, bucket) DO UPDATE SET v = excluded.v",
+                )
+                .bind(device)
+                .bind(bucket)
+                .bind(v)
+                .execute(&mut *tx)
+                .await?;
+            }
+            tx.commit().await?;
+            rolled += raw.len() as u64;
+        }
+        Ok(rolled)
+    }
+
+    async fn replace_legacy_metric_samples(
+        &self,
+        ids: &[i64],
+        raw: &[(i64, i64, Vec<u8>)],
+    ) -> StoreResult<()> {
+        let mut tx = self.write().await?;
+        for (device, t, v) in raw {
+            sqlx::query(
+                "INSERT INTO metric_raw (device_id, t, v) VALUES (?1, ?2, ?3) \
+                 ON CONFLICT (device_id, t) DO NOTHING",
+            )
+            .bind(device)
+            .bind(t)
+            .bind(v)
+            .execute(&mut *tx)
+            .await?;
+        }
+        for id in ids {
+            sqlx::query("DELETE FROM metric_samples WHERE id = ?1")
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
         }
         tx.commit().await?;
         Ok(())

@@ -203,8 +203,9 @@ async fn serve<S: Store>(store: S, cfg: &ServerConfig) -> Result<()> {
     .context("serving")
 }
 
-/// Deletes metric samples and inventory changes older than their
-/// retention, and events older than a day, hourly. Every node may do it: the deletion is idempotent.
+/// Rolls metric samples older than 48 hours into hourly rollups, deletes
+/// metrics and inventory changes older than their retention, and events
+/// older than a day, hourly. Every node may do it: the deletion is idempotent.
 async fn prune<S: Store>(store: S, metrics: std::time::Duration, changes: std::time::Duration) {
     let keep = |d: std::time::Duration| {
         chrono::TimeDelta::from_std(d).unwrap_or(chrono::TimeDelta::days(30))
@@ -213,6 +214,24 @@ async fn prune<S: Store>(store: S, metrics: std::time::Duration, changes: std::t
     loop {
         tick.tick().await;
         let now = chrono::Utc::now();
+        // Samples stored as JSON by an older desk become numbers, a batch
+        // at a time so that no transaction holds the database for long.
+        loop {
+            match deskside_server::metric_tiers::convert_legacy(&store, 1000).await {
+                Ok(0) => break,
+                Ok(n) => tracing::info!(converted = n, "JSON metric samples stored as numbers"),
+                Err(e) => {
+                    tracing::warn!("converting JSON metric samples: {e}");
+                    break;
+                }
+            }
+        }
+        let raw_until = now.timestamp() - deskside_server::metric_tiers::RAW_WINDOW;
+        match store.roll_up_metrics(raw_until).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(samples = n, "metric samples rolled up into hours"),
+            Err(e) => tracing::warn!("rolling up metric samples: {e}"),
+        }
         match store.prune_metric_samples(now - keep(metrics)).await {
             Ok(0) => {}
             Ok(n) => tracing::info!(deleted = n, "old metric samples pruned"),
