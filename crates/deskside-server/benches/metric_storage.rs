@@ -288,8 +288,9 @@ async fn postgres(url: &str, devices: u64, now: i64) {
     let json_devices = fill_devices_only(&s, 2).await;
     let rows = json_rows(&json_devices, now);
     for chunk in rows.chunks(5000) {
-        let (d, (at, j)): (Vec<i64>, (Vec<DateTime<Utc>>, Vec<String>)) =
-            chunk.iter().map(|(d, a, j)| (*d, (*a, j.clone()))).unzip();
+        let d: Vec<i64> = chunk.iter().map(|r| r.0).collect();
+        let at: Vec<DateTime<Utc>> = chunk.iter().map(|r| r.1).collect();
+        let j: Vec<&str> = chunk.iter().map(|r| r.2.as_str()).collect();
         sqlx::query(
             "INSERT INTO metric_samples (device_id, taken_at, sample) \
              SELECT * FROM UNNEST($1::bigint[], $2::timestamptz[], $3::text[])",
