@@ -34,6 +34,10 @@ pub struct ServerConfig {
     /// How long inventory change history is kept.
     #[serde(with = "humantime_serde_compat")]
     pub inventory_change_retention: Duration,
+    /// A device that has not checked in for longer is shown as offline
+    /// (agents check in every minute).
+    #[serde(with = "humantime_serde_compat")]
+    pub offline_after: Duration,
     /// PEM certificate chain: with `tls_key_file`, the desk serves HTTPS.
     pub tls_cert_file: Option<PathBuf>,
     /// PEM private key of the certificate.
@@ -70,6 +74,7 @@ impl Default for ServerConfig {
             blob_url: None,
             metrics_retention: Duration::from_secs(30 * 86400),
             inventory_change_retention: Duration::from_secs(365 * 86400),
+            offline_after: Duration::from_secs(600),
             tls_cert_file: None,
             tls_key_file: None,
             trusted_proxies: Vec::new(),
@@ -109,6 +114,7 @@ impl std::fmt::Debug for ServerConfig {
                 "inventory_change_retention",
                 &self.inventory_change_retention,
             )
+            .field("offline_after", &self.offline_after)
             .field("tls_cert_file", &self.tls_cert_file)
             .field("tls_key_file", &self.tls_key_file)
             .field("trusted_proxies", &self.trusted_proxies)
@@ -164,6 +170,10 @@ impl ServerConfig {
             cfg.inventory_change_retention = humantime::parse_duration(&v)
                 .map_err(|e| format!("DESKSIDE_INVENTORY_CHANGE_RETENTION: {e}"))?;
         }
+        if let Some(v) = env("DESKSIDE_OFFLINE_AFTER") {
+            cfg.offline_after = humantime::parse_duration(&v)
+                .map_err(|e| format!("DESKSIDE_OFFLINE_AFTER: {e}"))?;
+        }
         if let Some(v) = env("DESKSIDE_TLS_CERT_FILE").filter(|v| !v.is_empty()) {
             cfg.tls_cert_file = Some(PathBuf::from(v));
         }
@@ -204,6 +214,9 @@ impl ServerConfig {
         }
         if cfg.metrics_retention < Duration::from_secs(3600) {
             return Err("metrics_retention must be at least 1h".into());
+        }
+        if cfg.offline_after < Duration::from_secs(120) {
+            return Err("offline_after must be at least 2m (agents check in every minute)".into());
         }
         if cfg.inventory_change_retention < Duration::from_secs(86400) {
             return Err("inventory_change_retention must be at least 1day".into());

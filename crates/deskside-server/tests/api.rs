@@ -2337,7 +2337,11 @@ async fn search_and_catalogue<S: Store>(store: S) {
         "beta",
         "Windows",
         "bob",
-        &[("firefox-esr", "128.1"), ("7-Zip", "23.01")],
+        &[
+            ("firefox-esr", "128.1"),
+            ("7-Zip", "23.01"),
+            ("curl", "8.5.0"),
+        ],
     );
     assert_eq!(
         put_inventory(&base, Some(&a), inv_a, false).await.0,
@@ -2366,6 +2370,15 @@ async fn search_and_catalogue<S: Store>(store: S) {
         ),
         ("software=firefox&software_version=129", vec![]),
         ("software=curl&search=alp", vec!["alpha"]),
+        // Versions order as agents order them, not as text: 7.88 < 10.
+        ("software=curl&software_older_than=8.0", vec!["alpha"]),
+        (
+            "software=curl&software_older_than=10",
+            vec!["alpha", "beta"],
+        ),
+        ("software=curl&software_older_than=7.88", vec![]),
+        ("software=curl&software_older_than=8.5.0~rc1", vec!["alpha"]),
+        ("software=7-zip&software_older_than=1", vec![]),
         ("health=ok", vec![]),
     ] {
         let (st, body) = get_as(
@@ -2386,6 +2399,8 @@ async fn search_and_catalogue<S: Store>(store: S) {
     assert_eq!(body["devices"][0]["users"], serde_json::json!(["alice"]));
     assert_eq!(body["devices"][0]["os_name"], "Debian GNU/Linux");
     for bad in [
+        "software_older_than=8",
+        "software=curl&software_version=8.5.0&software_older_than=9",
         "health=purple",
         "limit=0",
         "seen_after=yesterday",

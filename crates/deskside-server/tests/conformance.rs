@@ -777,6 +777,30 @@ async fn search_suite<S: Store>(s: S) {
         .await,
         ["beta-desktop"]
     );
+    // One of several versions (what "older than" becomes), on every
+    // backend; the versions a name has come from one query.
+    assert_eq!(
+        by(DeviceFilter {
+            software: Some("firefox".into()),
+            software_versions: Some(vec!["1.0".into(), "129.0".into()]),
+            ..Default::default()
+        })
+        .await,
+        ["beta-desktop"]
+    );
+    assert_eq!(
+        by(DeviceFilter {
+            software: Some("firefox".into()),
+            software_versions: Some(vec!["2.0".into()]),
+            ..Default::default()
+        })
+        .await,
+        Vec::<String>::new()
+    );
+    let mut versions = s.software_versions("FIREFOX").await.unwrap();
+    versions.sort();
+    assert!(versions.contains(&"129.0".to_owned()), "{versions:?}");
+    assert!(!versions.contains(&"23.01".to_owned()), "{versions:?}");
     assert_eq!(
         by(DeviceFilter {
             seen_after: Some(now - TimeDelta::days(1)),

@@ -1279,6 +1279,11 @@ export interface components {
             id: number;
             /** Format: date-time */
             last_seen: string | null;
+            /**
+             * @description It has not checked in for longer than the desk's `offline_after`
+             *     (or never has).
+             */
+            offline: boolean;
             /** @description OS name from the last inventory. */
             os_name: string | null;
             os_version: string | null;
@@ -4145,6 +4150,13 @@ export interface operations {
                 seen_before?: string | null;
                 /** @description An installed package's name contains. */
                 software?: string | null;
+                /**
+                 * @description … in a version older than this one (with `software`, not with
+                 *     `software_version`), by the version ordering agents use
+                 *     (`deskside_protocol::compare_versions`: Debian's, which reads RPM
+                 *     and Windows versions alike). Packages without a version never match.
+                 */
+                software_older_than?: string | null;
                 /** @description … in exactly this version (with `software`). */
                 software_version?: string | null;
                 /** @description A logged-in user's name contains. */

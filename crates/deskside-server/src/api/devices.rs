@@ -37,11 +37,19 @@ pub struct DeviceView {
     duplicate_of: Option<i64>,
     /// When it was revoked (its token no longer works).
     revoked_at: Option<DateTime<Utc>>,
+    /// It has not checked in for longer than the desk's `offline_after`
+    /// (or never has).
+    offline: bool,
 }
 
-impl From<DeviceSummary> for DeviceView {
-    fn from(d: DeviceSummary) -> Self {
+impl DeviceView {
+    fn new(d: DeviceSummary, offline_after: std::time::Duration) -> Self {
+        let offline_after =
+            chrono::TimeDelta::from_std(offline_after).unwrap_or(chrono::TimeDelta::MAX);
         Self {
+            offline: d
+                .last_seen
+                .is_none_or(|seen| Utc::now().signed_duration_since(seen) > offline_after),
             id: d.id,
             hostname: d.hostname,
             serial_number: d.serial_number,
@@ -79,6 +87,11 @@ pub struct DeviceQuery {
     software: Option<String>,
     /// … in exactly this version (with `software`).
     software_version: Option<String>,
+    /// … in a version older than this one (with `software`, not with
+    /// `software_version`), by the version ordering agents use
+    /// (`deskside_protocol::compare_versions`: Debian's, which reads RPM
+    /// and Windows versions alike). Packages without a version never match.
+    software_older_than: Option<String>,
     /// `ok`, `warning`, `critical` or `unknown`.
     health: Option<String>,
     /// Seen at or after (RFC 3339).
@@ -119,12 +132,44 @@ pub(super) async fn list_devices<S: Store>(
     {
         return Err(bad_query("health must be ok, warning, critical or unknown"));
     }
+    let software = text_filter("software", q.software)?;
+    let older_than = text_filter("software_older_than", q.software_older_than)?;
+    let software_versions = match (&software, older_than) {
+        (_, None) => None,
+        (None, Some(_)) => return Err(bad_query("software_older_than needs software")),
+        (Some(_), Some(_)) if q.software_version.is_some() => {
+            return Err(bad_query(
+                "software_version and software_older_than do not go together",
+            ));
+        }
+        (Some(name), Some(bound)) => {
+            let older: Vec<String> = state
+                .store
+                .software_versions(name)
+                .await?
+                .into_iter()
+                .filter(|v| {
+                    !v.is_empty()
+                        && deskside_protocol::compare_versions(v, &bound)
+                            == std::cmp::Ordering::Less
+                })
+                .collect();
+            if older.is_empty() {
+                return Ok(Json(DevicePage {
+                    devices: Vec::new(),
+                    next_cursor: None,
+                }));
+            }
+            Some(older)
+        }
+    };
     let filter = DeviceFilter {
         hostname: text_filter("search", q.search)?,
         user: text_filter("user", q.user)?,
         os: text_filter("os", q.os)?,
-        software: text_filter("software", q.software)?,
+        software,
         software_version: text_filter("software_version", q.software_version)?,
+        software_versions,
         health: q.health,
         seen_after: q.seen_after,
         seen_before: q.seen_before,
@@ -136,7 +181,10 @@ pub(super) async fn list_devices<S: Store>(
         .then(|| devices.last().map(|d| d.id))
         .flatten();
     Ok(Json(DevicePage {
-        devices: devices.into_iter().map(DeviceView::from).collect(),
+        devices: devices
+            .into_iter()
+            .map(|d| DeviceView::new(d, state.offline_after))
+            .collect(),
         next_cursor,
     }))
 }
@@ -190,7 +238,7 @@ pub(super) async fn get_device<S: Store>(
         .map(|t| ticket_json(t, Vec::new(), Vec::new()))
         .collect();
     Ok(Json(DeviceDetail {
-        device: device.into(),
+        device: DeviceView::new(device, state.offline_after),
         inventory_hash: inventory.as_ref().map(|(h, _)| h.clone()),
         inventory: inventory.and_then(|(_, body)| serde_json::from_str(&body).ok()),
         check_results,
@@ -425,4 +473,24 @@ pub(super) async fn software<S: Store>(
             .collect(),
         next_cursor,
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_device_is_offline_once_silent_for_longer_than_the_setting() {
+        let after = std::time::Duration::from_secs(600);
+        let seen = |ago: i64| DeviceSummary {
+            last_seen: Some(Utc::now() - chrono::TimeDelta::seconds(ago)),
+            ..Default::default()
+        };
+        assert!(!DeviceView::new(seen(30), after).offline);
+        assert!(DeviceView::new(seen(601), after).offline);
+        assert!(
+            DeviceView::new(DeviceSummary::default(), after).offline,
+            "never seen"
+        );
+    }
 }

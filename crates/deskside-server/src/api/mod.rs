@@ -96,6 +96,8 @@ pub struct AppState<S> {
     pub events: Arc<events::EventHub>,
     /// How long one event stream lasts.
     pub stream_lifetime: Duration,
+    /// A device silent for longer is shown as offline.
+    pub offline_after: Duration,
 }
 
 /// The newest policy a node has read. Versions never change once written,
@@ -138,6 +140,8 @@ pub struct Limits {
     /// How long one event stream lasts before the browser reconnects
     /// (and its credentials are checked again).
     pub event_stream_lifetime: Duration,
+    /// A device that has not checked in for longer is shown as offline.
+    pub offline_after: Duration,
 }
 
 impl Default for Limits {
@@ -148,6 +152,7 @@ impl Default for Limits {
             enroll_per_minute: 10,
             checkin_interval: Duration::from_secs(60),
             event_stream_lifetime: Duration::from_secs(300),
+            offline_after: Duration::from_secs(600),
         }
     }
 }

@@ -65,6 +65,7 @@ pub fn router_with<S: Store>(
             trusted_proxies: Arc::new(trusted_proxies),
             events,
             stream_lifetime: limits.event_stream_lifetime,
+            offline_after: limits.offline_after,
         })
         .layer(axum::middleware::from_fn(json_errors))
         .layer(axum::middleware::from_fn(

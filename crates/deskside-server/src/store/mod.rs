@@ -177,6 +177,8 @@ pub struct DeviceFilter {
     pub software: Option<String>,
     /// … in exactly this version.
     pub software_version: Option<String>,
+    /// … in one of these versions.
+    pub software_versions: Option<Vec<String>>,
     /// Overall health.
     pub health: Option<String>,
     /// Seen at or after.
@@ -509,6 +511,12 @@ pub trait Store: Clone + Send + Sync + 'static {
     ) -> impl Future<Output = StoreResult<SavedView>> + Send;
     /// Deletes one of the technician's views; false when there is none.
     fn delete_view(&self, user_id: i64, id: i64) -> impl Future<Output = StoreResult<bool>> + Send;
+    /// The versions installed anywhere of the packages whose name
+    /// contains `name` (ignoring case).
+    fn software_versions(
+        &self,
+        name: &str,
+    ) -> impl Future<Output = StoreResult<Vec<String>>> + Send;
     /// The software catalogue: packages by name after `after_name` whose
     /// name contains `search`, at most `limit` names.
     fn software(
@@ -654,7 +662,7 @@ pub trait Store: Clone + Send + Sync + 'static {
 }
 
 /// A device as technicians see it in lists.
-#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, sqlx::FromRow)]
 pub struct DeviceSummary {
     /// Id.
     pub id: i64,

@@ -467,7 +467,8 @@ impl Store for PgStore {
              AND ($3::text IS NULL OR users ILIKE $3 ESCAPE '\\') \
              AND ($4::text IS NULL OR os_name ILIKE $4 ESCAPE '\\' OR os_version ILIKE $4 ESCAPE '\\') \
              AND ($5::text IS NULL OR EXISTS (SELECT 1 FROM device_software s WHERE s.device_id = d.id \
-                  AND s.name ILIKE $5 ESCAPE '\\' AND ($6::text IS NULL OR s.version = $6))) \
+                  AND s.name ILIKE $5 ESCAPE '\\' AND ($6::text IS NULL OR s.version = $6) \
+                  AND ($11::text[] IS NULL OR s.version = ANY($11)))) \
              AND ($7::timestamptz IS NULL OR last_seen >= $7) \
              AND ($8::timestamptz IS NULL OR last_seen IS NULL OR last_seen < $8) \
              AND id > $9 ORDER BY id LIMIT $10"
@@ -482,9 +483,19 @@ impl Store for PgStore {
         .bind(f.seen_before)
         .bind(f.after_id)
         .bind(i64::from(f.limit))
+        .bind(f.software_versions.as_deref())
         .fetch_all(&self.pool)
         .await?;
         rows.iter().map(device_summary).collect()
+    }
+
+    async fn software_versions(&self, name: &str) -> StoreResult<Vec<String>> {
+        Ok(sqlx::query_scalar(
+            "SELECT DISTINCT version FROM device_software WHERE name ILIKE $1 ESCAPE '\\'",
+        )
+        .bind(like_pattern(Some(name)))
+        .fetch_all(&self.pool)
+        .await?)
     }
 
     async fn software(

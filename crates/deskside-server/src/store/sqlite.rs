@@ -471,7 +471,8 @@ impl Store for SqliteStore {
              AND (?3 IS NULL OR users LIKE ?3 ESCAPE '\\') \
              AND (?4 IS NULL OR os_name LIKE ?4 ESCAPE '\\' OR os_version LIKE ?4 ESCAPE '\\') \
              AND (?5 IS NULL OR EXISTS (SELECT 1 FROM device_software s WHERE s.device_id = d.id \
-                  AND s.name LIKE ?5 ESCAPE '\\' AND (?6 IS NULL OR s.version = ?6))) \
+                  AND s.name LIKE ?5 ESCAPE '\\' AND (?6 IS NULL OR s.version = ?6) \
+                  AND (?11 IS NULL OR s.version IN (SELECT value FROM json_each(?11))))) \
              AND (?7 IS NULL OR last_seen >= ?7) \
              AND (?8 IS NULL OR last_seen IS NULL OR last_seen < ?8) \
              AND id > ?9 ORDER BY id LIMIT ?10"
@@ -486,9 +487,23 @@ impl Store for SqliteStore {
         .bind(f.seen_before)
         .bind(f.after_id)
         .bind(i64::from(f.limit))
+        .bind(
+            f.software_versions
+                .as_ref()
+                .map(|v| serde_json::to_string(v).unwrap_or_default()),
+        )
         .fetch_all(&self.pool)
         .await?;
         rows.iter().map(device_summary).collect()
+    }
+
+    async fn software_versions(&self, name: &str) -> StoreResult<Vec<String>> {
+        Ok(sqlx::query_scalar(
+            "SELECT DISTINCT version FROM device_software WHERE name LIKE ?1 ESCAPE '\\'",
+        )
+        .bind(like_pattern(Some(name)))
+        .fetch_all(&self.pool)
+        .await?)
     }
 
     async fn software(

@@ -163,6 +163,7 @@ async fn serve<S: Store>(store: S, cfg: &ServerConfig) -> Result<()> {
     let limits = Limits {
         max_body_bytes: cfg.max_body_bytes,
         request_timeout: cfg.request_timeout,
+        offline_after: cfg.offline_after,
         ..Limits::default()
     };
     let listener = tokio::net::TcpListener::bind(cfg.listen)
