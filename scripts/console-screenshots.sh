@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Retakes docs/screenshots/console-*.png: the queue, a ticket and its
-# diagnostics in en/ko/ja, against a real desk with tickets from the agent.
+# diagnostics, the devices and a device in en/ko/ja, against a real desk
+# with tickets and metrics from the agent.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/setup.sh

@@ -1,6 +1,9 @@
-// A real desk and a real agent for the browser tests: deskside-server on
+// A real desk and real agents for the browser tests: deskside-server on
 // SQLite in a temp dir, an administrator with a password, this machine's
-// deskside-agent enrolled, and tickets it filed with real diagnostics.
+// deskside-agent enrolled twice (the second with its software scan limited
+// to flatpak, which CI does not have, and no health checks run: different
+// software and health), tickets the first filed with real diagnostics, and
+// a day of its metrics.
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -36,18 +39,49 @@ function freePort(): Promise<number> {
   });
 }
 
-export function agentEnv(d: Pick<Desk, 'dir'>): NodeJS.ProcessEnv {
+export function agentEnv(d: Pick<Desk, 'dir'>, second = false): NodeJS.ProcessEnv {
   return {
     ...process.env,
-    DESKSIDE_STATE_DIR: join(d.dir, 'agent'),
+    DESKSIDE_STATE_DIR: join(d.dir, second ? 'agent2' : 'agent'),
     DESKSIDE_CREDENTIAL_STORE: 'file',
     DESKSIDE_LOG: 'warn',
+    ...(second ? { DESKSIDE_INVENTORY_SOFTWARE_SOURCES: 'flatpak' } : {}),
   };
 }
 
 /** Runs deskside-agent with the test's state directory. */
 export function agent(d: Pick<Desk, 'dir' | 'bin'>, ...args: string[]): string {
   return execFileSync(join(d.bin, 'deskside-agent'), args, { env: agentEnv(d), encoding: 'utf8', timeout: 60_000 });
+}
+
+/** Runs the second deskside-agent. */
+export function agent2(d: Pick<Desk, 'dir' | 'bin'>, ...args: string[]): string {
+  return execFileSync(join(d.bin, 'deskside-agent'), args, { env: agentEnv(d, true), encoding: 'utf8', timeout: 60_000 });
+}
+
+/**
+ * A day of the first agent's metrics: one real sample of this machine
+ * (`deskside-agent metrics`), sent as the agent sends one with each
+ * check-in, every minute, with a CPU spike three hours ago, through the
+ * device API with the agent's own token.
+ */
+async function history(d: Desk): Promise<void> {
+  const sample = JSON.parse(agent(d, 'metrics', '--format', 'json')) as Record<string, unknown> & { cpu?: { usage_percent: number } };
+  delete sample.top_cpu;
+  delete sample.top_memory;
+  const token = readFileSync(join(d.dir, 'agent', 'device-token'), 'utf8').trim();
+  const now = Date.now();
+  const metrics = [];
+  for (let age = 24 * 60; age >= 1; age -= 1) {
+    const cpu = age === 180 ? 99 : 5 + ((age * 7) % 30);
+    metrics.push({ ...sample, timestamp: new Date(now - age * 60_000).toISOString(), cpu: { usage_percent: cpu, per_core_percent: [] } });
+  }
+  const r = await fetch(`${d.url}/api/v1/agent/checkin`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ metrics }),
+  });
+  if (!r.ok) throw new Error(`check-in with history: ${r.status} ${await r.text()}`);
 }
 
 export async function start(): Promise<Desk> {
@@ -92,6 +126,9 @@ export async function start(): Promise<Desk> {
     d.tickets.push({ local, subject });
   }
   agent(d, 'sync');
+  await history(d);
+  agent2(d, 'enroll', '--server', url, '--secret', secret);
+  agent2(d, 'sync');
   writeFileSync(STATE_FILE, JSON.stringify(d));
   return d;
 }

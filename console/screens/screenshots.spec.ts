@@ -1,6 +1,7 @@
 // Screenshots of the console for the README and docs/screenshots: the
-// queue, a ticket and its diagnostics viewer, in English, Korean and
-// Japanese, against the same real desk and agent as the browser tests.
+// queue, a ticket and its diagnostics viewer, the device list and a
+// device's page, in English, Korean and Japanese, against the same real
+// desk and agents as the browser tests.
 import { expect, test } from '@playwright/test';
 import { desk } from '../e2e/desk';
 
@@ -37,6 +38,12 @@ test('console screenshots in en, ko and ja', async ({ page }) => {
     await page.locator('#tab-diagnostics').click();
     await expect(page.getByTestId('chart-cpu')).toHaveAttribute('data-drawn', 'true');
     await page.screenshot({ path: `${OUT}/console-diagnostics-${lang}.png`, fullPage: true });
+    await page.goto(`${d.url}/devices`);
+    await expect(page.getByTestId('device-list').locator('tbody tr[data-id]').first()).toBeVisible();
+    await page.screenshot({ path: `${OUT}/console-devices-${lang}.png` });
+    await page.getByTestId('device-list').locator('tbody tr[data-id] a').first().click();
+    await expect(page.getByTestId('chart-cpu')).toHaveAttribute('data-drawn', 'true');
+    await page.screenshot({ path: `${OUT}/console-device-${lang}.png`, fullPage: true });
   }
   await page.getByTestId('language').selectOption('en');
 });

@@ -8,12 +8,12 @@ type Sample = Schemas['MetricSample'];
 type Rollup = Schemas['MetricRollup'];
 
 export interface Chart {
-  key: 'cpu' | 'memory' | 'load' | 'disk' | 'network' | 'temperature';
+  key: 'cpu' | 'memory' | 'load' | 'disk' | 'network' | 'temperature' | 'battery' | 'processes';
   /** Series labels (the legend). */
   labels: string[];
   /** [times, ...series]. */
   data: (number | null)[][];
-  unit: '%' | 'B/s' | '°C' | '';
+  unit: '%' | 'B' | 'B/s' | '°C' | '';
 }
 
 interface Point {

@@ -5,6 +5,8 @@ export type Route =
   | { name: 'login' }
   | { name: 'queue' }
   | { name: 'ticket'; id: number }
+  | { name: 'devices' }
+  | { name: 'device'; id: number }
   | { name: 'not_found' };
 
 export function match(pathname: string): Route {
@@ -12,6 +14,9 @@ export function match(pathname: string): Route {
   if (pathname === '/' || pathname === '/tickets') return { name: 'queue' };
   const m = /^\/tickets\/(\d{1,15})$/.exec(pathname);
   if (m) return { name: 'ticket', id: Number(m[1]) };
+  if (pathname === '/devices') return { name: 'devices' };
+  const d = /^\/devices\/(\d{1,15})$/.exec(pathname);
+  if (d) return { name: 'device', id: Number(d[1]) };
   return { name: 'not_found' };
 }
 

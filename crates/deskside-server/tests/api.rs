@@ -2380,6 +2380,8 @@ async fn search_and_catalogue<S: Store>(store: S) {
         ("software=curl&software_older_than=8.5.0~rc1", vec!["alpha"]),
         ("software=7-zip&software_older_than=1", vec![]),
         ("health=ok", vec![]),
+        // No health reported yet reads as unknown.
+        ("health=unknown", vec!["alpha", "beta"]),
     ] {
         let (st, body) = get_as(
             base.clone(),

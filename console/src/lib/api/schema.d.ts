@@ -943,7 +943,7 @@ export interface components {
              * @description Newest first. A page holds at most `limit` changes and stops early
              *     past 4 MiB of diffs (it always holds at least one).
              */
-            changes: components["schemas"]["InventoryChange2"][];
+            changes: components["schemas"]["DeviceInventoryChange"][];
             /**
              * Format: int64
              * @description Pass as `cursor` for the next page; absent on the last.
@@ -1232,6 +1232,12 @@ export interface components {
             hostname?: string | null;
             /** @description Hardware serial number of the system, when the firmware has a real one. */
             serial_number?: string | null;
+        };
+        /** @description One recorded inventory change. */
+        DeviceInventoryChange: {
+            /** Format: date-time */
+            changed_at: string;
+            diff: components["schemas"]["InventoryDiff"];
         };
         /** @description `GET /api/v1/devices/{id}/metrics`. */
         DeviceMetrics: {
@@ -1711,12 +1717,6 @@ export interface components {
              * @description When the agent noticed it.
              */
             seen_at: string;
-        };
-        /** @description One recorded inventory change. */
-        InventoryChange2: {
-            /** Format: date-time */
-            changed_at: string;
-            diff: components["schemas"]["InventoryDiff"];
         };
         /** @description What changed between two inventories of the same device. */
         InventoryDiff: {
@@ -4136,7 +4136,10 @@ export interface operations {
             query?: {
                 /** @description The `next_cursor` of the previous page. */
                 cursor?: number | null;
-                /** @description `ok`, `warning`, `critical` or `unknown`. */
+                /**
+                 * @description `ok`, `warning`, `critical` or `unknown` (which includes devices
+                 *     that have reported no health yet).
+                 */
                 health?: string | null;
                 /** @description Page size, 1–500 (default 50). */
                 limit?: number | null;

@@ -92,7 +92,8 @@ pub struct DeviceQuery {
     /// (`deskside_protocol::compare_versions`: Debian's, which reads RPM
     /// and Windows versions alike). Packages without a version never match.
     software_older_than: Option<String>,
-    /// `ok`, `warning`, `critical` or `unknown`.
+    /// `ok`, `warning`, `critical` or `unknown` (which includes devices
+    /// that have reported no health yet).
     health: Option<String>,
     /// Seen at or after (RFC 3339).
     seen_after: Option<DateTime<Utc>>,
@@ -337,7 +338,7 @@ pub(super) async fn device_metrics<S: Store>(
 
 /// One recorded inventory change.
 #[derive(Debug, Serialize, JsonSchema)]
-pub struct InventoryChange {
+pub struct DeviceInventoryChange {
     changed_at: DateTime<Utc>,
     diff: InventoryDiff,
 }
@@ -357,7 +358,7 @@ pub struct ChangesQuery {
 pub struct ChangesPage {
     /// Newest first. A page holds at most `limit` changes and stops early
     /// past 4 MiB of diffs (it always holds at least one).
-    changes: Vec<InventoryChange>,
+    changes: Vec<DeviceInventoryChange>,
     /// Pass as `cursor` for the next page; absent on the last.
     next_cursor: Option<i64>,
 }
@@ -393,7 +394,7 @@ pub(super) async fn device_changes<S: Store>(
         bytes += diff.len();
         last_id = Some(id);
         if let Ok(diff) = serde_json::from_str(&diff) {
-            changes.push(InventoryChange { changed_at, diff });
+            changes.push(DeviceInventoryChange { changed_at, diff });
         }
     }
     Ok(Json(ChangesPage {

@@ -463,7 +463,7 @@ impl Store for PgStore {
         let rows = sqlx::query(&format!(
             "SELECT {DEVICE_COLUMNS} FROM devices d \
              WHERE ($1::text IS NULL OR hostname ILIKE $1 ESCAPE '\\') \
-             AND ($2::text IS NULL OR health = $2) \
+             AND ($2::text IS NULL OR health = $2 OR ($2 = 'unknown' AND health IS NULL)) \
              AND ($3::text IS NULL OR users ILIKE $3 ESCAPE '\\') \
              AND ($4::text IS NULL OR os_name ILIKE $4 ESCAPE '\\' OR os_version ILIKE $4 ESCAPE '\\') \
              AND ($5::text IS NULL OR EXISTS (SELECT 1 FROM device_software s WHERE s.device_id = d.id \

@@ -467,7 +467,7 @@ impl Store for SqliteStore {
         let rows = sqlx::query(&format!(
             "SELECT {DEVICE_COLUMNS} FROM devices d \
              WHERE (?1 IS NULL OR hostname LIKE ?1 ESCAPE '\\') \
-             AND (?2 IS NULL OR health = ?2) \
+             AND (?2 IS NULL OR health = ?2 OR (?2 = 'unknown' AND health IS NULL)) \
              AND (?3 IS NULL OR users LIKE ?3 ESCAPE '\\') \
              AND (?4 IS NULL OR os_name LIKE ?4 ESCAPE '\\' OR os_version LIKE ?4 ESCAPE '\\') \
              AND (?5 IS NULL OR EXISTS (SELECT 1 FROM device_software s WHERE s.device_id = d.id \
