@@ -97,13 +97,24 @@ say "Agent: sync brings the answer back"
 "$agent" ticket show "$local_id"
 "$agent" status
 
+agent_pid=
+if [ "${DESKSIDE_RUN_KEEP:-1}" != 0 ]; then
+    # The agent as its service runs it: a check-in every minute with a
+    # metric sample and the health checks' results, so that the console's
+    # device page shows this machine's health and charts filling up.
+    "$agent" run >"$run_dir/agent.log" 2>&1 &
+    agent_pid=$!
+    trap 'kill $server_pid $agent_pid 2>/dev/null || true' EXIT
+fi
+
 cat <<EOF
 
-Technician console: $desk/
+Technician console: $desk/ (Devices shows this machine: $desk/devices)
   log in as admin@example.com with the password: $password
   (kept in $password_file; DESKSIDE_RUN_PASSWORD sets another on a new run dir)
 
-The desk keeps running at $desk (Ctrl-C stops it). Try:
+The desk keeps running at $desk, and the agent with it (Ctrl-C stops both;
+its log: $run_dir/agent.log). Try:
   export DESKSIDE_STATE_DIR=$DESKSIDE_STATE_DIR DESKSIDE_CREDENTIAL_STORE=file
   $agent ticket new --subject "Printer jams" --attach photo.jpg
   $agent ticket reply $local_id --message "Only in room 3."
