@@ -138,6 +138,33 @@ test('the device page shows hardware, checks, charts over a range, software and 
   await expect(page.getByTestId('device-metrics')).toContainText('no metrics');
 });
 
+test('the software catalogue and a package page with its devices per version', async ({ page }) => {
+  const { first, pkg, version } = await fleet();
+  await login(page, '/software');
+  await page.getByTestId('software-catalogue-search').fill(pkg);
+  await expect(page).toHaveURL(new RegExp(`/software\\?q=${pkg}$`));
+  const row = page.getByTestId('software-catalogue').locator(`tr[data-name="${pkg}"]`);
+  await expect(row).toContainText(version);
+  await axe(page, 'software');
+  await row.getByRole('link', { name: pkg }).click();
+  await expect(page).toHaveURL(new RegExp(`/software/${pkg}$`));
+  await expect(page.getByTestId('package-title')).toHaveText(pkg);
+  const v = page.getByTestId('package-versions').locator('li.card').first();
+  await expect(v).toContainText(version);
+  // The devices on that version, by name: the first agent only.
+  await expect(v.locator('.inline-list a')).toHaveCount(1);
+  await expect(v.locator('.inline-list a')).toHaveAttribute('href', `/devices/${first.id}`);
+  await axe(page, 'package');
+  // Nothing runs an older one.
+  await v.getByTestId('older-than').click();
+  await expect(page).toHaveURL(new RegExp(`/devices\\?software=${pkg}&exact=1&version=.+&op=older$`));
+  await expect(page.getByTestId('exact-package')).toBeVisible();
+  await expect(page.getByTestId('device-list')).toContainText('No device matches');
+  await page.goBack();
+  await page.getByTestId('package-devices').click();
+  await expect(rowIds(page)).toHaveCount(1);
+});
+
 test('devices in Korean and Japanese', async ({ page }) => {
   const { first } = await fleet();
   await login(page, `/devices/${first.id}`);

@@ -117,3 +117,23 @@ describe('inventory timeline', () => {
     expect(filterSoftware([{ name: 'OpenSSL' }, { name: 'curl' }, { name: 'libssl3' }], 'SSL').map((p) => p.name)).toEqual(['libssl3', 'OpenSSL']);
   });
 });
+
+describe('software catalogue', () => {
+  it('keeps the search in the URL and names packages safely in paths', async () => {
+    const { packageFromPath, packagePath, searchOf, searchString } = await import('../software/catalogue');
+    expect(searchOf(searchString('open ssl'))).toBe('open ssl');
+    expect(searchString('')).toBe('');
+    expect(packagePath('g++-12')).toBe('/software/g%2B%2B-12');
+    expect(packageFromPath(packagePath('Microsoft Visual C++ 2015 / x64'))).toBe('Microsoft Visual C++ 2015 / x64');
+    expect(packageFromPath('/software/%E0%A4%A')).toBeNull();
+    expect(packageFromPath('/devices/1')).toBeNull();
+  });
+
+  it('links a package version to its devices, or to older ones', async () => {
+    const { packageSearch } = await import('./query');
+    expect(packageSearch('openssl')).toBe('?software=openssl&exact=1');
+    expect(packageSearch('openssl', '3.0.13', true)).toBe('?software=openssl&exact=1&version=3.0.13&op=older');
+    const f = fromSearch(packageSearch('openssl', '3.0.13'));
+    expect(toApiQuery(f, 0)).toEqual({ software: 'openssl', software_exact: true, software_version: '3.0.13' });
+  });
+});

@@ -12,15 +12,17 @@ export interface DeviceFilters {
   user: string;
   os: string;
   software: string;
+  /** '1': `software` is a package's whole name (from the package page). */
+  exact: string;
   version: string;
   op: VersionOp;
   health: string;
   unseen: string;
 }
 
-export const EMPTY: DeviceFilters = { search: '', user: '', os: '', software: '', version: '', op: 'exact', health: '', unseen: '' };
+export const EMPTY: DeviceFilters = { search: '', user: '', os: '', software: '', exact: '', version: '', op: 'exact', health: '', unseen: '' };
 
-const KEYS = ['search', 'user', 'os', 'software', 'version', 'op', 'health', 'unseen'] as const;
+const KEYS = ['search', 'user', 'os', 'software', 'exact', 'version', 'op', 'health', 'unseen'] as const;
 
 function valid(key: (typeof KEYS)[number], v: string): boolean {
   switch (key) {
@@ -30,6 +32,8 @@ function valid(key: (typeof KEYS)[number], v: string): boolean {
       return (UNSEEN_DAYS as readonly string[]).includes(v);
     case 'op':
       return v === 'exact' || v === 'older';
+    case 'exact':
+      return v === '1';
     default:
       return v.length <= 256;
   }
@@ -62,6 +66,7 @@ export interface DeviceApiQuery {
   user?: string;
   os?: string;
   software?: string;
+  software_exact?: boolean;
   software_version?: string;
   software_older_than?: string;
   health?: string;
@@ -76,6 +81,7 @@ export function toApiQuery(f: DeviceFilters, now: number): DeviceApiQuery {
   if (f.os) q.os = f.os;
   if (f.software) {
     q.software = f.software;
+    if (f.exact) q.software_exact = true;
     if (f.version) {
       if (f.op === 'older') q.software_older_than = f.version;
       else q.software_version = f.version;
@@ -101,4 +107,9 @@ export function csvCell(v: string | number | boolean | null | undefined): string
 /** Rows as CSV text, CRLF line ends as RFC 4180 says. */
 export function csv(rows: (string | number | boolean | null | undefined)[][]): string {
   return rows.map((r) => r.map(csvCell).join(',')).join('\r\n') + '\r\n';
+}
+
+/** The device list of a package (its whole name), in one version or older than one. */
+export function packageSearch(name: string, version?: string, older = false): string {
+  return toSearch({ ...EMPTY, software: name, exact: '1', ...(version !== undefined ? { version, op: older ? 'older' : 'exact' } : {}) });
 }

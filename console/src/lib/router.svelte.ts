@@ -1,5 +1,6 @@
 // Client-side routes on the History API: the path and query are the
 // state a technician bookmarks or shares.
+import { packageFromPath } from '../software/catalogue';
 
 export type Route =
   | { name: 'login' }
@@ -7,6 +8,8 @@ export type Route =
   | { name: 'ticket'; id: number }
   | { name: 'devices' }
   | { name: 'device'; id: number }
+  | { name: 'software' }
+  | { name: 'package'; package: string }
   | { name: 'not_found' };
 
 export function match(pathname: string): Route {
@@ -17,6 +20,9 @@ export function match(pathname: string): Route {
   if (pathname === '/devices') return { name: 'devices' };
   const d = /^\/devices\/(\d{1,15})$/.exec(pathname);
   if (d) return { name: 'device', id: Number(d[1]) };
+  if (pathname === '/software') return { name: 'software' };
+  const pkg = packageFromPath(pathname);
+  if (pkg !== null) return { name: 'package', package: pkg };
   return { name: 'not_found' };
 }
 

@@ -2379,6 +2379,11 @@ async fn search_and_catalogue<S: Store>(store: S) {
         ("software=curl&software_older_than=7.88", vec![]),
         ("software=curl&software_older_than=8.5.0~rc1", vec!["alpha"]),
         ("software=7-zip&software_older_than=1", vec![]),
+        (
+            "software=CURL&software_exact=true&software_older_than=10",
+            vec!["alpha", "beta"],
+        ),
+        ("software=cur&software_exact=true", vec![]),
         ("health=ok", vec![]),
         // No health reported yet reads as unknown.
         ("health=unknown", vec!["alpha", "beta"]),
@@ -2427,6 +2432,18 @@ async fn search_and_catalogue<S: Store>(store: S) {
     assert_eq!(
         body["software"],
         serde_json::json!([{"name": "firefox-esr", "devices": 2, "versions": [{"version": "128.1", "devices": 2}]}])
+    );
+    // Versions newest first (the desk sorts them with the agents' version
+    // order; the database returned them oldest first, as text).
+    let (_, body) = get_as(
+        base.clone(),
+        tech.clone(),
+        "/api/v1/software?search=curl".into(),
+    )
+    .await;
+    assert_eq!(
+        body["software"][0]["versions"],
+        serde_json::json!([{"version": "8.5.0", "devices": 1}, {"version": "7.88", "devices": 1}])
     );
     let (_, page) = get_as(
         base.clone(),

@@ -797,7 +797,36 @@ async fn search_suite<S: Store>(s: S) {
         .await,
         Vec::<String>::new()
     );
-    let mut versions = s.software_versions("FIREFOX").await.unwrap();
+    // A package page names the package exactly (ignoring case).
+    assert_eq!(
+        by(DeviceFilter {
+            software: Some("FIREFOX-ESR".into()),
+            software_exact: true,
+            ..Default::default()
+        })
+        .await,
+        ["alpha-laptop"]
+    );
+    assert_eq!(
+        by(DeviceFilter {
+            software: Some("firefox".into()),
+            software_exact: true,
+            ..Default::default()
+        })
+        .await,
+        Vec::<String>::new()
+    );
+    assert_eq!(
+        s.software_versions("firefox-esr", true).await.unwrap(),
+        ["128.1"]
+    );
+    assert!(
+        s.software_versions("firefox", true)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let mut versions = s.software_versions("FIREFOX", false).await.unwrap();
     versions.sort();
     assert!(versions.contains(&"129.0".to_owned()), "{versions:?}");
     assert!(!versions.contains(&"23.01".to_owned()), "{versions:?}");

@@ -2723,6 +2723,7 @@ export interface components {
              */
             devices: number;
             name: string;
+            /** @description Newest first, by the agents' version order. */
             versions: components["schemas"]["SoftwareVersion"][];
         };
         /** @description A change of a check's reported state. */
@@ -4153,6 +4154,8 @@ export interface operations {
                 seen_before?: string | null;
                 /** @description An installed package's name contains. */
                 software?: string | null;
+                /** @description `software` is a package's whole name (ignoring case), not a part. */
+                software_exact?: boolean | null;
                 /**
                  * @description … in a version older than this one (with `software`, not with
                  *     `software_version`), by the version ordering agents use

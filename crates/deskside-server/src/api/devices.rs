@@ -85,6 +85,8 @@ pub struct DeviceQuery {
     os: Option<String>,
     /// An installed package's name contains.
     software: Option<String>,
+    /// `software` is a package's whole name (ignoring case), not a part.
+    software_exact: Option<bool>,
     /// … in exactly this version (with `software`).
     software_version: Option<String>,
     /// … in a version older than this one (with `software`, not with
@@ -146,7 +148,7 @@ pub(super) async fn list_devices<S: Store>(
         (Some(name), Some(bound)) => {
             let older: Vec<String> = state
                 .store
-                .software_versions(name)
+                .software_versions(name, q.software_exact.unwrap_or(false))
                 .await?
                 .into_iter()
                 .filter(|v| {
@@ -169,6 +171,7 @@ pub(super) async fn list_devices<S: Store>(
         user: text_filter("user", q.user)?,
         os: text_filter("os", q.os)?,
         software,
+        software_exact: q.software_exact.unwrap_or(false),
         software_version: text_filter("software_version", q.software_version)?,
         software_versions,
         health: q.health,
@@ -430,6 +433,7 @@ pub struct SoftwareView {
     name: String,
     /// Devices that have any version.
     devices: i64,
+    /// Newest first, by the agents' version order.
     versions: Vec<SoftwareVersion>,
 }
 
@@ -465,11 +469,17 @@ pub(super) async fn software<S: Store>(
             .map(|e| SoftwareView {
                 devices: e.devices,
                 name: e.name,
-                versions: e
-                    .versions
-                    .into_iter()
-                    .map(|(version, devices)| SoftwareVersion { version, devices })
-                    .collect(),
+                versions: {
+                    // Newest first, in the version order agents use (the
+                    // database sorts them as text: 10.0 before 9.0).
+                    let mut v: Vec<SoftwareVersion> = e
+                        .versions
+                        .into_iter()
+                        .map(|(version, devices)| SoftwareVersion { version, devices })
+                        .collect();
+                    v.sort_by(|a, b| deskside_protocol::compare_versions(&b.version, &a.version));
+                    v
+                },
             })
             .collect(),
         next_cursor,

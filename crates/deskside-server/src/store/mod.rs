@@ -175,6 +175,8 @@ pub struct DeviceFilter {
     pub os: Option<String>,
     /// An installed package's name contains.
     pub software: Option<String>,
+    /// `software` is the whole name (ignoring case), not a part of it.
+    pub software_exact: bool,
     /// … in exactly this version.
     pub software_version: Option<String>,
     /// … in one of these versions.
@@ -220,14 +222,15 @@ pub fn is_email(s: &str) -> bool {
 
 /// `%text%` for LIKE, with LIKE's own characters escaped (escape `\`).
 pub(crate) fn like_pattern(text: Option<&str>) -> Option<String> {
-    text.map(|s| {
-        format!(
-            "%{}%",
-            s.replace('\\', "\\\\")
-                .replace('%', "\\%")
-                .replace('_', "\\_")
-        )
-    })
+    text.map(|s| format!("%{}%", like_literal(s)))
+}
+
+/// `text` as a LIKE pattern that matches exactly it (ignoring case where
+/// the backend's LIKE does).
+pub(crate) fn like_literal(text: &str) -> String {
+    text.replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_")
 }
 
 /// Storage failures.
@@ -512,10 +515,11 @@ pub trait Store: Clone + Send + Sync + 'static {
     /// Deletes one of the technician's views; false when there is none.
     fn delete_view(&self, user_id: i64, id: i64) -> impl Future<Output = StoreResult<bool>> + Send;
     /// The versions installed anywhere of the packages whose name
-    /// contains `name` (ignoring case).
+    /// contains `name` (is `name` when `exact`), ignoring case.
     fn software_versions(
         &self,
         name: &str,
+        exact: bool,
     ) -> impl Future<Output = StoreResult<Vec<String>>> + Send;
     /// The software catalogue: packages by name after `after_name` whose
     /// name contains `search`, at most `limit` names.

@@ -481,7 +481,11 @@ impl Store for SqliteStore {
         .bind(f.health.as_deref())
         .bind(like_pattern(f.user.as_deref()))
         .bind(like_pattern(f.os.as_deref()))
-        .bind(like_pattern(f.software.as_deref()))
+        .bind(if f.software_exact {
+            f.software.as_deref().map(super::like_literal)
+        } else {
+            like_pattern(f.software.as_deref())
+        })
         .bind(f.software_version.as_deref())
         .bind(f.seen_after)
         .bind(f.seen_before)
@@ -497,11 +501,15 @@ impl Store for SqliteStore {
         rows.iter().map(device_summary).collect()
     }
 
-    async fn software_versions(&self, name: &str) -> StoreResult<Vec<String>> {
+    async fn software_versions(&self, name: &str, exact: bool) -> StoreResult<Vec<String>> {
         Ok(sqlx::query_scalar(
             "SELECT DISTINCT version FROM device_software WHERE name LIKE ?1 ESCAPE '\\'",
         )
-        .bind(like_pattern(Some(name)))
+        .bind(if exact {
+            super::like_literal(name)
+        } else {
+            like_pattern(Some(name)).unwrap_or_default()
+        })
         .fetch_all(&self.pool)
         .await?)
     }
