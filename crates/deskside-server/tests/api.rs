@@ -2433,6 +2433,29 @@ async fn search_and_catalogue<S: Store>(store: S) {
         body["software"],
         serde_json::json!([{"name": "firefox-esr", "devices": 2, "versions": [{"version": "128.1", "devices": 2}]}])
     );
+    // The fleet overview: every day of the range, counts by health.
+    let (st, fleet) = get_as(base.clone(), tech.clone(), "/api/v1/fleet?days=7".into()).await;
+    assert_eq!(st, StatusCode::OK, "{fleet}");
+    assert_eq!(fleet["days"].as_array().unwrap().len(), 7);
+    assert_eq!(
+        fleet["days"][6]["day"],
+        Utc::now().format("%Y-%m-%d").to_string()
+    );
+    assert_eq!(
+        fleet["by_health"],
+        serde_json::json!([{"name": "unknown", "devices": 2}])
+    );
+    for bad in ["days=0", "days=91", "days=x", "weeks=1"] {
+        let (st, body) = get_as(base.clone(), tech.clone(), format!("/api/v1/fleet?{bad}")).await;
+        assert_eq!(
+            (st, body["error"]["code"].as_str()),
+            (StatusCode::BAD_REQUEST, Some("invalid_query")),
+            "{bad}"
+        );
+    }
+    let (st, _) = get_as(base.clone(), a.clone(), "/api/v1/fleet".into()).await;
+    assert_eq!(st, StatusCode::UNAUTHORIZED, "a device reads no fleet");
+
     // Versions newest first (the desk sorts them with the agents' version
     // order; the database returned them oldest first, as text).
     let (_, body) = get_as(

@@ -395,6 +395,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/fleet": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The fleet at a glance: health, silent devices, agents, failing checks, activity per day */
+        get: operations["get_api_v1_fleet"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/openapi.json": {
         parameters: {
             query?: never;
@@ -1146,6 +1163,16 @@ export interface components {
             /** @description Vendor id, 4 hex digits. */
             vendor_id: string;
         };
+        /** @description A count by name. */
+        Count: {
+            /**
+             * Format: int64
+             * @description Devices.
+             */
+            devices: number;
+            /** @description The health state, agent version or check id. */
+            name: string;
+        };
         /** @description The processor package(s). */
         Cpu: {
             /** @description Marketing name (`Intel(R) Core(TM) i7-8650U CPU @ 1.90GHz`). */
@@ -1195,6 +1222,22 @@ export interface components {
              */
             usage_percent: number;
         };
+        /** @description One UTC day of the activity series. */
+        Day: {
+            /** @description `YYYY-MM-DD` (UTC). */
+            day: string;
+            /**
+             * Format: int64
+             * @description Checks that started failing that day (ok or unknown to warning or
+             *     critical, or a first result that fails), over all devices.
+             */
+            failures: number;
+            /**
+             * Format: int64
+             * @description Tickets filed that day.
+             */
+            tickets: number;
+        };
         /** @description The default route. */
         DefaultRoute: {
             /** @description Gateway address. */
@@ -1212,6 +1255,8 @@ export interface components {
             inventory_hash: string | null;
             /** @description The device's tickets, newest first. */
             tickets: components["schemas"]["Ticket"][];
+            /** @description The last 200 changes of its checks' states, newest first. */
+            transitions: components["schemas"]["TransitionView"][];
         };
         /** @description The facts that identify a device across renames and reinstalls of the agent. */
         DeviceIdentity: {
@@ -1554,6 +1599,32 @@ export interface components {
             old?: unknown;
             /** @description Dotted path of the field. */
             path: string;
+        };
+        /** @description `GET /api/v1/fleet`. */
+        Fleet: {
+            /** @description Agents by version, most devices first (empty: not reported). */
+            by_agent_version: components["schemas"]["Count"][];
+            /**
+             * @description Devices (not revoked) by overall health; `unknown` includes devices
+             *     that reported none yet.
+             */
+            by_health: components["schemas"]["Count"][];
+            /** @description Every day of the range, oldest first, empty days included. */
+            days: components["schemas"]["Day"][];
+            /** @description The 10 checks failing on the most devices. */
+            failing_checks: components["schemas"]["Count"][];
+            /**
+             * Format: int64
+             * @description Devices not seen for longer than the desk's `offline_after`.
+             */
+            offline: number;
+            /**
+             * Format: int64
+             * @description Devices not seen for 7 days.
+             */
+            unseen_7d: number;
+            /** @description Up to 20 of those, the longest silent first. */
+            unseen_devices: components["schemas"]["SilentDevice"][];
         };
         /** @description A graphics adapter. */
         Gpu: {
@@ -2642,6 +2713,17 @@ export interface components {
             /** @description `active`, `expired` or `revoked`. */
             state: string;
         };
+        /** @description A device silent for a while. */
+        SilentDevice: {
+            hostname: string | null;
+            /** Format: int64 */
+            id: number;
+            /**
+             * Format: date-time
+             * @description Null: it never checked in.
+             */
+            last_seen: string | null;
+        };
         /** @description A package whose version changed. */
         SoftwareChange: {
             /** @description Architecture. */
@@ -2986,6 +3068,22 @@ export interface components {
              * @default []
              */
             by_memory: components["schemas"]["ProcessInfo"][];
+        };
+        /** @description One change of a check's state on a device. */
+        TransitionView: {
+            /**
+             * Format: date-time
+             * @description When the desk received it.
+             */
+            at: string;
+            check_id: string;
+            /**
+             * @description `ok`, `warning`, `critical` or `unknown`; null for the check's
+             *     first result.
+             */
+            from: string | null;
+            /** @description The state it changed to. */
+            to: string;
         };
         /** @description How much the problem hurts the employee's work. */
         Urgency: "low" | "medium" | "high";
@@ -4137,6 +4235,8 @@ export interface operations {
             query?: {
                 /** @description The `next_cursor` of the previous page. */
                 cursor?: number | null;
+                /** @description This check (by id) is failing on it: warning or critical. */
+                failing_check?: string | null;
                 /**
                  * @description `ok`, `warning`, `critical` or `unknown` (which includes devices
                  *     that have reported no health yet).
@@ -4970,6 +5070,74 @@ export interface operations {
                 };
                 content: {
                     "text/event-stream": string;
+                };
+            };
+            /** @description Malformed request (JSON syntax, query, header or multipart) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Missing, unknown or revoked credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not allowed for this role, or the CSRF token is missing */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The request took too long */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The desk's storage is unavailable; retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    get_api_v1_fleet: {
+        parameters: {
+            query?: {
+                /** @description Days of the per-day series, ending today (UTC), 1–90 (default 30). */
+                days?: number | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The overview */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Fleet"];
                 };
             };
             /** @description Malformed request (JSON syntax, query, header or multipart) */

@@ -97,6 +97,8 @@ pub struct DeviceQuery {
     /// `ok`, `warning`, `critical` or `unknown` (which includes devices
     /// that have reported no health yet).
     health: Option<String>,
+    /// This check (by id) is failing on it: warning or critical.
+    failing_check: Option<String>,
     /// Seen at or after (RFC 3339).
     seen_after: Option<DateTime<Utc>>,
     /// Not seen since (RFC 3339); never-seen devices match too.
@@ -175,6 +177,7 @@ pub(super) async fn list_devices<S: Store>(
         software_version: text_filter("software_version", q.software_version)?,
         software_versions,
         health: q.health,
+        failing_check: text_filter("failing_check", q.failing_check)?,
         seen_after: q.seen_after,
         seen_before: q.seen_before,
         after_id: q.cursor.unwrap_or(0),
@@ -211,8 +214,23 @@ pub struct DeviceDetail {
     inventory: Option<Inventory>,
     /// The latest result of each check.
     check_results: Vec<CheckResult>,
+    /// The last 200 changes of its checks' states, newest first.
+    transitions: Vec<TransitionView>,
     /// The device's tickets, newest first.
     tickets: Vec<Ticket>,
+}
+
+/// One change of a check's state on a device.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct TransitionView {
+    check_id: String,
+    /// `ok`, `warning`, `critical` or `unknown`; null for the check's
+    /// first result.
+    from: Option<String>,
+    /// The state it changed to.
+    to: String,
+    /// When the desk received it.
+    at: DateTime<Utc>,
 }
 
 /// `GET /api/v1/devices/{id}`: the device, its inventory, health, latest
@@ -234,6 +252,18 @@ pub(super) async fn get_device<S: Store>(
         .into_iter()
         .filter_map(|(_, _, json)| serde_json::from_str(&json).ok())
         .collect();
+    let transitions = state
+        .store
+        .check_transitions(id, 200)
+        .await?
+        .into_iter()
+        .map(|t| TransitionView {
+            check_id: t.check_id,
+            from: t.from_state,
+            to: t.to_state,
+            at: t.at,
+        })
+        .collect();
     let tickets = state
         .store
         .device_tickets(id)
@@ -246,6 +276,7 @@ pub(super) async fn get_device<S: Store>(
         inventory_hash: inventory.as_ref().map(|(h, _)| h.clone()),
         inventory: inventory.and_then(|(_, body)| serde_json::from_str(&body).ok()),
         check_results,
+        transitions,
         tickets,
     }))
 }

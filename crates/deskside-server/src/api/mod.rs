@@ -16,6 +16,7 @@ mod diagnostics;
 mod error;
 mod events;
 mod extract;
+mod fleet;
 mod routes;
 mod serve;
 mod static_files;

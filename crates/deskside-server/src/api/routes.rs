@@ -283,6 +283,16 @@ pub(super) fn routes<S: Store>() -> DocRouter<AppState<S>> {
             ],
         )
         .route(
+            "/api/v1/fleet",
+            get(fleet::fleet::<S>),
+            [
+                Op::get("The fleet at a glance: health, silent devices, agents, failing checks, activity per day")
+                    .auth(Auth::User)
+                    .query::<fleet::FleetParams>()
+                    .reply::<fleet::Fleet>(200, "The overview"),
+            ],
+        )
+        .route(
             "/api/v1/software",
             get(devices::software::<S>),
             [

@@ -183,6 +183,8 @@ pub struct DeviceFilter {
     pub software_versions: Option<Vec<String>>,
     /// Overall health.
     pub health: Option<String>,
+    /// This check is failing (warning or critical).
+    pub failing_check: Option<String>,
     /// Seen at or after.
     pub seen_after: Option<DateTime<Utc>>,
     /// Seen before (or never).
@@ -514,6 +516,17 @@ pub trait Store: Clone + Send + Sync + 'static {
     ) -> impl Future<Output = StoreResult<SavedView>> + Send;
     /// Deletes one of the technician's views; false when there is none.
     fn delete_view(&self, user_id: i64, id: i64) -> impl Future<Output = StoreResult<bool>> + Send;
+    /// A device's check state changes, newest first, at most `limit`.
+    fn check_transitions(
+        &self,
+        device_id: i64,
+        limit: u32,
+    ) -> impl Future<Output = StoreResult<Vec<TransitionRow>>> + Send;
+    /// The fleet at a glance ([`FleetOverview`]).
+    fn fleet_overview(
+        &self,
+        q: &FleetQuery,
+    ) -> impl Future<Output = StoreResult<FleetOverview>> + Send;
     /// The versions installed anywhere of the packages whose name
     /// contains `name` (is `name` when `exact`), ignoring case.
     fn software_versions(
@@ -658,7 +671,8 @@ pub trait Store: Clone + Send + Sync + 'static {
         before_id: i64,
         limit: u32,
     ) -> impl Future<Output = StoreResult<Vec<(i64, DateTime<Utc>, String)>>> + Send;
-    /// Deletes inventory changes recorded before `before`; returns how many.
+    /// Deletes inventory changes and check transitions recorded before
+    /// `before`; returns how many.
     fn prune_inventory_changes(
         &self,
         before: DateTime<Utc>,
@@ -904,6 +918,52 @@ pub struct Checkin<'a> {
     pub samples: Vec<(DateTime<Utc>, crate::metric_tiers::NamedValues)>,
     /// When the check-in arrived.
     pub at: DateTime<Utc>,
+}
+
+/// One change of a device's check state.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct TransitionRow {
+    /// The check.
+    pub check_id: String,
+    /// The state before; `None` for the check's first result.
+    pub from_state: Option<String>,
+    /// The state after.
+    pub to_state: String,
+    /// When the desk received it.
+    pub at: DateTime<Utc>,
+}
+
+/// What the fleet overview counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FleetQuery {
+    /// Devices not seen since are offline.
+    pub offline_before: DateTime<Utc>,
+    /// Devices not seen since are listed as not seen recently.
+    pub unseen_before: DateTime<Utc>,
+    /// The per-day series start on this day.
+    pub since: DateTime<Utc>,
+}
+
+/// The fleet at a glance: devices that are not revoked.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FleetOverview {
+    /// Devices by overall health (`unknown` for none reported).
+    pub by_health: Vec<(String, i64)>,
+    /// Devices offline.
+    pub offline: i64,
+    /// Devices not seen since `unseen_before`.
+    pub unseen: i64,
+    /// The longest silent of those, the never seen first: (id, host name,
+    /// last seen).
+    pub unseen_devices: Vec<(i64, Option<String>, Option<DateTime<Utc>>)>,
+    /// Agents by version (empty: not reported), most devices first.
+    pub by_agent_version: Vec<(String, i64)>,
+    /// The checks failing (warning or critical) on the most devices.
+    pub failing_checks: Vec<(String, i64)>,
+    /// Tickets filed per UTC day (`YYYY-MM-DD`) since `since`.
+    pub tickets_per_day: Vec<(String, i64)>,
+    /// Checks that started failing per UTC day since `since`.
+    pub failures_per_day: Vec<(String, i64)>,
 }
 
 /// A JSON metric sample of an older desk: (row id, device, taken at,

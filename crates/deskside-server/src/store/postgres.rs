@@ -281,6 +281,10 @@ impl Store for PgStore {
                  SELECT $4, c, s, j, $1 FROM UNNEST($5::text[], $6::text[], $7::text[]) AS t(c, s, j) \
                  ON CONFLICT (device_id, check_id) DO UPDATE SET state = excluded.state, \
                  result = excluded.result, updated_at = excluded.updated_at), \
+             tr AS (INSERT INTO check_transitions (device_id, check_id, from_state, to_state, at) \
+                 SELECT $4, u.c, cr.state, u.s, $1 FROM UNNEST($5::text[], $6::text[]) AS u(c, s) \
+                 LEFT JOIN check_results cr ON cr.device_id = $4 AND cr.check_id = u.c \
+                 WHERE cr.state IS DISTINCT FROM u.s), \
              m AS (INSERT INTO metric_raw (device_id, t, v) \
                  SELECT $4, ts, smp FROM UNNEST($8::bigint[], $9::bytea[]) AS u(ts, smp) \
                  ON CONFLICT (device_id, t) DO NOTHING) \
@@ -469,6 +473,8 @@ impl Store for PgStore {
              AND ($5::text IS NULL OR EXISTS (SELECT 1 FROM device_software s WHERE s.device_id = d.id \
                   AND s.name ILIKE $5 ESCAPE '\\' AND ($6::text IS NULL OR s.version = $6) \
                   AND ($11::text[] IS NULL OR s.version = ANY($11)))) \
+             AND ($12::text IS NULL OR EXISTS (SELECT 1 FROM check_results c WHERE c.device_id = d.id \
+                  AND c.check_id = $12 AND c.state IN ('warning', 'critical'))) \
              AND ($7::timestamptz IS NULL OR last_seen >= $7) \
              AND ($8::timestamptz IS NULL OR last_seen IS NULL OR last_seen < $8) \
              AND id > $9 ORDER BY id LIMIT $10"
@@ -488,6 +494,7 @@ impl Store for PgStore {
         .bind(f.after_id)
         .bind(i64::from(f.limit))
         .bind(f.software_versions.as_deref())
+        .bind(f.failing_check.as_deref())
         .fetch_all(&self.pool)
         .await?;
         rows.iter().map(device_summary).collect()

@@ -92,6 +92,15 @@ impl Dialect {
         }
     }
 
+    /// The UTC day (`YYYY-MM-DD`) of a timestamp column: SQLite keeps
+    /// RFC 3339 text in UTC, PostgreSQL a `timestamptz`.
+    pub(crate) fn utc_day(self, column: &str) -> String {
+        match self {
+            Self::Sqlite => format!("substr({column}, 1, 10)"),
+            Self::Postgres => format!("to_char({column} AT TIME ZONE 'UTC', 'YYYY-MM-DD')"),
+        }
+    }
+
     fn like(self) -> &'static str {
         match self {
             Self::Sqlite => "LIKE",

@@ -241,6 +241,95 @@ macro_rules! shared_methods {
                 row.as_ref().map(device_summary).transpose()
             }
 
+            async fn check_transitions(
+                &self,
+                device_id: i64,
+                limit: u32,
+            ) -> StoreResult<Vec<super::TransitionRow>> {
+                Ok(sqlx::query_as(
+                    "SELECT check_id, from_state, to_state, at FROM check_transitions \
+                     WHERE device_id = $1 ORDER BY id DESC LIMIT $2",
+                )
+                .bind(device_id)
+                .bind(i64::from(limit))
+                .fetch_all(&self.pool)
+                .await?)
+            }
+
+            async fn fleet_overview(
+                &self,
+                q: &super::FleetQuery,
+            ) -> StoreResult<super::FleetOverview> {
+                let pairs = |sql: String, since: Option<DateTime<Utc>>| {
+                    let pool = self.pool.clone();
+                    async move {
+                        let query = sqlx::query_as::<_, (String, i64)>(&sql);
+                        match since {
+                            Some(at) => query.bind(at),
+                            None => query,
+                        }
+                        .fetch_all(&pool)
+                        .await
+                    }
+                };
+                // Revoked devices are gone from the fleet.
+                let live = "d.revoked_at IS NULL";
+                let by_health = pairs(format!(
+                    "SELECT COALESCE(health, 'unknown') AS h, COUNT(*) FROM devices d \
+                     WHERE {live} GROUP BY COALESCE(health, 'unknown') ORDER BY h"
+                ), None)
+                .await?;
+                let by_agent_version = pairs(format!(
+                    "SELECT COALESCE(agent_version, '') AS v, COUNT(*) AS n FROM devices d \
+                     WHERE {live} GROUP BY COALESCE(agent_version, '') ORDER BY n DESC, v"
+                ), None)
+                .await?;
+                let failing_checks = pairs(format!(
+                    "SELECT c.check_id, COUNT(*) AS n FROM check_results c JOIN devices d ON d.id = c.device_id \
+                     WHERE {live} AND c.state IN ('warning', 'critical') \
+                     GROUP BY c.check_id ORDER BY n DESC, c.check_id LIMIT 10"
+                ), None)
+                .await?;
+                let ticket_day = Self::DIALECT.utc_day("created_at");
+                let tickets_per_day = pairs(format!(
+                    "SELECT {ticket_day} AS day, COUNT(*) FROM tickets WHERE created_at >= $1 \
+                     GROUP BY {ticket_day} ORDER BY day"
+                ), Some(q.since))
+                .await?;
+                let failure_day = Self::DIALECT.utc_day("at");
+                let failures_per_day = pairs(format!(
+                    "SELECT {failure_day} AS day, COUNT(*) FROM check_transitions WHERE at >= $1 \
+                     AND to_state IN ('warning', 'critical') \
+                     AND (from_state IS NULL OR from_state NOT IN ('warning', 'critical')) \
+                     GROUP BY {failure_day} ORDER BY day"
+                ), Some(q.since))
+                .await?;
+                let count = |sql: String, at: DateTime<Utc>| {
+                    let pool = self.pool.clone();
+                    async move { sqlx::query_scalar::<_, i64>(&sql).bind(at).fetch_one(&pool).await }
+                };
+                let silent = format!("{live} AND (d.last_seen IS NULL OR d.last_seen < $1)");
+                let offline = count(format!("SELECT COUNT(*) FROM devices d WHERE {silent}"), q.offline_before).await?;
+                let unseen = count(format!("SELECT COUNT(*) FROM devices d WHERE {silent}"), q.unseen_before).await?;
+                let unseen_devices = sqlx::query_as(&format!(
+                    "SELECT d.id, d.hostname, d.last_seen FROM devices d WHERE {silent} \
+                     ORDER BY d.last_seen IS NOT NULL, d.last_seen, d.id LIMIT 20"
+                ))
+                .bind(q.unseen_before)
+                .fetch_all(&self.pool)
+                .await?;
+                Ok(super::FleetOverview {
+                    by_health,
+                    offline,
+                    unseen,
+                    unseen_devices,
+                    by_agent_version,
+                    failing_checks,
+                    tickets_per_day,
+                    failures_per_day,
+                })
+            }
+
             async fn metric_name_ids(&self, names: &[&str]) -> StoreResult<Vec<i64>> {
                 let mut ids = Vec::with_capacity(names.len());
                 for name in names {
@@ -789,11 +878,15 @@ macro_rules! shared_methods {
             }
 
             async fn prune_inventory_changes(&self, before: DateTime<Utc>) -> StoreResult<u64> {
-                let done = sqlx::query("DELETE FROM inventory_changes WHERE changed_at < $1")
-                    .bind(before)
-                    .execute(&self.pool)
-                    .await?;
-                Ok(done.rows_affected())
+                let mut n = 0;
+                // Check transitions are history too, kept as long.
+                for sql in [
+                    "DELETE FROM inventory_changes WHERE changed_at < $1",
+                    "DELETE FROM check_transitions WHERE at < $1",
+                ] {
+                    n += sqlx::query(sql).bind(before).execute(&self.pool).await?.rows_affected();
+                }
+                Ok(n)
             }
     };
 }

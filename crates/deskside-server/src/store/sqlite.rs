@@ -287,6 +287,26 @@ impl Store for SqliteStore {
         .execute(&mut *tx)
         .await?;
         for (check_id, state, result) in &c.results {
+            let before: Option<String> = sqlx::query_scalar(
+                "SELECT state FROM check_results WHERE device_id = ?1 AND check_id = ?2",
+            )
+            .bind(c.device_id)
+            .bind(*check_id)
+            .fetch_optional(&mut *tx)
+            .await?;
+            if before.as_deref() != Some(*state) {
+                sqlx::query(
+                    "INSERT INTO check_transitions (device_id, check_id, from_state, to_state, at) \
+                     VALUES (?1, ?2, ?3, ?4, ?5)",
+                )
+                .bind(c.device_id)
+                .bind(*check_id)
+                .bind(before)
+                .bind(*state)
+                .bind(c.at)
+                .execute(&mut *tx)
+                .await?;
+            }
             sqlx::query(
                 "INSERT INTO check_results (device_id, check_id, state, result, updated_at) \
                  VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (device_id, check_id) DO UPDATE SET \
@@ -473,6 +493,8 @@ impl Store for SqliteStore {
              AND (?5 IS NULL OR EXISTS (SELECT 1 FROM device_software s WHERE s.device_id = d.id \
                   AND s.name LIKE ?5 ESCAPE '\\' AND (?6 IS NULL OR s.version = ?6) \
                   AND (?11 IS NULL OR s.version IN (SELECT value FROM json_each(?11))))) \
+             AND (?12 IS NULL OR EXISTS (SELECT 1 FROM check_results c WHERE c.device_id = d.id \
+                  AND c.check_id = ?12 AND c.state IN ('warning', 'critical'))) \
              AND (?7 IS NULL OR last_seen >= ?7) \
              AND (?8 IS NULL OR last_seen IS NULL OR last_seen < ?8) \
              AND id > ?9 ORDER BY id LIMIT ?10"
@@ -496,6 +518,7 @@ impl Store for SqliteStore {
                 .as_ref()
                 .map(|v| serde_json::to_string(v).unwrap_or_default()),
         )
+        .bind(f.failing_check.as_deref())
         .fetch_all(&self.pool)
         .await?;
         rows.iter().map(device_summary).collect()
