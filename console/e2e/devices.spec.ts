@@ -109,6 +109,8 @@ test('the device page shows hardware, checks, charts over a range, software and 
   await expect(page.getByTestId('device-identity')).toContainText('Debian');
   await expect(page.getByTestId('device-hardware')).toContainText('Memory');
   await expect(page.getByTestId('device-checks').locator('li.check').first()).toBeVisible();
+  // The desk recorded each check's first result.
+  await expect(page.getByTestId('transition').first()).toContainText('first result');
   // A day of samples: the charts are drawn, and the CPU spike is the max.
   await expect(page.getByTestId('chart-cpu')).toHaveAttribute('data-drawn', 'true');
   await expect(page.getByTestId('chart-memory')).toHaveAttribute('data-drawn', 'true');
@@ -163,6 +165,32 @@ test('the software catalogue and a package page with its devices per version', a
   await page.goBack();
   await page.getByTestId('package-devices').click();
   await expect(rowIds(page)).toHaveCount(1);
+});
+
+test('the fleet overview counts devices and opens the devices of a failing check', async ({ page }) => {
+  const { first, second } = await fleet();
+  const overview = await get<{ by_health: { name: string; devices: number }[]; failing_checks: { name: string; devices: number }[] }>('/api/v1/fleet');
+  expect(overview.by_health.reduce((n, c) => n + c.devices, 0)).toBe(2);
+  await login(page, '/fleet');
+  await expect(page.getByTestId('fleet-health-unknown').locator('.big')).toHaveText(
+    String(overview.by_health.find((c) => c.name === 'unknown')?.devices ?? 0),
+  );
+  await expect(page.getByTestId('chart-activity')).toHaveAttribute('data-drawn', 'true');
+  await axe(page, 'fleet');
+  const failing = overview.failing_checks[0];
+  if (failing) {
+    // Only the first agent ran checks.
+    await page.getByTestId('fleet-failing').locator(`tr[data-check="${failing.name}"] a`).click();
+    await expect(page).toHaveURL(new RegExp(`/devices\\?failing=${failing.name}$`));
+    await expect(rowIds(page)).toHaveCount(1);
+    await expect(rowIds(page).first()).toHaveAttribute('data-id', String(first.id));
+  } else {
+    await expect(page.getByTestId('fleet-failing')).toContainText('No check is failing');
+  }
+  await page.goto(desk().url + '/fleet');
+  await page.getByTestId('fleet-health-unknown').click();
+  await expect(page).toHaveURL(/\/devices\?health=unknown$/);
+  await expect(page.getByTestId('device-list').locator(`tr[data-id="${second.id}"]`)).toBeVisible();
 });
 
 test('devices in Korean and Japanese', async ({ page }) => {

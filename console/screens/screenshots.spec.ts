@@ -1,7 +1,7 @@
 // Screenshots of the console for the README and docs/screenshots: the
-// queue, a ticket and its diagnostics viewer, the device list and a
-// device's page, in English, Korean and Japanese, against the same real
-// desk and agents as the browser tests.
+// queue, a ticket and its diagnostics viewer, the device list, a device's
+// page, the fleet overview and the software catalogue, in English, Korean
+// and Japanese, against the same real desk and agents as the browser tests.
 import { expect, test } from '@playwright/test';
 import { desk } from '../e2e/desk';
 
@@ -44,6 +44,12 @@ test('console screenshots in en, ko and ja', async ({ page }) => {
     await page.getByTestId('device-list').locator('tbody tr[data-id] a').first().click();
     await expect(page.getByTestId('chart-cpu')).toHaveAttribute('data-drawn', 'true');
     await page.screenshot({ path: `${OUT}/console-device-${lang}.png`, fullPage: true });
+    await page.goto(`${d.url}/fleet`);
+    await expect(page.getByTestId('chart-activity')).toHaveAttribute('data-drawn', 'true');
+    await page.screenshot({ path: `${OUT}/console-fleet-${lang}.png`, fullPage: true });
+    await page.goto(`${d.url}/software?q=lib`);
+    await expect(page.getByTestId('software-catalogue').locator('tbody tr[data-name]').first()).toBeVisible();
+    await page.screenshot({ path: `${OUT}/console-software-${lang}.png` });
   }
   await page.getByTestId('language').selectOption('en');
 });

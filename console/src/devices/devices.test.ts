@@ -137,3 +137,37 @@ describe('software catalogue', () => {
     expect(toApiQuery(f, 0)).toEqual({ software: 'openssl', software_exact: true, software_version: '3.0.13' });
   });
 });
+
+describe('fleet overview', () => {
+  it('counts every health state, worst first, and charts tickets beside failures', async () => {
+    const { activityChart, healthCounts } = await import('../fleet/overview');
+    const fleet = {
+      by_health: [
+        { name: 'ok', devices: 5 },
+        { name: 'critical', devices: 1 },
+      ],
+      offline: 0,
+      unseen_7d: 0,
+      unseen_devices: [],
+      by_agent_version: [],
+      failing_checks: [],
+      days: [
+        { day: '2026-12-01', tickets: 2, failures: 1 },
+        { day: '2026-12-02', tickets: 0, failures: 3 },
+      ],
+    };
+    expect(healthCounts(fleet)).toEqual([
+      { state: 'critical', devices: 1 },
+      { state: 'warning', devices: 0 },
+      { state: 'unknown', devices: 0 },
+      { state: 'ok', devices: 5 },
+    ]);
+    const c = activityChart(fleet, t);
+    expect(c.labels).toEqual(['Tickets filed', 'Checks that started failing']);
+    expect(c.data).toEqual([[Date.parse('2026-12-01T00:00:00Z') / 1000, Date.parse('2026-12-02T00:00:00Z') / 1000], [2, 0], [1, 3]]);
+  });
+
+  it('puts a failing check in the device filters', () => {
+    expect(toApiQuery(fromSearch('?failing=disk-free'), 0)).toEqual({ failing_check: 'disk-free' });
+  });
+});

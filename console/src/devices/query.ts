@@ -18,11 +18,13 @@ export interface DeviceFilters {
   op: VersionOp;
   health: string;
   unseen: string;
+  /** A check id failing (warning or critical) on the device. */
+  failing: string;
 }
 
-export const EMPTY: DeviceFilters = { search: '', user: '', os: '', software: '', exact: '', version: '', op: 'exact', health: '', unseen: '' };
+export const EMPTY: DeviceFilters = { search: '', user: '', os: '', software: '', exact: '', version: '', op: 'exact', health: '', unseen: '', failing: '' };
 
-const KEYS = ['search', 'user', 'os', 'software', 'exact', 'version', 'op', 'health', 'unseen'] as const;
+const KEYS = ['search', 'user', 'os', 'software', 'exact', 'version', 'op', 'health', 'unseen', 'failing'] as const;
 
 function valid(key: (typeof KEYS)[number], v: string): boolean {
   switch (key) {
@@ -70,6 +72,7 @@ export interface DeviceApiQuery {
   software_version?: string;
   software_older_than?: string;
   health?: string;
+  failing_check?: string;
   seen_before?: string;
 }
 
@@ -88,6 +91,7 @@ export function toApiQuery(f: DeviceFilters, now: number): DeviceApiQuery {
     }
   }
   if (f.health) q.health = f.health;
+  if (f.failing) q.failing_check = f.failing;
   if (f.unseen) q.seen_before = new Date(now - Number(f.unseen) * 86_400_000).toISOString();
   return q;
 }

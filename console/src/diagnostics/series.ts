@@ -8,7 +8,7 @@ type Sample = Schemas['MetricSample'];
 type Rollup = Schemas['MetricRollup'];
 
 export interface Chart {
-  key: 'cpu' | 'memory' | 'load' | 'disk' | 'network' | 'temperature' | 'battery' | 'processes';
+  key: 'cpu' | 'memory' | 'load' | 'disk' | 'network' | 'temperature' | 'battery' | 'processes' | 'activity';
   /** Series labels (the legend). */
   labels: string[];
   /** [times, ...series]. */

@@ -9,6 +9,7 @@ export type Route =
   | { name: 'devices' }
   | { name: 'device'; id: number }
   | { name: 'software' }
+  | { name: 'fleet' }
   | { name: 'package'; package: string }
   | { name: 'not_found' };
 
@@ -21,6 +22,7 @@ export function match(pathname: string): Route {
   const d = /^\/devices\/(\d{1,15})$/.exec(pathname);
   if (d) return { name: 'device', id: Number(d[1]) };
   if (pathname === '/software') return { name: 'software' };
+  if (pathname === '/fleet') return { name: 'fleet' };
   const pkg = packageFromPath(pathname);
   if (pkg !== null) return { name: 'package', package: pkg };
   return { name: 'not_found' };
