@@ -124,6 +124,13 @@ test('the device page shows hardware, checks, charts over a range, software and 
   expect(week.step % 3600).toBe(0);
   expect(Math.max(...(week.series.find((s) => s.name === 'cpu')?.max ?? []).map((v) => v ?? 0))).toBeCloseTo(99, 3);
 
+  // The inventory for GLPI, downloaded as a technician would.
+  const [glpi] = await Promise.all([page.waitForEvent('download'), page.getByTestId('glpi-download').click()]);
+  expect(glpi.suggestedFilename()).toMatch(new RegExp(`-${first.id}\\.glpi\\.json$`));
+  const doc = JSON.parse(readFileSync((await glpi.path())!, 'utf8')) as { itemtype: string; content: { softwares: { name: string }[] } };
+  expect(doc.itemtype).toBe('Computer');
+  expect(doc.content.softwares.some((s) => s.name === 'dpkg')).toBe(true);
+
   await page.getByTestId('software-search').fill('dpkg');
   await expect(page.getByTestId('device-software').locator('tbody tr').first()).toContainText('dpkg');
   await expect(page.getByTestId('device-tickets')).toContainText('Wi-Fi drops every few minutes');

@@ -19,7 +19,9 @@
 pub mod checks;
 pub mod collect;
 pub mod error;
-pub mod glpi;
+/// GLPI's native inventory format (the conversion lives in the protocol
+/// crate, so that the desk exports devices with the same code).
+pub use deskside_protocol::glpi;
 pub mod metrics;
 pub mod screenshot;
 

@@ -1,6 +1,7 @@
 //! Deskside's wire protocol: the types the agent sends and the desk server
 //! stores, plus the few pure functions both sides must compute identically
-//! (the stable inventory hash and the inventory diff).
+//! (the stable inventory hash, the inventory diff, version ordering and the
+//! export to GLPI's native inventory format).
 //!
 //! Conventions, shared by every type here:
 //! - JSON field names are `snake_case`;
@@ -18,6 +19,7 @@ pub mod api;
 pub mod changes;
 pub mod checks;
 pub mod diagnostics;
+pub mod glpi;
 pub mod inventory;
 pub mod metrics;
 pub mod schema;

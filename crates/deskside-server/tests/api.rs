@@ -2433,6 +2433,76 @@ async fn search_and_catalogue<S: Store>(store: S) {
         body["software"],
         serde_json::json!([{"name": "firefox-esr", "devices": 2, "versions": [{"version": "128.1", "devices": 2}]}])
     );
+    // A device's inventory as GLPI's native format, a download valid
+    // against GLPI's own schema.
+    let (_, found) = get_as(
+        base.clone(),
+        tech.clone(),
+        "/api/v1/devices?search=alpha".into(),
+    )
+    .await;
+    let alpha = found["devices"][0]["id"].as_i64().unwrap();
+    let resp = common::http()
+        .get(format!("{base}/api/v1/devices/{alpha}/glpi"))
+        .bearer_auth(&tech)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert_eq!(
+        resp.headers()["content-disposition"],
+        format!("attachment; filename=\"alpha-{alpha}.glpi.json\"").as_str()
+    );
+    let glpi: serde_json::Value = serde_json::from_slice(&resp.bytes().await.unwrap()).unwrap();
+    assert_eq!(glpi["itemtype"], "Computer");
+    assert_eq!(glpi["content"]["hardware"]["name"], "alpha");
+    let softwares: Vec<(String, String)> = glpi["content"]["softwares"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            (
+                s["name"].as_str().unwrap().to_owned(),
+                s["version"].as_str().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect();
+    assert!(
+        softwares.contains(&("curl".to_owned(), "7.88".to_owned())),
+        "{softwares:?}"
+    );
+    let schema: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../deskside-host/tests/fixtures/glpi/inventory.schema.json"
+        ))
+        .unwrap(),
+    )
+    .unwrap();
+    let validator = jsonschema::options()
+        .should_validate_formats(true)
+        .build(&schema)
+        .unwrap();
+    let errors: Vec<String> = validator
+        .iter_errors(&glpi)
+        .map(|e| e.to_string())
+        .collect();
+    assert!(errors.is_empty(), "{errors:?}");
+    let (st, _) = get_as(
+        base.clone(),
+        tech.clone(),
+        "/api/v1/devices/99999/glpi".into(),
+    )
+    .await;
+    assert_eq!(st, StatusCode::NOT_FOUND);
+    let (st, _) = get_as(
+        base.clone(),
+        a.clone(),
+        format!("/api/v1/devices/{alpha}/glpi"),
+    )
+    .await;
+    assert_eq!(st, StatusCode::UNAUTHORIZED);
+
     // The fleet overview: every day of the range, counts by health.
     let (st, fleet) = get_as(base.clone(), tech.clone(), "/api/v1/fleet?days=7".into()).await;
     assert_eq!(st, StatusCode::OK, "{fleet}");

@@ -370,6 +370,57 @@ pub(super) async fn device_metrics<S: Store>(
     }))
 }
 
+/// `GET /api/v1/devices/{id}/glpi`: the device's current inventory in
+/// GLPI's native inventory format, as a download (`<host>.json`) to import
+/// into GLPI or feed its inventory endpoint. Processes and environment
+/// variables are not part of it: the desk never receives them.
+pub(super) async fn device_glpi<S: Store>(
+    State(state): State<AppState<S>>,
+    UserAuth(_): UserAuth,
+    Path(raw): Path<String>,
+) -> Result<axum::response::Response, ApiError> {
+    use axum::response::IntoResponse;
+    let device = known_device(&state, &raw).await?;
+    let inventory: Inventory = state
+        .store
+        .current_inventory(device.id)
+        .await?
+        .and_then(|(_, body)| serde_json::from_str(&body).ok())
+        .ok_or_else(|| {
+            ApiError::new(
+                StatusCode::NOT_FOUND,
+                ErrorCode::NotFound,
+                "this device has sent no inventory yet",
+            )
+        })?;
+    let doc = deskside_protocol::glpi::to_glpi(&inventory);
+    // A file name from the device's host name, reduced to characters no
+    // header or file system misreads.
+    let name: String = device
+        .hostname
+        .as_deref()
+        .unwrap_or("device")
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "-_.".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
+        .take(64)
+        .collect();
+    let mut resp = Json(doc).into_response();
+    if let Ok(v) = axum::http::HeaderValue::from_str(&format!(
+        "attachment; filename=\"{name}-{}.glpi.json\"",
+        device.id
+    )) {
+        resp.headers_mut()
+            .insert(axum::http::header::CONTENT_DISPOSITION, v);
+    }
+    Ok(resp)
+}
+
 /// One recorded inventory change.
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct DeviceInventoryChange {

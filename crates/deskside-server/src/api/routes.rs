@@ -273,6 +273,13 @@ pub(super) fn routes<S: Store>() -> DocRouter<AppState<S>> {
             ],
         )
         .route(
+            "/api/v1/devices/{id}/glpi",
+            get(devices::device_glpi::<S>),
+            [Op::get("A device's inventory in GLPI's native inventory format, as a download")
+                .auth(Auth::User)
+                .reply::<serde_json::Value>(200, "GLPI's inventory JSON (itemtype, deviceid, content)")],
+        )
+        .route(
             "/api/v1/devices/{id}/inventory/changes",
             get(devices::device_changes::<S>),
             [

@@ -1,12 +1,14 @@
 //! Conversion to GLPI's native inventory format (the JSON that GLPI agents
 //! send to `/front/inventory.php`), so Deskside can feed an existing GLPI
-//! server. Field meanings follow glpi-project/inventory_format: sizes in
+//! server: the agent exports its own (`deskside-agent inventory --format
+//! glpi`) and the desk exports any device's stored inventory, with the same
+//! code. Field meanings follow glpi-project/inventory_format: sizes in
 //! MB, dates as `YYYY-MM-DD HH:MM:SS`, one entry per network address.
 
 use std::net::{IpAddr, Ipv4Addr};
 
+use crate::{Inventory, NetworkInterface, SoftwareSource};
 use chrono::{DateTime, NaiveDate, Utc};
-use deskside_protocol::{Inventory, NetworkInterface, SoftwareSource};
 use serde_json::{Map, Value, json};
 
 const MB: u64 = 1024 * 1024;
@@ -541,16 +543,18 @@ pub fn to_glpi_with(inv: &Inventory, extras: &GlpiExtras) -> Value {
         .map(|u| json!({"login": u.name}))
         .collect();
 
+    // The agent that collected the inventory, wherever it is exported.
+    let agent_version = inv.agent_version.as_deref().unwrap_or("unknown");
     let mut content = Map::new();
     content.insert(
         "versionclient".into(),
-        json!(format!("Deskside-Agent_v{}", crate::AGENT_VERSION)),
+        json!(format!("Deskside-Agent_v{agent_version}")),
     );
     content.insert(
         "versionprovider".into(),
         json!({
             "name": "Deskside",
-            "version": crate::AGENT_VERSION,
+            "version": agent_version,
             "comments": [format!("Platform  : {}", [
                 os.name.as_deref(),
                 os.kernel_version.as_deref(),
