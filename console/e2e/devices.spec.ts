@@ -81,6 +81,22 @@ test('the device list filters by software and version, older than too, in the UR
   await expect(page.getByTestId('device-version-op')).toHaveValue('older');
   await expect(rowIds(page)).toHaveCount(1);
 
+  // Saved as a view of the device list, it comes back after a reload and
+  // stays out of the queue's views.
+  await page.getByTestId('device-view-name').fill('Old dpkg');
+  await page.getByTestId('device-view-name').press('Enter');
+  const view = page.getByTestId('device-views').getByRole('link', { name: 'Old dpkg' });
+  await expect(view).toHaveAttribute('href', new RegExp(`software=${pkg}.*op=older`));
+  await page.goto(desk().url + '/devices');
+  await expect(rowIds(page)).toHaveCount(2);
+  await page.getByTestId('device-views').getByRole('link', { name: 'Old dpkg' }).click();
+  await expect(page).toHaveURL(/op=older/);
+  await expect(rowIds(page)).toHaveCount(1);
+  const queueViews = await get<{ views: { name: string }[] }>('/api/v1/views');
+  expect(queueViews.views.map((v) => v.name)).not.toContain('Old dpkg');
+  await page.getByRole('button', { name: 'Delete view Old dpkg' }).click();
+  await expect(page.getByTestId('device-views').getByRole('link', { name: 'Old dpkg' })).toHaveCount(0);
+
   // Health: the second agent has run no check, so its health is unknown.
   expect(second.health).toBeNull();
   await page.goto(desk().url + '/devices?health=unknown');

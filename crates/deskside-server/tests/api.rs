@@ -3310,6 +3310,40 @@ async fn console_flow<S: Store>(store: S) {
     assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY);
     let (_, list) = get_as(base.clone(), other.clone(), "/api/v1/views".into()).await;
     assert_eq!(list["views"], serde_json::json!([]));
+    // The device list keeps views of its own, apart from the queue's.
+    let (st, v) = call(
+        reqwest::Method::POST,
+        views.clone(),
+        Some(&token),
+        Some(serde_json::json!({"name": "Mine", "query": "health=critical", "scope": "devices"})),
+    )
+    .await;
+    assert_eq!(st, StatusCode::CREATED, "{v}");
+    let (_, list) = get_as(
+        base.clone(),
+        token.clone(),
+        "/api/v1/views?scope=devices".into(),
+    )
+    .await;
+    assert_eq!(list["views"][0]["query"], "health=critical");
+    assert_eq!(list["views"].as_array().unwrap().len(), 1);
+    let (_, list) = get_as(base.clone(), token.clone(), "/api/v1/views".into()).await;
+    assert_eq!(list["views"][0]["query"], "assignee=me", "the queue's own");
+    let (st, _) = get_as(
+        base.clone(),
+        token.clone(),
+        "/api/v1/views?scope=printers".into(),
+    )
+    .await;
+    assert_eq!(st, StatusCode::BAD_REQUEST);
+    let (st, _) = call(
+        reqwest::Method::POST,
+        views.clone(),
+        Some(&token),
+        Some(serde_json::json!({"name": "X", "query": "", "scope": "printers"})),
+    )
+    .await;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY);
     let (st, _) = call(
         reqwest::Method::DELETE,
         format!("{views}/{view_id}"),

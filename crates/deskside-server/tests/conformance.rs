@@ -249,25 +249,34 @@ async fn events_suite<S: Store>(s: &S) {
     assert!(s.events_after(start, 100).await.unwrap().is_empty());
 }
 
-/// Saved views belong to one technician; names are unique per technician.
+/// Saved views belong to one technician and a scope; names are unique per
+/// technician and scope.
 async fn views_suite<S: Store>(s: &S, a: i64, b: i64) {
     let v = s
-        .save_view(a, "Printers", "category=printer")
+        .save_view(a, "tickets", "Printers", "category=printer")
         .await
         .unwrap();
     assert_eq!(v.query, "category=printer");
     assert!(matches!(
-        s.save_view(a, "Printers", "x=1").await,
+        s.save_view(a, "tickets", "Printers", "x=1").await,
         Err(StoreError::Conflict(_))
     ));
-    s.save_view(b, "Printers", "category=printer&tier=2")
+    // The same name for the device list is another view.
+    let d = s
+        .save_view(a, "devices", "Printers", "software=cups")
         .await
         .unwrap();
-    assert_eq!(s.saved_views(a).await.unwrap().len(), 1);
+    s.save_view(b, "tickets", "Printers", "category=printer&tier=2")
+        .await
+        .unwrap();
+    assert_eq!(s.saved_views(a, "tickets").await.unwrap().len(), 1);
+    let devices = s.saved_views(a, "devices").await.unwrap();
+    assert_eq!((devices.len(), devices[0].id), (1, d.id));
     assert!(!s.delete_view(b, v.id).await.unwrap(), "not b's view");
     assert!(s.delete_view(a, v.id).await.unwrap());
-    assert!(s.saved_views(a).await.unwrap().is_empty());
-    assert_eq!(s.saved_views(b).await.unwrap().len(), 1);
+    assert!(s.saved_views(a, "tickets").await.unwrap().is_empty());
+    assert_eq!(s.saved_views(a, "devices").await.unwrap().len(), 1);
+    assert_eq!(s.saved_views(b, "tickets").await.unwrap().len(), 1);
 }
 
 async fn suite<S: Store>(s: S) {

@@ -723,10 +723,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Your saved queue views */
+        /** Your saved views of the queue or the device list */
         get: operations["get_api_v1_views"];
         put?: never;
-        /** Save a queue view */
+        /** Save a view of the queue or the device list */
         post: operations["post_api_v1_views"];
         delete?: never;
         options?: never;
@@ -2396,8 +2396,10 @@ export interface components {
         NewView: {
             /** @description 1–80 characters. */
             name: string;
-            /** @description The queue's query string, at most 1,000 characters. */
+            /** @description The page's query string, at most 1,000 characters. */
             query: string;
+            /** @description `tickets` (the default) or `devices`. */
+            scope?: string | null;
         };
         /** @description The operating system and its session state. */
         OperatingSystem: {
@@ -6839,7 +6841,10 @@ export interface operations {
     };
     get_api_v1_views: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description `tickets` (the default: the queue) or `devices`. */
+                scope?: string | null;
+            };
             header?: never;
             path?: never;
             cookie?: never;

@@ -180,10 +180,11 @@ pub(super) fn routes<S: Store>() -> DocRouter<AppState<S>> {
             "/api/v1/views",
             get(views::list_views::<S>).post(views::create_view::<S>),
             [
-                Op::get("Your saved queue views")
+                Op::get("Your saved views of the queue or the device list")
                     .auth(Auth::User)
+                    .query::<views::ViewScope>()
                     .reply::<views::ViewList>(200, "By name"),
-                Op::post("Save a queue view")
+                Op::post("Save a view of the queue or the device list")
                     .auth(Auth::User)
                     .json::<views::NewView>()
                     .reply::<views::ViewInfo>(201, "Saved")

@@ -1,6 +1,7 @@
-//! A technician's saved queue views: a name and the queue's query string
-//! (filters and sort, as the console keeps them in its URL). Each
-//! technician sees and changes only their own.
+//! A technician's saved views: a name and a page's query string (the
+//! queue's filters and sort, or the device list's filters, as the console
+//! keeps them in its URL), per scope. Each technician sees and changes
+//! only their own.
 
 use super::*;
 use crate::store::SavedView;
@@ -33,25 +34,47 @@ pub struct ViewList {
     views: Vec<ViewInfo>,
 }
 
+/// The pages views are saved for.
+const SCOPES: [&str; 2] = ["tickets", "devices"];
+
+fn scope_of(scope: Option<&str>) -> Result<&str, ApiError> {
+    match scope.unwrap_or("tickets") {
+        s if SCOPES.contains(&s) => Ok(s),
+        _ => Err(bad_query("scope must be tickets or devices")),
+    }
+}
+
+/// Query of `GET /api/v1/views`.
+#[derive(Debug, serde::Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ViewScope {
+    /// `tickets` (the default: the queue) or `devices`.
+    scope: Option<String>,
+}
+
 /// `POST /api/v1/views` body.
 #[derive(Debug, serde::Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewView {
     /// 1–80 characters.
     name: String,
-    /// The queue's query string, at most 1,000 characters.
+    /// The page's query string, at most 1,000 characters.
     query: String,
+    /// `tickets` (the default) or `devices`.
+    scope: Option<String>,
 }
 
 /// Most views one technician keeps.
 const MAX_VIEWS: usize = 50;
 
-/// `GET /api/v1/views`: the caller's views.
+/// `GET /api/v1/views`: the caller's views of one scope.
 pub(super) async fn list_views<S: Store>(
     State(state): State<AppState<S>>,
     UserAuth(user): UserAuth,
+    ApiQuery(q): ApiQuery<ViewScope>,
 ) -> Result<Json<ViewList>, ApiError> {
-    let views = state.store.saved_views(user.id).await?;
+    let scope = scope_of(q.scope.as_deref())?;
+    let views = state.store.saved_views(user.id, scope).await?;
     Ok(Json(ViewList {
         views: views.into_iter().map(ViewInfo::from).collect(),
     }))
@@ -75,11 +98,13 @@ pub(super) async fn create_view<S: Store>(
             "name and query must not contain control characters",
         ));
     }
-    if state.store.saved_views(user.id).await?.len() >= MAX_VIEWS {
+    let scope =
+        scope_of(v.scope.as_deref()).map_err(|_| invalid("scope must be tickets or devices"))?;
+    if state.store.saved_views(user.id, scope).await?.len() >= MAX_VIEWS {
         return Err(invalid(format!("at most {MAX_VIEWS} saved views")));
     }
     let query = v.query.trim_start_matches('?');
-    match state.store.save_view(user.id, name, query).await {
+    match state.store.save_view(user.id, scope, name, query).await {
         Ok(view) => Ok((StatusCode::CREATED, Json(view.into()))),
         Err(StoreError::Conflict(what)) => Err(ApiError::new(
             StatusCode::CONFLICT,

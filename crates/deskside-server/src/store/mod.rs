@@ -504,13 +504,19 @@ pub trait Store: Clone + Send + Sync + 'static {
         &self,
         wake: std::sync::Arc<tokio::sync::Notify>,
     ) -> impl Future<Output = StoreResult<()>> + Send;
-    /// A technician's saved queue views, by name.
-    fn saved_views(&self, user_id: i64)
-    -> impl Future<Output = StoreResult<Vec<SavedView>>> + Send;
-    /// Saves a view; `Conflict` when the technician has one of that name.
+    /// A technician's saved views of one scope (`tickets`, `devices`), by
+    /// name.
+    fn saved_views(
+        &self,
+        user_id: i64,
+        scope: &str,
+    ) -> impl Future<Output = StoreResult<Vec<SavedView>>> + Send;
+    /// Saves a view; `Conflict` when the technician has one of that name
+    /// in that scope.
     fn save_view(
         &self,
         user_id: i64,
+        scope: &str,
         name: &str,
         query: &str,
     ) -> impl Future<Output = StoreResult<SavedView>> + Send;

@@ -485,22 +485,31 @@ macro_rules! shared_methods {
                 Ok(done.rows_affected())
             }
 
-            async fn saved_views(&self, user_id: i64) -> StoreResult<Vec<SavedView>> {
+            async fn saved_views(&self, user_id: i64, scope: &str) -> StoreResult<Vec<SavedView>> {
                 let rows = sqlx::query(
-                    "SELECT id, name, query, created_at FROM saved_views WHERE user_id = $1 ORDER BY name, id",
+                    "SELECT id, name, query, created_at FROM saved_views WHERE user_id = $1 AND scope = $2 \
+                     ORDER BY name, id",
                 )
                 .bind(user_id)
+                .bind(scope)
                 .fetch_all(&self.pool)
                 .await?;
                 rows.iter().map(|r| Ok(SavedView::from_row(r)?)).collect()
             }
 
-            async fn save_view(&self, user_id: i64, name: &str, query: &str) -> StoreResult<SavedView> {
+            async fn save_view(
+                &self,
+                user_id: i64,
+                scope: &str,
+                name: &str,
+                query: &str,
+            ) -> StoreResult<SavedView> {
                 let row = sqlx::query(
-                    "INSERT INTO saved_views (user_id, name, query, created_at) VALUES ($1, $2, $3, $4) \
+                    "INSERT INTO saved_views (user_id, scope, name, query, created_at) VALUES ($1, $2, $3, $4, $5) \
                      RETURNING id, name, query, created_at",
                 )
                 .bind(user_id)
+                .bind(scope)
                 .bind(name)
                 .bind(query)
                 .bind(Utc::now())
