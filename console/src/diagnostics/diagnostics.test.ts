@@ -115,3 +115,19 @@ describe('sections', () => {
     expect(c.find((x) => x.key === 'temperature')!.data[1]).toEqual([71, null, null]);
   });
 });
+
+describe('chart legends', () => {
+  it('are words from the catalogs, data left as it is', async () => {
+    const { localizeLegends } = await import('./series');
+    const ja = (await import('../i18n/ja.json')).default as Record<string, string>;
+    const { translate } = await import('../lib/i18n.svelte');
+    const out = localizeLegends(
+      [{ key: 'disk', labels: ['fullest', '/home'], data: [[]], unit: '%' }, { key: 'network', labels: ['rx', 'tx'], data: [[]], unit: 'B/s' }],
+      (k) => translate(ja, 'ja', k),
+    );
+    expect(out.map((c) => c.labels)).toEqual([
+      ['最も使用率の高いボリューム', '/home'],
+      ['受信', '送信'],
+    ]);
+  });
+});

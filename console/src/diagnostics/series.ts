@@ -112,3 +112,12 @@ export function charts(history: readonly Sample[], current?: Sample | null, roll
   }
   return out;
 }
+
+/** The legend labels `charts` gives that are words, not data (mount points, sensors). */
+export const LEGEND_WORDS = ['cpu', 'peak', 'memory', 'swap', '1m', '5m', '15m', 'fullest', 'rx', 'tx'] as const;
+
+/** The charts with their legend words in the technician's language. */
+export function localizeLegends(list: Chart[], t: (key: string) => string): Chart[] {
+  const words = LEGEND_WORDS as readonly string[];
+  return list.map((c) => ({ ...c, labels: c.labels.map((l) => (words.includes(l) ? t(`legend.${l}`) : l)) }));
+}

@@ -424,7 +424,8 @@ impl Notifier {
                     "desktop notification not shown: {e} (said once; the agent keeps working without notifications)"
                 );
                 if let Some(m) = marker {
-                    let _ = std::fs::write(m, e.to_string());
+                    let _ = std::fs::write(&m, e.to_string());
+                    let _ = crate::private_fs::private_file(&m);
                 }
             }
         }
@@ -449,6 +450,8 @@ impl Notifier {
             &tmp,
             serde_json::to_vec(&self.memory).map_err(std::io::Error::other)?,
         )?;
+        // What was notified and when: the owner's only.
+        crate::private_fs::private_file(&tmp)?;
         std::fs::rename(&tmp, path)
     }
 }
@@ -665,6 +668,15 @@ mod tests {
             Delivery::Sent(_)
         ));
         n.save().unwrap();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(dir.path().join("notifications.json"))
+                .unwrap()
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o600, "the owner's only");
+        }
         let mut again = Notifier::new(cfg, Some(dir.path())).with_sender(ok);
         assert_eq!(
             again.on_transition(&check(true), &t(CheckState::Warning, 1)),

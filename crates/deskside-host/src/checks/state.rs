@@ -111,6 +111,14 @@ impl Tracker {
         }
         let tmp = path.with_extension("tmp");
         let mut f = std::fs::File::create(&tmp)?;
+        // Check results tell about the machine and its users: the owner's
+        // only, like everything else in the state directory (set on the
+        // open file, so a leftover temporary file is covered too).
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            f.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+        }
         f.write_all(&serde_json::to_vec(self).map_err(std::io::Error::other)?)?;
         f.sync_all()?;
         drop(f);
@@ -142,6 +150,25 @@ pub fn overall<'a>(results: impl IntoIterator<Item = &'a CheckResult>) -> CheckS
 
 #[cfg(test)]
 mod tests {
+
+    #[cfg(unix)]
+    #[test]
+    fn the_saved_state_is_the_owners_only() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("checks.json");
+        // A leftover temporary file of an older version, readable by all.
+        std::fs::write(path.with_extension("tmp"), "{}").unwrap();
+        std::fs::set_permissions(
+            path.with_extension("tmp"),
+            std::fs::Permissions::from_mode(0o644),
+        )
+        .unwrap();
+        Tracker::default().save(&path).unwrap();
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+
     use super::*;
     use crate::checks::policy::LoadedPolicy;
 
