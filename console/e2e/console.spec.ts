@@ -194,7 +194,11 @@ test('the diagnostics viewer shows what the agent sent', async ({ page }) => {
   await expect(summary).toContainText(hostname());
   await expect(page.getByTestId('diag-timeline')).toContainText('Ticket filed');
   await expect(page.getByTestId('diag-checks').locator('li').first()).toBeVisible();
+  // A check's first result reads as such, never as a raw key.
+  await expect(page.getByTestId('diag-checks')).not.toContainText('state.');
   await expect(page.getByTestId('chart-cpu')).toHaveAttribute('data-drawn', 'true');
+  // Legends are words from the catalogs.
+  await expect(page.locator('figure.chart', { has: page.getByTestId('chart-network') })).toContainText('received');
   await expect(page.getByTestId('chart-memory')).toHaveAttribute('data-drawn', 'true');
   await expect(page.getByTestId('diag-network')).toContainText('The desk from the device');
   await expect(page.getByTestId('diag-logs')).toBeVisible();
