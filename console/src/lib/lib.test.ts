@@ -66,3 +66,15 @@ describe('429 Retry-After', () => {
     expect(r2.status).toBe(429);
   });
 });
+
+describe('check transitions', () => {
+  it('read as a change, or as a first result when there was no state', async () => {
+    const { transitionText } = await import('./transitions');
+    const en = (await import('../i18n/en.json')).default as Record<string, string>;
+    const { translate } = await import('./i18n.svelte');
+    const t = (k: string, v?: Record<string, string | number>) => translate(en, 'en', k, v);
+    const at = '2026-12-02T10:00:00Z';
+    expect(transitionText({ from: 'ok', to: 'critical', at }, t, 'en')).toMatch(/: OK → Critical$/);
+    expect(transitionText({ from: null, to: 'warning', at }, t, 'en')).toMatch(/: first result Warning$/);
+  });
+});
