@@ -54,7 +54,7 @@ async fn desk_checks_run_only_what_the_device_allows() {
         {"id": "insecure", "kind": "http", "url": "https://127.0.0.1:9/", "verify": false},
     ]);
     desk.store
-        .put_policy(&checks.to_string(), admin.id)
+        .put_policy(&checks.to_string(), admin.id, None)
         .await
         .unwrap();
 

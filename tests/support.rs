@@ -167,7 +167,7 @@ impl Desk {
             .unwrap();
         let token = new_token("dsk_api");
         self.store
-            .create_api_token(user.id, &hash_token(&token))
+            .create_api_token(user.id, &hash_token(&token), None)
             .await
             .unwrap();
         token

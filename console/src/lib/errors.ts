@@ -15,6 +15,9 @@ const KNOWN = new Set([
   'storage_unavailable',
   'csrf_failed',
   'already_exists',
+  'cannot_change_own_role',
+  'cannot_deactivate_self',
+  'invalid_policy',
 ]);
 
 export function errorText(e: unknown): string {

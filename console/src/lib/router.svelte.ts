@@ -11,7 +11,11 @@ export type Route =
   | { name: 'software' }
   | { name: 'fleet' }
   | { name: 'package'; package: string }
+  | { name: 'admin'; page: AdminPage }
   | { name: 'not_found' };
+
+export const ADMIN_PAGES = ['policy', 'secrets', 'users', 'tokens', 'audit'] as const;
+export type AdminPage = (typeof ADMIN_PAGES)[number];
 
 export function match(pathname: string): Route {
   if (pathname === '/login') return { name: 'login' };
@@ -23,6 +27,10 @@ export function match(pathname: string): Route {
   if (d) return { name: 'device', id: Number(d[1]) };
   if (pathname === '/software') return { name: 'software' };
   if (pathname === '/fleet') return { name: 'fleet' };
+  if (pathname === '/admin') return { name: 'admin', page: 'policy' };
+  const a = /^\/admin\/([a-z]+)$/.exec(pathname);
+  const page = ADMIN_PAGES.find((p) => p === a?.[1]);
+  if (page) return { name: 'admin', page };
   const pkg = packageFromPath(pathname);
   if (pkg !== null) return { name: 'package', package: pkg };
   return { name: 'not_found' };

@@ -149,6 +149,9 @@ pub enum ErrorCode {
     BadRequest,
     /// The request body is larger than the desk accepts.
     BodyTooLarge,
+    /// An administrator tried to change their own role: another
+    /// administrator must, so that the desk always keeps one.
+    CannotChangeOwnRole,
     /// An administrator tried to deactivate themselves.
     CannotDeactivateSelf,
     /// The ticket is not resolved or closed, or was rated already.
@@ -179,6 +182,8 @@ pub enum ErrorCode {
     InvalidKeyProof,
     /// The multipart body is malformed.
     InvalidMultipart,
+    /// The health-check policy is invalid; `fields` says where.
+    InvalidPolicy,
     /// A query parameter is refused.
     InvalidQuery,
     /// The bearer token is unknown or revoked.
@@ -217,6 +222,7 @@ impl ErrorCode {
             Self::AlreadyExists => "already_exists",
             Self::BadRequest => "bad_request",
             Self::BodyTooLarge => "body_too_large",
+            Self::CannotChangeOwnRole => "cannot_change_own_role",
             Self::CannotDeactivateSelf => "cannot_deactivate_self",
             Self::CannotRate => "cannot_rate",
             Self::CsrfFailed => "csrf_failed",
@@ -232,6 +238,7 @@ impl ErrorCode {
             Self::InvalidJson => "invalid_json",
             Self::InvalidKeyProof => "invalid_key_proof",
             Self::InvalidMultipart => "invalid_multipart",
+            Self::InvalidPolicy => "invalid_policy",
             Self::InvalidQuery => "invalid_query",
             Self::InvalidToken => "invalid_token",
             Self::InvalidTransition => "invalid_transition",
@@ -263,4 +270,28 @@ pub struct ErrorDetail {
     pub code: ErrorCode,
     /// What went wrong, for a person.
     pub message: String,
+    /// Where, when the error concerns parts of the body (a policy's checks
+    /// and their fields); absent otherwise.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub fields: Vec<FieldError>,
+}
+
+/// One invalid part of a request body: which check (for a policy) and
+/// which field, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct FieldError {
+    /// The check's position in the policy, from 1; 0 for the policy as a
+    /// whole.
+    pub position: u32,
+    /// The check's id, when it has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub check: Option<String>,
+    /// The field at fault (`interval`, `warn`, `params.url`…).
+    pub field: String,
+    /// What is wrong, for a person.
+    pub message: String,
+    /// The line in the submitted text (1-based), when the desk parsed text
+    /// and can tell.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub line: Option<u32>,
 }

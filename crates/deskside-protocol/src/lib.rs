@@ -27,7 +27,7 @@ pub mod tickets;
 
 pub use api::{
     CheckinRequest, CheckinResponse, EnrollChallenge, EnrollRequest, EnrollResponse, ErrorBody,
-    ErrorCode, ErrorDetail, InventoryAck, KeyProof, enroll_proof_message,
+    ErrorCode, ErrorDetail, FieldError, InventoryAck, KeyProof, enroll_proof_message,
 };
 pub use changes::{
     FieldChange, InventoryDiff, SoftwareChange, SoftwareChangeKind, SoftwareRef, compare_versions,

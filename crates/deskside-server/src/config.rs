@@ -38,6 +38,10 @@ pub struct ServerConfig {
     /// (agents check in every minute).
     #[serde(with = "humantime_serde_compat")]
     pub offline_after: Duration,
+    /// Login attempts a minute from one client address (bursts of twice
+    /// that); each account also stops after 10 failures in 15 minutes,
+    /// whatever the address.
+    pub login_per_minute: u32,
     /// PEM certificate chain: with `tls_key_file`, the desk serves HTTPS.
     pub tls_cert_file: Option<PathBuf>,
     /// PEM private key of the certificate.
@@ -75,6 +79,7 @@ impl Default for ServerConfig {
             metrics_retention: Duration::from_secs(30 * 86400),
             inventory_change_retention: Duration::from_secs(365 * 86400),
             offline_after: Duration::from_secs(600),
+            login_per_minute: 5,
             tls_cert_file: None,
             tls_key_file: None,
             trusted_proxies: Vec::new(),
@@ -115,6 +120,7 @@ impl std::fmt::Debug for ServerConfig {
                 &self.inventory_change_retention,
             )
             .field("offline_after", &self.offline_after)
+            .field("login_per_minute", &self.login_per_minute)
             .field("tls_cert_file", &self.tls_cert_file)
             .field("tls_key_file", &self.tls_key_file)
             .field("trusted_proxies", &self.trusted_proxies)
@@ -174,6 +180,11 @@ impl ServerConfig {
             cfg.offline_after = humantime::parse_duration(&v)
                 .map_err(|e| format!("DESKSIDE_OFFLINE_AFTER: {e}"))?;
         }
+        if let Some(v) = env("DESKSIDE_LOGIN_PER_MINUTE") {
+            cfg.login_per_minute = v
+                .parse()
+                .map_err(|e| format!("DESKSIDE_LOGIN_PER_MINUTE: {e}"))?;
+        }
         if let Some(v) = env("DESKSIDE_TLS_CERT_FILE").filter(|v| !v.is_empty()) {
             cfg.tls_cert_file = Some(PathBuf::from(v));
         }
@@ -217,6 +228,9 @@ impl ServerConfig {
         }
         if cfg.offline_after < Duration::from_secs(120) {
             return Err("offline_after must be at least 2m (agents check in every minute)".into());
+        }
+        if !(1..=10_000).contains(&cfg.login_per_minute) {
+            return Err("login_per_minute must be between 1 and 10000".into());
         }
         if cfg.inventory_change_retention < Duration::from_secs(86400) {
             return Err("inventory_change_retention must be at least 1day".into());
@@ -360,6 +374,38 @@ mod tests {
             ServerConfig::load(None, env)
                 .unwrap_err()
                 .contains("at least 1h")
+        );
+        // How soon a device reads as offline, and logins per address: from
+        // TOML, overridden by the environment, and refused out of range.
+        let toml = dir.path().join("limits.toml");
+        std::fs::write(&toml, "offline_after = \"15m\"\nlogin_per_minute = 20\n").unwrap();
+        let c = ServerConfig::load(Some(&toml), |_| None).unwrap();
+        assert_eq!(
+            (c.offline_after, c.login_per_minute),
+            (Duration::from_secs(900), 20)
+        );
+        let c = ServerConfig::load(Some(&toml), |k| {
+            (k == "DESKSIDE_LOGIN_PER_MINUTE").then(|| "60".to_owned())
+        })
+        .unwrap();
+        assert_eq!(c.login_per_minute, 60);
+        let env = |k: &str| (k == "DESKSIDE_OFFLINE_AFTER").then(|| "30s".to_owned());
+        assert!(
+            ServerConfig::load(None, env)
+                .unwrap_err()
+                .contains("at least 2m")
+        );
+        let env = |k: &str| (k == "DESKSIDE_LOGIN_PER_MINUTE").then(|| "0".to_owned());
+        assert!(
+            ServerConfig::load(None, env)
+                .unwrap_err()
+                .contains("login_per_minute")
+        );
+        let env = |k: &str| (k == "DESKSIDE_LOGIN_PER_MINUTE").then(|| "many".to_owned());
+        assert!(
+            ServerConfig::load(None, env)
+                .unwrap_err()
+                .contains("DESKSIDE_LOGIN_PER_MINUTE")
         );
         let env = |k: &str| (k == "DESKSIDE_LISTEN").then(|| "everywhere".to_owned());
         assert!(

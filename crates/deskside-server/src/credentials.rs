@@ -4,7 +4,7 @@
 
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
-use rand::RngCore;
+use rand::{Rng, RngCore};
 use sha2::{Digest, Sha256};
 
 fn hex(bytes: &[u8]) -> String {
@@ -17,6 +17,22 @@ pub fn new_token(prefix: &str) -> String {
     let mut bytes = [0u8; 32];
     rand::rng().fill_bytes(&mut bytes);
     format!("{prefix}_{}", hex(&bytes))
+}
+
+/// A new random password an administrator hands to a user: 20 letters and
+/// digits without look-alikes (0/O, 1/l/I), in groups of five, about 100
+/// bits.
+pub fn new_password() -> String {
+    const ALPHABET: &[u8] = b"abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+    let mut out = String::with_capacity(23);
+    for i in 0..20 {
+        if i > 0 && i % 5 == 0 {
+            out.push('-');
+        }
+        let n = rand::rng().random_range(0..ALPHABET.len());
+        out.push(char::from(ALPHABET[n]));
+    }
+    out
 }
 
 /// What is stored of a token: its SHA-256, hex. A fast hash is right for

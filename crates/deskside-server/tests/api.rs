@@ -631,11 +631,11 @@ async fn checkin_and_policy<S: Store>(store: S) {
         .unwrap();
     let (admin_token, tech_token) = (new_token("dsk_api"), new_token("dsk_api"));
     store
-        .create_api_token(admin.id, &hash_token(&admin_token))
+        .create_api_token(admin.id, &hash_token(&admin_token), None)
         .await
         .unwrap();
     store
-        .create_api_token(tech.id, &hash_token(&tech_token))
+        .create_api_token(tech.id, &hash_token(&tech_token), None)
         .await
         .unwrap();
     let checkin_url = format!("{base}/api/v1/agent/checkin");
@@ -960,7 +960,7 @@ async fn api_user<S: Store>(
     let user = store.create_user(email, role, None).await.unwrap();
     let token = deskside_server::credentials::new_token("dsk_api");
     store
-        .create_api_token(user.id, &hash_token(&token))
+        .create_api_token(user.id, &hash_token(&token), None)
         .await
         .unwrap();
     (user, token)
@@ -1983,11 +1983,11 @@ async fn admin_api<S: Store>(store: S) {
         .unwrap();
     let (at, tt) = (new_token("dsk_api"), new_token("dsk_api"));
     store
-        .create_api_token(admin.id, &hash_token(&at))
+        .create_api_token(admin.id, &hash_token(&at), None)
         .await
         .unwrap();
     store
-        .create_api_token(tech.id, &hash_token(&tt))
+        .create_api_token(tech.id, &hash_token(&tt), None)
         .await
         .unwrap();
     let url = format!("{base}/api/v1/enroll-secrets");
@@ -2875,7 +2875,7 @@ async fn revocation<S: Store>(store: S) {
         .unwrap();
     let ana_token = deskside_server::credentials::new_token("dsk_api");
     store
-        .create_api_token(ana.id, &hash_token(&ana_token))
+        .create_api_token(ana.id, &hash_token(&ana_token), None)
         .await
         .unwrap();
     let login = || {

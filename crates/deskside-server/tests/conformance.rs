@@ -306,12 +306,55 @@ async fn suite<S: Store>(s: S) {
     );
 
     // API tokens resolve to their user.
-    s.create_api_token(admin.id, "hash-a").await.unwrap();
+    s.create_api_token(admin.id, "hash-a", Some("ci"))
+        .await
+        .unwrap();
     assert_eq!(
         s.user_by_api_token("hash-a").await.unwrap().unwrap().id,
         admin.id
     );
     assert!(s.user_by_api_token("hash-b").await.unwrap().is_none());
+    let listed = s.list_api_tokens(Some(admin.id)).await.unwrap();
+    assert_eq!(listed[0].label.as_deref(), Some("ci"));
+
+    // Roles change for active users only; a new password ends the user's
+    // sessions at once.
+    let tom = s
+        .create_user("tom@example.com", Role::Technician, Some("$argon2id$old"))
+        .await
+        .unwrap();
+    assert!(s.set_user_role(tom.id, Role::Admin).await.unwrap());
+    assert_eq!(
+        s.user_by_email("tom@example.com")
+            .await
+            .unwrap()
+            .unwrap()
+            .role,
+        Role::Admin
+    );
+    s.create_session(
+        "ses-tom",
+        "csrf-tom",
+        tom.id,
+        Utc::now() + TimeDelta::hours(1),
+    )
+    .await
+    .unwrap();
+    assert!(s.session_user("ses-tom").await.unwrap().is_some());
+    assert!(s.set_user_password(tom.id, "$argon2id$new").await.unwrap());
+    assert!(s.session_user("ses-tom").await.unwrap().is_none());
+    assert_eq!(
+        s.user_by_email("tom@example.com")
+            .await
+            .unwrap()
+            .unwrap()
+            .password_hash
+            .as_deref(),
+        Some("$argon2id$new")
+    );
+    assert!(s.deactivate_user(tom.id).await.unwrap());
+    assert!(!s.set_user_role(tom.id, Role::Technician).await.unwrap());
+    assert!(!s.set_user_password(tom.id, "$argon2id$x").await.unwrap());
 
     // Enroll secrets: create, list newest first, expire, revoke once.
     let now = Utc::now();
@@ -605,8 +648,17 @@ async fn suite<S: Store>(s: S) {
 
     // Policies: versions count up from 1; the newest is current.
     assert!(s.current_policy().await.unwrap().is_none());
-    assert_eq!(s.put_policy("[]", admin.id).await.unwrap(), 1);
-    assert_eq!(s.put_policy("[{\"id\":\"x\"}]", admin.id).await.unwrap(), 2);
+    assert_eq!(s.put_policy("[]", admin.id, None).await.unwrap(), Some(1));
+    assert_eq!(
+        s.put_policy("[{\"id\":\"x\"}]", admin.id, Some(1))
+            .await
+            .unwrap(),
+        Some(2)
+    );
+    // Conditional on a version that is no longer current: refused, nothing
+    // written.
+    assert_eq!(s.put_policy("[]", admin.id, Some(1)).await.unwrap(), None);
+    assert_eq!(s.current_policy().await.unwrap().unwrap().0, 2);
     assert_eq!(
         s.current_policy().await.unwrap(),
         Some((2, "[{\"id\":\"x\"}]".to_owned()))

@@ -195,6 +195,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/auth/password": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Change your own password; every session of yours ends */
+        post: operations["post_api_v1_auth_password"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/auth/session": {
         parameters: {
             query?: never;
@@ -467,6 +484,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/policy/check": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Check an edited policy (TOML or JSON) without publishing it
+         * @description Administrators only.
+         */
+        post: operations["post_api_v1_policy_check"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/policy/history": {
         parameters: {
             query?: never;
@@ -476,6 +513,43 @@ export interface paths {
         };
         /** Every published policy version: who, when, and what changed */
         get: operations["get_api_v1_policy_history"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/policy/rollback": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Publish an earlier version's checks again, as a new version
+         * @description Administrators only.
+         */
+        post: operations["post_api_v1_policy_rollback"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/policy/text": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A policy version as TOML, for the editor */
+        get: operations["get_api_v1_policy_text"];
         put?: never;
         post?: never;
         delete?: never;
@@ -648,7 +722,8 @@ export interface paths {
         /** Your API tokens (all=true: everyone's, administrators only) */
         get: operations["get_api_v1_tokens"];
         put?: never;
-        post?: never;
+        /** Create an API token of your own (shown once) */
+        post: operations["post_api_v1_tokens"];
         delete?: never;
         options?: never;
         head?: never;
@@ -696,6 +771,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/users/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /**
+         * Change a user's role (not your own)
+         * @description Administrators only.
+         */
+        patch: operations["patch_api_v1_users__id_"];
+        trace?: never;
+    };
     "/api/v1/users/{id}/deactivate": {
         parameters: {
             query?: never;
@@ -710,6 +805,26 @@ export interface paths {
          * @description Administrators only.
          */
         post: operations["post_api_v1_users__id__deactivate"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/users/{id}/password": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Give a user a new random password (shown once); their sessions end
+         * @description Administrators only.
+         */
+        post: operations["post_api_v1_users__id__password"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1239,6 +1354,14 @@ export interface components {
              */
             usage_percent: number;
         };
+        /** @description A new API token, shown once. */
+        CreatedToken: {
+            /** Format: int64 */
+            id: number;
+            label: string;
+            /** @description Send it as `Authorization: Bearer …`; the desk keeps only its hash. */
+            token: string;
+        };
         /** @description One UTC day of the activity series. */
         Day: {
             /** @description `YYYY-MM-DD` (UTC). */
@@ -1567,11 +1690,16 @@ export interface components {
          *     message). A code this version does not know reads as `Unknown`, so an
          *     older client keeps working against a newer desk.
          */
-        ErrorCode: "already_exists" | "bad_request" | "body_too_large" | "cannot_deactivate_self" | "cannot_rate" | "csrf_failed" | "forbidden" | "idempotency_key_required" | "idempotency_key_reused" | "internal" | "invalid_body" | "invalid_credentials" | "invalid_enroll_secret" | "invalid_header" | "invalid_idempotency_key" | "invalid_json" | "invalid_key_proof" | "invalid_multipart" | "invalid_query" | "invalid_token" | "invalid_transition" | "method_not_allowed" | "missing_credentials" | "not_found" | "part_too_large" | "rate_limited" | "request_timeout" | "session_expired" | "storage_unavailable" | "unsupported_media_type" | "version_conflict" | "unknown";
+        ErrorCode: "already_exists" | "bad_request" | "body_too_large" | "cannot_change_own_role" | "cannot_deactivate_self" | "cannot_rate" | "csrf_failed" | "forbidden" | "idempotency_key_required" | "idempotency_key_reused" | "internal" | "invalid_body" | "invalid_credentials" | "invalid_enroll_secret" | "invalid_header" | "invalid_idempotency_key" | "invalid_json" | "invalid_key_proof" | "invalid_multipart" | "invalid_policy" | "invalid_query" | "invalid_token" | "invalid_transition" | "method_not_allowed" | "missing_credentials" | "not_found" | "part_too_large" | "rate_limited" | "request_timeout" | "session_expired" | "storage_unavailable" | "unsupported_media_type" | "version_conflict" | "unknown";
         /** @description An error: a stable machine-readable code and a message for people. */
         ErrorDetail: {
             /** @description Stable code. */
             code: components["schemas"]["ErrorCode"];
+            /**
+             * @description Where, when the error concerns parts of the body (a policy's checks
+             *     and their fields); absent otherwise.
+             */
+            fields?: components["schemas"]["FieldError"][];
             /** @description What went wrong, for a person. */
             message: string;
         };
@@ -1616,6 +1744,30 @@ export interface components {
             old?: unknown;
             /** @description Dotted path of the field. */
             path: string;
+        };
+        /**
+         * @description One invalid part of a request body: which check (for a policy) and
+         *     which field, and why.
+         */
+        FieldError: {
+            /** @description The check's id, when it has one. */
+            check?: string | null;
+            /** @description The field at fault (`interval`, `warn`, `params.url`…). */
+            field: string;
+            /**
+             * Format: uint32
+             * @description The line in the submitted text (1-based), when the desk parsed text
+             *     and can tell.
+             */
+            line?: number | null;
+            /** @description What is wrong, for a person. */
+            message: string;
+            /**
+             * Format: uint32
+             * @description The check's position in the policy, from 1; 0 for the policy as a
+             *     whole.
+             */
+            position: number;
         };
         /** @description `GET /api/v1/fleet`. */
         Fleet: {
@@ -2354,6 +2506,11 @@ export interface components {
             /** @description Text. */
             body: string;
         };
+        /** @description A password the desk generated, shown once. */
+        NewPassword: {
+            /** @description Hand it to the user; the desk keeps only its hash. */
+            password: string;
+        };
         /** @description `POST /api/v1/enroll-secrets` body. */
         NewSecret: {
             /**
@@ -2385,6 +2542,14 @@ export interface components {
              * @default medium
              */
             urgency: components["schemas"]["Urgency"];
+        };
+        /** @description `POST /api/v1/tokens` body. */
+        NewToken: {
+            /**
+             * @description What will use it ("monitoring", "nightly export"), 1 to 100
+             *     characters.
+             */
+            label: string;
         };
         /** @description `POST /api/v1/users` body. */
         NewUser: {
@@ -2461,6 +2626,12 @@ export interface components {
             /** @description Release version (`12`, `11 23H2`, `14.5`). */
             version?: string | null;
         };
+        /** @description `POST /api/v1/auth/password` body. */
+        PasswordChange: {
+            current_password: string;
+            /** @description 12 to 1024 characters. */
+            new_password: string;
+        };
         /** @description A measured value (Monitoring Plugins performance data). */
         PerfValue: {
             /** @description Critical threshold as the check expressed it. */
@@ -2502,6 +2673,30 @@ export interface components {
              */
             version: number;
         };
+        /** @description What publishing an edited policy would do. */
+        PolicyCheck: {
+            /**
+             * @description The checks as the desk reads them; absent when the text is not
+             *     TOML/JSON at all.
+             */
+            checks?: unknown[] | null;
+            /**
+             * Format: int64
+             * @description The version now published (0: none yet); send it as `If-Match`
+             *     when publishing, so that another administrator's change in between
+             *     is not overwritten.
+             */
+            current_version: number;
+            /** @description Against the current version; absent when the text does not parse. */
+            diff?: components["schemas"]["PolicyDiff"] | null;
+            /**
+             * @description Every error, at its check and field (and line, for text the desk
+             *     could locate it in).
+             */
+            errors: components["schemas"]["FieldError"][];
+            /** @description No errors: `PUT /api/v1/policy` with `checks` would publish it. */
+            valid: boolean;
+        };
         /** @description What one policy version changed against the one before it, by check id. */
         PolicyDiff: {
             /** @description Checks that are new in this version. */
@@ -2511,6 +2706,8 @@ export interface components {
             /** @description Checks this version dropped. */
             removed: string[];
         };
+        /** @description A policy as an administrator edits it. */
+        PolicyFormat: "toml" | "json";
         /** @description A page of the policy's history. */
         PolicyHistory: {
             /**
@@ -2533,6 +2730,30 @@ export interface components {
              * Format: uint64
              * @description Increases with every change the desk makes.
              * @default 0
+             */
+            version: number;
+        };
+        /** @description `POST /api/v1/policy/rollback` body. */
+        PolicyRollback: {
+            /**
+             * Format: int64
+             * @description The version whose checks to publish again.
+             */
+            version: number;
+        };
+        /** @description `POST /api/v1/policy/check` body. */
+        PolicySource: {
+            format: components["schemas"]["PolicyFormat"];
+            /** @description The policy text, at most 1 MiB. */
+            text: string;
+        };
+        /** @description The policy as text for the editor. */
+        PolicyText: {
+            /** @description TOML, as agents' policy files. */
+            text: string;
+            /**
+             * Format: int64
+             * @description The version (0: none published; the text is then an empty policy).
              */
             version: number;
         };
@@ -3072,6 +3293,8 @@ export interface components {
             email: string;
             /** Format: int64 */
             id: number;
+            /** @description What it is for. */
+            label: string | null;
             /** Format: date-time */
             revoked_at: string | null;
         };
@@ -3125,6 +3348,11 @@ export interface components {
         UserList: {
             /** @description By id. */
             users: components["schemas"]["UserEntry"][];
+        };
+        /** @description `PATCH /api/v1/users/{id}` body. */
+        UserPatch: {
+            /** @description `admin` or `technician`. */
+            role: string;
         };
         /** @description A user. */
         UserView: {
@@ -4166,6 +4394,109 @@ export interface operations {
             };
             /** @description The request took too long */
             408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The desk's storage is unavailable; retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    post_api_v1_auth_password: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PasswordChange"];
+            };
+        };
+        responses: {
+            /** @description Changed; log in again */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Malformed request (JSON syntax, query, header or multipart) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Missing, unknown or revoked credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not allowed for this role, or the CSRF token is missing */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The request took too long */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Wrong content type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is well-formed but invalid */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Rate-limited; wait Retry-After seconds */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5406,7 +5737,10 @@ export interface operations {
     put_api_v1_policy: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Publish only while this version is current ("0": none yet); otherwise 409 version_conflict */
+                "If-Match"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -5423,6 +5757,111 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Policy"];
+                };
+            };
+            /** @description Malformed request (JSON syntax, query, header or multipart) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Missing, unknown or revoked credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not allowed for this role, or the CSRF token is missing */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The request took too long */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Conflicts with the resource's state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Wrong content type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is well-formed but invalid */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The desk's storage is unavailable; retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    post_api_v1_policy_check: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PolicySource"];
+            };
+        };
+        responses: {
+            /** @description Its errors at their check and field, and its diff against the current version */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PolicyCheck"];
                 };
             };
             /** @description Malformed request (JSON syntax, query, header or multipart) */
@@ -5542,6 +5981,200 @@ export interface operations {
             };
             /** @description Not allowed for this role, or the CSRF token is missing */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The request took too long */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The desk's storage is unavailable; retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    post_api_v1_policy_rollback: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Only while this version is current; otherwise 409 version_conflict */
+                "If-Match"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PolicyRollback"];
+            };
+        };
+        responses: {
+            /** @description Published */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Policy"];
+                };
+            };
+            /** @description Malformed request (JSON syntax, query, header or multipart) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Missing, unknown or revoked credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not allowed for this role, or the CSRF token is missing */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such resource (or not yours) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The request took too long */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Conflicts with the resource's state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Wrong content type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is well-formed but invalid */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The desk's storage is unavailable; retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    get_api_v1_policy_text: {
+        parameters: {
+            query?: {
+                /** @description A version from the history; default: the current one. */
+                version?: number | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The text */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PolicyText"];
+                };
+            };
+            /** @description Malformed request (JSON syntax, query, header or multipart) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Missing, unknown or revoked credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not allowed for this role, or the CSRF token is missing */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such resource (or not yours) */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6512,6 +7145,102 @@ export interface operations {
             };
         };
     };
+    post_api_v1_tokens: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["NewToken"];
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CreatedToken"];
+                };
+            };
+            /** @description Malformed request (JSON syntax, query, header or multipart) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Missing, unknown or revoked credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not allowed for this role, or the CSRF token is missing */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The request took too long */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Wrong content type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is well-formed but invalid */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The desk's storage is unavailable; retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     delete_api_v1_tokens__id_: {
         parameters: {
             query?: never;
@@ -6756,6 +7485,120 @@ export interface operations {
             };
         };
     };
+    patch_api_v1_users__id_: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UserPatch"];
+            };
+        };
+        responses: {
+            /** @description Changed */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Malformed request (JSON syntax, query, header or multipart) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Missing, unknown or revoked credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not allowed for this role, or the CSRF token is missing */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such resource (or not yours) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The request took too long */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Conflicts with the resource's state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Wrong content type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is well-formed but invalid */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The desk's storage is unavailable; retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     post_api_v1_users__id__deactivate: {
         parameters: {
             query?: never;
@@ -6821,6 +7664,82 @@ export interface operations {
             };
             /** @description Conflicts with the resource's state */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The desk's storage is unavailable; retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    post_api_v1_users__id__password: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The new password */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NewPassword"];
+                };
+            };
+            /** @description Malformed request (JSON syntax, query, header or multipart) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Missing, unknown or revoked credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not allowed for this role, or the CSRF token is missing */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such resource (or not yours) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The request took too long */
+            408: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -33,6 +33,8 @@ pub struct TokenView {
     id: i64,
     /// Whose it is.
     email: String,
+    /// What it is for.
+    label: Option<String>,
     created_at: chrono::DateTime<Utc>,
     revoked_at: Option<chrono::DateTime<Utc>>,
 }
@@ -42,6 +44,7 @@ impl From<ApiTokenInfo> for TokenView {
         Self {
             id: t.id,
             email: t.email,
+            label: t.label,
             created_at: t.created_at,
             revoked_at: t.revoked_at,
         }
@@ -79,6 +82,52 @@ pub(super) async fn list_tokens<S: Store>(
     Ok(Json(TokenList {
         tokens: tokens.into_iter().map(TokenView::from).collect(),
     }))
+}
+
+/// `POST /api/v1/tokens` body.
+#[derive(Debug, serde::Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewToken {
+    /// What will use it ("monitoring", "nightly export"), 1 to 100
+    /// characters.
+    label: String,
+}
+
+/// A new API token, shown once.
+#[derive(Debug, serde::Serialize, schemars::JsonSchema)]
+pub struct CreatedToken {
+    id: i64,
+    label: String,
+    /// Send it as `Authorization: Bearer …`; the desk keeps only its hash.
+    token: String,
+}
+
+/// `POST /api/v1/tokens`: an API token of your own, with your role's
+/// rights, shown once.
+pub(super) async fn create_token<S: Store>(
+    State(state): State<AppState<S>>,
+    UserAuth(user): UserAuth,
+    ApiJson(req): ApiJson<NewToken>,
+) -> Result<(StatusCode, Json<CreatedToken>), ApiError> {
+    let label = req.label.trim().to_owned();
+    if label.is_empty() || label.chars().count() > 100 {
+        return Err(invalid("label must be 1 to 100 characters"));
+    }
+    let token = new_token("dsk_api");
+    let id = state
+        .store
+        .create_api_token(user.id, &hash_token(&token), Some(&label))
+        .await?;
+    audit(
+        &state,
+        Some(&user),
+        "token.create",
+        format!("token:{id}"),
+        serde_json::json!({"label": &label}),
+    )
+    .await?;
+    tracing::info!(token = id, by = %user.email, "API token created");
+    Ok((StatusCode::CREATED, Json(CreatedToken { id, label, token })))
 }
 
 /// `DELETE /api/v1/tokens/{id}`: revokes one of your tokens (an

@@ -1,204 +1,7 @@
-//! Administration and sign-in: the policy, enroll secrets, users and
-//! browser sessions.
+//! Administration and sign-in: enroll secrets, users and browser
+//! sessions.
 
 use super::*;
-
-pub(super) fn policy_from_row(version: i64, checks: &str) -> Result<Policy, ApiError> {
-    let checks = serde_json::from_str(checks).map_err(|e| {
-        tracing::error!("stored policy {version} is unreadable: {e}");
-        ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            ErrorCode::StorageUnavailable,
-            "the stored policy is unreadable",
-        )
-    })?;
-    Ok(Policy {
-        version: u64::try_from(version).unwrap_or_default(),
-        checks,
-    })
-}
-
-/// `GET /api/v1/policy`: the current health-check policy.
-pub(super) async fn get_policy<S: Store>(
-    State(state): State<AppState<S>>,
-    UserAuth(_): UserAuth,
-) -> Result<Json<Policy>, ApiError> {
-    match state.store.current_policy().await? {
-        Some((version, checks)) => Ok(Json(policy_from_row(version, &checks)?)),
-        None => Err(ApiError::new(
-            StatusCode::NOT_FOUND,
-            ErrorCode::NotFound,
-            "no policy has been set; agents use their built-in one",
-        )),
-    }
-}
-
-/// `PUT /api/v1/policy` (administrators): a new policy version, pushed to
-/// agents at their next check-in. Every check is validated the way agents
-/// validate it; any invalid check refuses the whole policy, naming it.
-pub(super) async fn put_policy<S: Store>(
-    State(state): State<AppState<S>>,
-    AdminAuth(user): AdminAuth,
-    ApiJson(raw): ApiJson<serde_json::Value>,
-) -> Result<Json<Policy>, ApiError> {
-    // The agent's rule for policy files: an unknown top-level key (a
-    // misspelt "check") is refused, not dropped into an empty policy.
-    let Some(obj) = raw.as_object() else {
-        return Err(invalid("a policy is an object with \"checks\""));
-    };
-    deskside_policy::unknown_top_level(obj.keys()).map_err(invalid)?;
-    let policy: Policy = serde_json::from_value(raw).map_err(|e| invalid(e.to_string()))?;
-    if policy.checks.len() > 500 {
-        return Err(invalid("a policy holds at most 500 checks"));
-    }
-    let loaded = deskside_policy::LoadedPolicy::load(&policy);
-    if !loaded.errors.is_empty() {
-        let msgs: Vec<String> = loaded.errors.iter().map(ToString::to_string).collect();
-        return Err(invalid(msgs.join("; ")));
-    }
-    let checks = serde_json::to_string(&policy.checks).map_err(|e| invalid(e.to_string()))?;
-    let previous = match state.store.current_policy().await? {
-        Some((v, c)) => policy_from_row(v, &c)?.checks,
-        None => Vec::new(),
-    };
-    let version = state.store.put_policy(&checks, user.id).await?;
-    let diff = policy_diff(&previous, &policy.checks);
-    super::access::audit(
-        &state,
-        Some(&user),
-        "policy.publish",
-        format!("policy:{version}"),
-        serde_json::json!({"version": version, "diff": &diff}),
-    )
-    .await?;
-    tracing::info!(
-        version,
-        by = %user.email,
-        added = ?diff.added,
-        removed = ?diff.removed,
-        changed = ?diff.changed,
-        "policy changed"
-    );
-    Ok(Json(Policy {
-        version: u64::try_from(version).unwrap_or_default(),
-        checks: policy.checks,
-    }))
-}
-
-/// Query of `GET /api/v1/policy/history`.
-#[derive(Debug, serde::Deserialize, schemars::JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct PolicyHistoryQuery {
-    /// The `next_cursor` of the previous page.
-    cursor: Option<i64>,
-    /// Page size, 1–500 (default 50).
-    limit: Option<u32>,
-}
-
-/// What one policy version changed against the one before it, by check id.
-#[derive(Debug, Default, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
-pub struct PolicyDiff {
-    /// Checks that are new in this version.
-    added: Vec<String>,
-    /// Checks this version dropped.
-    removed: Vec<String>,
-    /// Checks whose definition changed.
-    changed: Vec<String>,
-}
-
-/// One published policy version.
-#[derive(Debug, serde::Serialize, schemars::JsonSchema)]
-pub struct PolicyVersionView {
-    version: i64,
-    /// When it was published.
-    created_at: chrono::DateTime<Utc>,
-    /// Who published it.
-    created_by: Option<String>,
-    /// Against the previous version (for the first: every check added).
-    diff: PolicyDiff,
-    /// The checks of this version.
-    checks: Vec<serde_json::Value>,
-}
-
-/// A page of the policy's history.
-#[derive(Debug, serde::Serialize, schemars::JsonSchema)]
-pub struct PolicyHistory {
-    /// Newest first.
-    versions: Vec<PolicyVersionView>,
-    /// Pass as `cursor` for the next page; absent on the last.
-    next_cursor: Option<i64>,
-}
-
-/// The checks of one version, by id (a check without an id keys as its
-/// position, which a stored policy never has: it was validated).
-fn by_id(checks: &[serde_json::Value]) -> std::collections::BTreeMap<String, &serde_json::Value> {
-    checks
-        .iter()
-        .enumerate()
-        .map(|(i, c)| {
-            let id = c["id"]
-                .as_str()
-                .map_or_else(|| format!("#{}", i + 1), str::to_owned);
-            (id, c)
-        })
-        .collect()
-}
-
-/// What `new` changed against `old`.
-pub(super) fn policy_diff(old: &[serde_json::Value], new: &[serde_json::Value]) -> PolicyDiff {
-    let (old, new) = (by_id(old), by_id(new));
-    let mut d = PolicyDiff::default();
-    for (id, check) in &new {
-        match old.get(id) {
-            None => d.added.push(id.clone()),
-            Some(before) if before != check => d.changed.push(id.clone()),
-            Some(_) => {}
-        }
-    }
-    d.removed = old
-        .keys()
-        .filter(|id| !new.contains_key(*id))
-        .cloned()
-        .collect();
-    d
-}
-
-/// `GET /api/v1/policy/history`: every published version, newest first,
-/// with who published it, when, and what it changed.
-pub(super) async fn policy_history<S: Store>(
-    State(state): State<AppState<S>>,
-    UserAuth(_): UserAuth,
-    ApiQuery(q): ApiQuery<PolicyHistoryQuery>,
-) -> Result<Json<PolicyHistory>, ApiError> {
-    let limit = page_limit(q.limit)?;
-    // One more than the page: the oldest entry's diff needs its
-    // predecessor.
-    let rows = state.store.policy_versions(q.cursor, limit + 1).await?;
-    let parsed: Vec<Vec<serde_json::Value>> = rows
-        .iter()
-        .map(|r| policy_from_row(r.version, &r.checks).map(|p| p.checks))
-        .collect::<Result<_, _>>()?;
-    let mut versions = Vec::new();
-    for (i, r) in rows.iter().enumerate().take(limit as usize) {
-        let previous = parsed.get(i + 1).map_or(&[][..], Vec::as_slice);
-        versions.push(PolicyVersionView {
-            version: r.version,
-            created_at: r.created_at,
-            created_by: r.created_by.clone(),
-            diff: policy_diff(previous, &parsed[i]),
-            checks: parsed[i].clone(),
-        });
-    }
-    // The oldest version has no predecessor: a full page ending at
-    // version 1 is the last one.
-    let next_cursor = (rows.len() > limit as usize)
-        .then(|| versions.last().map(|v| v.version))
-        .flatten();
-    Ok(Json(PolicyHistory {
-        versions,
-        next_cursor,
-    }))
-}
 
 /// An enroll secret; the secret itself only in the answer that created it.
 #[derive(Debug, serde::Serialize, schemars::JsonSchema)]
@@ -397,22 +200,7 @@ pub(super) async fn create_user<S: Store>(
     let role = Role::parse(&req.role).ok_or_else(|| invalid("role must be admin or technician"))?;
     let password_hash = match req.password.as_deref() {
         None => None,
-        Some(p) if p.chars().count() >= 12 && p.len() <= 1024 => {
-            let p = p.to_owned();
-            Some(
-                tokio::task::spawn_blocking(move || crate::credentials::hash_password(&p))
-                    .await
-                    .map_err(|e| {
-                        ApiError::new(
-                            StatusCode::SERVICE_UNAVAILABLE,
-                            ErrorCode::Internal,
-                            e.to_string(),
-                        )
-                    })?
-                    .map_err(invalid)?,
-            )
-        }
-        Some(_) => return Err(invalid("password must be 12 to 1024 characters")),
+        Some(p) => Some(super::users::hash_chosen_password(p).await?),
     };
     let created = match state
         .store
@@ -450,8 +238,8 @@ pub(super) async fn create_user<S: Store>(
 
 /// Failed logins of one account in [`LOGIN_WINDOW_MINUTES`] before the
 /// desk stops checking its password until the window ends.
-const LOGIN_FAILURES_PER_WINDOW: u32 = 10;
-const LOGIN_WINDOW_MINUTES: i64 = 15;
+pub(super) const LOGIN_FAILURES_PER_WINDOW: u32 = 10;
+pub(super) const LOGIN_WINDOW_MINUTES: i64 = 15;
 
 /// `POST /api/v1/auth/login` body.
 #[derive(serde::Deserialize, schemars::JsonSchema)]

@@ -312,7 +312,7 @@ async fn newest_policy<S: Store>(
     let Some((version, checks)) = state.store.current_policy().await? else {
         return Ok(None);
     };
-    let p = Arc::new(super::admin::policy_from_row(version, &checks)?);
+    let p = Arc::new(super::policy::policy_from_row(version, &checks)?);
     state.policy.put(Arc::clone(&p));
     Ok(Some(p))
 }

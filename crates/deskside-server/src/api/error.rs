@@ -10,6 +10,7 @@ pub struct ApiError {
     code: ErrorCode,
     message: String,
     retry_after: Option<u64>,
+    fields: Vec<FieldError>,
 }
 
 impl ApiError {
@@ -20,7 +21,14 @@ impl ApiError {
             code,
             message: message.into(),
             retry_after: None,
+            fields: Vec::new(),
         }
+    }
+
+    /// The same error, saying which parts of the body are at fault.
+    pub fn with_fields(mut self, fields: Vec<FieldError>) -> Self {
+        self.fields = fields;
+        self
     }
 
     /// 429, with the seconds to wait in `Retry-After`.
@@ -43,6 +51,7 @@ impl IntoResponse for ApiError {
             error: ErrorDetail {
                 code: self.code,
                 message: self.message,
+                fields: self.fields,
             },
         };
         let mut resp = (self.status, Json(body)).into_response();

@@ -17,11 +17,13 @@ mod error;
 mod events;
 mod extract;
 mod fleet;
+mod policy;
 mod routes;
 mod serve;
 mod static_files;
 mod ticket_views;
 mod tickets;
+mod users;
 mod views;
 
 pub use auth::{AdminAuth, DeviceAuth, UserAuth};
@@ -54,7 +56,7 @@ use axum::{Json, Router};
 use chrono::Utc;
 use deskside_protocol::{
     CheckinRequest, CheckinResponse, EnrollRequest, EnrollResponse, ErrorBody, ErrorCode,
-    ErrorDetail, Inventory, InventoryAck, Policy, diff_inventories, inventory_hash,
+    ErrorDetail, FieldError, Inventory, InventoryAck, Policy, diff_inventories, inventory_hash,
 };
 use serde::de::DeserializeOwned;
 use tower_http::decompression::RequestDecompressionLayer;
@@ -143,6 +145,8 @@ pub struct Limits {
     pub event_stream_lifetime: Duration,
     /// A device that has not checked in for longer is shown as offline.
     pub offline_after: Duration,
+    /// Logins per minute and client address (bursts of twice that).
+    pub login_per_minute: u32,
 }
 
 impl Default for Limits {
@@ -154,6 +158,7 @@ impl Default for Limits {
             checkin_interval: Duration::from_secs(60),
             event_stream_lifetime: Duration::from_secs(300),
             offline_after: Duration::from_secs(600),
+            login_per_minute: 5,
         }
     }
 }

@@ -312,7 +312,7 @@ pub(super) fn routes<S: Store>() -> DocRouter<AppState<S>> {
         )
         .route(
             "/api/v1/policy",
-            get(admin::get_policy::<S>).put(admin::put_policy::<S>),
+            get(policy::get_policy::<S>).put(policy::put_policy::<S>),
             [
                 Op::get("The health-check policy")
                     .auth(Auth::User)
@@ -322,16 +322,53 @@ pub(super) fn routes<S: Store>() -> DocRouter<AppState<S>> {
                 Op::put("Publish a new policy version")
                     .auth(Auth::Admin)
                     .json::<Policy>()
-                    .reply::<Policy>(200, "Published"),
+                    .optional_header(
+                        "If-Match",
+                        "Publish only while this version is current (\"0\": none yet); otherwise 409 version_conflict",
+                        serde_json::json!({"type": "string"}),
+                    )
+                    .reply::<Policy>(200, "Published")
+                    .errors(&[400, 409]),
             ],
         )
         .route(
+            "/api/v1/policy/check",
+            post(policy::check_policy::<S>),
+            [Op::post("Check an edited policy (TOML or JSON) without publishing it")
+                .auth(Auth::Admin)
+                .json::<policy::PolicySource>()
+                .reply::<policy::PolicyCheck>(200, "Its errors at their check and field, and its diff against the current version")],
+        )
+        .route(
+            "/api/v1/policy/text",
+            get(policy::policy_text::<S>),
+            [Op::get("A policy version as TOML, for the editor")
+                .auth(Auth::User)
+                .query::<policy::PolicyTextQuery>()
+                .reply::<policy::PolicyText>(200, "The text")
+                .errors(&[404])],
+        )
+        .route(
+            "/api/v1/policy/rollback",
+            post(policy::rollback_policy::<S>),
+            [Op::post("Publish an earlier version's checks again, as a new version")
+                .auth(Auth::Admin)
+                .json::<policy::PolicyRollback>()
+                .optional_header(
+                    "If-Match",
+                    "Only while this version is current; otherwise 409 version_conflict",
+                    serde_json::json!({"type": "string"}),
+                )
+                .reply::<Policy>(200, "Published")
+                .errors(&[404, 409])],
+        )
+        .route(
             "/api/v1/policy/history",
-            get(admin::policy_history::<S>),
+            get(policy::policy_history::<S>),
             [Op::get("Every published policy version: who, when, and what changed")
                 .auth(Auth::User)
-                .query::<admin::PolicyHistoryQuery>()
-                .reply::<admin::PolicyHistory>(200, "One page, newest first")],
+                .query::<policy::PolicyHistoryQuery>()
+                .reply::<policy::PolicyHistory>(200, "One page, newest first")],
         )
         .route(
             "/api/v1/enroll-secrets",
@@ -384,11 +421,43 @@ pub(super) fn routes<S: Store>() -> DocRouter<AppState<S>> {
         )
         .route(
             "/api/v1/tokens",
-            get(access::list_tokens::<S>),
-            [Op::get("Your API tokens (all=true: everyone's, administrators only)")
+            get(access::list_tokens::<S>).post(access::create_token::<S>),
+            [
+                Op::get("Your API tokens (all=true: everyone's, administrators only)")
+                    .auth(Auth::User)
+                    .query::<access::TokenQuery>()
+                    .reply::<access::TokenList>(200, "Newest first"),
+                Op::post("Create an API token of your own (shown once)")
+                    .auth(Auth::User)
+                    .json::<access::NewToken>()
+                    .reply::<access::CreatedToken>(201, "Created"),
+            ],
+        )
+        .route(
+            "/api/v1/users/{id}",
+            axum::routing::patch(users::set_role::<S>),
+            [Op::patch("Change a user's role (not your own)")
+                .auth(Auth::Admin)
+                .json::<users::UserPatch>()
+                .empty(204, "Changed")
+                .errors(&[404, 409])],
+        )
+        .route(
+            "/api/v1/users/{id}/password",
+            post(users::reset_password::<S>),
+            [Op::post("Give a user a new random password (shown once); their sessions end")
+                .auth(Auth::Admin)
+                .reply::<users::NewPassword>(200, "The new password")
+                .errors(&[404])],
+        )
+        .route(
+            "/api/v1/auth/password",
+            post(users::change_own_password::<S>),
+            [Op::post("Change your own password; every session of yours ends")
                 .auth(Auth::User)
-                .query::<access::TokenQuery>()
-                .reply::<access::TokenList>(200, "Newest first")],
+                .json::<users::PasswordChange>()
+                .empty(204, "Changed; log in again")
+                .errors(&[401, 429])],
         )
         .route(
             "/api/v1/tokens/{id}",

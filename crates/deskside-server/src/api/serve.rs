@@ -59,7 +59,10 @@ pub fn router_with<S: Store>(
             checkin_secs: limits.checkin_interval.as_secs().max(1),
             blobs: blobs.into(),
             metrics,
-            login_limit: Arc::new(RateLimiter::new(5, 10)),
+            login_limit: Arc::new(RateLimiter::new(
+                limits.login_per_minute,
+                limits.login_per_minute.saturating_mul(2),
+            )),
             openapi: Arc::new(doc),
             policy: Arc::new(PolicyCache::default()),
             trusted_proxies: Arc::new(trusted_proxies),

@@ -11,6 +11,7 @@ pub mod postgres;
 pub mod queue;
 mod rows;
 mod shared;
+mod software_catalogue;
 pub mod sqlite;
 
 use std::future::Future;
@@ -280,6 +281,7 @@ pub trait Store: Clone + Send + Sync + 'static {
         &self,
         user_id: i64,
         token_hash: &str,
+        label: Option<&str>,
     ) -> impl Future<Output = StoreResult<i64>> + Send;
     /// The user an unrevoked API token belongs to.
     fn user_by_api_token(
@@ -309,6 +311,21 @@ pub trait Store: Clone + Send + Sync + 'static {
     /// Deactivates a user: their sessions end and tokens are revoked, in
     /// one transaction; false when there is no such active user.
     fn deactivate_user(&self, user_id: i64) -> impl Future<Output = StoreResult<bool>> + Send;
+    /// Changes an active user's role; false when there is no such active
+    /// user.
+    fn set_user_role(
+        &self,
+        user_id: i64,
+        role: Role,
+    ) -> impl Future<Output = StoreResult<bool>> + Send;
+    /// Sets an active user's password hash and ends their browser
+    /// sessions, in one transaction; false when there is no such active
+    /// user.
+    fn set_user_password(
+        &self,
+        user_id: i64,
+        password_hash: &str,
+    ) -> impl Future<Output = StoreResult<bool>> + Send;
     /// Revokes a device: its token stops working at once on every node;
     /// false when there is no such unrevoked device.
     fn revoke_device(&self, device_id: i64) -> impl Future<Output = StoreResult<bool>> + Send;
@@ -417,12 +434,15 @@ pub trait Store: Clone + Send + Sync + 'static {
     /// The current policy: (version, JSON list of checks).
     fn current_policy(&self) -> impl Future<Output = StoreResult<Option<(i64, String)>>> + Send;
     /// Stores a new policy version (the previous + 1) and returns it.
-    /// Concurrent writers on several nodes get distinct versions.
+    /// Concurrent writers on several nodes get distinct versions. With
+    /// `expected`, only while the current version is that one (0: none
+    /// yet); `None` when it is not.
     fn put_policy(
         &self,
         checks: &str,
         by_user: i64,
-    ) -> impl Future<Output = StoreResult<i64>> + Send;
+        expected: Option<i64>,
+    ) -> impl Future<Output = StoreResult<Option<i64>>> + Send;
     /// Policy versions older than `before` (all when `None`), newest
     /// first, at most `limit`, with who published each.
     fn policy_versions(
@@ -771,6 +791,8 @@ pub struct ApiTokenInfo {
     pub user_id: i64,
     /// Its user's e-mail.
     pub email: String,
+    /// What it is for.
+    pub label: Option<String>,
     /// When it was created.
     pub created_at: DateTime<Utc>,
     /// When it was revoked.

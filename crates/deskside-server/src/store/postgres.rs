@@ -11,6 +11,7 @@ use super::rows::{
     DEVICE_COLUMNS, SECRET_COLUMNS, TICKET_COLUMNS, WORK_COLUMNS, attachment_row, device_summary,
     secret, ticket_row, ticket_work, user,
 };
+use super::software_catalogue::SoftwareDelta;
 use super::{
     ApiTokenInfo, AttachmentRow, AuditEntry, AuditLogEntry, AuditRecord, Checkin, CommentRow,
     Device, DeviceFilter, DeviceSummary, EnrollSecret, Enrolled, EventRow, InventoryFacts,
@@ -91,6 +92,27 @@ impl Store for PgStore {
         .bind(user_id)
         .execute(&mut *tx)
         .await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    async fn set_user_password(&self, user_id: i64, password_hash: &str) -> StoreResult<bool> {
+        let mut tx = self.pool.begin().await?;
+        let done = sqlx::query(
+            "UPDATE users SET password_hash = $1 WHERE id = $2 AND deactivated_at IS NULL",
+        )
+        .bind(password_hash)
+        .bind(user_id)
+        .execute(&mut *tx)
+        .await?;
+        if done.rows_affected() == 0 {
+            return Ok(false);
+        }
+        // Whoever knew the old password may hold a session: it ends.
+        sqlx::query("DELETE FROM sessions WHERE user_id = $1")
+            .bind(user_id)
+            .execute(&mut *tx)
+            .await?;
         tx.commit().await?;
         Ok(true)
     }
@@ -185,8 +207,10 @@ impl Store for PgStore {
         at: DateTime<Utc>,
     ) -> StoreResult<()> {
         let mut tx = self.pool.begin().await?;
+        // The device's row lock: two uploads of one device apply one after
+        // the other, so the software counts see each change once.
         let previous_hash: Option<String> =
-            sqlx::query_scalar("SELECT inventory_hash FROM devices WHERE id = $1")
+            sqlx::query_scalar("SELECT inventory_hash FROM devices WHERE id = $1 FOR UPDATE")
                 .bind(device_id)
                 .fetch_optional(&mut *tx)
                 .await?
@@ -215,24 +239,15 @@ impl Store for PgStore {
         // Unchanged software is most uploads' case: replace the rows only
         // when the inventory changed.
         if change.is_some() || previous_hash.as_deref() != Some(inventory_hash) {
-            sqlx::query("DELETE FROM device_software WHERE device_id = $1")
-                .bind(device_id)
-                .execute(&mut *tx)
-                .await?;
-            let (names, versions): (Vec<&str>, Vec<&str>) = facts
-                .software
-                .iter()
-                .map(|(n, v)| (n.as_str(), v.as_str()))
-                .unzip();
-            sqlx::query(
-                "INSERT INTO device_software (device_id, name, version) \
-                 SELECT $1, n, v FROM UNNEST($2::text[], $3::text[]) AS t(n, v) ON CONFLICT DO NOTHING",
-            )
-            .bind(device_id)
-            .bind(&names)
-            .bind(&versions)
-            .execute(&mut *tx)
-            .await?;
+            let stored: Vec<(String, String)> =
+                sqlx::query_as("SELECT name, version FROM device_software WHERE device_id = $1")
+                    .bind(device_id)
+                    .fetch_all(&mut *tx)
+                    .await?;
+            let delta = SoftwareDelta::between(&stored, &facts.software);
+            if !delta.is_empty() {
+                write_software_delta(&mut tx, device_id, &delta).await?;
+            }
         }
         sqlx::query(
             "UPDATE devices SET last_seen = $1, inventory_hash = $2, os_name = $3, \
@@ -470,8 +485,9 @@ impl Store for PgStore {
              AND ($2::text IS NULL OR health = $2 OR ($2 = 'unknown' AND health IS NULL)) \
              AND ($3::text IS NULL OR users ILIKE $3 ESCAPE '\\') \
              AND ($4::text IS NULL OR os_name ILIKE $4 ESCAPE '\\' OR os_version ILIKE $4 ESCAPE '\\') \
-             AND ($5::text IS NULL OR EXISTS (SELECT 1 FROM device_software s WHERE s.device_id = d.id \
-                  AND s.name ILIKE $5 ESCAPE '\\' AND ($6::text IS NULL OR s.version = $6) \
+             AND ($5::text IS NULL OR d.id IN (SELECT s.device_id FROM device_software s \
+                  WHERE s.name IN (SELECT name FROM software_names WHERE name ILIKE $5 ESCAPE '\\') \
+                  AND ($6::text IS NULL OR s.version = $6) \
                   AND ($11::text[] IS NULL OR s.version = ANY($11)))) \
              AND ($12::text IS NULL OR EXISTS (SELECT 1 FROM check_results c WHERE c.device_id = d.id \
                   AND c.check_id = $12 AND c.state IN ('warning', 'critical'))) \
@@ -502,7 +518,7 @@ impl Store for PgStore {
 
     async fn software_versions(&self, name: &str, exact: bool) -> StoreResult<Vec<String>> {
         Ok(sqlx::query_scalar(
-            "SELECT DISTINCT version FROM device_software WHERE name ILIKE $1 ESCAPE '\\'",
+            "SELECT DISTINCT version FROM software_catalogue WHERE name ILIKE $1 ESCAPE '\\'",
         )
         .bind(if exact {
             super::like_literal(name)
@@ -520,11 +536,11 @@ impl Store for PgStore {
         limit: u32,
     ) -> StoreResult<Vec<SoftwareEntry>> {
         let rows = sqlx::query(
-            "WITH names AS (SELECT name, COUNT(DISTINCT device_id) AS total FROM device_software \
+            "WITH names AS (SELECT name, devices FROM software_names \
              WHERE ($1::text IS NULL OR name ILIKE $1 ESCAPE '\\') AND ($2::text IS NULL OR name > $2) \
-             GROUP BY name ORDER BY name LIMIT $3) \
-             SELECT s.name, s.version, COUNT(*) AS devices, names.total FROM device_software s \
-             JOIN names ON names.name = s.name GROUP BY s.name, s.version, names.total ORDER BY s.name, s.version",
+             ORDER BY name LIMIT $3) \
+             SELECT c.name, c.version, c.devices, names.devices AS total FROM software_catalogue c \
+             JOIN names ON names.name = c.name ORDER BY c.name, c.version",
         )
         .bind(like_pattern(search))
         .bind(after_name)
@@ -772,4 +788,69 @@ impl Store for PgStore {
         .await?;
         rows.iter().map(ticket_row).collect()
     }
+}
+
+/// Applies one device's software change: its rows, then the catalogue's
+/// counts in sorted order (see [`SoftwareDelta::version_counts`]), then
+/// the counts that reached zero.
+async fn write_software_delta(
+    tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
+    device_id: i64,
+    delta: &SoftwareDelta,
+) -> StoreResult<()> {
+    let split =
+        |rows: &[(String, String)]| -> (Vec<String>, Vec<String>) { rows.iter().cloned().unzip() };
+    let (names, versions) = split(&delta.removed);
+    sqlx::query(
+        "DELETE FROM device_software WHERE device_id = $1 \
+         AND (name, version) IN (SELECT n, v FROM UNNEST($2::text[], $3::text[]) AS t(n, v))",
+    )
+    .bind(device_id)
+    .bind(&names)
+    .bind(&versions)
+    .execute(&mut **tx)
+    .await?;
+    let (names, versions) = split(&delta.added);
+    sqlx::query(
+        "INSERT INTO device_software (device_id, name, version) \
+         SELECT $1, n, v FROM UNNEST($2::text[], $3::text[]) AS t(n, v) ON CONFLICT DO NOTHING",
+    )
+    .bind(device_id)
+    .bind(&names)
+    .bind(&versions)
+    .execute(&mut **tx)
+    .await?;
+    let counts = delta.version_counts();
+    let names: Vec<&str> = counts.iter().map(|c| c.0).collect();
+    let versions: Vec<&str> = counts.iter().map(|c| c.1).collect();
+    let changes: Vec<i64> = counts.iter().map(|c| c.2).collect();
+    sqlx::query(
+        "INSERT INTO software_catalogue (name, version, devices) \
+         SELECT n, v, d FROM UNNEST($1::text[], $2::text[], $3::bigint[]) AS t(n, v, d) ORDER BY n, v \
+         ON CONFLICT (name, version) DO UPDATE SET devices = software_catalogue.devices + excluded.devices",
+    )
+    .bind(&names)
+    .bind(&versions)
+    .bind(&changes)
+    .execute(&mut **tx)
+    .await?;
+    let counts = delta.name_counts();
+    let names: Vec<&str> = counts.iter().map(|c| c.0).collect();
+    let changes: Vec<i64> = counts.iter().map(|c| c.1).collect();
+    sqlx::query(
+        "INSERT INTO software_names (name, devices) \
+         SELECT n, d FROM UNNEST($1::text[], $2::bigint[]) AS t(n, d) ORDER BY n \
+         ON CONFLICT (name) DO UPDATE SET devices = software_names.devices + excluded.devices",
+    )
+    .bind(&names)
+    .bind(&changes)
+    .execute(&mut **tx)
+    .await?;
+    sqlx::query("DELETE FROM software_catalogue WHERE devices <= 0")
+        .execute(&mut **tx)
+        .await?;
+    sqlx::query("DELETE FROM software_names WHERE devices <= 0")
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
 }

@@ -37,11 +37,17 @@ macro_rules! shared_methods {
                 user(&row)
             }
 
-            async fn create_api_token(&self, user_id: i64, token_hash: &str) -> StoreResult<i64> {
-                let row = sqlx::query("INSERT INTO api_tokens (user_id, token_hash, created_at) VALUES ($1, $2, $3) RETURNING id")
+            async fn create_api_token(
+                &self,
+                user_id: i64,
+                token_hash: &str,
+                label: Option<&str>,
+            ) -> StoreResult<i64> {
+                let row = sqlx::query("INSERT INTO api_tokens (user_id, token_hash, created_at, label) VALUES ($1, $2, $3, $4) RETURNING id")
                     .bind(user_id)
                     .bind(token_hash)
                     .bind(Utc::now())
+                    .bind(label)
                     .fetch_one(&self.pool)
                     .await?;
                 Ok(row.try_get("id")?)
@@ -170,18 +176,26 @@ macro_rules! shared_methods {
                 .transpose()
             }
 
-            async fn put_policy(&self, checks: &str, by_user: i64) -> StoreResult<i64> {
+            async fn put_policy(
+                &self,
+                checks: &str,
+                by_user: i64,
+                expected: Option<i64>,
+            ) -> StoreResult<Option<i64>> {
                 // Another node may take the same next version at the same moment;
-                // the primary key refuses one of them, which then tries again.
+                // the primary key refuses one of them, which then tries again
+                // (and, when it expected a version, finds it stale).
                 for _ in 0..5 {
                     let result = sqlx::query_scalar(
                         "INSERT INTO policies (version, body, created_at, created_by) \
-                         SELECT COALESCE(MAX(version), 0) + 1, $1, $2, $3 FROM policies RETURNING version",
+                         SELECT COALESCE(MAX(version), 0) + 1, $1, $2, $3 FROM policies \
+                         HAVING $4 < 0 OR COALESCE(MAX(version), 0) = $4 RETURNING version",
                     )
                     .bind(checks)
                     .bind(Utc::now())
                     .bind(by_user)
-                    .fetch_one(&self.pool)
+                    .bind(expected.unwrap_or(-1))
+                    .fetch_optional(&self.pool)
                     .await;
                     match result {
                         Ok(v) => return Ok(v),
@@ -673,7 +687,7 @@ macro_rules! shared_methods {
 
             async fn list_api_tokens(&self, user_id: Option<i64>) -> StoreResult<Vec<ApiTokenInfo>> {
                 let rows = sqlx::query(
-                    "SELECT t.id, t.user_id, u.email, t.created_at, t.revoked_at FROM api_tokens t \
+                    "SELECT t.id, t.user_id, u.email, t.label, t.created_at, t.revoked_at FROM api_tokens t \
                      JOIN users u ON u.id = t.user_id WHERE $1 IS NULL OR t.user_id = $1 ORDER BY t.id DESC",
                 )
                 .bind(user_id)
@@ -682,6 +696,17 @@ macro_rules! shared_methods {
                 rows.iter()
                     .map(|r| Ok(ApiTokenInfo::from_row(r)?))
                     .collect()
+            }
+
+            async fn set_user_role(&self, user_id: i64, role: Role) -> StoreResult<bool> {
+                let done = sqlx::query(
+                    "UPDATE users SET role = $1 WHERE id = $2 AND deactivated_at IS NULL",
+                )
+                .bind(role.as_str())
+                .bind(user_id)
+                .execute(&self.pool)
+                .await?;
+                Ok(done.rows_affected() == 1)
             }
 
             async fn revoke_api_token(&self, id: i64, owner: Option<i64>) -> StoreResult<bool> {

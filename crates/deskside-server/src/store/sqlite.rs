@@ -11,6 +11,7 @@ use super::rows::{
     DEVICE_COLUMNS, SECRET_COLUMNS, TICKET_COLUMNS, WORK_COLUMNS, attachment_row, device_summary,
     secret, ticket_row, ticket_work, user,
 };
+use super::software_catalogue::SoftwareDelta;
 use super::{
     ApiTokenInfo, AttachmentRow, AuditEntry, AuditLogEntry, AuditRecord, Checkin, CommentRow,
     Device, DeviceFilter, DeviceSummary, EnrollSecret, Enrolled, EventRow, InventoryFacts,
@@ -111,6 +112,27 @@ impl Store for SqliteStore {
         .bind(user_id)
         .execute(&mut *tx)
         .await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    async fn set_user_password(&self, user_id: i64, password_hash: &str) -> StoreResult<bool> {
+        let mut tx = self.write().await?;
+        let done = sqlx::query(
+            "UPDATE users SET password_hash = ?1 WHERE id = ?2 AND deactivated_at IS NULL",
+        )
+        .bind(password_hash)
+        .bind(user_id)
+        .execute(&mut *tx)
+        .await?;
+        if done.rows_affected() == 0 {
+            return Ok(false);
+        }
+        // Whoever knew the old password may hold a session: it ends.
+        sqlx::query("DELETE FROM sessions WHERE user_id = ?1")
+            .bind(user_id)
+            .execute(&mut *tx)
+            .await?;
         tx.commit().await?;
         Ok(true)
     }
@@ -235,23 +257,14 @@ impl Store for SqliteStore {
         // Unchanged software is most uploads' case: replace the rows only
         // when the inventory changed.
         if change.is_some() || previous_hash.as_deref() != Some(inventory_hash) {
-            sqlx::query("DELETE FROM device_software WHERE device_id = ?1")
-                .bind(device_id)
-                .execute(&mut *tx)
-                .await?;
-            // Many rows per statement: one statement per package made an
-            // inventory of 800 packages cost 800 round trips through the
-            // driver.
-            for chunk in facts.software.chunks(300) {
-                let rows = vec!["(?, ?, ?)"; chunk.len()].join(", ");
-                let sql = format!(
-                    "INSERT OR IGNORE INTO device_software (device_id, name, version) VALUES {rows}"
-                );
-                let mut q = sqlx::query(&sql);
-                for (name, version) in chunk {
-                    q = q.bind(device_id).bind(name).bind(version);
-                }
-                q.execute(&mut *tx).await?;
+            let stored: Vec<(String, String)> =
+                sqlx::query_as("SELECT name, version FROM device_software WHERE device_id = ?1")
+                    .bind(device_id)
+                    .fetch_all(&mut *tx)
+                    .await?;
+            let delta = SoftwareDelta::between(&stored, &facts.software);
+            if !delta.is_empty() {
+                write_software_delta(&mut tx, device_id, &delta).await?;
             }
         }
         sqlx::query(
@@ -490,8 +503,9 @@ impl Store for SqliteStore {
              AND (?2 IS NULL OR health = ?2 OR (?2 = 'unknown' AND health IS NULL)) \
              AND (?3 IS NULL OR users LIKE ?3 ESCAPE '\\') \
              AND (?4 IS NULL OR os_name LIKE ?4 ESCAPE '\\' OR os_version LIKE ?4 ESCAPE '\\') \
-             AND (?5 IS NULL OR EXISTS (SELECT 1 FROM device_software s WHERE s.device_id = d.id \
-                  AND s.name LIKE ?5 ESCAPE '\\' AND (?6 IS NULL OR s.version = ?6) \
+             AND (?5 IS NULL OR d.id IN (SELECT s.device_id FROM device_software s \
+                  WHERE s.name IN (SELECT name FROM software_names WHERE name LIKE ?5 ESCAPE '\\') \
+                  AND (?6 IS NULL OR s.version = ?6) \
                   AND (?11 IS NULL OR s.version IN (SELECT value FROM json_each(?11))))) \
              AND (?12 IS NULL OR EXISTS (SELECT 1 FROM check_results c WHERE c.device_id = d.id \
                   AND c.check_id = ?12 AND c.state IN ('warning', 'critical'))) \
@@ -526,7 +540,7 @@ impl Store for SqliteStore {
 
     async fn software_versions(&self, name: &str, exact: bool) -> StoreResult<Vec<String>> {
         Ok(sqlx::query_scalar(
-            "SELECT DISTINCT version FROM device_software WHERE name LIKE ?1 ESCAPE '\\'",
+            "SELECT DISTINCT version FROM software_catalogue WHERE name LIKE ?1 ESCAPE '\\'",
         )
         .bind(if exact {
             super::like_literal(name)
@@ -544,11 +558,11 @@ impl Store for SqliteStore {
         limit: u32,
     ) -> StoreResult<Vec<SoftwareEntry>> {
         let rows = sqlx::query(
-            "WITH names AS (SELECT name, COUNT(DISTINCT device_id) AS total FROM device_software \
+            "WITH names AS (SELECT name, devices FROM software_names \
              WHERE (?1 IS NULL OR name LIKE ?1 ESCAPE '\\') AND (?2 IS NULL OR name > ?2) \
-             GROUP BY name ORDER BY name LIMIT ?3) \
-             SELECT s.name, s.version, COUNT(*) AS devices, names.total FROM device_software s \
-             JOIN names ON names.name = s.name GROUP BY s.name, s.version, names.total ORDER BY s.name, s.version",
+             ORDER BY name LIMIT ?3) \
+             SELECT c.name, c.version, c.devices, names.devices AS total FROM software_catalogue c \
+             JOIN names ON names.name = c.name ORDER BY c.name, c.version",
         )
         .bind(like_pattern(search))
         .bind(after_name)
@@ -778,4 +792,68 @@ impl Store for SqliteStore {
         .await?;
         rows.iter().map(ticket_row).collect()
     }
+}
+
+/// Applies one device's software change: its rows and the catalogue's
+/// counts, in the write transaction (SQLite has one writer at a time).
+/// Many rows per statement: one statement per package made an inventory
+/// of 800 packages cost 800 round trips through the driver.
+async fn write_software_delta(
+    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+    device_id: i64,
+    delta: &SoftwareDelta,
+) -> StoreResult<()> {
+    for chunk in delta.removed.chunks(300) {
+        let rows = vec!["(?, ?)"; chunk.len()].join(", ");
+        let sql = format!(
+            "DELETE FROM device_software WHERE device_id = ? AND (name, version) IN (VALUES {rows})"
+        );
+        let mut q = sqlx::query(&sql).bind(device_id);
+        for (name, version) in chunk {
+            q = q.bind(name).bind(version);
+        }
+        q.execute(&mut **tx).await?;
+    }
+    for chunk in delta.added.chunks(300) {
+        let rows = vec!["(?, ?, ?)"; chunk.len()].join(", ");
+        let sql = format!(
+            "INSERT OR IGNORE INTO device_software (device_id, name, version) VALUES {rows}"
+        );
+        let mut q = sqlx::query(&sql);
+        for (name, version) in chunk {
+            q = q.bind(device_id).bind(name).bind(version);
+        }
+        q.execute(&mut **tx).await?;
+    }
+    for chunk in delta.version_counts().chunks(300) {
+        let rows = vec!["(?, ?, ?)"; chunk.len()].join(", ");
+        let sql = format!(
+            "INSERT INTO software_catalogue (name, version, devices) VALUES {rows} \
+             ON CONFLICT (name, version) DO UPDATE SET devices = devices + excluded.devices"
+        );
+        let mut q = sqlx::query(&sql);
+        for (name, version, change) in chunk {
+            q = q.bind(*name).bind(*version).bind(*change);
+        }
+        q.execute(&mut **tx).await?;
+    }
+    for chunk in delta.name_counts().chunks(300) {
+        let rows = vec!["(?, ?)"; chunk.len()].join(", ");
+        let sql = format!(
+            "INSERT INTO software_names (name, devices) VALUES {rows} \
+             ON CONFLICT (name) DO UPDATE SET devices = devices + excluded.devices"
+        );
+        let mut q = sqlx::query(&sql);
+        for (name, change) in chunk {
+            q = q.bind(*name).bind(*change);
+        }
+        q.execute(&mut **tx).await?;
+    }
+    sqlx::query("DELETE FROM software_catalogue WHERE devices <= 0")
+        .execute(&mut **tx)
+        .await?;
+    sqlx::query("DELETE FROM software_names WHERE devices <= 0")
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
 }

@@ -164,6 +164,7 @@ async fn serve<S: Store>(store: S, cfg: &ServerConfig) -> Result<()> {
         max_body_bytes: cfg.max_body_bytes,
         request_timeout: cfg.request_timeout,
         offline_after: cfg.offline_after,
+        login_per_minute: cfg.login_per_minute,
         ..Limits::default()
     };
     let listener = tokio::net::TcpListener::bind(cfg.listen)
@@ -409,7 +410,9 @@ async fn admin<S: Store>(store: S, command: Command, cfg: &ServerConfig) -> Resu
                 .await?
                 .with_context(|| format!("no user {email}"))?;
             let token = new_token("dsk_api");
-            store.create_api_token(user.id, &hash_token(&token)).await?;
+            store
+                .create_api_token(user.id, &hash_token(&token), None)
+                .await?;
             println!("{token}");
             eprintln!(
                 "API token for {}: shown once; the desk keeps only its hash.",
