@@ -237,7 +237,7 @@ test('API tokens: created and shown once, working, revoked', async ({ page }) =>
   const log = page.getByTestId('audit-log');
   await expect(log.locator('tr[data-action="token.revoke"]').first()).toContainText('Revoked an API token');
   await expect(log.locator('tr[data-action="token.create"]').first()).toContainText('nightly export');
-  await expect(log.locator('tr[data-action="user.role"]').first()).toContainText('admin');
+  await expect(log.locator('tr[data-action="user.role"]').first()).toContainText('Administrator');
   await expect(log.locator('tr[data-action="policy.rollback"]').first()).toContainText('Rolled the policy back');
   await expect(log).not.toContainText(token);
 });

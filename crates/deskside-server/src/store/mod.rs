@@ -228,6 +228,15 @@ pub(crate) fn like_pattern(text: Option<&str>) -> Option<String> {
     text.map(|s| format!("%{}%", like_literal(s)))
 }
 
+/// The LIKE pattern of a package search: exactly `text`, or containing it.
+pub(crate) fn name_pattern(text: &str, exact: bool) -> String {
+    if exact {
+        like_literal(text)
+    } else {
+        format!("%{}%", like_literal(text))
+    }
+}
+
 /// `text` as a LIKE pattern that matches exactly it (ignoring case where
 /// the backend's LIKE does).
 pub(crate) fn like_literal(text: &str) -> String {
@@ -553,6 +562,13 @@ pub trait Store: Clone + Send + Sync + 'static {
         &self,
         q: &FleetQuery,
     ) -> impl Future<Output = StoreResult<FleetOverview>> + Send;
+    /// The names of installed packages that contain `text` (are `text`
+    /// when `exact`), ignoring case, from the catalogue.
+    fn software_names(
+        &self,
+        text: &str,
+        exact: bool,
+    ) -> impl Future<Output = StoreResult<Vec<String>>> + Send;
     /// The versions installed anywhere of the packages whose name
     /// contains `name` (is `name` when `exact`), ignoring case.
     fn software_versions(

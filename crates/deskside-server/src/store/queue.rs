@@ -101,7 +101,8 @@ impl Dialect {
         }
     }
 
-    fn like(self) -> &'static str {
+    /// The case-insensitive LIKE.
+    pub(crate) fn like(self) -> &'static str {
         match self {
             Self::Sqlite => "LIKE",
             Self::Postgres => "ILIKE",

@@ -37,6 +37,28 @@ macro_rules! shared_methods {
                 user(&row)
             }
 
+            async fn software_names(&self, text: &str, exact: bool) -> StoreResult<Vec<String>> {
+                let sql = format!(
+                    "SELECT name FROM software_names WHERE name {} $1 ESCAPE '\\'",
+                    Self::DIALECT.like()
+                );
+                Ok(sqlx::query_scalar(&sql)
+                    .bind(super::name_pattern(text, exact))
+                    .fetch_all(&self.pool)
+                    .await?)
+            }
+
+            async fn software_versions(&self, name: &str, exact: bool) -> StoreResult<Vec<String>> {
+                let sql = format!(
+                    "SELECT DISTINCT version FROM software_catalogue WHERE name {} $1 ESCAPE '\\'",
+                    Self::DIALECT.like()
+                );
+                Ok(sqlx::query_scalar(&sql)
+                    .bind(super::name_pattern(name, exact))
+                    .fetch_all(&self.pool)
+                    .await?)
+            }
+
             async fn create_api_token(
                 &self,
                 user_id: i64,

@@ -7,6 +7,22 @@
 
 use std::collections::BTreeSet;
 
+use super::{DeviceFilter, Store, StoreResult};
+
+/// The package names a device search's software filter stands for: `None`
+/// without the filter, empty when no installed package matches. Both
+/// backends search devices by these names, on the index
+/// `device_software (name, version, device_id)`.
+pub(crate) async fn filter_names<S: Store>(
+    s: &S,
+    f: &DeviceFilter,
+) -> StoreResult<Option<Vec<String>>> {
+    match f.software.as_deref() {
+        None => Ok(None),
+        Some(text) => Ok(Some(s.software_names(text, f.software_exact).await?)),
+    }
+}
+
 /// What a new inventory changes in one device's software.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub(crate) struct SoftwareDelta {

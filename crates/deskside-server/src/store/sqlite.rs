@@ -497,6 +497,14 @@ impl Store for SqliteStore {
     }
 
     async fn list_devices(&self, f: &DeviceFilter) -> StoreResult<Vec<DeviceSummary>> {
+        // The package names first (a few thousand at most, from the
+        // catalogue), then their devices from the index on
+        // (name, version, device_id): a subquery on names let the planner
+        // scan every package row of the fleet.
+        let names = super::software_catalogue::filter_names(self, f).await?;
+        if names.as_ref().is_some_and(Vec::is_empty) {
+            return Ok(Vec::new());
+        }
         let rows = sqlx::query(&format!(
             "SELECT {DEVICE_COLUMNS} FROM devices d \
              WHERE (?1 IS NULL OR hostname LIKE ?1 ESCAPE '\\') \
@@ -504,7 +512,7 @@ impl Store for SqliteStore {
              AND (?3 IS NULL OR users LIKE ?3 ESCAPE '\\') \
              AND (?4 IS NULL OR os_name LIKE ?4 ESCAPE '\\' OR os_version LIKE ?4 ESCAPE '\\') \
              AND (?5 IS NULL OR d.id IN (SELECT s.device_id FROM device_software s \
-                  WHERE s.name IN (SELECT name FROM software_names WHERE name LIKE ?5 ESCAPE '\\') \
+                  WHERE s.name IN (SELECT value FROM json_each(?5)) \
                   AND (?6 IS NULL OR s.version = ?6) \
                   AND (?11 IS NULL OR s.version IN (SELECT value FROM json_each(?11))))) \
              AND (?12 IS NULL OR EXISTS (SELECT 1 FROM check_results c WHERE c.device_id = d.id \
@@ -517,11 +525,11 @@ impl Store for SqliteStore {
         .bind(f.health.as_deref())
         .bind(like_pattern(f.user.as_deref()))
         .bind(like_pattern(f.os.as_deref()))
-        .bind(if f.software_exact {
-            f.software.as_deref().map(super::like_literal)
-        } else {
-            like_pattern(f.software.as_deref())
-        })
+        .bind(
+            names
+                .as_ref()
+                .map(|n| serde_json::to_string(n).unwrap_or_default()),
+        )
         .bind(f.software_version.as_deref())
         .bind(f.seen_after)
         .bind(f.seen_before)
@@ -536,19 +544,6 @@ impl Store for SqliteStore {
         .fetch_all(&self.pool)
         .await?;
         rows.iter().map(device_summary).collect()
-    }
-
-    async fn software_versions(&self, name: &str, exact: bool) -> StoreResult<Vec<String>> {
-        Ok(sqlx::query_scalar(
-            "SELECT DISTINCT version FROM software_catalogue WHERE name LIKE ?1 ESCAPE '\\'",
-        )
-        .bind(if exact {
-            super::like_literal(name)
-        } else {
-            like_pattern(Some(name)).unwrap_or_default()
-        })
-        .fetch_all(&self.pool)
-        .await?)
     }
 
     async fn software(
