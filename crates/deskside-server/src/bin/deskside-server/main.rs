@@ -301,6 +301,7 @@ async fn admin<S: Store>(store: S, command: Command, cfg: &ServerConfig) -> Resu
             let user = store
                 .create_user(&email, role, password_hash.as_deref())
                 .await?;
+            audit(&store, "user.create", format!("user:{}", user.id)).await?;
             println!(
                 "created {} {} (id {})",
                 user.role.as_str(),
@@ -410,9 +411,10 @@ async fn admin<S: Store>(store: S, command: Command, cfg: &ServerConfig) -> Resu
                 .await?
                 .with_context(|| format!("no user {email}"))?;
             let token = new_token("dsk_api");
-            store
+            let id = store
                 .create_api_token(user.id, &hash_token(&token), None)
                 .await?;
+            audit(&store, "token.create", format!("token:{id}")).await?;
             println!("{token}");
             eprintln!(
                 "API token for {}: shown once; the desk keeps only its hash.",
@@ -429,6 +431,12 @@ async fn admin<S: Store>(store: S, command: Command, cfg: &ServerConfig) -> Resu
                 let s = store
                     .create_enroll_secret(label.as_deref(), &hash_token(&secret), expires_at)
                     .await?;
+                audit(
+                    &store,
+                    "enroll_secret.create",
+                    format!("enroll_secret:{}", s.id),
+                )
+                .await?;
                 println!("{secret}");
                 eprintln!(
                     "enroll secret {} created: shown once; the desk keeps only its hash.",
