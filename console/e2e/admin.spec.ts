@@ -127,13 +127,13 @@ test('rollback from the history publishes an earlier version again', async ({ pa
   await login(page, '/admin/policy');
   await expect(page.getByTestId('policy-version')).toContainText('Version 3 is in force');
   await page.getByTestId('policy-rollback-2').click();
-  await page.getByTestId('policy-rollback-confirm-2').click();
+  await page.getByTestId('policy-rollback-2-confirm').click();
   await expect(page.getByTestId('policy-notice')).toContainText('Rolled back: version 4 is in force');
   const v4 = (await (await api('/api/v1/policy/text')).json()) as { version: number; text: string };
   expect(v4.text).toContain('warn = "20%"');
   // And back to version 1, the built-in policy, for the other specs.
   await page.getByTestId('policy-rollback-1').click();
-  await page.getByTestId('policy-rollback-confirm-1').click();
+  await page.getByTestId('policy-rollback-1-confirm').click();
   await expect(page.getByTestId('policy-version')).toContainText('Version 5 is in force');
   const v5 = (await (await api('/api/v1/policy')).json()) as { checks: unknown[] };
   const v1 = (await (await api('/api/v1/policy/history?limit=10')).json()) as { versions: { version: number; checks: unknown[] }[] };
