@@ -124,9 +124,15 @@ mod tests {
         let port = l.local_addr().unwrap().port();
         let up = probe(&format!("http://127.0.0.1:{port}"), Duration::from_secs(2));
         assert!(up.reachable && up.connect_ms.is_some(), "{up:?}");
-        drop(l);
+        // A port held by a socket that does not listen: connecting is
+        // refused, and no test running beside this one can take the port
+        // meanwhile (a dropped listener's port could be, and then was,
+        // handed to another test's listener).
+        let closed = tokio::net::TcpSocket::new_v4().unwrap();
+        closed.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+        let port = closed.local_addr().unwrap().port();
         let down = probe(&format!("http://127.0.0.1:{port}"), Duration::from_secs(2));
-        assert!(!down.reachable);
+        assert!(!down.reachable, "{down:?}");
         assert!(down.error.unwrap().contains("cannot connect"));
         assert!(probe("nonsense", Duration::from_secs(1)).error.is_some());
     }
