@@ -210,6 +210,9 @@ pub enum ErrorCode {
     UnsupportedMediaType,
     /// The ticket changed since the version the change was made against; the answer holds the ticket as it is now.
     VersionConflict,
+    /// The thing is still used (a calendar by a policy) and cannot be
+    /// deleted.
+    InUse,
     /// A code this version does not know.
     #[serde(other)]
     Unknown,
@@ -252,6 +255,7 @@ impl ErrorCode {
             Self::StorageUnavailable => "storage_unavailable",
             Self::UnsupportedMediaType => "unsupported_media_type",
             Self::VersionConflict => "version_conflict",
+            Self::InUse => "in_use",
             Self::Unknown => "unknown",
         }
     }

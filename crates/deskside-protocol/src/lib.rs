@@ -23,6 +23,7 @@ pub mod glpi;
 pub mod inventory;
 pub mod metrics;
 pub mod schema;
+pub mod service;
 pub mod tickets;
 
 pub use api::{
@@ -39,6 +40,11 @@ pub use checks::{
 };
 pub use inventory::*;
 pub use metrics::*;
+pub use service::{
+    AutoAssign, Channel, PausingStatus, SlaCalendar, SlaCalendarInput, SlaClock, SlaClockView,
+    SlaConditions, SlaEscalation, SlaEventKind, SlaPauses, SlaPolicy, SlaPolicyInput, SlaState,
+    Team, TeamInput, TeamMember, TicketSla, TicketType, WeekHours,
+};
 pub use tickets::{
     AttachmentInfo, Comment, CommentAuthor, NewComment, NewTicket, Ticket, TicketCategory,
     TicketStatus, Urgency,

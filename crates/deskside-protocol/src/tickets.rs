@@ -66,6 +66,14 @@ pub struct NewTicket {
     /// Urgency.
     #[serde(default = "medium")]
     pub urgency: Urgency,
+    /// Something is broken (the default: older agents' tickets) or the
+    /// employee needs something.
+    #[serde(default)]
+    pub ticket_type: crate::TicketType,
+    /// Who asks: the logged-in user's name, when the agent's privacy
+    /// settings allow sending it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub requester: Option<String>,
 }
 
 fn other() -> TicketCategory {
@@ -108,6 +116,9 @@ pub struct Ticket {
     pub status: TicketStatus,
     /// Priority 1 (highest) to 5, from impact and urgency (ITIL matrix).
     pub priority: u8,
+    /// Incident or service request (older desks: incident).
+    #[serde(default)]
+    pub ticket_type: crate::TicketType,
     /// When it was created.
     pub created_at: DateTime<Utc>,
     /// When it last changed.

@@ -42,6 +42,10 @@ pub struct ServerConfig {
     /// that); each account also stops after 10 failures in 15 minutes,
     /// whatever the address.
     pub login_per_minute: u32,
+    /// How often SLA clocks are evaluated for warnings and breaches that
+    /// happen without a change (every node may; each is recorded once).
+    #[serde(with = "humantime_serde_compat")]
+    pub sla_interval: Duration,
     /// PEM certificate chain: with `tls_key_file`, the desk serves HTTPS.
     pub tls_cert_file: Option<PathBuf>,
     /// PEM private key of the certificate.
@@ -80,6 +84,7 @@ impl Default for ServerConfig {
             inventory_change_retention: Duration::from_secs(365 * 86400),
             offline_after: Duration::from_secs(600),
             login_per_minute: 5,
+            sla_interval: Duration::from_secs(30),
             tls_cert_file: None,
             tls_key_file: None,
             trusted_proxies: Vec::new(),
@@ -121,6 +126,7 @@ impl std::fmt::Debug for ServerConfig {
             )
             .field("offline_after", &self.offline_after)
             .field("login_per_minute", &self.login_per_minute)
+            .field("sla_interval", &self.sla_interval)
             .field("tls_cert_file", &self.tls_cert_file)
             .field("tls_key_file", &self.tls_key_file)
             .field("trusted_proxies", &self.trusted_proxies)
@@ -180,6 +186,10 @@ impl ServerConfig {
             cfg.offline_after = humantime::parse_duration(&v)
                 .map_err(|e| format!("DESKSIDE_OFFLINE_AFTER: {e}"))?;
         }
+        if let Some(v) = env("DESKSIDE_SLA_INTERVAL") {
+            cfg.sla_interval =
+                humantime::parse_duration(&v).map_err(|e| format!("DESKSIDE_SLA_INTERVAL: {e}"))?;
+        }
         if let Some(v) = env("DESKSIDE_LOGIN_PER_MINUTE") {
             cfg.login_per_minute = v
                 .parse()
@@ -228,6 +238,10 @@ impl ServerConfig {
         }
         if cfg.offline_after < Duration::from_secs(120) {
             return Err("offline_after must be at least 2m (agents check in every minute)".into());
+        }
+        if cfg.sla_interval < Duration::from_secs(1) || cfg.sla_interval > Duration::from_secs(3600)
+        {
+            return Err("sla_interval must be between 1s and 1h".into());
         }
         if !(1..=10_000).contains(&cfg.login_per_minute) {
             return Err("login_per_minute must be between 1 and 10000".into());

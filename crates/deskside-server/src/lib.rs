@@ -9,6 +9,7 @@
 //! - [`config`]: defaults → TOML → `DESKSIDE_*` environment.
 
 pub mod api;
+pub mod assignment;
 pub mod blobs;
 pub mod config;
 pub mod credentials;
@@ -16,6 +17,7 @@ pub mod metric_tiers;
 pub mod openapi;
 pub mod private_fs;
 pub mod ratelimit;
+pub mod sla;
 pub mod store;
 pub mod telemetry;
 pub mod tls;

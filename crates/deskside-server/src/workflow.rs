@@ -7,7 +7,7 @@
 //! never undo each other: the second change is checked against, and written
 //! over, the first one's result.
 
-use deskside_protocol::{TicketCategory, TicketStatus, Urgency};
+use deskside_protocol::{TicketCategory, TicketStatus, TicketType, Urgency};
 
 use crate::store::TicketWork;
 
@@ -52,6 +52,14 @@ pub struct TicketChange {
     pub tier: Option<u8>,
     /// New assignee's user id; `Some(None)` unassigns.
     pub assignee: Option<Option<i64>>,
+    /// Incident or service request.
+    pub ticket_type: Option<TicketType>,
+    /// New team; `Some(None)` takes it from its team.
+    pub team: Option<Option<i64>>,
+    /// The requester's name; `Some(None)` clears it.
+    pub requester_name: Option<Option<String>>,
+    /// The requester's e-mail; `Some(None)` clears it.
+    pub requester_email: Option<Option<String>>,
 }
 
 /// Why a change cannot apply to the ticket as it is.
@@ -102,7 +110,9 @@ fn parse<T: serde::de::DeserializeOwned>(s: &str, fallback: T) -> T {
 /// The fields a technician changes, as the audit trail records them.
 fn audited(w: &TicketWork) -> serde_json::Value {
     serde_json::json!({"status": w.row.status, "impact": w.impact, "urgency": w.row.urgency,
-        "category": w.row.category, "tier": w.tier, "assignee_id": w.assignee_id})
+        "category": w.row.category, "tier": w.tier, "assignee_id": w.assignee_id,
+        "ticket_type": w.row.ticket_type, "team_id": w.team_id,
+        "requester_name": w.requester_name, "requester_email": w.requester_email})
 }
 
 /// Applies `change` to `current` (read in the same transaction that will
@@ -139,6 +149,18 @@ pub fn plan(current: &TicketWork, change: &TicketChange, expected_version: Optio
     }
     if let Some(a) = change.assignee {
         w.assignee_id = a;
+    }
+    if let Some(t) = change.ticket_type {
+        w.row.ticket_type = snake(t);
+    }
+    if let Some(t) = change.team {
+        w.team_id = t;
+    }
+    if let Some(n) = &change.requester_name {
+        w.requester_name.clone_from(n);
+    }
+    if let Some(e) = &change.requester_email {
+        w.requester_email.clone_from(e);
     }
     w.row.priority = itil_priority(
         parse(&w.impact, Urgency::Medium),
@@ -186,12 +208,21 @@ mod tests {
                 priority: 3,
                 created_at: now,
                 updated_at: now,
+                ticket_type: "incident".into(),
             },
-            device_id: 1,
+            device_id: Some(1),
             impact: "medium".into(),
             tier: 1,
             assignee_id: None,
             version: 4,
+            channel: "tray".into(),
+            requester_name: None,
+            requester_email: None,
+            team_id: None,
+            created_by: None,
+            problem_id: None,
+            sla_state: None,
+            sla_due_at: None,
         }
     }
 

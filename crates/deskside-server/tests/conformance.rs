@@ -675,6 +675,8 @@ async fn suite<S: Store>(s: S) {
         urgency: "low",
         priority: 4,
         request_hash: "req-1",
+        ticket_type: "incident",
+        requester_name: None,
         attachments: vec![(
             "d.json".into(),
             "application/json".into(),
@@ -694,6 +696,8 @@ async fn suite<S: Store>(s: S) {
         matches!(
             s.create_ticket(&NewTicketRow {
                 request_hash: "req-2",
+                ticket_type: "incident",
+                requester_name: None,
                 ..ticket(dev, "k")
             })
             .await,
@@ -990,6 +994,8 @@ async fn search_suite<S: Store>(s: S) {
         urgency: "high",
         priority,
         request_hash: key,
+        ticket_type: "incident",
+        requester_name: None,
         attachments: Vec::new(),
     };
     let (t1, _) = s

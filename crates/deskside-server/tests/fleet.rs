@@ -121,6 +121,8 @@ async fn fleet_suite<S: Store + Clone>(s: S) {
         urgency: "medium",
         priority: 3,
         request_hash: "h1",
+        ticket_type: "incident",
+        requester_name: None,
         attachments: Vec::new(),
     })
     .await

@@ -161,6 +161,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/auth/away": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /** Mark yourself away (automatic assignment skips you), or back */
+        put: operations["put_api_v1_auth_away"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/auth/login": {
         parameters: {
             query?: never;
@@ -558,6 +575,133 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/sla/calendars": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Business-hours calendars */
+        get: operations["get_api_v1_sla_calendars"];
+        put?: never;
+        /**
+         * Create a calendar
+         * @description Administrators only.
+         */
+        post: operations["post_api_v1_sla_calendars"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/sla/calendars/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Change a calendar (open tickets are evaluated again)
+         * @description Administrators only.
+         */
+        put: operations["put_api_v1_sla_calendars__id_"];
+        post?: never;
+        /**
+         * Delete a calendar no policy uses
+         * @description Administrators only.
+         */
+        delete: operations["delete_api_v1_sla_calendars__id_"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/sla/holidays": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** The holiday dates in an iCalendar (.ics) file, for a calendar being edited */
+        post: operations["post_api_v1_sla_holidays"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/sla/policies": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** SLA policies in the order they are tried */
+        get: operations["get_api_v1_sla_policies"];
+        put?: never;
+        /**
+         * Create a policy (tried after the others)
+         * @description Administrators only.
+         */
+        post: operations["post_api_v1_sla_policies"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/sla/policies/order": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Put the policies in order
+         * @description Administrators only.
+         */
+        put: operations["put_api_v1_sla_policies_order"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/sla/policies/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Change a policy (open tickets are evaluated again)
+         * @description Administrators only.
+         */
+        put: operations["put_api_v1_sla_policies__id_"];
+        post?: never;
+        /**
+         * Delete a policy
+         * @description Administrators only.
+         */
+        delete: operations["delete_api_v1_sla_policies__id_"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/software": {
         parameters: {
             query?: never;
@@ -570,6 +714,51 @@ export interface paths {
         put?: never;
         post?: never;
         delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/teams": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Teams with their members */
+        get: operations["get_api_v1_teams"];
+        put?: never;
+        /**
+         * Create a team
+         * @description Administrators only.
+         */
+        post: operations["post_api_v1_teams"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/teams/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Change a team: name, automatic assignment, members
+         * @description Administrators only.
+         */
+        put: operations["put_api_v1_teams__id_"];
+        post?: never;
+        /**
+         * Delete a team (its tickets keep no team)
+         * @description Administrators only.
+         */
+        delete: operations["delete_api_v1_teams__id_"];
         options?: never;
         head?: never;
         patch?: never;
@@ -602,7 +791,8 @@ export interface paths {
         /** The ticket queue */
         get: operations["get_api_v1_tickets"];
         put?: never;
-        post?: never;
+        /** Open a ticket on someone's behalf (phone, walk-in, e-mail, chat), with or without a device */
+        post: operations["post_api_v1_tickets"];
         delete?: never;
         options?: never;
         head?: never;
@@ -979,9 +1169,17 @@ export interface components {
             email: string | null;
             /**
              * Format: int64
-             * @description Who.
+             * @description Who; absent for the desk's own changes (automatic assignment, SLA
+             *     escalations).
              */
-            user_id: number;
+            user_id: number | null;
+        };
+        /** @description How a team hands out new tickets. */
+        AutoAssign: "none" | "round_robin" | "least_open";
+        /** @description `PUT /api/v1/auth/away` body. */
+        Away: {
+            /** @description Away (automatic assignment skips you) or back. */
+            away: boolean;
         };
         /** @description A battery and its wear. */
         Battery: {
@@ -1099,6 +1297,8 @@ export interface components {
              */
             next_cursor: number | null;
         };
+        /** @description How a ticket reached the desk. */
+        Channel: "tray" | "phone" | "walk_in" | "email" | "chat";
         /** @description The outcome of one run of one check. */
         CheckResult: {
             /**
@@ -1384,6 +1584,55 @@ export interface components {
             gateway: string;
             /** @description Interface. */
             interface: string;
+        };
+        /**
+         * @description `POST /api/v1/tickets` body: a ticket a technician opens for someone
+         *     who called, came by, wrote or chatted.
+         */
+        DeskTicketInput: {
+            /** @description Assign it at once to this technician. */
+            assignee_email?: string | null;
+            /**
+             * @description Category (default `other`).
+             * @default null
+             */
+            category: components["schemas"]["TicketCategory"] | null;
+            /**
+             * @description How it reached the desk: `phone`, `walk_in`, `email` or `chat`
+             *     (`tray` tickets come from the tray app).
+             */
+            channel: components["schemas"]["Channel"];
+            /**
+             * @description What happened.
+             * @default
+             */
+            description: string;
+            /**
+             * Format: int64
+             * @description The machine it is about, if any (someone who cannot log in has
+             *     none to report from).
+             */
+            device_id?: number | null;
+            /** @description Impact (default medium). */
+            impact?: components["schemas"]["Urgency"] | null;
+            /** @description Their e-mail. */
+            requester_email?: string | null;
+            /** @description Who asks. */
+            requester_name: string;
+            /** @description One line, 1–200 characters. */
+            subject: string;
+            /**
+             * Format: int64
+             * @description The team to give it to (automatic assignment applies).
+             */
+            team_id?: number | null;
+            /**
+             * @description Incident (default) or service request.
+             * @default incident
+             */
+            ticket_type: components["schemas"]["TicketType"];
+            /** @description Urgency (default medium). */
+            urgency?: components["schemas"]["Urgency"] | null;
         };
         /** @description `GET /api/v1/devices/{id}`. */
         DeviceDetail: {
@@ -1690,7 +1939,7 @@ export interface components {
          *     message). A code this version does not know reads as `Unknown`, so an
          *     older client keeps working against a newer desk.
          */
-        ErrorCode: "already_exists" | "bad_request" | "body_too_large" | "cannot_change_own_role" | "cannot_deactivate_self" | "cannot_rate" | "csrf_failed" | "forbidden" | "idempotency_key_required" | "idempotency_key_reused" | "internal" | "invalid_body" | "invalid_credentials" | "invalid_enroll_secret" | "invalid_header" | "invalid_idempotency_key" | "invalid_json" | "invalid_key_proof" | "invalid_multipart" | "invalid_policy" | "invalid_query" | "invalid_token" | "invalid_transition" | "method_not_allowed" | "missing_credentials" | "not_found" | "part_too_large" | "rate_limited" | "request_timeout" | "session_expired" | "storage_unavailable" | "unsupported_media_type" | "version_conflict" | "unknown";
+        ErrorCode: "already_exists" | "bad_request" | "body_too_large" | "cannot_change_own_role" | "cannot_deactivate_self" | "cannot_rate" | "csrf_failed" | "forbidden" | "idempotency_key_required" | "idempotency_key_reused" | "internal" | "invalid_body" | "invalid_credentials" | "invalid_enroll_secret" | "invalid_header" | "invalid_idempotency_key" | "invalid_json" | "invalid_key_proof" | "invalid_multipart" | "invalid_policy" | "invalid_query" | "invalid_token" | "invalid_transition" | "method_not_allowed" | "missing_credentials" | "not_found" | "part_too_large" | "rate_limited" | "request_timeout" | "session_expired" | "storage_unavailable" | "unsupported_media_type" | "version_conflict" | "in_use" | "unknown";
         /** @description An error: a stable machine-readable code and a message for people. */
         ErrorDetail: {
             /** @description Stable code. */
@@ -1892,6 +2141,16 @@ export interface components {
              * @default []
              */
             volumes: components["schemas"]["Volume"][];
+        };
+        /** @description `POST /api/v1/sla/holidays` answer. */
+        Holidays: {
+            /** @description The dates of its events, sorted. */
+            holidays: string[];
+        };
+        /** @description `POST /api/v1/sla/holidays` body. */
+        IcsImport: {
+            /** @description The text of an iCalendar (`.ics`) file. */
+            ics: string;
         };
         /** @description A full inventory of one device, as collected by the agent. */
         Inventory: {
@@ -2535,8 +2794,19 @@ export interface components {
              * @default
              */
             description: string;
+            /**
+             * @description Who asks: the logged-in user's name, when the agent's privacy
+             *     settings allow sending it.
+             */
+            requester?: string | null;
             /** @description One line. */
             subject: string;
+            /**
+             * @description Something is broken (the default: older agents' tickets) or the
+             *     employee needs something.
+             * @default incident
+             */
+            ticket_type: components["schemas"]["TicketType"];
             /**
              * @description Urgency.
              * @default medium
@@ -2632,6 +2902,8 @@ export interface components {
             /** @description 12 to 1024 characters. */
             new_password: string;
         };
+        /** @description A ticket status that can pause a clock. */
+        PausingStatus: "new" | "open" | "pending";
         /** @description A measured value (Monitoring Plugins performance data). */
         PerfValue: {
             /** @description Critical threshold as the check expressed it. */
@@ -2732,6 +3004,11 @@ export interface components {
              * @default 0
              */
             version: number;
+        };
+        /** @description `PUT /api/v1/sla/policies/order` body. */
+        PolicyOrder: {
+            /** @description Every policy's id, in the order to try them. */
+            ids: number[];
         };
         /** @description `POST /api/v1/policy/rollback` body. */
         PolicyRollback: {
@@ -2838,6 +3115,8 @@ export interface components {
             attachments: components["schemas"]["AttachmentInfo"][];
             /** @description Category. */
             category: components["schemas"]["TicketCategory"];
+            /** @description How it reached the desk. */
+            channel: components["schemas"]["Channel"];
             /**
              * @description The public conversation, oldest first (technicians' internal notes
              *     never reach a device).
@@ -2849,10 +3128,18 @@ export interface components {
              * @description When it was created.
              */
             created_at: string;
+            /**
+             * Format: int64
+             * @description The technician who opened it for the requester.
+             */
+            created_by: number | null;
             /** @description What happened. */
             description: string;
-            /** Format: int64 */
-            device_id: number;
+            /**
+             * Format: int64
+             * @description The device it is about, if any.
+             */
+            device_id: number | null;
             /** @description The device's host name. */
             device_name: string | null;
             /**
@@ -2872,10 +3159,38 @@ export interface components {
              * @description Priority 1 (highest) to 5, from impact and urgency (ITIL matrix).
              */
             priority: number;
+            /**
+             * Format: int64
+             * @description The problem it is linked to.
+             */
+            problem_id: number | null;
+            /** @description Their e-mail (`requester=` filters the queue on it). */
+            requester_email: string | null;
+            /** @description Who asks. */
+            requester_name: string | null;
+            /**
+             * Format: date-time
+             * @description When its next clock is due (overdue: in the past).
+             */
+            sla_due_at: string | null;
+            /** @description The SLA's most urgent state (absent: no SLA applies). */
+            sla_state: components["schemas"]["SlaState"] | null;
             /** @description Status. */
             status: components["schemas"]["TicketStatus"];
             /** @description One line. */
             subject: string;
+            /**
+             * Format: int64
+             * @description The team it is with.
+             */
+            team_id: number | null;
+            /** @description Its name. */
+            team_name: string | null;
+            /**
+             * @description Incident or service request (older desks: incident).
+             * @default incident
+             */
+            ticket_type: components["schemas"]["TicketType"];
             /**
              * Format: int64
              * @description Support tier 1–3.
@@ -2964,6 +3279,360 @@ export interface components {
              */
             last_seen: string | null;
         };
+        /** @description Business hours. */
+        SlaCalendar: {
+            /** @description Days off, local dates. */
+            holidays: string[];
+            /**
+             * Format: int64
+             * @description Id.
+             */
+            id: number;
+            /** @description Name, unique ignoring case. */
+            name: string;
+            /** @description IANA time zone (`Europe/Berlin`). */
+            time_zone: string;
+            /** @description Working intervals per weekday, local time. */
+            week: components["schemas"]["WeekHours"];
+        };
+        /** @description `POST /api/v1/sla/calendars`, `PUT /api/v1/sla/calendars/{id}`. */
+        SlaCalendarInput: {
+            /**
+             * @description Days off.
+             * @default []
+             */
+            holidays: string[];
+            /** @description Name, 1–100 characters. */
+            name: string;
+            /** @description IANA time zone. */
+            time_zone: string;
+            /** @description Working intervals per weekday. */
+            week: components["schemas"]["WeekHoursInput"];
+        };
+        /** @description An SLA clock. */
+        SlaClock: "first_response" | "resolution" | "next_response";
+        /** @description One clock of a ticket (or one next-response cycle). */
+        SlaClockView: {
+            /**
+             * Format: date-time
+             * @description When it passed its target.
+             */
+            breached_at: string | null;
+            /** @description Which clock. */
+            clock: components["schemas"]["SlaClock"];
+            /**
+             * Format: uint32
+             * @description Next response: which wait, from 1.
+             */
+            cycle: number;
+            /**
+             * Format: date-time
+             * @description When it is (or was) breached; absent while paused or when met.
+             */
+            due_at: string | null;
+            /**
+             * Format: int64
+             * @description Time counted around the clock (pauses excluded).
+             */
+            elapsed_calendar_secs: number;
+            /**
+             * Format: int64
+             * @description Working time counted so far (pauses excluded).
+             */
+            elapsed_secs: number;
+            /**
+             * Format: int64
+             * @description Time paused.
+             */
+            paused_secs: number;
+            /**
+             * Format: date-time
+             * @description When it started.
+             */
+            started_at: string;
+            /** @description State now. */
+            state: components["schemas"]["SlaState"];
+            /**
+             * Format: date-time
+             * @description When it stopped; absent while it runs or is paused.
+             */
+            stopped_at: string | null;
+            /**
+             * Format: int64
+             * @description Target, seconds of working time; absent when the policy has none.
+             */
+            target_secs: number | null;
+            /**
+             * Format: date-time
+             * @description When it passed its warning share.
+             */
+            warning_at: string | null;
+        };
+        /** @description Which tickets a policy applies to; an empty list matches any value. */
+        SlaConditions: {
+            /**
+             * @description Categories.
+             * @default []
+             */
+            categories: components["schemas"]["TicketCategory"][];
+            /**
+             * @description Priorities 1–5.
+             * @default []
+             */
+            priorities: number[];
+            /**
+             * @description Team ids.
+             * @default []
+             */
+            teams: number[];
+            /**
+             * @description Ticket types.
+             * @default []
+             */
+            types: components["schemas"]["TicketType"][];
+        };
+        /** @description Which tickets a policy applies to; an empty list matches any value. */
+        SlaConditionsInput: {
+            /**
+             * @description Categories.
+             * @default []
+             */
+            categories: components["schemas"]["TicketCategory"][];
+            /**
+             * @description Priorities 1–5.
+             * @default []
+             */
+            priorities: number[];
+            /**
+             * @description Team ids.
+             * @default []
+             */
+            teams: number[];
+            /**
+             * @description Ticket types.
+             * @default []
+             */
+            types: components["schemas"]["TicketType"][];
+        };
+        /** @description What the desk does when a clock warns or breaches. */
+        SlaEscalation: {
+            /**
+             * @description Of these clocks (empty: any).
+             * @default []
+             */
+            clocks: components["schemas"]["SlaClock"][];
+            /**
+             * Format: int64
+             * @description Move the ticket to this team.
+             * @default null
+             */
+            move_to_team: number | null;
+            /**
+             * @description Tell the assignee and the team in the console.
+             * @default false
+             */
+            notify: boolean;
+            /** @description At the warning or at the breach. */
+            on: components["schemas"]["SlaEventKind"];
+            /**
+             * @description Raise the priority by one step (up to 1, critical).
+             * @default false
+             */
+            raise_priority: boolean;
+            /**
+             * @description Raise the support tier by one (up to 3).
+             * @default false
+             */
+            raise_tier: boolean;
+        };
+        /** @description What the desk does when a clock warns or breaches. */
+        SlaEscalationInput: {
+            /**
+             * @description Of these clocks (empty: any).
+             * @default []
+             */
+            clocks: components["schemas"]["SlaClock"][];
+            /**
+             * Format: int64
+             * @description Move the ticket to this team.
+             * @default null
+             */
+            move_to_team: number | null;
+            /**
+             * @description Tell the assignee and the team in the console.
+             * @default false
+             */
+            notify: boolean;
+            /** @description At the warning or at the breach. */
+            on: components["schemas"]["SlaEventKind"];
+            /**
+             * @description Raise the priority by one step (up to 1, critical).
+             * @default false
+             */
+            raise_priority: boolean;
+            /**
+             * @description Raise the support tier by one (up to 3).
+             * @default false
+             */
+            raise_tier: boolean;
+        };
+        /** @description When an escalation fires. */
+        SlaEventKind: "warning" | "breach";
+        /** @description Which statuses pause which clock. */
+        SlaPauses: {
+            /**
+             * @description Pausing first response (none by default).
+             * @default []
+             */
+            first_response: components["schemas"]["PausingStatus"][];
+            /**
+             * @description Pausing next response (pending by default).
+             * @default [
+             *       "pending"
+             *     ]
+             */
+            next_response: components["schemas"]["PausingStatus"][];
+            /**
+             * @description Pausing resolution (pending by default).
+             * @default [
+             *       "pending"
+             *     ]
+             */
+            resolution: components["schemas"]["PausingStatus"][];
+        };
+        /** @description Which statuses pause which clock. */
+        SlaPausesInput: {
+            /**
+             * @description Pausing first response (none by default).
+             * @default []
+             */
+            first_response: components["schemas"]["PausingStatus"][];
+            /**
+             * @description Pausing next response (pending by default).
+             * @default [
+             *       "pending"
+             *     ]
+             */
+            next_response: components["schemas"]["PausingStatus"][];
+            /**
+             * @description Pausing resolution (pending by default).
+             * @default [
+             *       "pending"
+             *     ]
+             */
+            resolution: components["schemas"]["PausingStatus"][];
+        };
+        /** @description An SLA policy. */
+        SlaPolicy: {
+            /**
+             * Format: int64
+             * @description Business hours; absent: around the clock.
+             */
+            calendar_id: number | null;
+            /** @description Which tickets it applies to. */
+            conditions: components["schemas"]["SlaConditions"];
+            /** @description Actions at warnings and breaches. */
+            escalations: components["schemas"]["SlaEscalation"][];
+            /**
+             * Format: int64
+             * @description First response target, minutes of working time.
+             */
+            first_response_minutes: number | null;
+            /**
+             * Format: int64
+             * @description Id.
+             */
+            id: number;
+            /** @description Name, unique ignoring case. */
+            name: string;
+            /**
+             * Format: int64
+             * @description Next response target, minutes.
+             */
+            next_response_minutes: number | null;
+            /** @description Which statuses pause which clock. */
+            pauses: components["schemas"]["SlaPauses"];
+            /**
+             * Format: int64
+             * @description Order of evaluation, from 1: the first matching policy applies.
+             */
+            position: number;
+            /**
+             * Format: int64
+             * @description Resolution target, minutes.
+             */
+            resolution_minutes: number | null;
+            /**
+             * Format: uint8
+             * @description Warn at this share of a target (1–99 %).
+             */
+            warn_percent: number;
+        };
+        /** @description `POST /api/v1/sla/policies`, `PUT /api/v1/sla/policies/{id}`. */
+        SlaPolicyInput: {
+            /**
+             * Format: int64
+             * @description Business hours; absent: around the clock.
+             * @default null
+             */
+            calendar_id: number | null;
+            /**
+             * @description Which tickets it applies to.
+             * @default {
+             *       "categories": [],
+             *       "priorities": [],
+             *       "teams": [],
+             *       "types": []
+             *     }
+             */
+            conditions: components["schemas"]["SlaConditionsInput"];
+            /**
+             * @description Actions at warnings and breaches.
+             * @default []
+             */
+            escalations: components["schemas"]["SlaEscalationInput"][];
+            /**
+             * Format: int64
+             * @description First response target, minutes (1 to 525,600).
+             * @default null
+             */
+            first_response_minutes: number | null;
+            /** @description Name, 1–100 characters. */
+            name: string;
+            /**
+             * Format: int64
+             * @description Next response target, minutes.
+             * @default null
+             */
+            next_response_minutes: number | null;
+            /**
+             * @description Which statuses pause which clock.
+             * @default {
+             *       "first_response": [],
+             *       "next_response": [
+             *         "pending"
+             *       ],
+             *       "resolution": [
+             *         "pending"
+             *       ]
+             *     }
+             */
+            pauses: components["schemas"]["SlaPausesInput"];
+            /**
+             * Format: int64
+             * @description Resolution target, minutes.
+             * @default null
+             */
+            resolution_minutes: number | null;
+            /**
+             * Format: uint8
+             * @description Warn at this share of a target (1–99 %, default 75).
+             * @default 75
+             */
+            warn_percent: number;
+        };
+        /** @description An SLA clock's state. */
+        SlaState: "running" | "warning" | "paused" | "met" | "breached";
         /** @description A package whose version changed. */
         SoftwareChange: {
             /** @description Architecture. */
@@ -3097,6 +3766,52 @@ export interface components {
              */
             virtualization?: string | null;
         };
+        /** @description A team of technicians. */
+        Team: {
+            /** @description Automatic assignment of its new tickets. */
+            auto_assign: components["schemas"]["AutoAssign"];
+            /**
+             * Format: int64
+             * @description Id.
+             */
+            id: number;
+            /** @description Its members. */
+            members: components["schemas"]["TeamMember"][];
+            /** @description Name, unique ignoring case. */
+            name: string;
+        };
+        /** @description `POST /api/v1/teams`, `PUT /api/v1/teams/{id}`. */
+        TeamInput: {
+            /**
+             * @description Automatic assignment.
+             * @default none
+             */
+            auto_assign: components["schemas"]["AutoAssign"];
+            /**
+             * @description Members by e-mail (active users).
+             * @default []
+             */
+            members: string[];
+            /** @description Name, 1–100 characters. */
+            name: string;
+        };
+        /** @description A member of a team. */
+        TeamMember: {
+            /** @description Marked away: automatic assignment skips them. */
+            away: boolean;
+            /** @description E-mail. */
+            email: string;
+            /**
+             * Format: int64
+             * @description Their open (new, open or pending) tickets.
+             */
+            open_tickets: number;
+            /**
+             * Format: int64
+             * @description User id.
+             */
+            user_id: number;
+        };
         /** @description `POST /api/v1/tickets/{id}/comments` body. */
         TechComment: {
             body: string;
@@ -3188,6 +3903,11 @@ export interface components {
             /** @description One line. */
             subject: string;
             /**
+             * @description Incident or service request (older desks: incident).
+             * @default incident
+             */
+            ticket_type: components["schemas"]["TicketType"];
+            /**
              * Format: date-time
              * @description When it last changed.
              */
@@ -3214,14 +3934,49 @@ export interface components {
             assignee_id: number | null;
             /** @description Every technician change, oldest first. */
             audit: components["schemas"]["AuditView"][];
+            /** @description How it reached the desk. */
+            channel: components["schemas"]["Channel"];
             /** @description Oldest first, internal notes included. */
             comments: components["schemas"]["TechCommentView"][];
-            /** Format: int64 */
-            device_id: number;
+            /**
+             * Format: int64
+             * @description The technician who opened it for the requester.
+             */
+            created_by: number | null;
+            /**
+             * Format: int64
+             * @description The device it is about, if any.
+             */
+            device_id: number | null;
             /** @description The device's host name. */
             device_name: string | null;
             /** @description `low`, `medium` or `high`. */
             impact: string;
+            /**
+             * Format: int64
+             * @description The problem it is linked to.
+             */
+            problem_id: number | null;
+            /** @description Their e-mail (`requester=` filters the queue on it). */
+            requester_email: string | null;
+            /** @description Who asks. */
+            requester_name: string | null;
+            /** @description Its SLA clocks, evaluated now. */
+            sla: components["schemas"]["TicketSla"];
+            /**
+             * Format: date-time
+             * @description When its next clock is due (overdue: in the past).
+             */
+            sla_due_at: string | null;
+            /** @description The SLA's most urgent state (absent: no SLA applies). */
+            sla_state: components["schemas"]["SlaState"] | null;
+            /**
+             * Format: int64
+             * @description The team it is with.
+             */
+            team_id: number | null;
+            /** @description Its name. */
+            team_name: string | null;
             ticket: components["schemas"]["Ticket"];
             /**
              * Format: int64
@@ -3256,7 +4011,27 @@ export interface components {
              */
             category: components["schemas"]["TicketCategory"] | null;
             impact?: components["schemas"]["Urgency"] | null;
+            /**
+             * @description Their e-mail; `null` clears it.
+             * @default null
+             */
+            requester_email: string | null;
+            /**
+             * @description Who asks; `null` clears it.
+             * @default null
+             */
+            requester_name: string | null;
             status?: components["schemas"]["TicketStatus"] | null;
+            /**
+             * Format: int64
+             * @description The team (its id); `null` takes the ticket from its team. Moving
+             *     an unassigned ticket to a team that assigns automatically assigns
+             *     it.
+             * @default null
+             */
+            team_id: number | null;
+            /** @description Incident or service request. */
+            ticket_type?: components["schemas"]["TicketType"] | null;
             /** Format: uint8 */
             tier?: number | null;
             urgency?: components["schemas"]["Urgency"] | null;
@@ -3268,8 +4043,29 @@ export interface components {
              */
             version?: number | null;
         };
+        /** @description A ticket's SLA. */
+        TicketSla: {
+            /** @description The calendar's name; absent: around the clock. */
+            calendar_name: string | null;
+            /** @description Each clock; next response once per wait. */
+            clocks: components["schemas"]["SlaClockView"][];
+            /**
+             * Format: int64
+             * @description The policy that applies (id, name); absent when none matches.
+             */
+            policy_id: number | null;
+            /** @description Its name. */
+            policy_name: string | null;
+            /**
+             * Format: uint32
+             * @description How often the ticket was reopened.
+             */
+            reopens: number;
+        };
         /** @description Where a ticket stands. */
         TicketStatus: "new" | "open" | "pending" | "resolved" | "closed";
+        /** @description ITIL's two kinds of ticket. */
+        TicketType: "incident" | "service_request";
         /** @description A time zone with its current offset from UTC. */
         TimeZone: {
             /** @description IANA name (`Europe/Paris`) or the platform's name for it. */
@@ -3414,6 +4210,82 @@ export interface components {
              * @description Size in bytes.
              */
             total_bytes: number;
+        };
+        /** @description Working intervals per weekday. */
+        WeekHours: {
+            /**
+             * @description Friday.
+             * @default []
+             */
+            fri: string[][];
+            /**
+             * @description Monday.
+             * @default []
+             */
+            mon: string[][];
+            /**
+             * @description Saturday.
+             * @default []
+             */
+            sat: string[][];
+            /**
+             * @description Sunday.
+             * @default []
+             */
+            sun: string[][];
+            /**
+             * @description Thursday.
+             * @default []
+             */
+            thu: string[][];
+            /**
+             * @description Tuesday.
+             * @default []
+             */
+            tue: string[][];
+            /**
+             * @description Wednesday.
+             * @default []
+             */
+            wed: string[][];
+        };
+        /** @description Working intervals per weekday. */
+        WeekHoursInput: {
+            /**
+             * @description Friday.
+             * @default []
+             */
+            fri: string[][];
+            /**
+             * @description Monday.
+             * @default []
+             */
+            mon: string[][];
+            /**
+             * @description Saturday.
+             * @default []
+             */
+            sat: string[][];
+            /**
+             * @description Sunday.
+             * @default []
+             */
+            sun: string[][];
+            /**
+             * @description Thursday.
+             * @default []
+             */
+            thu: string[][];
+            /**
+             * @description Tuesday.
+             * @default []
+             */
+            tue: string[][];
+            /**
+             * @description Wednesday.
+             * @default []
+             */
+            wed: string[][];
         };
     };
     responses: never;
@@ -4235,6 +5107,100 @@ export interface operations {
             };
             /** @description The request took too long */
             408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The desk's storage is unavailable; retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    put_api_v1_auth_away: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["Away"];
+            };
+        };
+        responses: {
+            /** @description Marked */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Malformed request (JSON syntax, query, header or multipart) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Missing, unknown or revoked credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not allowed for this role, or the CSRF token is missing */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The request took too long */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Wrong content type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is well-formed but invalid */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6202,6 +7168,927 @@ export interface operations {
             };
         };
     };
+    get_api_v1_sla_calendars: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description By name */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SlaCalendar"][];
+                };
+            };
+            /** @description Malformed request (JSON syntax, query, header or multipart) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Missing, unknown or revoked credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not allowed for this role, or the CSRF token is missing */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The request took too long */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The desk's storage is unavailable; retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    post_api_v1_sla_calendars: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SlaCalendarInput"];
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SlaCalendar"];
+                };
+            };
+            /** @description Malformed request (JSON syntax, query, header or multipart) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Missing, unknown or revoked credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not allowed for this role, or the CSRF token is missing */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The request took too long */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Conflicts with the resource's state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Wrong content type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is well-formed but invalid */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The desk's storage is unavailable; retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    put_api_v1_sla_calendars__id_: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SlaCalendarInput"];
+            };
+        };
+        responses: {
+            /** @description Changed */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SlaCalendar"];
+                };
+            };
+            /** @description Malformed request (JSON syntax, query, header or multipart) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Missing, unknown or revoked credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not allowed for this role, or the CSRF token is missing */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such resource (or not yours) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The request took too long */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Conflicts with the resource's state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Wrong content type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is well-formed but invalid */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The desk's storage is unavailable; retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    delete_api_v1_sla_calendars__id_: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Malformed request (JSON syntax, query, header or multipart) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Missing, unknown or revoked credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not allowed for this role, or the CSRF token is missing */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such resource (or not yours) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The request took too long */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Conflicts with the resource's state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The desk's storage is unavailable; retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    post_api_v1_sla_holidays: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["IcsImport"];
+            };
+        };
+        responses: {
+            /** @description The dates */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Holidays"];
+                };
+            };
+            /** @description Malformed request (JSON syntax, query, header or multipart) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Missing, unknown or revoked credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not allowed for this role, or the CSRF token is missing */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The request took too long */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Wrong content type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is well-formed but invalid */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The desk's storage is unavailable; retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    get_api_v1_sla_policies: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description In order */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SlaPolicy"][];
+                };
+            };
+            /** @description Malformed request (JSON syntax, query, header or multipart) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Missing, unknown or revoked credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not allowed for this role, or the CSRF token is missing */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The request took too long */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The desk's storage is unavailable; retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    post_api_v1_sla_policies: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SlaPolicyInput"];
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SlaPolicy"];
+                };
+            };
+            /** @description Malformed request (JSON syntax, query, header or multipart) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Missing, unknown or revoked credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not allowed for this role, or the CSRF token is missing */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The request took too long */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Conflicts with the resource's state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Wrong content type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is well-formed but invalid */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The desk's storage is unavailable; retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    put_api_v1_sla_policies_order: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PolicyOrder"];
+            };
+        };
+        responses: {
+            /** @description In their new order */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SlaPolicy"][];
+                };
+            };
+            /** @description Malformed request (JSON syntax, query, header or multipart) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Missing, unknown or revoked credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not allowed for this role, or the CSRF token is missing */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The request took too long */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Wrong content type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is well-formed but invalid */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The desk's storage is unavailable; retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    put_api_v1_sla_policies__id_: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SlaPolicyInput"];
+            };
+        };
+        responses: {
+            /** @description Changed */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SlaPolicy"];
+                };
+            };
+            /** @description Malformed request (JSON syntax, query, header or multipart) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Missing, unknown or revoked credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not allowed for this role, or the CSRF token is missing */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such resource (or not yours) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The request took too long */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Conflicts with the resource's state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Wrong content type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is well-formed but invalid */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The desk's storage is unavailable; retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    delete_api_v1_sla_policies__id_: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Malformed request (JSON syntax, query, header or multipart) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Missing, unknown or revoked credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not allowed for this role, or the CSRF token is missing */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such resource (or not yours) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The request took too long */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The desk's storage is unavailable; retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     get_api_v1_software: {
         parameters: {
             query?: {
@@ -6247,6 +8134,366 @@ export interface operations {
             };
             /** @description Not allowed for this role, or the CSRF token is missing */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The request took too long */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The desk's storage is unavailable; retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    get_api_v1_teams: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description By name */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Team"][];
+                };
+            };
+            /** @description Malformed request (JSON syntax, query, header or multipart) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Missing, unknown or revoked credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not allowed for this role, or the CSRF token is missing */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The request took too long */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The desk's storage is unavailable; retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    post_api_v1_teams: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TeamInput"];
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Team"];
+                };
+            };
+            /** @description Malformed request (JSON syntax, query, header or multipart) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Missing, unknown or revoked credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not allowed for this role, or the CSRF token is missing */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The request took too long */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Conflicts with the resource's state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Wrong content type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is well-formed but invalid */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The desk's storage is unavailable; retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    put_api_v1_teams__id_: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TeamInput"];
+            };
+        };
+        responses: {
+            /** @description Changed */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Team"];
+                };
+            };
+            /** @description Malformed request (JSON syntax, query, header or multipart) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Missing, unknown or revoked credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not allowed for this role, or the CSRF token is missing */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such resource (or not yours) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The request took too long */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Conflicts with the resource's state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Wrong content type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is well-formed but invalid */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The desk's storage is unavailable; retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    delete_api_v1_teams__id_: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Malformed request (JSON syntax, query, header or multipart) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Missing, unknown or revoked credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not allowed for this role, or the CSRF token is missing */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such resource (or not yours) */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6357,14 +8604,28 @@ export interface operations {
                 limit?: number | null;
                 /** @description Only tickets of this priority (1 critical – 5 planning). */
                 priority?: number | null;
-                /** @description `newest` (default), `oldest`, or `priority` (most urgent first). */
+                /** @description Only tickets of the requester with this e-mail. */
+                requester?: string | null;
+                /**
+                 * @description Only tickets in these SLA states, comma-separated (`running`,
+                 *     `warning`, `paused`, `met`, `breached`; `none`: without an SLA).
+                 */
+                sla?: string | null;
+                /**
+                 * @description `newest` (default), `oldest`, `priority` (most urgent first) or
+                 *     `due` (the SLA due soonest first).
+                 */
                 sort?: string | null;
                 /** @description Only tickets in these statuses, comma-separated (`new,open`). */
                 status?: string | null;
+                /** @description Only tickets of this team (its id); `none` for those without one. */
+                team?: string | null;
                 /** @description Subject or description contains (ignoring case). */
                 text?: string | null;
                 /** @description Only tickets at this support tier (1–3). */
                 tier?: number | null;
+                /** @description Only incidents (`incident`) or service requests (`service_request`). */
+                type?: string | null;
             };
             header?: never;
             path?: never;
@@ -6428,6 +8689,114 @@ export interface operations {
             };
         };
     };
+    post_api_v1_tickets: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description A retry with the same key returns the first ticket */
+                "Idempotency-Key"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["DeskTicketInput"];
+            };
+        };
+        responses: {
+            /** @description Opened before with this key: the same ticket */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TicketDetail"];
+                };
+            };
+            /** @description Created */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TicketDetail"];
+                };
+            };
+            /** @description Malformed request (JSON syntax, query, header or multipart) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Missing, unknown or revoked credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not allowed for this role, or the CSRF token is missing */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The request took too long */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Wrong content type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is well-formed but invalid */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The desk's storage is unavailable; retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     get_api_v1_tickets_count: {
         parameters: {
             query?: {
@@ -6446,14 +8815,28 @@ export interface operations {
                 limit?: number | null;
                 /** @description Only tickets of this priority (1 critical – 5 planning). */
                 priority?: number | null;
-                /** @description `newest` (default), `oldest`, or `priority` (most urgent first). */
+                /** @description Only tickets of the requester with this e-mail. */
+                requester?: string | null;
+                /**
+                 * @description Only tickets in these SLA states, comma-separated (`running`,
+                 *     `warning`, `paused`, `met`, `breached`; `none`: without an SLA).
+                 */
+                sla?: string | null;
+                /**
+                 * @description `newest` (default), `oldest`, `priority` (most urgent first) or
+                 *     `due` (the SLA due soonest first).
+                 */
                 sort?: string | null;
                 /** @description Only tickets in these statuses, comma-separated (`new,open`). */
                 status?: string | null;
+                /** @description Only tickets of this team (its id); `none` for those without one. */
+                team?: string | null;
                 /** @description Subject or description contains (ignoring case). */
                 text?: string | null;
                 /** @description Only tickets at this support tier (1–3). */
                 tier?: number | null;
+                /** @description Only incidents (`incident`) or service requests (`service_request`). */
+                type?: string | null;
             };
             header?: never;
             path?: never;

@@ -466,6 +466,14 @@ pub(super) async fn create_ticket<S: Store>(
         }
     }
     let request_hash = request_hash(&ticket_bytes, &files);
+    // The logged-in user's name, when the agent may send it; anything
+    // unreadable as a name is left out rather than refusing the ticket.
+    let requester = ticket
+        .requester
+        .as_deref()
+        .map(str::trim)
+        .filter(|n| !n.is_empty() && n.chars().count() <= 200 && !n.chars().any(char::is_control))
+        .map(str::to_owned);
     // The bundle is checked as it arrives (a technician sees the same
     // verdict when opening it); a bad one never costs the employee the
     // ticket, but it is logged for whoever runs the desk.
@@ -515,6 +523,8 @@ pub(super) async fn create_ticket<S: Store>(
             category: &category,
             urgency: &urgency,
             priority: priority(ticket.urgency),
+            ticket_type: &snake(ticket.ticket_type),
+            requester_name: requester.as_deref(),
             request_hash: &request_hash,
             attachments,
         })
@@ -530,6 +540,7 @@ pub(super) async fn create_ticket<S: Store>(
     };
     if created {
         Metrics::inc(&state.metrics.tickets);
+        super::sla::after_change(&state, id).await;
     } else {
         // A retry: the ticket exists with the first submission's files.
         for k in &keys {
@@ -659,7 +670,7 @@ pub(super) async fn get_ticket<S: Store>(
 
 /// The `Idempotency-Key` header, when sent: 1 to 128 letters, digits,
 /// `-`, `_`, `:` or `.`.
-fn idempotency_key(headers: &axum::http::HeaderMap) -> Result<Option<String>, ApiError> {
+pub(super) fn idempotency_key(headers: &axum::http::HeaderMap) -> Result<Option<String>, ApiError> {
     let Some(raw) = headers.get("idempotency-key") else {
         return Ok(None);
     };
@@ -700,6 +711,7 @@ pub(super) async fn device_comment<S: Store>(
         None => (state.store.add_comment(id, None, body, false).await?, true),
     };
     if created {
+        super::sla::after_change(&state, id).await;
         super::events::publish(&state, "comment.added", id, Some("device")).await;
     }
     Ok((
@@ -789,6 +801,7 @@ pub(super) async fn device_reopen<S: Store>(
             "only a resolved or closed ticket can be reopened",
         ));
     }
+    super::sla::after_change(&state, id).await;
     super::events::publish(&state, "ticket.updated", id, Some("device")).await;
     Ok(StatusCode::NO_CONTENT)
 }

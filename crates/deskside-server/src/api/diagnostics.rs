@@ -141,11 +141,7 @@ pub(super) async fn ticket_diagnostics<S: Store>(
     axum::extract::Path(raw): axum::extract::Path<String>,
 ) -> Result<Json<DiagnosticsView>, ApiError> {
     let w = super::tickets::work_item(&state, &raw).await?;
-    let (_, atts) = state
-        .store
-        .device_ticket(w.device_id, w.row.id)
-        .await?
-        .ok_or_else(ticket_not_found)?;
+    let atts = state.store.ticket_attachments(w.row.id).await?;
     let Some(att) = atts.into_iter().find(|a| a.diagnostics) else {
         return Ok(Json(DiagnosticsView::state(
             BundleState::Missing,

@@ -23,7 +23,7 @@ const BATCH: u32 = 200;
 /// Wakes a node's event streams.
 #[derive(Debug, Default)]
 pub struct EventHub {
-    wake: Arc<Notify>,
+    pub(super) wake: Arc<Notify>,
 }
 
 impl EventHub {

@@ -20,7 +20,9 @@ mod fleet;
 mod policy;
 mod routes;
 mod serve;
+mod sla;
 mod static_files;
+mod teams;
 mod ticket_views;
 mod tickets;
 mod users;
@@ -147,6 +149,10 @@ pub struct Limits {
     pub offline_after: Duration,
     /// Logins per minute and client address (bursts of twice that).
     pub login_per_minute: u32,
+    /// How often this node evaluates SLA clocks that warn or breach by
+    /// themselves; `None`: only after changes (tests drive
+    /// [`crate::sla::run_pass`] themselves).
+    pub sla_interval: Option<Duration>,
 }
 
 impl Default for Limits {
@@ -159,6 +165,7 @@ impl Default for Limits {
             event_stream_lifetime: Duration::from_secs(300),
             offline_after: Duration::from_secs(600),
             login_per_minute: 5,
+            sla_interval: None,
         }
     }
 }

@@ -131,11 +131,130 @@ pub(super) fn routes<S: Store>() -> DocRouter<AppState<S>> {
         )
         .route(
             "/api/v1/tickets",
-            get(tickets::tech_list_tickets::<S>),
-            [Op::get("The ticket queue")
+            get(tickets::tech_list_tickets::<S>).post(tickets::tech_create_ticket::<S>),
+            [
+                Op::get("The ticket queue")
+                    .auth(Auth::User)
+                    .query::<tickets::TicketQuery>()
+                    .reply::<tickets::TicketPage>(200, "One page"),
+                Op::post("Open a ticket on someone's behalf (phone, walk-in, e-mail, chat), with or without a device")
+                    .auth(Auth::User)
+                    .json::<tickets::DeskTicketInput>()
+                    .optional_header(
+                        "Idempotency-Key",
+                        "A retry with the same key returns the first ticket",
+                        id_pattern.clone(),
+                    )
+                    .reply::<tickets::TicketDetail>(201, "Created")
+                    .reply::<tickets::TicketDetail>(200, "Opened before with this key: the same ticket"),
+            ],
+        )
+        .route(
+            "/api/v1/teams",
+            get(teams::list_teams::<S>).post(teams::create_team::<S>),
+            [
+                Op::get("Teams with their members")
+                    .auth(Auth::User)
+                    .reply::<Vec<deskside_protocol::Team>>(200, "By name"),
+                Op::post("Create a team")
+                    .auth(Auth::Admin)
+                    .json::<deskside_protocol::TeamInput>()
+                    .reply::<deskside_protocol::Team>(201, "Created")
+                    .errors(&[409]),
+            ],
+        )
+        .route(
+            "/api/v1/teams/{id}",
+            put(teams::update_team::<S>).delete(teams::delete_team::<S>),
+            [
+                Op::put("Change a team: name, automatic assignment, members")
+                    .auth(Auth::Admin)
+                    .json::<deskside_protocol::TeamInput>()
+                    .reply::<deskside_protocol::Team>(200, "Changed")
+                    .errors(&[409]),
+                Op::delete("Delete a team (its tickets keep no team)")
+                    .auth(Auth::Admin)
+                    .empty(204, "Deleted"),
+            ],
+        )
+        .route(
+            "/api/v1/auth/away",
+            put(teams::set_away::<S>),
+            [Op::put("Mark yourself away (automatic assignment skips you), or back")
                 .auth(Auth::User)
-                .query::<tickets::TicketQuery>()
-                .reply::<tickets::TicketPage>(200, "One page")],
+                .json::<teams::Away>()
+                .empty(204, "Marked")],
+        )
+        .route(
+            "/api/v1/sla/calendars",
+            get(sla::list_calendars::<S>).post(sla::create_calendar::<S>),
+            [
+                Op::get("Business-hours calendars")
+                    .auth(Auth::User)
+                    .reply::<Vec<deskside_protocol::SlaCalendar>>(200, "By name"),
+                Op::post("Create a calendar")
+                    .auth(Auth::Admin)
+                    .json::<deskside_protocol::SlaCalendarInput>()
+                    .reply::<deskside_protocol::SlaCalendar>(201, "Created")
+                    .errors(&[409]),
+            ],
+        )
+        .route(
+            "/api/v1/sla/calendars/{id}",
+            put(sla::update_calendar::<S>).delete(sla::delete_calendar::<S>),
+            [
+                Op::put("Change a calendar (open tickets are evaluated again)")
+                    .auth(Auth::Admin)
+                    .json::<deskside_protocol::SlaCalendarInput>()
+                    .reply::<deskside_protocol::SlaCalendar>(200, "Changed")
+                    .errors(&[409]),
+                Op::delete("Delete a calendar no policy uses")
+                    .auth(Auth::Admin)
+                    .empty(204, "Deleted")
+                    .errors(&[409]),
+            ],
+        )
+        .route(
+            "/api/v1/sla/holidays",
+            post(sla::import_holidays::<S>),
+            [Op::post("The holiday dates in an iCalendar (.ics) file, for a calendar being edited")
+                .auth(Auth::User)
+                .json::<sla::IcsImport>()
+                .reply::<sla::Holidays>(200, "The dates")],
+        )
+        .route(
+            "/api/v1/sla/policies",
+            get(sla::list_policies::<S>).post(sla::create_policy::<S>),
+            [
+                Op::get("SLA policies in the order they are tried")
+                    .auth(Auth::User)
+                    .reply::<Vec<deskside_protocol::SlaPolicy>>(200, "In order"),
+                Op::post("Create a policy (tried after the others)")
+                    .auth(Auth::Admin)
+                    .json::<deskside_protocol::SlaPolicyInput>()
+                    .reply::<deskside_protocol::SlaPolicy>(201, "Created")
+                    .errors(&[409]),
+            ],
+        )
+        .route(
+            "/api/v1/sla/policies/order",
+            put(sla::order_policies::<S>),
+            [Op::put("Put the policies in order")
+                .auth(Auth::Admin)
+                .json::<sla::PolicyOrder>()
+                .reply::<Vec<deskside_protocol::SlaPolicy>>(200, "In their new order")],
+        )
+        .route(
+            "/api/v1/sla/policies/{id}",
+            put(sla::update_policy::<S>).delete(sla::delete_policy::<S>),
+            [
+                Op::put("Change a policy (open tickets are evaluated again)")
+                    .auth(Auth::Admin)
+                    .json::<deskside_protocol::SlaPolicyInput>()
+                    .reply::<deskside_protocol::SlaPolicy>(200, "Changed")
+                    .errors(&[409]),
+                Op::delete("Delete a policy").auth(Auth::Admin).empty(204, "Deleted"),
+            ],
         )
         .route(
             "/api/v1/tickets/count",

@@ -31,6 +31,13 @@ pub fn router_with<S: Store>(
     ));
     let (routes, doc) = routes::<S>().finish();
     let events = events::EventHub::start(&store);
+    if let Some(every) = limits.sla_interval {
+        tokio::spawn(sla::sla_loop(
+            store.clone(),
+            Arc::clone(&events.wake),
+            every,
+        ));
+    }
     routes
         .layer(axum::middleware::from_fn(run_to_completion))
         .fallback(static_files::console)

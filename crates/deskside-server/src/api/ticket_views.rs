@@ -19,6 +19,7 @@ pub(super) fn ticket_json(
         urgency: enum_from(&t.urgency, Urgency::Medium),
         status: enum_from(&t.status, TicketStatus::New),
         priority: u8::try_from(t.priority).unwrap_or(3),
+        ticket_type: enum_from(&t.ticket_type, deskside_protocol::TicketType::Incident),
         created_at: t.created_at,
         updated_at: t.updated_at,
         attachments: attachments

@@ -24,7 +24,18 @@ pub struct TicketQuery {
     tier: Option<u8>,
     /// Only tickets of this category.
     category: Option<String>,
-    /// `newest` (default), `oldest`, or `priority` (most urgent first).
+    /// Only tickets in these SLA states, comma-separated (`running`,
+    /// `warning`, `paused`, `met`, `breached`; `none`: without an SLA).
+    sla: Option<String>,
+    /// Only tickets of this team (its id); `none` for those without one.
+    team: Option<String>,
+    /// Only incidents (`incident`) or service requests (`service_request`).
+    #[serde(rename = "type")]
+    ticket_type: Option<String>,
+    /// Only tickets of the requester with this e-mail.
+    requester: Option<String>,
+    /// `newest` (default), `oldest`, `priority` (most urgent first) or
+    /// `due` (the SLA due soonest first).
     sort: Option<String>,
     /// The `next_cursor` of the previous page (same filters and sort).
     cursor: Option<String>,
@@ -32,12 +43,57 @@ pub struct TicketQuery {
     limit: Option<u32>,
 }
 
+/// What service management adds to a ticket, in the queue and in detail.
+#[derive(Debug, serde::Serialize, schemars::JsonSchema)]
+pub struct ServiceView {
+    /// How it reached the desk.
+    channel: deskside_protocol::Channel,
+    /// Who asks.
+    requester_name: Option<String>,
+    /// Their e-mail (`requester=` filters the queue on it).
+    requester_email: Option<String>,
+    /// The team it is with.
+    team_id: Option<i64>,
+    /// Its name.
+    team_name: Option<String>,
+    /// The technician who opened it for the requester.
+    created_by: Option<i64>,
+    /// The problem it is linked to.
+    problem_id: Option<i64>,
+    /// The SLA's most urgent state (absent: no SLA applies).
+    sla_state: Option<deskside_protocol::SlaState>,
+    /// When its next clock is due (overdue: in the past).
+    sla_due_at: Option<chrono::DateTime<Utc>>,
+}
+
+pub(super) fn service_view(w: &TicketWork, team_name: Option<String>) -> ServiceView {
+    ServiceView {
+        channel: enum_from(&w.channel, deskside_protocol::Channel::Tray),
+        requester_name: w.requester_name.clone(),
+        requester_email: w.requester_email.clone(),
+        team_id: w.team_id,
+        team_name,
+        created_by: w.created_by,
+        problem_id: w.problem_id,
+        sla_state: w
+            .sla_state
+            .as_deref()
+            .map(|s| enum_from(s, deskside_protocol::SlaState::Running)),
+        sla_due_at: w
+            .sla_due_at
+            .and_then(|t| chrono::DateTime::from_timestamp(t, 0)),
+    }
+}
+
 /// A ticket as the queue lists it.
 #[derive(Debug, serde::Serialize, schemars::JsonSchema)]
 pub struct QueueTicket {
     #[serde(flatten)]
     ticket: deskside_protocol::Ticket,
-    device_id: i64,
+    #[serde(flatten)]
+    service: ServiceView,
+    /// The device it is about, if any.
+    device_id: Option<i64>,
     /// The device's host name.
     device_name: Option<String>,
     /// `low`, `medium` or `high`.
@@ -114,12 +170,49 @@ async fn ticket_filter<S: Store>(
         None | Some("" | "newest") => TicketSort::Newest,
         Some("oldest") => TicketSort::Oldest,
         Some("priority") => TicketSort::Priority,
+        Some("due") => TicketSort::Due,
         Some(other) => {
             return Err(bad_query(format!(
-                "unknown sort {other:?} (newest, oldest, priority)"
+                "unknown sort {other:?} (newest, oldest, priority, due)"
             )));
         }
     };
+    let mut sla_states = Vec::new();
+    for name in q.sla.as_deref().unwrap_or_default().split(',') {
+        let name = name.trim();
+        if name.is_empty() {
+            continue;
+        }
+        if !["running", "warning", "paused", "met", "breached", "none"].contains(&name) {
+            return Err(bad_query(format!(
+                "unknown SLA state {name:?} (running, warning, paused, met, breached, none)"
+            )));
+        }
+        if !sla_states.iter().any(|s| s == name) {
+            sla_states.push(name.to_owned());
+        }
+    }
+    let team = match q.team.as_deref() {
+        None | Some("") => None,
+        Some("none") => Some(None),
+        Some(id) => {
+            Some(Some(id.parse::<i64>().map_err(|_| {
+                bad_query("team must be a team's id or none")
+            })?))
+        }
+    };
+    let ticket_type = match q.ticket_type.as_deref() {
+        None | Some("") => None,
+        Some(t @ ("incident" | "service_request")) => Some(t.to_owned()),
+        Some(other) => {
+            return Err(bad_query(format!(
+                "unknown type {other:?} (incident, service_request)"
+            )));
+        }
+    };
+    if q.requester.as_ref().is_some_and(|r| r.len() > 254) {
+        return Err(bad_query("requester is too long"));
+    }
     let after = match q.cursor.as_deref() {
         None | Some("") => None,
         Some(c) => Some(
@@ -145,6 +238,10 @@ async fn ticket_filter<S: Store>(
         text: q.text.filter(|t| !t.is_empty()),
         tier: q.tier.map(i64::from),
         category,
+        sla_states,
+        team,
+        ticket_type,
+        requester_email: q.requester.filter(|r| !r.is_empty()),
         sort,
         after,
         limit,
@@ -157,7 +254,7 @@ async fn ticket_filter<S: Store>(
 fn parse_cursor(c: &str, sort: crate::store::TicketSort) -> Option<(i64, i64)> {
     use crate::store::TicketSort;
     match sort {
-        TicketSort::Priority => {
+        TicketSort::Priority | TicketSort::Due => {
             let (p, id) = c.split_once('.')?;
             Some((p.parse().ok()?, id.parse().ok()?))
         }
@@ -170,6 +267,11 @@ fn cursor_of(row: &QueueRow, sort: crate::store::TicketSort) -> String {
         crate::store::TicketSort::Priority => {
             format!("{}.{}", row.work.row.priority, row.work.row.id)
         }
+        crate::store::TicketSort::Due => format!(
+            "{}.{}",
+            row.work.sla_due_at.unwrap_or(crate::store::queue::NO_DUE),
+            row.work.row.id
+        ),
         _ => row.work.row.id.to_string(),
     }
 }
@@ -191,6 +293,7 @@ pub(super) async fn tech_list_tickets<S: Store>(
             .map(|r| {
                 let unread = r.unread();
                 QueueTicket {
+                    service: service_view(&r.work, r.team_name),
                     device_id: r.work.device_id,
                     device_name: r.device_name,
                     impact: r.work.impact,
@@ -238,8 +341,9 @@ pub struct TechCommentView {
 /// One audit record.
 #[derive(Debug, serde::Serialize, schemars::JsonSchema)]
 pub struct AuditView {
-    /// Who.
-    user_id: i64,
+    /// Who; absent for the desk's own changes (automatic assignment, SLA
+    /// escalations).
+    user_id: Option<i64>,
     /// Who, by e-mail.
     email: Option<String>,
     /// What kind of change.
@@ -254,7 +358,12 @@ pub struct AuditView {
 #[derive(Debug, serde::Serialize, schemars::JsonSchema)]
 pub struct TicketDetail {
     ticket: deskside_protocol::Ticket,
-    device_id: i64,
+    #[serde(flatten)]
+    service: ServiceView,
+    /// Its SLA clocks, evaluated now.
+    sla: deskside_protocol::TicketSla,
+    /// The device it is about, if any.
+    device_id: Option<i64>,
     /// `low`, `medium` or `high`.
     impact: String,
     /// Support tier 1–3.
@@ -279,11 +388,8 @@ pub(super) async fn technician_view<S: Store>(
     w: TicketWork,
 ) -> Result<TicketDetail, ApiError> {
     let id = w.row.id;
-    let (row, atts) = state
-        .store
-        .device_ticket(w.device_id, id)
-        .await?
-        .ok_or_else(ticket_not_found)?;
+    let atts = state.store.ticket_attachments(id).await?;
+    let row = w.row.clone();
     // Technicians are few: one read names every author.
     let emails: std::collections::HashMap<i64, String> = state
         .store
@@ -313,18 +419,32 @@ pub(super) async fn technician_view<S: Store>(
         .await?
         .into_iter()
         .map(|(user_id, action, detail, at)| AuditView {
-            email: email(Some(user_id)),
+            email: email(user_id),
             user_id,
             action,
             at,
             detail: serde_json::from_str(&detail).unwrap_or_default(),
         })
         .collect();
-    let device_name = state
-        .store
-        .device(w.device_id)
-        .await?
-        .and_then(|d| d.hostname);
+    let device_name = match w.device_id {
+        Some(d) => state.store.device(d).await?.and_then(|d| d.hostname),
+        None => None,
+    };
+    let team_name = match w.team_id {
+        Some(t) => state
+            .store
+            .list_teams()
+            .await?
+            .into_iter()
+            .find(|x| x.id == t)
+            .map(|x| x.name),
+        None => None,
+    };
+    let config = crate::sla::Config::load(&state.store).await?;
+    let sla = match state.store.sla_inputs(&[id]).await?.first() {
+        Some(input) => crate::sla::view(&config, input, Utc::now().timestamp()),
+        None => crate::sla::view(&config, &Default::default(), 0),
+    };
     let status = enum_from(&row.status, deskside_protocol::TicketStatus::New);
     let allowed_statuses = {
         use deskside_protocol::TicketStatus::{Closed, New, Open, Pending, Resolved};
@@ -334,6 +454,8 @@ pub(super) async fn technician_view<S: Store>(
             .collect()
     };
     Ok(TicketDetail {
+        service: service_view(&w, team_name),
+        sla,
         ticket: ticket_json(row, atts, Vec::new()),
         device_id: w.device_id,
         impact: w.impact,
@@ -393,6 +515,22 @@ pub struct TicketPatch {
     #[serde(default, deserialize_with = "some")]
     #[schemars(with = "Option<String>")]
     assignee_email: Option<Option<String>>,
+    /// Incident or service request.
+    ticket_type: Option<deskside_protocol::TicketType>,
+    /// The team (its id); `null` takes the ticket from its team. Moving
+    /// an unassigned ticket to a team that assigns automatically assigns
+    /// it.
+    #[serde(default, deserialize_with = "some")]
+    #[schemars(with = "Option<i64>")]
+    team_id: Option<Option<i64>>,
+    /// Who asks; `null` clears it.
+    #[serde(default, deserialize_with = "some")]
+    #[schemars(with = "Option<String>")]
+    requester_name: Option<Option<String>>,
+    /// Their e-mail; `null` clears it.
+    #[serde(default, deserialize_with = "some")]
+    #[schemars(with = "Option<String>")]
+    requester_email: Option<Option<String>>,
     /// Apply only to this version of the ticket (as `If-Match` does); a
     /// stale version answers 409 `version_conflict` with the ticket as it
     /// is now.
@@ -487,6 +625,19 @@ pub(super) async fn tech_patch_ticket<S: Store>(
                 .id,
         )),
     };
+    if let Some(Some(team)) = patch.team_id
+        && !state.store.list_teams().await?.iter().any(|t| t.id == team)
+    {
+        return Err(invalid(format!("no team {team}")));
+    }
+    let requester_name = match patch.requester_name {
+        Some(Some(n)) => Some(Some(requester_name(&n)?)),
+        other => other,
+    };
+    let requester_email = match patch.requester_email {
+        Some(Some(e)) => Some(Some(requester_email(&e)?)),
+        other => other,
+    };
     let change = TicketChange {
         status: patch.status,
         impact: patch.impact,
@@ -494,6 +645,10 @@ pub(super) async fn tech_patch_ticket<S: Store>(
         category: patch.category,
         tier: patch.tier,
         assignee,
+        ticket_type: patch.ticket_type,
+        team: patch.team_id,
+        requester_name,
+        requester_email,
     };
     match state
         .store
@@ -527,8 +682,18 @@ pub(super) async fn tech_patch_ticket<S: Store>(
         }
         PatchOutcome::Done(w) => {
             tracing::info!(ticket = w.row.id, version = w.version, by = %user.email, "ticket updated");
+            if change.team.is_some() && w.assignee_id.is_none() && w.team_id.is_some() {
+                state.store.auto_assign(w.row.id).await?;
+            }
+            super::sla::after_change(&state, w.row.id).await;
+            // As it is now: assigned, and with its SLA evaluated.
+            let w = state
+                .store
+                .ticket_work(w.row.id)
+                .await?
+                .ok_or_else(ticket_not_found)?;
             super::events::publish(&state, "ticket.updated", w.row.id, Some(&user.email)).await;
-            Ok(with_etag(technician_view(&state, *w).await?))
+            Ok(with_etag(technician_view(&state, w).await?))
         }
     }
 }
@@ -563,6 +728,9 @@ pub(super) async fn tech_comment<S: Store>(
         .store
         .add_comment(w.row.id, Some(user.id), body, c.internal)
         .await?;
+    if !c.internal {
+        super::sla::after_change(&state, w.row.id).await;
+    }
     super::events::publish(&state, "comment.added", w.row.id, Some(&user.email)).await;
     Ok((
         StatusCode::CREATED,
@@ -581,4 +749,175 @@ pub(super) async fn tech_attachment<S: Store>(
 ) -> Result<Response, ApiError> {
     let w = work_item(&state, &raw_ticket).await?;
     attachment_response(&state, w.row.id, &raw_att).await
+}
+
+/// A requester's name: 1 to 200 characters, no control characters.
+fn requester_name(raw: &str) -> Result<String, ApiError> {
+    let n = raw.trim();
+    if n.is_empty() || n.chars().count() > 200 || n.chars().any(char::is_control) {
+        return Err(invalid("the requester's name must be 1 to 200 characters"));
+    }
+    Ok(n.to_owned())
+}
+
+/// A requester's e-mail address.
+fn requester_email(raw: &str) -> Result<String, ApiError> {
+    let e = raw.trim();
+    if !crate::store::is_email(e) {
+        return Err(invalid(format!("{e:?} is not an e-mail address")));
+    }
+    Ok(e.to_owned())
+}
+
+/// `POST /api/v1/tickets` body: a ticket a technician opens for someone
+/// who called, came by, wrote or chatted.
+#[derive(Debug, serde::Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DeskTicketInput {
+    /// One line, 1–200 characters.
+    subject: String,
+    /// What happened.
+    #[serde(default)]
+    description: String,
+    /// Category (default `other`).
+    #[serde(default, deserialize_with = "known_category")]
+    #[schemars(with = "Option<deskside_protocol::TicketCategory>")]
+    category: Option<deskside_protocol::TicketCategory>,
+    /// Urgency (default medium).
+    urgency: Option<deskside_protocol::Urgency>,
+    /// Impact (default medium).
+    impact: Option<deskside_protocol::Urgency>,
+    /// Incident (default) or service request.
+    #[serde(default)]
+    ticket_type: deskside_protocol::TicketType,
+    /// How it reached the desk: `phone`, `walk_in`, `email` or `chat`
+    /// (`tray` tickets come from the tray app).
+    channel: deskside_protocol::Channel,
+    /// Who asks.
+    requester_name: String,
+    /// Their e-mail.
+    requester_email: Option<String>,
+    /// The machine it is about, if any (someone who cannot log in has
+    /// none to report from).
+    device_id: Option<i64>,
+    /// The team to give it to (automatic assignment applies).
+    team_id: Option<i64>,
+    /// Assign it at once to this technician.
+    assignee_email: Option<String>,
+}
+
+/// `POST /api/v1/tickets`: open a ticket on someone's behalf. With an
+/// `Idempotency-Key`, a retry returns the first ticket (200).
+pub(super) async fn tech_create_ticket<S: Store>(
+    State(state): State<AppState<S>>,
+    UserAuth(user): UserAuth,
+    headers: axum::http::HeaderMap,
+    ApiJson(t): ApiJson<DeskTicketInput>,
+) -> Result<Response, ApiError> {
+    use deskside_protocol::{Channel, TicketCategory, Urgency};
+    let subject = t.subject.trim();
+    if subject.is_empty() || subject.chars().count() > 200 {
+        return Err(invalid("the subject must be 1 to 200 characters"));
+    }
+    if t.description.chars().count() > 20_000 {
+        return Err(invalid("the description must be at most 20000 characters"));
+    }
+    if t.channel == Channel::Tray {
+        return Err(invalid(
+            "tray tickets come from the tray app; the channel is phone, walk_in, email or chat",
+        ));
+    }
+    let requester_name = requester_name(&t.requester_name)?;
+    let requester_email = t
+        .requester_email
+        .as_deref()
+        .filter(|e| !e.trim().is_empty())
+        .map(requester_email)
+        .transpose()?;
+    if let Some(d) = t.device_id
+        && state.store.device(d).await?.is_none()
+    {
+        return Err(invalid(format!("no device {d}")));
+    }
+    if let Some(team) = t.team_id
+        && !state.store.list_teams().await?.iter().any(|x| x.id == team)
+    {
+        return Err(invalid(format!("no team {team}")));
+    }
+    let assignee = match &t.assignee_email {
+        None => None,
+        Some(email) => Some(
+            state
+                .store
+                .user_by_email(email)
+                .await?
+                .filter(|u| u.deactivated_at.is_none())
+                .ok_or_else(|| invalid(format!("no active technician {email}")))?
+                .id,
+        ),
+    };
+    let key = match super::agent::idempotency_key(&headers)? {
+        Some(k) => k,
+        None => crate::credentials::new_token("desk"),
+    };
+    let urgency = t.urgency.unwrap_or(Urgency::Medium);
+    let impact = t.impact.unwrap_or(Urgency::Medium);
+    let category = t.category.unwrap_or(TicketCategory::Other);
+    let request_hash = crate::credentials::hash_token(
+        &serde_json::json!([
+            subject,
+            t.description,
+            snake(category),
+            snake(urgency),
+            snake(impact),
+            snake(t.ticket_type),
+            snake(t.channel),
+            requester_name,
+            requester_email,
+            t.device_id,
+            t.team_id,
+            assignee
+        ])
+        .to_string(),
+    );
+    let (id, created) = state
+        .store
+        .create_desk_ticket(&crate::store::NewDeskTicket {
+            created_by: user.id,
+            idempotency_key: &key,
+            request_hash: &request_hash,
+            subject,
+            description: &t.description,
+            category: &snake(category),
+            urgency: &snake(urgency),
+            impact: &snake(impact),
+            priority: crate::workflow::itil_priority(impact, urgency),
+            ticket_type: &snake(t.ticket_type),
+            channel: &snake(t.channel),
+            requester_name: &requester_name,
+            requester_email: requester_email.as_deref(),
+            device_id: t.device_id,
+            team_id: t.team_id,
+            assignee_id: assignee,
+        })
+        .await?;
+    if created {
+        if assignee.is_none() && t.team_id.is_some() {
+            state.store.auto_assign(id).await?;
+        }
+        super::sla::after_change(&state, id).await;
+        super::events::publish(&state, "ticket.created", id, Some(&user.email)).await;
+    }
+    let w = state
+        .store
+        .ticket_work(id)
+        .await?
+        .ok_or_else(ticket_not_found)?;
+    let mut resp = with_etag(technician_view(&state, w).await?);
+    *resp.status_mut() = if created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok(resp)
 }

@@ -10,6 +10,7 @@ mod metric_names;
 pub mod postgres;
 pub mod queue;
 mod rows;
+pub mod service;
 mod shared;
 mod software_catalogue;
 pub mod sqlite;
@@ -20,6 +21,10 @@ use chrono::{DateTime, Utc};
 
 pub use postgres::PgStore;
 pub use queue::{QueueRow, TicketFilter, TicketSort};
+pub use service::{
+    CalendarRow, EscalationAction, MemberRow, NewDeskTicket, NewSlaEvent, PolicyRow, ServiceStore,
+    SlaEventRow, SlaInput, SlaRecord, TeamRow,
+};
 pub use sqlite::SqliteStore;
 
 /// What a user may do.
@@ -270,7 +275,7 @@ pub type StoreResult<T> = Result<T, StoreError>;
 
 /// Everything the desk stores. Implementations must keep no state that
 /// matters in memory: several servers may share one database.
-pub trait Store: Clone + Send + Sync + 'static {
+pub trait Store: ServiceStore + Clone + Send + Sync + 'static {
     /// Brings the schema up to date.
     fn migrate(&self) -> impl Future<Output = StoreResult<()>> + Send;
     /// Checks that the database answers.
@@ -669,11 +674,17 @@ pub trait Store: Clone + Send + Sync + 'static {
         &self,
         ticket_ids: &[i64],
     ) -> impl Future<Output = StoreResult<Vec<(i64, CommentRow)>>> + Send;
-    /// The audit trail of a ticket: (user id, action, detail JSON, when).
+    /// The audit trail of a ticket: (user id, none for the desk's own
+    /// changes; action, detail JSON, when).
     fn ticket_audit(
         &self,
         ticket_id: i64,
     ) -> impl Future<Output = StoreResult<Vec<AuditEntry>>> + Send;
+    /// A ticket's attachments, oldest first.
+    fn ticket_attachments(
+        &self,
+        ticket_id: i64,
+    ) -> impl Future<Output = StoreResult<Vec<AttachmentRow>>> + Send;
     /// One attachment of a ticket.
     fn attachment(
         &self,
@@ -785,8 +796,9 @@ pub struct TicketWork {
     /// The ticket.
     #[sqlx(flatten)]
     pub row: TicketRow,
-    /// The device that filed it.
-    pub device_id: i64,
+    /// The device that filed it, or that it is about; none for a
+    /// technician's ticket about no machine.
+    pub device_id: Option<i64>,
     /// Impact (`low`, `medium`, `high`).
     pub impact: String,
     /// Support tier 1–3.
@@ -796,6 +808,22 @@ pub struct TicketWork {
     pub assignee_id: Option<i64>,
     /// Bumped by every technician change (the `ETag`).
     pub version: i64,
+    /// How it reached the desk (`tray`, `phone`, …).
+    pub channel: String,
+    /// Who asks.
+    pub requester_name: Option<String>,
+    /// Their e-mail.
+    pub requester_email: Option<String>,
+    /// The team it is with.
+    pub team_id: Option<i64>,
+    /// The technician who opened it for the requester.
+    pub created_by: Option<i64>,
+    /// The problem it is linked to.
+    pub problem_id: Option<i64>,
+    /// The SLA's most urgent state, as last evaluated.
+    pub sla_state: Option<String>,
+    /// The earliest due time of its running clocks (Unix seconds).
+    pub sla_due_at: Option<i64>,
 }
 
 /// An API token, without its hash.
@@ -862,8 +890,9 @@ pub struct PolicyVersion {
     pub created_by: Option<String>,
 }
 
-/// One audit record: (user id, action, detail JSON, when).
-pub type AuditEntry = (i64, String, String, DateTime<Utc>);
+/// One audit record: (user id, none for the desk itself; action, detail
+/// JSON, when).
+pub type AuditEntry = (Option<i64>, String, String, DateTime<Utc>);
 
 /// A comment as stored.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
@@ -902,6 +931,8 @@ pub struct TicketRow {
     pub created_at: DateTime<Utc>,
     /// Last changed.
     pub updated_at: DateTime<Utc>,
+    /// `incident` or `service_request`.
+    pub ticket_type: String,
 }
 
 /// An attachment as stored.
@@ -938,6 +969,10 @@ pub struct NewTicketRow<'a> {
     pub urgency: &'a str,
     /// Priority 1–5.
     pub priority: i64,
+    /// `incident` or `service_request`.
+    pub ticket_type: &'a str,
+    /// The logged-in user's name, when the agent sent it.
+    pub requester_name: Option<&'a str>,
     /// SHA-256 of what was sent (ticket part and files): a key reused
     /// with another payload is refused.
     pub request_hash: &'a str,

@@ -11,6 +11,10 @@ use super::rows::{
     DEVICE_COLUMNS, SECRET_COLUMNS, TICKET_COLUMNS, WORK_COLUMNS, attachment_row, device_summary,
     secret, ticket_row, ticket_work, user,
 };
+use super::service::{
+    CalendarRow, EscalationAction, MemberRow, NewDeskTicket, NewSlaEvent, PolicyRow, ServiceStore,
+    SlaEventRow, SlaInput, SlaRecord, TeamRow,
+};
 use super::software_catalogue::SoftwareDelta;
 use super::{
     ApiTokenInfo, AttachmentRow, AuditEntry, AuditLogEntry, AuditRecord, Checkin, CommentRow,
@@ -48,6 +52,11 @@ const METRIC_ROLLUP_LOCK: i32 = 0x6d72_6f6c; // "mrol"
 
 impl PgStore {
     const DIALECT: super::queue::Dialect = super::queue::Dialect::Postgres;
+
+    /// A write transaction (rows are locked where read `FOR UPDATE`).
+    async fn write(&self) -> Result<sqlx::Transaction<'static, sqlx::Postgres>, sqlx::Error> {
+        self.pool.begin().await
+    }
 }
 
 impl Store for PgStore {
@@ -432,7 +441,8 @@ impl Store for PgStore {
         let now = Utc::now();
         let inserted = sqlx::query_scalar::<_, i64>(
             "INSERT INTO tickets (device_id, idempotency_key, subject, description, category, urgency, status, \
-             priority, created_at, updated_at, request_hash) VALUES ($1, $2, $3, $4, $5, $6, 'new', $7, $8, $8, $9) RETURNING id",
+             priority, created_at, updated_at, request_hash, ticket_type, requester_name) \
+             VALUES ($1, $2, $3, $4, $5, $6, 'new', $7, $8, $8, $9, $10, $11) RETURNING id",
         )
         .bind(t.device_id)
         .bind(t.idempotency_key)
@@ -443,6 +453,8 @@ impl Store for PgStore {
         .bind(t.priority)
         .bind(now)
         .bind(t.request_hash)
+        .bind(t.ticket_type)
+        .bind(t.requester_name)
         .fetch_one(&mut *tx)
         .await;
         let id = match inserted {
@@ -625,7 +637,8 @@ impl Store for PgStore {
         let w = &after;
         sqlx::query(
             "UPDATE tickets SET status = $1, urgency = $2, impact = $3, priority = $4, tier = $5, \
-             assignee_id = $6, category = $7, updated_at = $8, version = $9 WHERE id = $10",
+             assignee_id = $6, category = $7, updated_at = $8, version = $9, ticket_type = $11, team_id = $12, \
+             requester_name = $13, requester_email = $14 WHERE id = $10",
         )
         .bind(&w.row.status)
         .bind(&w.row.urgency)
@@ -637,6 +650,10 @@ impl Store for PgStore {
         .bind(now)
         .bind(w.version)
         .bind(w.row.id)
+        .bind(&w.row.ticket_type)
+        .bind(w.team_id)
+        .bind(&w.requester_name)
+        .bind(&w.requester_email)
         .execute(&mut *tx)
         .await?;
         sqlx::query("INSERT INTO ticket_audit (ticket_id, user_id, action, detail, at) VALUES ($1, $2, 'update', $3, $4)")
@@ -845,4 +862,8 @@ async fn write_software_delta(
         .execute(&mut **tx)
         .await?;
     Ok(())
+}
+
+impl ServiceStore for PgStore {
+    super::service::service_methods!();
 }

@@ -22,7 +22,13 @@ pub enum TicketSort {
     Oldest,
     /// Most urgent priority (1) first, newest first within one.
     Priority,
+    /// The SLA due soonest first (overdue ones first of all), tickets
+    /// without a due time last; oldest first within one.
+    Due,
 }
+
+/// The sort key of a ticket without a due time: after every other.
+pub const NO_DUE: i64 = i64::MAX;
 
 /// Which tickets `list_tickets` returns, in which order.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -41,6 +47,15 @@ pub struct TicketFilter {
     pub tier: Option<i64>,
     /// Category.
     pub category: Option<String>,
+    /// Any of these SLA states (`running`, `warning`, `paused`, `met`,
+    /// `breached`, `none` for no SLA); none: every state.
+    pub sla_states: Vec<String>,
+    /// With this team; `Some(None)`: without one.
+    pub team: Option<Option<i64>>,
+    /// `incident` or `service_request`.
+    pub ticket_type: Option<String>,
+    /// The requester's e-mail (ignoring case).
+    pub requester_email: Option<String>,
     /// Order.
     pub sort: TicketSort,
     /// Where the previous page ended: (sort key, id). The sort key is the
@@ -66,6 +81,8 @@ pub struct QueueRow {
     pub employee_at: DateTime<Utc>,
     /// When the viewer last opened it.
     pub seen_at: Option<DateTime<Utc>>,
+    /// The team's name.
+    pub team_name: Option<String>,
 }
 
 impl QueueRow {
@@ -101,6 +118,24 @@ impl Dialect {
         }
     }
 
+    /// Locks the rows a `SELECT` read until the transaction ends
+    /// (SQLite's write transactions hold the whole database already).
+    pub(crate) fn for_update(self) -> &'static str {
+        match self {
+            Self::Sqlite => "",
+            Self::Postgres => " FOR UPDATE",
+        }
+    }
+
+    /// A subquery of the ids in the JSON array bound as parameter `n`,
+    /// for `id IN (…)`: one parameter however many ids.
+    pub(crate) fn ids_in(self, n: usize) -> String {
+        match self {
+            Self::Sqlite => format!("(SELECT value FROM json_each(${n}))"),
+            Self::Postgres => format!("(SELECT jsonb_array_elements_text(${n}::jsonb)::bigint)"),
+        }
+    }
+
     /// The case-insensitive LIKE.
     pub(crate) fn like(self) -> &'static str {
         match self {
@@ -110,10 +145,12 @@ impl Dialect {
     }
 }
 
-/// The filter's `WHERE` clause. Parameters, bound by [`bind_filter`]:
+/// The filter's `WHERE` clause. Parameters, bound by [`bind_ticket_filter`]:
 /// `$1`–`$5` statuses, `$6` any status, `$7` priority, `$8` any assignee,
 /// `$9` assignee, `$10` device, `$11` text pattern, `$12` tier,
-/// `$13` category.
+/// `$13` category; the page's `$14`–`$18` ([`page_sql`]); then `$19`–`$24`
+/// SLA states (`none`: no state), `$25` any SLA state, `$26` any team,
+/// `$27` team, `$28` type, `$29` requester e-mail.
 pub(crate) fn where_clause(d: Dialect) -> String {
     let p = |n, ty| d.param(n, ty);
     let like = d.like();
@@ -124,7 +161,14 @@ pub(crate) fn where_clause(d: Dialect) -> String {
          AND ({dev} IS NULL OR t.device_id = {dev}) \
          AND ({txt} IS NULL OR t.subject {like} {txt} ESCAPE '\\' OR t.description {like} {txt} ESCAPE '\\') \
          AND ({tier} IS NULL OR t.tier = {tier}) \
-         AND ({cat} IS NULL OR t.category = {cat})",
+         AND ({cat} IS NULL OR t.category = {cat}) \
+         AND ($25 OR COALESCE(t.sla_state, 'none') IN ($19, $20, $21, $22, $23, $24)) \
+         AND ($26 OR t.team_id IS NOT DISTINCT FROM {team}) \
+         AND ({ty} IS NULL OR t.ticket_type = {ty}) \
+         AND ({req} IS NULL OR lower(t.requester_email) = lower({req}))",
+        team = p(27, "bigint"),
+        ty = p(28, "text"),
+        req = p(29, "text"),
         pri = p(7, "bigint"),
         asg = p(9, "bigint"),
         dev = p(10, "bigint"),
@@ -144,16 +188,24 @@ pub(crate) fn page_sql(d: Dialect, sort: TicketSort) -> String {
             "(t.priority > $15 OR (t.priority = $15 AND t.id < $16))",
             "t.priority ASC, t.id DESC",
         ),
+        TicketSort::Due => (
+            "(COALESCE(t.sla_due_at, 9223372036854775807) > $15 \
+             OR (COALESCE(t.sla_due_at, 9223372036854775807) = $15 AND t.id > $16))",
+            "COALESCE(t.sla_due_at, 9223372036854775807) ASC, t.id ASC",
+        ),
     };
     format!(
         "SELECT t.id, t.subject, t.description, t.category, t.urgency, t.status, t.priority, \
-         t.created_at, t.updated_at, t.device_id, t.impact, t.tier, t.assignee_id, t.version, \
-         d.hostname AS device_name, u.email AS assignee_email, v.seen_at, \
+         t.created_at, t.updated_at, t.ticket_type, t.device_id, t.impact, t.tier, t.assignee_id, t.version, \
+         t.channel, t.requester_name, t.requester_email, t.team_id, t.created_by, t.problem_id, \
+         t.sla_state, t.sla_due_at, \
+         d.hostname AS device_name, u.email AS assignee_email, v.seen_at, tm.name AS team_name, \
          COALESCE((SELECT MAX(c.created_at) FROM ticket_comments c \
                    WHERE c.ticket_id = t.id AND c.user_id IS NULL), t.created_at) AS employee_at \
          FROM tickets t \
          LEFT JOIN devices d ON d.id = t.device_id \
          LEFT JOIN users u ON u.id = t.assignee_id \
+         LEFT JOIN teams tm ON tm.id = t.team_id \
          LEFT JOIN ticket_views v ON v.ticket_id = t.id AND v.user_id = $18 \
          WHERE {} AND (NOT $14 OR {after}) ORDER BY {order} LIMIT $17",
         where_clause(d)
@@ -188,3 +240,38 @@ macro_rules! bind_ticket_filter {
     }};
 }
 pub(crate) use bind_ticket_filter;
+
+/// Binds the filter's later parameters (`$19`–`$29`, see
+/// [`where_clause`]); the page's (`$14`–`$18`) come between, so a count
+/// binds placeholders for them ([`bind_page_gap`]).
+macro_rules! bind_ticket_filter_rest {
+    ($q:expr, $f:expr) => {{
+        let f: &$crate::store::TicketFilter = $f;
+        let mut q = $q;
+        for i in 0..6 {
+            q = q.bind(f.sla_states.get(i).cloned());
+        }
+        let (any_team, team) = match f.team {
+            None => (true, None),
+            Some(t) => (false, t),
+        };
+        q.bind(f.sla_states.is_empty())
+            .bind(any_team)
+            .bind(team)
+            .bind(f.ticket_type.clone())
+            .bind(f.requester_email.clone())
+    }};
+}
+pub(crate) use bind_ticket_filter_rest;
+
+/// Placeholders for `$14`–`$18` in a query that has no page (a count).
+macro_rules! bind_page_gap {
+    ($q:expr) => {{
+        $q.bind(false)
+            .bind(0_i64)
+            .bind(0_i64)
+            .bind(0_i64)
+            .bind(0_i64)
+    }};
+}
+pub(crate) use bind_page_gap;

@@ -9,11 +9,11 @@ use super::{AttachmentRow, DeviceSummary, EnrollSecret, StoreResult, TicketRow, 
 pub(crate) const SECRET_COLUMNS: &str = "id, label, created_at, expires_at, revoked_at";
 
 /// A ticket's columns.
-pub(crate) const TICKET_COLUMNS: &str =
-    "id, subject, description, category, urgency, status, priority, created_at, updated_at";
+pub(crate) const TICKET_COLUMNS: &str = "id, subject, description, category, urgency, status, priority, created_at, updated_at, ticket_type";
 
 /// The technician fields read with [`TICKET_COLUMNS`] for a [`TicketWork`].
-pub(crate) const WORK_COLUMNS: &str = "device_id, impact, tier, assignee_id, version";
+pub(crate) const WORK_COLUMNS: &str = "device_id, impact, tier, assignee_id, version, channel, \
+     requester_name, requester_email, team_id, created_by, problem_id, sla_state, sla_due_at";
 
 /// A device's columns as technicians list them.
 pub(crate) const DEVICE_COLUMNS: &str = "id, hostname, serial_number, agent_version, health, last_seen, enrolled_at, \

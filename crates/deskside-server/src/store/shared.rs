@@ -253,17 +253,7 @@ macro_rules! shared_methods {
                 else {
                     return Ok(None);
                 };
-                let atts = sqlx::query(
-                    "SELECT id, name, content_type, size_bytes, blob_key, diagnostics FROM ticket_attachments \
-                     WHERE ticket_id = $1 ORDER BY id",
-                )
-                .bind(ticket_id)
-                .fetch_all(&self.pool)
-                .await?;
-                let atts = atts
-                    .iter()
-                    .map(attachment_row)
-                    .collect::<StoreResult<Vec<_>>>()?;
+                let atts = self.ticket_attachments(ticket_id).await?;
                 Ok(Some((ticket_row(&row)?, atts)))
             }
 
@@ -459,12 +449,13 @@ macro_rules! shared_methods {
                 let sql = super::queue::page_sql(Self::DIALECT, f.sort);
                 let q = super::queue::bind_ticket_filter!(sqlx::query(&sql), f);
                 let (key, id) = f.after.unwrap_or_default();
-                let rows = q
+                let q = q
                     .bind(f.after.is_some())
                     .bind(key)
                     .bind(id)
                     .bind(i64::from(f.limit))
-                    .bind(f.viewer)
+                    .bind(f.viewer);
+                let rows = super::queue::bind_ticket_filter_rest!(q, f)
                     .fetch_all(&self.pool)
                     .await?;
                 rows.iter().map(|r| Ok(QueueRow::from_row(r)?)).collect()
@@ -472,7 +463,9 @@ macro_rules! shared_methods {
 
             async fn count_tickets(&self, f: &TicketFilter) -> StoreResult<i64> {
                 let sql = super::queue::count_sql(Self::DIALECT);
-                Ok(super::queue::bind_ticket_filter!(sqlx::query_scalar(&sql), f)
+                let q = super::queue::bind_ticket_filter!(sqlx::query_scalar(&sql), f);
+                let q = super::queue::bind_page_gap!(q);
+                Ok(super::queue::bind_ticket_filter_rest!(q, f)
                     .fetch_one(&self.pool)
                     .await?)
             }
@@ -613,6 +606,17 @@ macro_rules! shared_methods {
                         ))
                     })
                     .collect()
+            }
+
+            async fn ticket_attachments(&self, ticket_id: i64) -> StoreResult<Vec<AttachmentRow>> {
+                let rows = sqlx::query(
+                    "SELECT id, name, content_type, size_bytes, blob_key, diagnostics FROM ticket_attachments \
+                     WHERE ticket_id = $1 ORDER BY id",
+                )
+                .bind(ticket_id)
+                .fetch_all(&self.pool)
+                .await?;
+                rows.iter().map(attachment_row).collect()
             }
 
             async fn attachment(

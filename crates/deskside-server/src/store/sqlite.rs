@@ -11,6 +11,10 @@ use super::rows::{
     DEVICE_COLUMNS, SECRET_COLUMNS, TICKET_COLUMNS, WORK_COLUMNS, attachment_row, device_summary,
     secret, ticket_row, ticket_work, user,
 };
+use super::service::{
+    CalendarRow, EscalationAction, MemberRow, NewDeskTicket, NewSlaEvent, PolicyRow, ServiceStore,
+    SlaEventRow, SlaInput, SlaRecord, TeamRow,
+};
 use super::software_catalogue::SoftwareDelta;
 use super::{
     ApiTokenInfo, AttachmentRow, AuditEntry, AuditLogEntry, AuditRecord, Checkin, CommentRow,
@@ -450,7 +454,8 @@ impl Store for SqliteStore {
         let now = Utc::now();
         let inserted = sqlx::query_scalar::<_, i64>(
             "INSERT INTO tickets (device_id, idempotency_key, subject, description, category, urgency, status, \
-             priority, created_at, updated_at, request_hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'new', ?7, ?8, ?8, ?9) RETURNING id",
+             priority, created_at, updated_at, request_hash, ticket_type, requester_name) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'new', ?7, ?8, ?8, ?9, ?10, ?11) RETURNING id",
         )
         .bind(t.device_id)
         .bind(t.idempotency_key)
@@ -461,6 +466,8 @@ impl Store for SqliteStore {
         .bind(t.priority)
         .bind(now)
         .bind(t.request_hash)
+        .bind(t.ticket_type)
+        .bind(t.requester_name)
         .fetch_one(&mut *tx)
         .await;
         let id = match inserted {
@@ -632,7 +639,8 @@ impl Store for SqliteStore {
         let w = &after;
         sqlx::query(
             "UPDATE tickets SET status = ?1, urgency = ?2, impact = ?3, priority = ?4, tier = ?5, \
-             assignee_id = ?6, category = ?7, updated_at = ?8, version = ?9 WHERE id = ?10",
+             assignee_id = ?6, category = ?7, updated_at = ?8, version = ?9, ticket_type = ?11, team_id = ?12, \
+             requester_name = ?13, requester_email = ?14 WHERE id = ?10",
         )
         .bind(&w.row.status)
         .bind(&w.row.urgency)
@@ -644,6 +652,10 @@ impl Store for SqliteStore {
         .bind(now)
         .bind(w.version)
         .bind(w.row.id)
+        .bind(&w.row.ticket_type)
+        .bind(w.team_id)
+        .bind(&w.requester_name)
+        .bind(&w.requester_email)
         .execute(&mut *tx)
         .await?;
         sqlx::query("INSERT INTO ticket_audit (ticket_id, user_id, action, detail, at) VALUES (?1, ?2, 'update', ?3, ?4)")
@@ -851,4 +863,8 @@ async fn write_software_delta(
         .execute(&mut **tx)
         .await?;
     Ok(())
+}
+
+impl ServiceStore for SqliteStore {
+    super::service::service_methods!();
 }

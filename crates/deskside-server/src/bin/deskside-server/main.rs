@@ -165,6 +165,7 @@ async fn serve<S: Store>(store: S, cfg: &ServerConfig) -> Result<()> {
         request_timeout: cfg.request_timeout,
         offline_after: cfg.offline_after,
         login_per_minute: cfg.login_per_minute,
+        sla_interval: Some(cfg.sla_interval),
         ..Limits::default()
     };
     let listener = tokio::net::TcpListener::bind(cfg.listen)
