@@ -4,7 +4,7 @@
 // always set with textContent, never parsed as HTML.
 
 import {
-  CATEGORIES, URGENCIES, canRate, canReopen, conversation, fileSize, format, latest, overallKey,
+  CATEGORIES, TICKET_TYPES, URGENCIES, canRate, canReopen, conversation, fileSize, format, latest, overallKey,
   previewSections, refusals, sparkline, summaryText, syncKey, ticketRow, validateReport,
 } from './views.js';
 
@@ -73,6 +73,11 @@ function renderReport() {
   const category = h('select', { id: 'category', 'aria-describedby': 'category-error' },
     h('option', { value: '' }, ''),
     CATEGORIES.map((c) => h('option', { value: c }, t(`ui.category.${c}`))));
+  const kind = h('fieldset', { id: 'kind', 'aria-describedby': 'kind-error' },
+    h('legend', {}, t('ui.report.kind')),
+    TICKET_TYPES.map((k) => h('label', { class: 'choice' },
+      h('input', { type: 'radio', name: 'kind', value: k, checked: k === 'incident' }), t(`ui.ticket_type.${k}`))),
+    h('div', { class: 'error', id: 'kind-error' }));
   const urgency = h('fieldset', { id: 'urgency', 'aria-describedby': 'urgency-error' },
     h('legend', {}, t('ui.report.urgency')),
     URGENCIES.map((u) => h('label', { class: 'choice' }, h('input', { type: 'radio', name: 'urgency', value: u }), t(`ui.urgency.${u}`))),
@@ -92,6 +97,7 @@ function renderReport() {
   const form = h('form', { id: 'report', novalidate: true },
     h('h1', {}, t('window.report.title')),
     h('p', { class: 'intro' }, t('ui.report.intro')),
+    kind,
     field('subject', 'ui.report.subject', subject),
     field('description', 'ui.report.description', description),
     field('category', 'ui.report.category', category),
@@ -111,10 +117,11 @@ function renderReport() {
       description: description.value,
       category: category.value,
       urgency: form.querySelector('input[name=urgency]:checked')?.value,
+      ticket_type: form.querySelector('input[name=kind]:checked')?.value ?? 'incident',
       include_diagnostics: diagnostics.checked,
     };
     const errors = validateReport(values);
-    for (const id of ['subject', 'category', 'urgency']) {
+    for (const id of ['kind', 'subject', 'category', 'urgency']) {
       document.getElementById(`${id}-error`).textContent = errors[id] ? t(errors[id]) : '';
       document.getElementById(id).setAttribute('aria-invalid', errors[id] ? 'true' : 'false');
     }

@@ -9,6 +9,8 @@ export function format(template, args = {}) {
 export const CATEGORIES = ['hardware', 'software', 'network', 'account', 'printer', 'other'];
 // Employee wording, most urgent first; the values are the protocol's.
 export const URGENCIES = ['high', 'medium', 'low'];
+// "Something is broken" (the default) or "I need something".
+export const TICKET_TYPES = ['incident', 'service_request'];
 
 /** Validation of the Report a problem form: field → message key. */
 export function validateReport(form) {
@@ -18,6 +20,7 @@ export function validateReport(form) {
   else if ([...subject].length > 200) errors.subject = 'ui.validation.subject_long';
   if (!CATEGORIES.includes(form.category)) errors.category = 'ui.validation.category';
   if (!URGENCIES.includes(form.urgency)) errors.urgency = 'ui.validation.urgency';
+  if (form.ticket_type !== undefined && !TICKET_TYPES.includes(form.ticket_type)) errors.kind = 'ui.validation.kind';
   return errors;
 }
 

@@ -23,6 +23,12 @@ describe('validateReport', () => {
     expect(validateReport(ok)).toEqual({});
     expect(validateReport({ ...ok, subject: 'x'.repeat(201) }).subject).toBe('ui.validation.subject_long');
   });
+  it('takes an incident or a service request, nothing else', () => {
+    const ok = { subject: 'Need Figma', category: 'software', urgency: 'low' };
+    expect(validateReport({ ...ok, ticket_type: 'service_request' })).toEqual({});
+    expect(validateReport({ ...ok, ticket_type: 'incident' })).toEqual({});
+    expect(validateReport({ ...ok, ticket_type: 'problem' })).toEqual({ kind: 'ui.validation.kind' });
+  });
 });
 
 describe('tickets', () => {

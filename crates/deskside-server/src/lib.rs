@@ -13,6 +13,7 @@ pub mod assignment;
 pub mod blobs;
 pub mod config;
 pub mod credentials;
+pub mod kpi;
 pub mod metric_tiers;
 pub mod openapi;
 pub mod private_fs;

@@ -22,8 +22,8 @@ use deskside_sla::{
 };
 
 use crate::store::{
-    CalendarRow, EscalationAction, NewSlaEvent, PolicyRow, ServiceStore, SlaInput, SlaRecord,
-    StoreResult,
+    CalendarRow, EscalationAction, KpiFacts, NewSlaEvent, PolicyRow, ServiceStore, SlaInput,
+    SlaRecord, StoreResult,
 };
 
 /// Instants this recent are not recorded yet: a reply committed a moment
@@ -295,15 +295,36 @@ pub fn record(config: &Config, t: &SlaInput, now: i64) -> SlaRecord {
         due_at: None,
         next_at: None,
         events: Vec::new(),
+        kpi: KpiFacts::default(),
     };
     let Some((policy, eval)) = evaluate(config, t, now) else {
+        // No SLA: the KPIs still count its times, around the clock.
+        let eval =
+            deskside_sla::evaluate(&history(t), &Targets::default(), Hours::AroundTheClock, now);
+        r.kpi = kpi_facts(t, &eval);
         return r;
     };
+    r.kpi = kpi_facts(t, &eval);
     let hours = config.hours(Some(policy));
     r.policy_id = Some(policy.id);
     let settled = now - SETTLE_SECS;
     let mut next: Vec<i64> = Vec::new();
     for c in &eval.clocks {
+        // Stopped within its target: met, for the compliance KPI.
+        if let (Some(_), Some(stop), None) = (c.target, c.stopped_at, c.breached_at) {
+            if stop > settled {
+                next.push(stop + SETTLE_SECS);
+            } else {
+                r.events.push(NewSlaEvent {
+                    clock: clock_name(c.kind),
+                    cycle: c.cycle,
+                    kind: "met",
+                    at: utc(stop),
+                    actions: Vec::new(),
+                    notify: false,
+                });
+            }
+        }
         for (kind, at) in [
             (SlaEventKind::Warning, c.warning_at),
             (SlaEventKind::Breach, c.breached_at),
@@ -370,6 +391,47 @@ pub fn record(config: &Config, t: &SlaInput, now: i64) -> SlaRecord {
     r.state = worst.map(ClockState::as_str);
     r.next_at = next.into_iter().filter(|n| *n > now).min();
     r
+}
+
+/// The KPI facts of a ticket from its clocks (see docs/KPIS.md): the
+/// first response only when a technician's reply stopped it, the
+/// resolution while the ticket is resolved or closed, and first contact
+/// resolution (resolved with exactly one public technician reply, no
+/// employee reply after it, never reopened).
+pub fn kpi_facts(t: &SlaInput, eval: &Evaluation) -> KpiFacts {
+    let mut k = KpiFacts {
+        reopens: i64::from(eval.reopens),
+        ..KpiFacts::default()
+    };
+    let first_reply = t.replies.iter().find(|r| r.0).map(|r| r.1.timestamp());
+    if let Some(c) = eval.latest(ClockKind::FirstResponse)
+        && c.stopped_at.is_some()
+        && c.stopped_at == first_reply
+    {
+        k.first_response_at = c.stopped_at;
+        k.first_response_secs = Some(c.elapsed);
+        k.first_response_cal = Some(c.elapsed_calendar);
+    }
+    if let Some(c) = eval.latest(ClockKind::Resolution)
+        && let Some(stop) = c.stopped_at
+    {
+        k.resolved_at = Some(stop);
+        k.resolution_secs = Some(c.elapsed);
+        k.resolution_cal = Some(c.elapsed_calendar);
+        let technician: Vec<i64> = t
+            .replies
+            .iter()
+            .filter(|r| r.0)
+            .map(|r| r.1.timestamp())
+            .collect();
+        k.fcr = eval.reopens == 0
+            && technician.len() == 1
+            && !t
+                .replies
+                .iter()
+                .any(|r| !r.0 && r.1.timestamp() > technician[0]);
+    }
+    k
 }
 
 /// A ticket's SLA as the API shows it.
@@ -555,6 +617,19 @@ mod tests {
         );
         let r = record(&c, &t, at("2026-12-02T00:00:00Z").timestamp());
         assert_eq!((r.state, r.due_at, r.next_at), (Some("met"), None, None));
+        let met: Vec<_> = r.events.iter().map(|e| (e.clock, e.kind, e.at)).collect();
+        assert_eq!(
+            met,
+            [
+                ("first_response", "met", at("2026-12-01T08:10:00Z")),
+                ("resolution", "met", at("2026-12-01T08:40:00Z")),
+            ]
+        );
+        // Answered once, resolved, never reopened: first contact.
+        assert_eq!(
+            (r.kpi.first_response_secs, r.kpi.resolution_secs, r.kpi.fcr),
+            (Some(600), Some(2400), true)
+        );
         let v = view(&c, &t, at("2026-12-02T00:00:00Z").timestamp());
         assert_eq!(v.clocks.len(), 2);
         assert_eq!(v.clocks[0].elapsed_secs, 600);

@@ -80,6 +80,47 @@ impl Metrics {
     }
 }
 
+/// The service desk's gauges in the Prometheus text format.
+pub fn render_service(g: &crate::store::ServiceGauges) -> String {
+    use std::fmt::Write as _;
+    let mut o = String::new();
+    let _ = writeln!(
+        o,
+        "# HELP deskside_open_tickets Open (new, open, pending) tickets by priority.\n# TYPE deskside_open_tickets gauge"
+    );
+    for p in 1..=5 {
+        let n = g
+            .open_by_priority
+            .iter()
+            .find(|x| x.0 == p)
+            .map_or(0, |x| x.1);
+        let _ = writeln!(o, "deskside_open_tickets{{priority=\"{p}\"}} {n}");
+    }
+    let _ = writeln!(
+        o,
+        "# HELP deskside_sla_at_risk_tickets Open tickets past an SLA warning, not yet breached.\n# TYPE deskside_sla_at_risk_tickets gauge\ndeskside_sla_at_risk_tickets {}",
+        g.at_risk
+    );
+    let _ = writeln!(
+        o,
+        "# HELP deskside_sla_breached_open_tickets Open tickets with a breached SLA clock.\n# TYPE deskside_sla_breached_open_tickets gauge\ndeskside_sla_breached_open_tickets {}",
+        g.breached_open
+    );
+    let _ = writeln!(
+        o,
+        "# HELP deskside_sla_breaches_total SLA breaches recorded, by clock.\n# TYPE deskside_sla_breaches_total counter"
+    );
+    for clock in ["first_response", "next_response", "resolution"] {
+        let n = g
+            .breaches_by_clock
+            .iter()
+            .find(|x| x.0 == clock)
+            .map_or(0, |x| x.1);
+        let _ = writeln!(o, "deskside_sla_breaches_total{{clock=\"{clock}\"}} {n}");
+    }
+    o
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

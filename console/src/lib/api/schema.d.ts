@@ -575,6 +575,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/reports/kpis": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The help desk's KPIs over a period, per group and per day (JSON or CSV) */
+        get: operations["get_api_v1_reports_kpis"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/sla/calendars": {
         parameters: {
             query?: never;
@@ -1181,6 +1198,39 @@ export interface components {
             /** @description Away (automatic assignment skips you) or back. */
             away: boolean;
         };
+        /** @description Open tickets now, by age. */
+        Backlog: {
+            /**
+             * Format: int64
+             * @description 10 to 30 days.
+             */
+            from_10d_to_30d: number;
+            /**
+             * Format: int64
+             * @description 1 to 3 days.
+             */
+            from_1d_to_3d: number;
+            /**
+             * Format: int64
+             * @description 3 to 10 days.
+             */
+            from_3d_to_10d: number;
+            /**
+             * Format: int64
+             * @description Older than 30 days.
+             */
+            over_30d: number;
+            /**
+             * Format: int64
+             * @description All open (new, open, pending) tickets.
+             */
+            total: number;
+            /**
+             * Format: int64
+             * @description Younger than a day.
+             */
+            under_1d: number;
+        };
         /** @description A battery and its wear. */
         Battery: {
             /**
@@ -1472,6 +1522,26 @@ export interface components {
             id: number;
             internal: boolean;
         };
+        /** @description One clock's compliance: met ÷ (met + breached). */
+        Compliance: {
+            /**
+             * Format: int64
+             * @description Breached in the period, whether the ticket is still open or not.
+             */
+            breached: number;
+            /** @description `first_response`, `resolution`, `next_response`. */
+            clock: string;
+            /**
+             * Format: double
+             * @description `met / (met + breached)`.
+             */
+            compliance: number | null;
+            /**
+             * Format: int64
+             * @description Stopped within the target in the period.
+             */
+            met: number;
+        };
         /** @description A PCI device. */
         Controller: {
             /** @description Class code, 4 hex digits (`0106`). */
@@ -1562,8 +1632,43 @@ export interface components {
             /** @description Send it as `Authorization: Bearer …`; the desk keeps only its hash. */
             token: string;
         };
-        /** @description One UTC day of the activity series. */
+        /** @description One UTC day of the period. */
         Day: {
+            /**
+             * Format: int64
+             * @description Created.
+             */
+            created: number;
+            /** @description `YYYY-MM-DD`. */
+            day: string;
+            /**
+             * Format: int64
+             * @description Ratings of 4–5.
+             */
+            good_ratings: number;
+            /**
+             * Format: int64
+             * @description Ratings.
+             */
+            ratings: number;
+            /**
+             * Format: int64
+             * @description Resolved.
+             */
+            resolved: number;
+            /**
+             * Format: int64
+             * @description Clocks breached.
+             */
+            sla_breached: number;
+            /**
+             * Format: int64
+             * @description Clocks met.
+             */
+            sla_met: number;
+        };
+        /** @description One UTC day of the activity series. */
+        Day2: {
             /** @description `YYYY-MM-DD` (UTC). */
             day: string;
             /**
@@ -2018,6 +2123,40 @@ export interface components {
              */
             position: number;
         };
+        /** @description Every figure of one group (or of all tickets). */
+        Figures: {
+            /** @description Open now. */
+            backlog: components["schemas"]["Backlog"];
+            /**
+             * Format: int64
+             * @description Tickets created in the period.
+             */
+            created: number;
+            /** @description Customer satisfaction: ratings of 4–5 of all ratings. */
+            csat: components["schemas"]["Rate"];
+            /** @description First contact resolution, of the tickets resolved. */
+            first_contact_resolution: components["schemas"]["Rate"];
+            /** @description Time to the first public technician reply. */
+            first_response: components["schemas"]["Times"];
+            /**
+             * @description The group's value (team or technician id, category, priority,
+             *     type); absent for the total and for tickets without one.
+             */
+            key: string | null;
+            /** @description Its name (the team's, the technician's e-mail). */
+            label: string | null;
+            /** @description Reopened at some time, of the tickets resolved. */
+            reopen: components["schemas"]["Rate"];
+            /** @description Time to resolution. */
+            resolution: components["schemas"]["Times"];
+            /**
+             * Format: int64
+             * @description Tickets resolved in the period.
+             */
+            resolved: number;
+            /** @description SLA compliance per clock. */
+            sla: components["schemas"]["Compliance"][];
+        };
         /** @description `GET /api/v1/fleet`. */
         Fleet: {
             /** @description Agents by version, most devices first (empty: not reported). */
@@ -2028,7 +2167,7 @@ export interface components {
              */
             by_health: components["schemas"]["Count"][];
             /** @description Every day of the range, oldest first, empty days included. */
-            days: components["schemas"]["Day"][];
+            days: components["schemas"]["Day2"][];
             /** @description The 10 checks failing on the most devices. */
             failing_checks: components["schemas"]["Count"][];
             /**
@@ -2308,6 +2447,32 @@ export interface components {
              *     [`enroll_proof_message`]`(challenge, public_key)`.
              */
             signature: string;
+        };
+        /** @description `GET /api/v1/reports/kpis`. */
+        KpiReport: {
+            /**
+             * Format: date-time
+             * @description From (inclusive).
+             */
+            from: string;
+            /** @description The split (`team`, `technician`, `category`, `priority`, `type`). */
+            group_by: string | null;
+            /** @description Per group, largest volume first. */
+            groups: components["schemas"]["Figures"][];
+            /**
+             * Format: date-time
+             * @description When the backlog was counted.
+             */
+            now: string;
+            /** @description Per UTC day, every day of the period. */
+            series: components["schemas"]["Day"][];
+            /**
+             * Format: date-time
+             * @description To (exclusive).
+             */
+            to: string;
+            /** @description All tickets. */
+            total: components["schemas"]["Figures"];
         };
         /** @description Unix load average. */
         LoadAverage: {
@@ -3211,6 +3376,24 @@ export interface components {
              */
             version: number;
         };
+        /** @description A share: how many of how many, and their ratio (absent of none). */
+        Rate: {
+            /**
+             * Format: int64
+             * @description How many.
+             */
+            count: number;
+            /**
+             * Format: int64
+             * @description Of how many.
+             */
+            of: number;
+            /**
+             * Format: double
+             * @description `count / of`, 0–1.
+             */
+            rate: number | null;
+        };
         /** @description `POST /api/v1/agent/tickets/{id}/rating` body. */
         Rating: {
             /**
@@ -4075,6 +4258,34 @@ export interface components {
              * @description Current offset from UTC in seconds (east positive).
              */
             utc_offset_secs?: number | null;
+        };
+        /** @description Durations: median and 90th percentile in working and calendar time. */
+        Times: {
+            /**
+             * Format: int64
+             * @description How many tickets.
+             */
+            count: number;
+            /**
+             * Format: double
+             * @description Median, calendar time (pauses excluded).
+             */
+            median_calendar_secs: number | null;
+            /**
+             * Format: double
+             * @description Median, working time (seconds).
+             */
+            median_secs: number | null;
+            /**
+             * Format: double
+             * @description 90th percentile, calendar time.
+             */
+            p90_calendar_secs: number | null;
+            /**
+             * Format: double
+             * @description 90th percentile, working time.
+             */
+            p90_secs: number | null;
         };
         /** @description `GET /api/v1/tokens`. */
         TokenList: {
@@ -7141,6 +7352,88 @@ export interface operations {
             };
             /** @description No such resource (or not yours) */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The request took too long */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The desk's storage is unavailable; retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    get_api_v1_reports_kpis: {
+        parameters: {
+            query?: {
+                /** @description `json` (default) or `csv`. */
+                format?: string | null;
+                /**
+                 * @description From this day (`YYYY-MM-DD`, UTC) or instant (RFC 3339); default
+                 *     30 days before `to`.
+                 */
+                from?: string | null;
+                /** @description `team`, `technician`, `category`, `priority` or `type`. */
+                group_by?: string | null;
+                /**
+                 * @description With `format=csv`: `figures` (default, one row per group) or
+                 *     `series` (one row per day).
+                 */
+                table?: string | null;
+                /** @description To this day (exclusive) or instant; default now. */
+                to?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The report; with format=csv, a CSV download */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["KpiReport"];
+                };
+            };
+            /** @description Malformed request (JSON syntax, query, header or multipart) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Missing, unknown or revoked credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not allowed for this role, or the CSRF token is missing */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -15,6 +15,9 @@ pub struct NewTicketInput {
     pub category: Option<TicketCategory>,
     /// Urgency.
     pub urgency: Option<Urgency>,
+    /// Something is broken (an incident) or the employee needs something
+    /// (a service request).
+    pub ticket_type: deskside_protocol::TicketType,
     /// Attach the diagnostics bundle.
     pub include_diagnostics: bool,
     /// A PNG screenshot.
@@ -187,6 +190,7 @@ impl Agent {
             "description": t.description,
             "category": t.category.unwrap_or(TicketCategory::Other),
             "urgency": t.urgency.unwrap_or(Urgency::Medium),
+            "ticket_type": t.ticket_type,
         });
         let local_id = new_id("t");
         self.store()

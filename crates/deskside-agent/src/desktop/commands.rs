@@ -56,6 +56,10 @@ pub struct TicketForm {
     /// `high` (I can't work), `medium` (it slows me down), `low` (an
     /// annoyance).
     pub urgency: Urgency,
+    /// `incident` (something is broken, the default) or
+    /// `service_request` (I need something).
+    #[serde(default)]
+    pub ticket_type: deskside_protocol::TicketType,
     /// Attach the diagnostics bundle.
     #[serde(default = "yes")]
     pub include_diagnostics: bool,
@@ -168,6 +172,7 @@ impl Desktop {
                         description: form.description,
                         category: Some(form.category),
                         urgency: Some(form.urgency),
+                        ticket_type: form.ticket_type,
                         include_diagnostics: form.include_diagnostics,
                         screenshot,
                         files: form.files,

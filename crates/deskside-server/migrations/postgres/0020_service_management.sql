@@ -57,13 +57,29 @@ ALTER TABLE tickets
     ADD COLUMN sla_due_at BIGINT,
     ADD COLUMN sla_next_at BIGINT,
     ADD COLUMN sla_seq BIGINT NOT NULL DEFAULT 1,
-    ADD COLUMN sla_seen BIGINT NOT NULL DEFAULT 0;
+    ADD COLUMN sla_seen BIGINT NOT NULL DEFAULT 0,
+    -- What the KPIs aggregate, written with each SLA evaluation (Unix
+    -- seconds; durations in working and in calendar time, pauses left
+    -- out): the first public technician reply, the last resolution, how
+    -- often it was reopened, and whether it was solved at first contact.
+    ADD COLUMN kpi_first_response_at BIGINT,
+    ADD COLUMN kpi_first_response_secs BIGINT,
+    ADD COLUMN kpi_first_response_cal BIGINT,
+    ADD COLUMN kpi_resolved_at BIGINT,
+    ADD COLUMN kpi_resolution_secs BIGINT,
+    ADD COLUMN kpi_resolution_cal BIGINT,
+    ADD COLUMN kpi_reopens INTEGER NOT NULL DEFAULT 0,
+    ADD COLUMN kpi_fcr BOOLEAN NOT NULL DEFAULT FALSE;
 CREATE INDEX tickets_team_id ON tickets (team_id, id);
 CREATE INDEX tickets_requester ON tickets (lower(requester_email), id);
 CREATE INDEX tickets_problem ON tickets (problem_id);
 CREATE INDEX tickets_sla_due ON tickets (sla_due_at, id);
 CREATE INDEX tickets_sla_next ON tickets (sla_next_at);
 CREATE INDEX tickets_sla_dirty ON tickets (id) WHERE sla_seq <> sla_seen;
+CREATE INDEX tickets_created_at ON tickets (created_at);
+CREATE INDEX tickets_rated_at ON tickets (rated_at) WHERE rated_at IS NOT NULL;
+CREATE INDEX tickets_kpi_first_response ON tickets (kpi_first_response_at) WHERE kpi_first_response_at IS NOT NULL;
+CREATE INDEX tickets_kpi_resolved ON tickets (kpi_resolved_at) WHERE kpi_resolved_at IS NOT NULL;
 -- A technician's retried creation finds the ticket it made.
 CREATE UNIQUE INDEX tickets_created_by_key ON tickets (created_by, idempotency_key)
     WHERE created_by IS NOT NULL;
@@ -151,14 +167,15 @@ CREATE TABLE sla_policies (
 );
 CREATE UNIQUE INDEX sla_policies_name ON sla_policies (lower(name));
 
--- Warnings and breaches at the instant they happened; the unique key
--- makes each one recorded, and acted on, once across every node.
+-- Warnings and breaches at the instant they happened, and clocks that
+-- stopped within their target (`met`, at the stop); the unique key makes
+-- each one recorded, and acted on, once across every node.
 CREATE TABLE sla_events (
     id          BIGSERIAL PRIMARY KEY,
     ticket_id   BIGINT NOT NULL REFERENCES tickets(id) ON DELETE CASCADE,
     clock       TEXT NOT NULL CHECK (clock IN ('first_response', 'resolution', 'next_response')),
     cycle       INTEGER NOT NULL,
-    kind        TEXT NOT NULL CHECK (kind IN ('warning', 'breach')),
+    kind        TEXT NOT NULL CHECK (kind IN ('warning', 'breach', 'met')),
     at          TIMESTAMPTZ NOT NULL,
     policy_id   BIGINT,
     recorded_at TIMESTAMPTZ NOT NULL,

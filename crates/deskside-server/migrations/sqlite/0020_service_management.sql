@@ -83,6 +83,18 @@ CREATE TABLE tickets_new (
     sla_next_at     INTEGER,
     sla_seq         INTEGER NOT NULL DEFAULT 1,
     sla_seen        INTEGER NOT NULL DEFAULT 0,
+    -- What the KPIs aggregate, written with each SLA evaluation (Unix
+    -- seconds; durations in working and in calendar time, pauses left
+    -- out): the first public technician reply, the last resolution, how
+    -- often it was reopened, and whether it was solved at first contact.
+    kpi_first_response_at   INTEGER,
+    kpi_first_response_secs INTEGER,
+    kpi_first_response_cal  INTEGER,
+    kpi_resolved_at         INTEGER,
+    kpi_resolution_secs     INTEGER,
+    kpi_resolution_cal      INTEGER,
+    kpi_reopens             INTEGER NOT NULL DEFAULT 0,
+    kpi_fcr                 INTEGER NOT NULL DEFAULT 0,
     UNIQUE (device_id, idempotency_key)
 );
 INSERT INTO tickets_new (id, device_id, idempotency_key, subject, description, category, urgency,
@@ -159,6 +171,10 @@ CREATE INDEX tickets_problem ON tickets (problem_id);
 CREATE INDEX tickets_sla_due ON tickets (sla_due_at, id);
 CREATE INDEX tickets_sla_next ON tickets (sla_next_at);
 CREATE INDEX tickets_sla_dirty ON tickets (id) WHERE sla_seq <> sla_seen;
+CREATE INDEX tickets_created_at ON tickets (created_at);
+CREATE INDEX tickets_rated_at ON tickets (rated_at) WHERE rated_at IS NOT NULL;
+CREATE INDEX tickets_kpi_first_response ON tickets (kpi_first_response_at) WHERE kpi_first_response_at IS NOT NULL;
+CREATE INDEX tickets_kpi_resolved ON tickets (kpi_resolved_at) WHERE kpi_resolved_at IS NOT NULL;
 -- A technician's retried creation finds the ticket it made.
 CREATE UNIQUE INDEX tickets_created_by_key ON tickets (created_by, idempotency_key)
     WHERE created_by IS NOT NULL;
@@ -223,14 +239,15 @@ CREATE TABLE sla_policies (
     updated_at     TEXT NOT NULL
 );
 
--- Warnings and breaches at the instant they happened; the unique key
--- makes each one recorded, and acted on, once across every node.
+-- Warnings and breaches at the instant they happened, and clocks that
+-- stopped within their target (`met`, at the stop); the unique key makes
+-- each one recorded, and acted on, once across every node.
 CREATE TABLE sla_events (
     id          INTEGER PRIMARY KEY AUTOINCREMENT,
     ticket_id   INTEGER NOT NULL REFERENCES tickets(id) ON DELETE CASCADE,
     clock       TEXT NOT NULL CHECK (clock IN ('first_response', 'resolution', 'next_response')),
     cycle       INTEGER NOT NULL,
-    kind        TEXT NOT NULL CHECK (kind IN ('warning', 'breach')),
+    kind        TEXT NOT NULL CHECK (kind IN ('warning', 'breach', 'met')),
     at          TEXT NOT NULL,
     policy_id   INTEGER,
     recorded_at TEXT NOT NULL,

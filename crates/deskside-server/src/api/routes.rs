@@ -150,6 +150,14 @@ pub(super) fn routes<S: Store>() -> DocRouter<AppState<S>> {
             ],
         )
         .route(
+            "/api/v1/reports/kpis",
+            get(reports::kpis::<S>),
+            [Op::get("The help desk's KPIs over a period, per group and per day (JSON or CSV)")
+                .auth(Auth::User)
+                .query::<reports::KpiQuery>()
+                .reply::<crate::kpi::KpiReport>(200, "The report; with format=csv, a CSV download")],
+        )
+        .route(
             "/api/v1/teams",
             get(teams::list_teams::<S>).post(teams::create_team::<S>),
             [

@@ -242,12 +242,20 @@ pub async fn serve_tls(
 }
 
 pub(super) async fn prometheus<S: Store>(State(state): State<AppState<S>>) -> impl IntoResponse {
+    let mut body = state.metrics.render();
+    // The desk's service figures, the same on every node (from the
+    // database); a database that does not answer leaves them out rather
+    // than failing the scrape.
+    match state.store.service_gauges().await {
+        Ok(g) => body.push_str(&crate::telemetry::render_service(&g)),
+        Err(e) => tracing::warn!("service metrics unavailable: {e}"),
+    }
     (
         [(
             axum::http::header::CONTENT_TYPE,
             "text/plain; version=0.0.4",
         )],
-        state.metrics.render(),
+        body,
     )
 }
 

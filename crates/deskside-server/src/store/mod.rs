@@ -6,6 +6,7 @@
 //! Nothing that matters lives in a server process: several server nodes
 //! can share one PostgreSQL database.
 
+pub mod kpis;
 mod metric_names;
 pub mod postgres;
 pub mod queue;
@@ -19,11 +20,12 @@ use std::future::Future;
 
 use chrono::{DateTime, Utc};
 
+pub use kpis::{DayCounts, Durations, GroupCounts, KpiGroup, KpiSpan, KpiStore, ServiceGauges};
 pub use postgres::PgStore;
 pub use queue::{QueueRow, TicketFilter, TicketSort};
 pub use service::{
-    CalendarRow, EscalationAction, MemberRow, NewDeskTicket, NewSlaEvent, PolicyRow, ServiceStore,
-    SlaEventRow, SlaInput, SlaRecord, TeamRow,
+    CalendarRow, EscalationAction, KpiFacts, MemberRow, NewDeskTicket, NewSlaEvent, PolicyRow,
+    ServiceStore, SlaEventRow, SlaInput, SlaRecord, TeamRow,
 };
 pub use sqlite::SqliteStore;
 
@@ -275,7 +277,7 @@ pub type StoreResult<T> = Result<T, StoreError>;
 
 /// Everything the desk stores. Implementations must keep no state that
 /// matters in memory: several servers may share one database.
-pub trait Store: ServiceStore + Clone + Send + Sync + 'static {
+pub trait Store: ServiceStore + KpiStore + Clone + Send + Sync + 'static {
     /// Brings the schema up to date.
     fn migrate(&self) -> impl Future<Output = StoreResult<()>> + Send;
     /// Checks that the database answers.

@@ -7,6 +7,7 @@ use chrono::{DateTime, Utc};
 use sqlx::postgres::PgPoolOptions;
 use sqlx::{FromRow, PgPool, Row};
 
+use super::kpis::{DayCounts, Durations, GroupCounts, KpiCounts, KpiSpan, KpiStore, ServiceGauges};
 use super::rows::{
     DEVICE_COLUMNS, SECRET_COLUMNS, TICKET_COLUMNS, WORK_COLUMNS, attachment_row, device_summary,
     secret, ticket_row, ticket_work, user,
@@ -866,4 +867,64 @@ async fn write_software_delta(
 
 impl ServiceStore for PgStore {
     super::service::service_methods!();
+}
+
+impl PgStore {
+    /// Durations of tickets whose `at` lies in the period, per group,
+    /// with their percentiles computed by the database.
+    async fn kpi_durations(
+        &self,
+        g: &str,
+        at: &str,
+        secs: &str,
+        cal: &str,
+        q: &KpiSpan,
+    ) -> StoreResult<Vec<(Option<String>, Durations)>> {
+        type Row = (
+            Option<String>,
+            i64,
+            Option<f64>,
+            Option<f64>,
+            Option<f64>,
+            Option<f64>,
+        );
+        // Percentiles sort every value of the period: in memory, not in
+        // files (the default 4 MB spills past a few hundred thousand).
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("SET LOCAL work_mem = '128MB'")
+            .execute(&mut *tx)
+            .await?;
+        let rows = sqlx::query_as::<_, Row>(&format!(
+            "SELECT {g}, COUNT(*), \
+             percentile_cont(0.5) WITHIN GROUP (ORDER BY t.{secs}), \
+             percentile_cont(0.9) WITHIN GROUP (ORDER BY t.{secs}), \
+             percentile_cont(0.5) WITHIN GROUP (ORDER BY t.{cal}), \
+             percentile_cont(0.9) WITHIN GROUP (ORDER BY t.{cal}) \
+             FROM tickets t WHERE t.{at} >= $1 AND t.{at} < $2 GROUP BY 1"
+        ))
+        .bind(q.from.timestamp())
+        .bind(q.to.timestamp())
+        .fetch_all(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(rows
+            .into_iter()
+            .map(|(k, count, median, p90, median_calendar, p90_calendar)| {
+                (
+                    k,
+                    Durations {
+                        count,
+                        median,
+                        p90,
+                        median_calendar,
+                        p90_calendar,
+                    },
+                )
+            })
+            .collect())
+    }
+}
+
+impl KpiStore for PgStore {
+    super::kpis::kpi_methods!();
 }

@@ -136,6 +136,23 @@ impl Dialect {
         }
     }
 
+    /// A grouping key for the UTC day of a timestamp column, cheap per
+    /// row; `CAST(key AS TEXT)` of a group is its `YYYY-MM-DD`.
+    pub(crate) fn utc_day_key(self, column: &str) -> String {
+        match self {
+            Self::Sqlite => format!("substr({column}, 1, 10)"),
+            Self::Postgres => format!("({column} AT TIME ZONE 'UTC')::date"),
+        }
+    }
+
+    /// [`Self::utc_day_key`] of a column of Unix seconds.
+    pub(crate) fn utc_day_key_of_secs(self, column: &str) -> String {
+        match self {
+            Self::Sqlite => format!("date({column}, 'unixepoch')"),
+            Self::Postgres => format!("(to_timestamp({column}) AT TIME ZONE 'UTC')::date"),
+        }
+    }
+
     /// The case-insensitive LIKE.
     pub(crate) fn like(self) -> &'static str {
         match self {

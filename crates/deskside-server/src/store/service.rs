@@ -120,7 +120,7 @@ pub struct NewSlaEvent {
     pub clock: &'static str,
     /// Next-response cycle, else 1.
     pub cycle: u32,
-    /// `warning` or `breach`.
+    /// `warning`, `breach` or `met`.
     pub kind: &'static str,
     /// When it happened.
     pub at: DateTime<Utc>,
@@ -128,6 +128,28 @@ pub struct NewSlaEvent {
     pub actions: Vec<EscalationAction>,
     /// Tell the assignee and the team.
     pub notify: bool,
+}
+
+/// What the KPIs aggregate of one ticket (Unix seconds; durations in
+/// working time and in calendar time, pauses left out).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct KpiFacts {
+    /// The first public technician reply.
+    pub first_response_at: Option<i64>,
+    /// Working time to it.
+    pub first_response_secs: Option<i64>,
+    /// Calendar time to it.
+    pub first_response_cal: Option<i64>,
+    /// The last resolution, while the ticket is resolved or closed.
+    pub resolved_at: Option<i64>,
+    /// Working time to it.
+    pub resolution_secs: Option<i64>,
+    /// Calendar time to it.
+    pub resolution_cal: Option<i64>,
+    /// How often it was reopened.
+    pub reopens: i64,
+    /// Resolved at first contact.
+    pub fcr: bool,
 }
 
 /// The result of evaluating one ticket.
@@ -146,8 +168,10 @@ pub struct SlaRecord {
     pub due_at: Option<i64>,
     /// When to evaluate it again without a change (Unix seconds).
     pub next_at: Option<i64>,
-    /// Warnings and breaches that happened.
+    /// Warnings, breaches and met targets that happened.
     pub events: Vec<NewSlaEvent>,
+    /// Its KPI facts.
+    pub kpi: KpiFacts,
 }
 
 /// A recorded warning or breach.
@@ -759,6 +783,18 @@ macro_rules! service_methods {
                 if id.is_none() {
                     continue; // recorded before, here or on another node
                 }
+                if e.kind == "breach" {
+                    // Met once, then reopened past its target: breached,
+                    // not met (a met clock stays met otherwise).
+                    sqlx::query(
+                        "DELETE FROM sla_events WHERE ticket_id = $1 AND clock = $2 AND cycle = $3 AND kind = 'met'",
+                    )
+                    .bind(r.ticket_id)
+                    .bind(e.clock)
+                    .bind(i32::try_from(e.cycle).unwrap_or(i32::MAX))
+                    .execute(&mut *tx)
+                    .await?;
+                }
                 for action in &e.actions {
                     let (q, detail) = match *action {
                         EscalationAction::RaiseTier => (
@@ -804,9 +840,12 @@ macro_rules! service_methods {
                 }
                 recorded.push(e.clone());
             }
+            let k = &r.kpi;
             sqlx::query(
                 "UPDATE tickets SET sla_policy_id = $1, sla_state = $2, sla_due_at = $3, sla_next_at = $4, \
-                 sla_seen = $5 WHERE id = $6",
+                 sla_seen = $5, kpi_first_response_at = $7, kpi_first_response_secs = $8, \
+                 kpi_first_response_cal = $9, kpi_resolved_at = $10, kpi_resolution_secs = $11, \
+                 kpi_resolution_cal = $12, kpi_reopens = $13, kpi_fcr = $14 WHERE id = $6",
             )
             .bind(r.policy_id)
             .bind(r.state)
@@ -814,6 +853,14 @@ macro_rules! service_methods {
             .bind(r.next_at)
             .bind(r.seq)
             .bind(r.ticket_id)
+            .bind(k.first_response_at)
+            .bind(k.first_response_secs)
+            .bind(k.first_response_cal)
+            .bind(k.resolved_at)
+            .bind(k.resolution_secs)
+            .bind(k.resolution_cal)
+            .bind(i32::try_from(k.reopens).unwrap_or(i32::MAX))
+            .bind(k.fcr)
             .execute(&mut *tx)
             .await?;
             tx.commit().await?;

@@ -7,6 +7,7 @@ use chrono::{DateTime, Utc};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{FromRow, Row, SqlitePool};
 
+use super::kpis::{DayCounts, Durations, GroupCounts, KpiCounts, KpiSpan, KpiStore, ServiceGauges};
 use super::rows::{
     DEVICE_COLUMNS, SECRET_COLUMNS, TICKET_COLUMNS, WORK_COLUMNS, attachment_row, device_summary,
     secret, ticket_row, ticket_work, user,
@@ -867,4 +868,30 @@ async fn write_software_delta(
 
 impl ServiceStore for SqliteStore {
     super::service::service_methods!();
+}
+
+impl SqliteStore {
+    /// Durations of tickets whose `at` lies in the period, per group:
+    /// sorted and interpolated here (SQLite has no percentiles).
+    async fn kpi_durations(
+        &self,
+        g: &str,
+        at: &str,
+        secs: &str,
+        cal: &str,
+        q: &KpiSpan,
+    ) -> StoreResult<Vec<(Option<String>, Durations)>> {
+        let rows = sqlx::query_as::<_, (Option<String>, i64, i64)>(&format!(
+            "SELECT {g}, t.{secs}, t.{cal} FROM tickets t WHERE t.{at} >= $1 AND t.{at} < $2"
+        ))
+        .bind(q.from.timestamp())
+        .bind(q.to.timestamp())
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(super::kpis::durations_of(rows).into_iter().collect())
+    }
+}
+
+impl KpiStore for SqliteStore {
+    super::kpis::kpi_methods!();
 }

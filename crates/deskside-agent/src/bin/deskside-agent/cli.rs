@@ -139,6 +139,10 @@ pub enum TicketCommand {
         /// How much it hinders your work.
         #[arg(long, value_enum, default_value_t = UrgencyArg::Medium)]
         urgency: UrgencyArg,
+        /// Something is broken (incident) or you need something
+        /// (service-request).
+        #[arg(long = "type", value_enum, default_value_t = TypeArg::Incident)]
+        ticket_type: TypeArg,
         /// Do not attach the diagnostics bundle.
         #[arg(long)]
         no_diagnostics: bool,
@@ -213,6 +217,14 @@ pub enum UrgencyArg {
     Medium,
     /// I cannot work.
     High,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum TypeArg {
+    /// Something is broken.
+    Incident,
+    /// You need something (access, software, equipment).
+    ServiceRequest,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -11,7 +11,7 @@ use deskside_agent::notify::Notifier;
 use deskside_agent::store::{Delivery, LocalTicket};
 use deskside_protocol::{TicketCategory, Urgency};
 
-use crate::cli::{Category, Format, TicketCommand, UrgencyArg};
+use crate::cli::{Category, Format, TicketCommand, TypeArg, UrgencyArg};
 
 fn runtime() -> Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_current_thread()
@@ -133,6 +133,7 @@ pub fn ticket(cfg: &AgentConfig, command: TicketCommand) -> Result<ExitCode> {
             description,
             category,
             urgency,
+            ticket_type,
             no_diagnostics,
             attach,
             screenshot,
@@ -161,6 +162,10 @@ pub fn ticket(cfg: &AgentConfig, command: TicketCommand) -> Result<ExitCode> {
                     UrgencyArg::Medium => Urgency::Medium,
                     UrgencyArg::High => Urgency::High,
                 }),
+                ticket_type: match ticket_type {
+                    TypeArg::Incident => deskside_protocol::TicketType::Incident,
+                    TypeArg::ServiceRequest => deskside_protocol::TicketType::ServiceRequest,
+                },
                 include_diagnostics: !no_diagnostics,
                 screenshot,
                 files: attach,
