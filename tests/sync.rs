@@ -171,6 +171,10 @@ async fn tickets_filed_offline_arrive_once_with_diagnostics() {
         if i == 1 {
             args.extend(["--screenshot", &path]);
         }
+        if i == 2 {
+            // "I need something".
+            args.extend(["--type", "service-request"]);
+        }
         let out = agent.run(&args).await;
         assert!(out.status.success(), "queued offline is success");
         ids.push(String::from_utf8(out.stdout).unwrap().trim().to_owned());
@@ -217,6 +221,26 @@ async fn tickets_filed_offline_arrive_once_with_diagnostics() {
         ["Offline 0", "Offline 1", "Offline 2"]
     );
     assert_eq!(agent.status().await["outbox_depth"], 0);
+    let mut types: Vec<(String, String)> = desk
+        .store
+        .list_tickets(&deskside_server::store::TicketFilter {
+            limit: 10,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|t| (t.work.row.subject, t.work.row.ticket_type))
+        .collect();
+    types.sort();
+    assert_eq!(
+        types,
+        [
+            ("Offline 0".to_owned(), "incident".to_owned()),
+            ("Offline 1".to_owned(), "incident".to_owned()),
+            ("Offline 2".to_owned(), "service_request".to_owned()),
+        ]
+    );
 
     let tech = desk.technician("tech@example.com").await;
     let shown = agent

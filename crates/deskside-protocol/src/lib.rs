@@ -41,9 +41,10 @@ pub use checks::{
 pub use inventory::*;
 pub use metrics::*;
 pub use service::{
-    AutoAssign, Channel, PausingStatus, SlaCalendar, SlaCalendarInput, SlaClock, SlaClockView,
-    SlaConditions, SlaEscalation, SlaEventKind, SlaPauses, SlaPolicy, SlaPolicyInput, SlaState,
-    Team, TeamInput, TeamMember, TicketSla, TicketType, WeekHours,
+    AutoAssign, Channel, LinkedIncidents, PausingStatus, Problem, ProblemInput, ProblemResolution,
+    SlaCalendar, SlaCalendarInput, SlaClock, SlaClockView, SlaConditions, SlaEscalation,
+    SlaEventKind, SlaPauses, SlaPolicy, SlaPolicyInput, SlaState, Team, TeamInput, TeamMember,
+    TicketSla, TicketType, WeekHours,
 };
 pub use tickets::{
     AttachmentInfo, Comment, CommentAuthor, NewComment, NewTicket, Ticket, TicketCategory,

@@ -384,3 +384,78 @@ pub struct TicketSla {
     /// How often the ticket was reopened.
     pub reopens: u32,
 }
+
+/// A problem record (ITIL problem management): the common cause of
+/// incidents.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct Problem {
+    /// Id.
+    pub id: i64,
+    /// One line.
+    pub subject: String,
+    /// What is known.
+    pub description: String,
+    /// The root cause, once found.
+    pub root_cause: String,
+    /// How to get around it meanwhile.
+    pub workaround: String,
+    /// A known error: root cause and workaround documented.
+    pub known_error: bool,
+    /// `open` or `resolved`.
+    pub status: String,
+    /// Who opened it.
+    pub created_by: Option<i64>,
+    /// When.
+    pub created_at: DateTime<Utc>,
+    /// Last changed.
+    pub updated_at: DateTime<Utc>,
+    /// When it was resolved.
+    pub resolved_at: Option<DateTime<Utc>>,
+    /// Incidents linked to it.
+    pub incidents: i64,
+}
+
+/// `POST /api/v1/problems`, `PATCH /api/v1/problems/{id}` (absent fields
+/// stay as they are).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ProblemInput {
+    /// One line, 1–200 characters (required to create).
+    #[serde(default)]
+    pub subject: Option<String>,
+    /// What is known.
+    #[serde(default)]
+    pub description: Option<String>,
+    /// The root cause.
+    #[serde(default)]
+    pub root_cause: Option<String>,
+    /// The workaround.
+    #[serde(default)]
+    pub workaround: Option<String>,
+    /// A known error.
+    #[serde(default)]
+    pub known_error: Option<bool>,
+}
+
+/// What resolving a problem does to its open incidents.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum LinkedIncidents {
+    /// Resolve them (with the message as a public reply, when given).
+    Resolve,
+    /// Tell their requesters (the message as a public reply).
+    Notify,
+    /// Leave them as they are.
+    Leave,
+}
+
+/// `POST /api/v1/problems/{id}/resolve`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ProblemResolution {
+    /// What to do with the open incidents linked to it.
+    pub incidents: LinkedIncidents,
+    /// A public reply to each of them (required to notify).
+    #[serde(default)]
+    pub message: Option<String>,
+}

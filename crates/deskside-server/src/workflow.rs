@@ -60,6 +60,8 @@ pub struct TicketChange {
     pub requester_name: Option<Option<String>>,
     /// The requester's e-mail; `Some(None)` clears it.
     pub requester_email: Option<Option<String>>,
+    /// The problem it is linked to; `Some(None)` unlinks it.
+    pub problem: Option<Option<i64>>,
 }
 
 /// Why a change cannot apply to the ticket as it is.
@@ -112,7 +114,8 @@ fn audited(w: &TicketWork) -> serde_json::Value {
     serde_json::json!({"status": w.row.status, "impact": w.impact, "urgency": w.row.urgency,
         "category": w.row.category, "tier": w.tier, "assignee_id": w.assignee_id,
         "ticket_type": w.row.ticket_type, "team_id": w.team_id,
-        "requester_name": w.requester_name, "requester_email": w.requester_email})
+        "requester_name": w.requester_name, "requester_email": w.requester_email,
+        "problem_id": w.problem_id})
 }
 
 /// Applies `change` to `current` (read in the same transaction that will
@@ -161,6 +164,9 @@ pub fn plan(current: &TicketWork, change: &TicketChange, expected_version: Optio
     }
     if let Some(e) = &change.requester_email {
         w.requester_email.clone_from(e);
+    }
+    if let Some(p) = change.problem {
+        w.problem_id = p;
     }
     w.row.priority = itil_priority(
         parse(&w.impact, Urgency::Medium),

@@ -1220,6 +1220,13 @@ async fn tickets_flow<S: Store>(store: S) {
                 ),
         ),
         (
+            "unknown ticket type",
+            reqwest::multipart::Form::new().part(
+                "ticket",
+                ticket_part(r#"{"subject": "x", "ticket_type": "problem"}"#),
+            ),
+        ),
+        (
             "NUL in the description",
             reqwest::multipart::Form::new().part(
                 "ticket",
@@ -1244,11 +1251,34 @@ async fn tickets_flow<S: Store>(store: S) {
             "{body}"
         );
     }
-    let (_, list) = get(a, "/api/v1/agent/tickets".into()).await;
+    let (_, list) = get(a.clone(), "/api/v1/agent/tickets".into()).await;
     assert_eq!(
         list.as_array().unwrap().len(),
         2,
         "no bad submission created a ticket"
+    );
+    // "I need something", from the logged-in user: a service request with
+    // its requester.
+    let (st, t) = submit(
+        &base,
+        Some(&a),
+        Some("request-1"),
+        reqwest::multipart::Form::new().part(
+            "ticket",
+            ticket_part(r#"{"subject": "Need Figma", "ticket_type": "service_request", "requester": "mia"}"#),
+        ),
+    )
+    .await;
+    assert_eq!(st, StatusCode::CREATED, "{t}");
+    assert_eq!(t["ticket_type"], "service_request");
+    let w = store
+        .ticket_work(t["id"].as_i64().unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (w.requester_name.as_deref(), w.channel.as_str()),
+        (Some("mia"), "tray")
     );
 }
 

@@ -921,6 +921,260 @@ async fn clocks_and_breaches<S: Store + Clone>(s: S, second_node: S) {
     assert!(quiet.is_empty(), "{quiet:?}");
 }
 
+/// Problem records: incidents linked from the ticket, root cause and
+/// known error, resolving the problem resolves its open incidents with a
+/// reply, once.
+async fn problems<S: Store + Clone>(s: S) {
+    let base = start(s.clone()).await;
+    let (tech, token) = user_with_token(&s, "tech@example.com", Role::Technician).await;
+    let problems = format!("{base}/api/v1/problems");
+    let tickets = format!("{base}/api/v1/tickets");
+    let (st, r) = call(
+        Method::POST,
+        problems.clone(),
+        &token,
+        None,
+        Some(json!({"description": "x"})),
+    )
+    .await;
+    assert_eq!(
+        (st, r["error"]["code"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_body"))
+    );
+    let (st, p) = call(
+        Method::POST,
+        problems.clone(),
+        &token,
+        None,
+        Some(json!({"subject": "VPN drops every hour", "description": "Since the gateway update"})),
+    )
+    .await;
+    assert_eq!(st, StatusCode::CREATED, "{p}");
+    assert_eq!(
+        (p["status"].as_str(), p["known_error"].as_bool()),
+        (Some("open"), Some(false))
+    );
+    assert_eq!(p["created_by"], tech.id);
+    let pid = p["id"].as_i64().unwrap();
+
+    let mut ids = Vec::new();
+    for subject in ["VPN down", "VPN again", "Unrelated"] {
+        let (_, t) = call(
+            Method::POST,
+            tickets.clone(),
+            &token,
+            None,
+            Some(phone_ticket(subject)),
+        )
+        .await;
+        ids.push(t["ticket"]["id"].as_i64().unwrap());
+    }
+    for id in &ids[..2] {
+        let (st, r) = call(
+            Method::PATCH,
+            format!("{tickets}/{id}"),
+            &token,
+            None,
+            Some(json!({"problem_id": pid})),
+        )
+        .await;
+        assert_eq!(
+            (st, r["problem_id"].as_i64()),
+            (StatusCode::OK, Some(pid)),
+            "{r}"
+        );
+    }
+    let (st, r) = call(
+        Method::PATCH,
+        format!("{tickets}/{}", ids[2]),
+        &token,
+        None,
+        Some(json!({"problem_id": 999})),
+    )
+    .await;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{r}");
+    // The second one is already resolved: resolving the problem leaves it.
+    call(
+        Method::PATCH,
+        format!("{tickets}/{}", ids[1]),
+        &token,
+        None,
+        Some(json!({"status": "resolved"})),
+    )
+    .await;
+
+    let (st, p) = call(
+        Method::PATCH,
+        format!("{problems}/{pid}"),
+        &token,
+        None,
+        Some(json!({"root_cause": "Gateway idle timeout", "workaround": "Reconnect", "known_error": true})),
+    )
+    .await;
+    assert_eq!(st, StatusCode::OK, "{p}");
+    assert_eq!(
+        (p["known_error"].as_bool(), p["incidents"].as_i64()),
+        (Some(true), Some(2))
+    );
+    assert_eq!(p["subject"], "VPN drops every hour", "absent fields stay");
+    let (_, list) = call(
+        Method::GET,
+        format!("{problems}?status=open"),
+        &token,
+        None,
+        None,
+    )
+    .await;
+    assert_eq!(list.as_array().unwrap().len(), 1);
+
+    let (st, r) = call(
+        Method::POST,
+        format!("{problems}/{pid}/resolve"),
+        &token,
+        None,
+        Some(json!({"incidents": "notify"})),
+    )
+    .await;
+    assert_eq!(
+        st,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "a notice needs a message: {r}"
+    );
+    let (st, r) = call(
+        Method::POST,
+        format!("{problems}/{pid}/resolve"),
+        &token,
+        None,
+        Some(json!({"incidents": "resolve", "message": "Fixed at the gateway."})),
+    )
+    .await;
+    assert_eq!(st, StatusCode::OK, "{r}");
+    assert_eq!(r["status"], "resolved");
+    assert_eq!(r["resolved_incidents"], json!([ids[0]]));
+    let (_, t) = call(
+        Method::GET,
+        format!("{tickets}/{}", ids[0]),
+        &token,
+        None,
+        None,
+    )
+    .await;
+    assert_eq!(t["ticket"]["status"], "resolved");
+    assert_eq!(t["comments"][0]["body"], "Fixed at the gateway.");
+    let (_, t) = call(
+        Method::GET,
+        format!("{tickets}/{}", ids[2]),
+        &token,
+        None,
+        None,
+    )
+    .await;
+    assert_eq!(
+        t["ticket"]["status"], "new",
+        "an unlinked ticket is untouched"
+    );
+    let (st, r) = call(
+        Method::POST,
+        format!("{problems}/{pid}/resolve"),
+        &token,
+        None,
+        Some(json!({"incidents": "leave"})),
+    )
+    .await;
+    assert_eq!(
+        (st, r["error"]["code"].as_str()),
+        (StatusCode::CONFLICT, Some("invalid_transition"))
+    );
+    let (st, _) = call(Method::GET, format!("{problems}/999"), &token, None, None).await;
+    assert_eq!(st, StatusCode::NOT_FOUND);
+}
+
+/// The KPI endpoint: periods, splits, CSV, refusals.
+async fn kpi_endpoint<S: Store + Clone>(s: S) {
+    let base = start(s.clone()).await;
+    let (_, token) = user_with_token(&s, "tech@example.com", Role::Technician).await;
+    let tickets = format!("{base}/api/v1/tickets");
+    let (_, t) = call(
+        Method::POST,
+        tickets.clone(),
+        &token,
+        None,
+        Some(phone_ticket("One")),
+    )
+    .await;
+    let id = t["ticket"]["id"].as_i64().unwrap();
+    call(
+        Method::POST,
+        format!("{tickets}/{id}/comments"),
+        &token,
+        None,
+        Some(json!({"body": "Hi"})),
+    )
+    .await;
+    call(
+        Method::PATCH,
+        format!("{tickets}/{id}"),
+        &token,
+        None,
+        Some(json!({"status": "resolved"})),
+    )
+    .await;
+    let url = format!("{base}/api/v1/reports/kpis");
+    let (st, r) = call(
+        Method::GET,
+        format!("{url}?group_by=category"),
+        &token,
+        None,
+        None,
+    )
+    .await;
+    assert_eq!(st, StatusCode::OK, "{r}");
+    assert_eq!(
+        (
+            r["total"]["created"].as_i64(),
+            r["total"]["resolved"].as_i64()
+        ),
+        (Some(1), Some(1))
+    );
+    assert_eq!(r["total"]["first_contact_resolution"]["count"], 1);
+    assert_eq!(r["groups"][0]["key"], "other");
+    assert_eq!(r["series"].as_array().unwrap().len(), 31);
+    for bad in [
+        "from=2026-13-01",
+        "group_by=moon",
+        "format=xml",
+        "table=series",
+        "from=2026-12-02&to=2026-12-01",
+    ] {
+        let (st, r) = call(Method::GET, format!("{url}?{bad}"), &token, None, None).await;
+        assert_eq!(
+            (st, r["error"]["code"].as_str()),
+            (StatusCode::BAD_REQUEST, Some("invalid_query")),
+            "{bad}"
+        );
+    }
+    let resp = common::http()
+        .get(format!(
+            "{url}?format=csv&table=series&from=2026-01-01&to=2026-01-03"
+        ))
+        .header("authorization", format!("Bearer {token}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert!(
+        resp.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/csv")
+    );
+    let body = resp.text().await.unwrap();
+    assert_eq!(body.lines().count(), 3, "{body}");
+    assert!(body.starts_with("day,created,resolved,"));
+    let (st, _) = call(Method::GET, url.clone(), "nope", None, None).await;
+    assert_eq!(st, StatusCode::UNAUTHORIZED);
+}
+
 /// Agents send the type and the logged-in user; older agents' tickets
 /// are incidents without a requester.
 async fn tray_types<S: Store + Clone>(s: S) {
@@ -1146,4 +1400,30 @@ async fn postgres_upgrade_keeps_every_ticket_row() {
     let s = deskside_server::store::PgStore::open(&url).await.unwrap();
     s.migrate().await.unwrap();
     kept_everything(&s).await;
+}
+
+#[tokio::test]
+async fn sqlite_problems() {
+    let (s, _dir) = common::sqlite().await;
+    problems(s).await;
+}
+
+#[tokio::test]
+async fn postgres_problems() {
+    if let Some(s) = common::postgres().await {
+        problems(s).await;
+    }
+}
+
+#[tokio::test]
+async fn sqlite_kpi_endpoint() {
+    let (s, _dir) = common::sqlite().await;
+    kpi_endpoint(s).await;
+}
+
+#[tokio::test]
+async fn postgres_kpi_endpoint() {
+    if let Some(s) = common::postgres().await {
+        kpi_endpoint(s).await;
+    }
 }

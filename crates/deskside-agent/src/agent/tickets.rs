@@ -185,13 +185,18 @@ impl Agent {
                 bytes,
             });
         }
-        let payload = serde_json::json!({
+        let mut payload = serde_json::json!({
             "subject": subject,
             "description": t.description,
             "category": t.category.unwrap_or(TicketCategory::Other),
             "urgency": t.urgency.unwrap_or(Urgency::Medium),
-            "ticket_type": t.ticket_type,
         });
+        // Only a service request says so: an incident (the default) is
+        // accepted by desks from before ticket types too, which refuse
+        // fields they do not know.
+        if t.ticket_type != deskside_protocol::TicketType::Incident {
+            payload["ticket_type"] = serde_json::json!(t.ticket_type);
+        }
         let local_id = new_id("t");
         self.store()
             .queue_ticket(&local_id, &subject, &payload, &files)?;

@@ -589,7 +589,14 @@ pub(super) async fn create_ticket<S: Store>(
 
 /// The fields a ticket part may have; anything else is refused rather
 /// than silently dropped.
-const TICKET_FIELDS: &[&str] = &["subject", "description", "category", "urgency"];
+const TICKET_FIELDS: &[&str] = &[
+    "subject",
+    "description",
+    "category",
+    "urgency",
+    "ticket_type",
+    "requester",
+];
 
 /// The `ticket` part, strictly: no unknown field, no unknown category, no
 /// NUL character (which PostgreSQL cannot store).
@@ -601,11 +608,18 @@ fn new_ticket(bytes: &[u8]) -> Result<deskside_protocol::NewTicket, ApiError> {
     };
     if let Some(unknown) = fields.keys().find(|k| !TICKET_FIELDS.contains(&k.as_str())) {
         return Err(invalid(format!(
-            "ticket part: unknown field {unknown:?} (subject, description, category, urgency)"
+            "ticket part: unknown field {unknown:?} (subject, description, category, urgency, ticket_type, requester)"
         )));
     }
     if has_nul(&value) {
         return Err(invalid("text must not contain NUL characters"));
+    }
+    if let Some(t) = fields.get("ticket_type")
+        && !matches!(t.as_str(), Some("incident" | "service_request"))
+    {
+        return Err(invalid(format!(
+            "ticket part: unknown ticket_type {t} (incident, service_request)"
+        )));
     }
     if let Some(c) = fields.get("category")
         && c.as_str().is_none_or(|name| known_category(name).is_err())

@@ -18,6 +18,7 @@ mod events;
 mod extract;
 mod fleet;
 mod policy;
+mod problems;
 mod reports;
 mod routes;
 mod serve;

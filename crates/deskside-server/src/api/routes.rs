@@ -158,6 +158,42 @@ pub(super) fn routes<S: Store>() -> DocRouter<AppState<S>> {
                 .reply::<crate::kpi::KpiReport>(200, "The report; with format=csv, a CSV download")],
         )
         .route(
+            "/api/v1/problems",
+            get(problems::list::<S>).post(problems::create::<S>),
+            [
+                Op::get("Problem records, newest first")
+                    .auth(Auth::User)
+                    .query::<problems::ProblemQuery>()
+                    .reply::<Vec<deskside_protocol::Problem>>(200, "Problems"),
+                Op::post("Open a problem record")
+                    .auth(Auth::User)
+                    .json::<deskside_protocol::ProblemInput>()
+                    .reply::<problems::ProblemDetail>(201, "Created"),
+            ],
+        )
+        .route(
+            "/api/v1/problems/{id}",
+            get(problems::get::<S>).patch(problems::patch::<S>),
+            [
+                Op::get("A problem with its linked incidents")
+                    .auth(Auth::User)
+                    .reply::<problems::ProblemDetail>(200, "The problem"),
+                Op::patch("Change a problem: root cause, workaround, known error")
+                    .auth(Auth::User)
+                    .json::<deskside_protocol::ProblemInput>()
+                    .reply::<problems::ProblemDetail>(200, "Changed"),
+            ],
+        )
+        .route(
+            "/api/v1/problems/{id}/resolve",
+            post(problems::resolve::<S>),
+            [Op::post("Resolve a problem, and resolve or notify its open incidents")
+                .auth(Auth::User)
+                .json::<deskside_protocol::ProblemResolution>()
+                .reply::<problems::Resolved>(200, "Resolved")
+                .errors(&[409])],
+        )
+        .route(
             "/api/v1/teams",
             get(teams::list_teams::<S>).post(teams::create_team::<S>),
             [

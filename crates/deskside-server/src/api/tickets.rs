@@ -531,6 +531,10 @@ pub struct TicketPatch {
     #[serde(default, deserialize_with = "some")]
     #[schemars(with = "Option<String>")]
     requester_email: Option<Option<String>>,
+    /// Link to a problem (its id); `null` unlinks.
+    #[serde(default, deserialize_with = "some")]
+    #[schemars(with = "Option<i64>")]
+    problem_id: Option<Option<i64>>,
     /// Apply only to this version of the ticket (as `If-Match` does); a
     /// stale version answers 409 `version_conflict` with the ticket as it
     /// is now.
@@ -630,6 +634,11 @@ pub(super) async fn tech_patch_ticket<S: Store>(
     {
         return Err(invalid(format!("no team {team}")));
     }
+    if let Some(Some(problem)) = patch.problem_id
+        && state.store.problem(problem).await?.is_none()
+    {
+        return Err(invalid(format!("no problem {problem}")));
+    }
     let requester_name = match patch.requester_name {
         Some(Some(n)) => Some(Some(requester_name(&n)?)),
         other => other,
@@ -649,6 +658,7 @@ pub(super) async fn tech_patch_ticket<S: Store>(
         team: patch.team_id,
         requester_name,
         requester_email,
+        problem: patch.problem_id,
     };
     match state
         .store

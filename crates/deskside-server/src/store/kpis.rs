@@ -73,6 +73,12 @@ pub(crate) fn group_expr(g: Option<KpiGroup>) -> String {
     }
 }
 
+/// A period bound for columns of whole Unix seconds: a fact at second
+/// `s` happened within `s..s+1`, so it is before `t` when `s < ceil(t)`.
+pub(crate) fn ceil_secs(t: DateTime<Utc>) -> i64 {
+    t.timestamp() + i64::from(t.timestamp_subsec_nanos() > 0)
+}
+
 /// The period and the split of a report.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct KpiSpan {
@@ -281,7 +287,7 @@ macro_rules! kpi_methods {
 
         async fn kpi_groups(&self, q: &KpiSpan) -> StoreResult<KpiCounts> {
             let g = super::kpis::group_expr(q.group);
-            let (from_s, to_s) = (q.from.timestamp(), q.to.timestamp());
+            let (from_s, to_s) = (super::kpis::ceil_secs(q.from), super::kpis::ceil_secs(q.to));
             let day = chrono::TimeDelta::days(1);
             // Independent range scans, run at once on the pool.
             let created_sql = format!(
@@ -416,8 +422,8 @@ macro_rules! kpi_methods {
                 d.utc_day_key_of_secs("t.kpi_resolved_at")
             );
             let resolved = sqlx::query_as::<_, (String, i64)>(&resolved_sql)
-                .bind(q.from.timestamp())
-                .bind(q.to.timestamp())
+                .bind(super::kpis::ceil_secs(q.from))
+                .bind(super::kpis::ceil_secs(q.to))
                 .fetch_all(&self.pool);
             let sla_sql = format!(
                 "SELECT CAST(k AS TEXT), met, breached FROM (SELECT {} AS k, \

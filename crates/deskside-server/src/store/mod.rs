@@ -25,7 +25,7 @@ pub use postgres::PgStore;
 pub use queue::{QueueRow, TicketFilter, TicketSort};
 pub use service::{
     CalendarRow, EscalationAction, KpiFacts, MemberRow, NewDeskTicket, NewSlaEvent, PolicyRow,
-    ServiceStore, SlaEventRow, SlaInput, SlaRecord, TeamRow,
+    ProblemFields, ProblemRow, ServiceStore, SlaEventRow, SlaInput, SlaRecord, TeamRow,
 };
 pub use sqlite::SqliteStore;
 

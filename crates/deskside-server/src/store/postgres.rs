@@ -13,8 +13,8 @@ use super::rows::{
     secret, ticket_row, ticket_work, user,
 };
 use super::service::{
-    CalendarRow, EscalationAction, MemberRow, NewDeskTicket, NewSlaEvent, PolicyRow, ServiceStore,
-    SlaEventRow, SlaInput, SlaRecord, TeamRow,
+    CalendarRow, EscalationAction, MemberRow, NewDeskTicket, NewSlaEvent, PolicyRow, ProblemFields,
+    ProblemRow, ServiceStore, SlaEventRow, SlaInput, SlaRecord, TeamRow,
 };
 use super::software_catalogue::SoftwareDelta;
 use super::{
@@ -639,7 +639,7 @@ impl Store for PgStore {
         sqlx::query(
             "UPDATE tickets SET status = $1, urgency = $2, impact = $3, priority = $4, tier = $5, \
              assignee_id = $6, category = $7, updated_at = $8, version = $9, ticket_type = $11, team_id = $12, \
-             requester_name = $13, requester_email = $14 WHERE id = $10",
+             requester_name = $13, requester_email = $14, problem_id = $15 WHERE id = $10",
         )
         .bind(&w.row.status)
         .bind(&w.row.urgency)
@@ -655,6 +655,7 @@ impl Store for PgStore {
         .bind(w.team_id)
         .bind(&w.requester_name)
         .bind(&w.requester_email)
+        .bind(w.problem_id)
         .execute(&mut *tx)
         .await?;
         sqlx::query("INSERT INTO ticket_audit (ticket_id, user_id, action, detail, at) VALUES ($1, $2, 'update', $3, $4)")
@@ -902,8 +903,8 @@ impl PgStore {
              percentile_cont(0.9) WITHIN GROUP (ORDER BY t.{cal}) \
              FROM tickets t WHERE t.{at} >= $1 AND t.{at} < $2 GROUP BY 1"
         ))
-        .bind(q.from.timestamp())
-        .bind(q.to.timestamp())
+        .bind(super::kpis::ceil_secs(q.from))
+        .bind(super::kpis::ceil_secs(q.to))
         .fetch_all(&mut *tx)
         .await?;
         tx.commit().await?;

@@ -229,8 +229,80 @@ pub struct NewDeskTicket<'a> {
     pub assignee_id: Option<i64>,
 }
 
+/// A problem record as stored, with its number of linked incidents.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct ProblemRow {
+    /// Id.
+    pub id: i64,
+    /// One line.
+    pub subject: String,
+    /// What is known.
+    pub description: String,
+    /// The root cause.
+    pub root_cause: String,
+    /// The workaround.
+    pub workaround: String,
+    /// A known error.
+    pub known_error: bool,
+    /// `open` or `resolved`.
+    pub status: String,
+    /// Who opened it.
+    pub created_by: Option<i64>,
+    /// When.
+    pub created_at: DateTime<Utc>,
+    /// Last changed.
+    pub updated_at: DateTime<Utc>,
+    /// When resolved.
+    pub resolved_at: Option<DateTime<Utc>>,
+    /// Linked incidents.
+    pub incidents: i64,
+}
+
+/// A problem's fields to write; `None` keeps (or, creating, defaults) one.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ProblemFields<'a> {
+    /// One line.
+    pub subject: Option<&'a str>,
+    /// What is known.
+    pub description: Option<&'a str>,
+    /// The root cause.
+    pub root_cause: Option<&'a str>,
+    /// The workaround.
+    pub workaround: Option<&'a str>,
+    /// A known error.
+    pub known_error: Option<bool>,
+}
+
+/// A problem's columns, with its incident count.
+pub(crate) const PROBLEM_COLUMNS: &str = "p.id, p.subject, p.description, p.root_cause, p.workaround, p.known_error, \
+     p.status, p.created_by, p.created_at, p.updated_at, p.resolved_at, \
+     (SELECT COUNT(*) FROM tickets t WHERE t.problem_id = p.id) AS incidents";
+
 /// Service-management storage (see the module docs).
 pub trait ServiceStore {
+    /// Creates (`id` 0, by `by`) or changes a problem; `None` when there
+    /// is no such problem.
+    fn save_problem(
+        &self,
+        id: i64,
+        by: i64,
+        f: &ProblemFields<'_>,
+    ) -> impl Future<Output = StoreResult<Option<i64>>> + Send;
+    /// Problems, newest first: all, or those in one status.
+    fn problems(
+        &self,
+        status: Option<&str>,
+    ) -> impl Future<Output = StoreResult<Vec<ProblemRow>>> + Send;
+    /// One problem.
+    fn problem(&self, id: i64) -> impl Future<Output = StoreResult<Option<ProblemRow>>> + Send;
+    /// The incidents linked to a problem: (id, subject, status), by id.
+    fn problem_tickets(
+        &self,
+        id: i64,
+    ) -> impl Future<Output = StoreResult<Vec<(i64, String, String)>>> + Send;
+    /// Marks an open problem resolved; false when it is not open (or
+    /// does not exist).
+    fn resolve_problem(&self, id: i64) -> impl Future<Output = StoreResult<bool>> + Send;
     /// Creates a technician's ticket (audited as theirs), unless they
     /// created one with this idempotency key: then that one's id, and
     /// false. Safe across nodes.
@@ -316,6 +388,87 @@ pub trait ServiceStore {
 /// The [`ServiceStore`] methods, the same SQL for both backends.
 macro_rules! service_methods {
     () => {
+        async fn save_problem(&self, id: i64, by: i64, f: &ProblemFields<'_>) -> StoreResult<Option<i64>> {
+            let now = Utc::now();
+            let q = if id == 0 {
+                sqlx::query_scalar::<_, i64>(
+                    "INSERT INTO problems (subject, description, root_cause, workaround, known_error, status, \
+                     created_by, created_at, updated_at) VALUES (COALESCE($1, ''), COALESCE($2, ''), COALESCE($3, ''), \
+                     COALESCE($4, ''), COALESCE($5, FALSE), 'open', $6, $7, $7) RETURNING id",
+                )
+                .bind(f.subject)
+                .bind(f.description)
+                .bind(f.root_cause)
+                .bind(f.workaround)
+                .bind(f.known_error)
+                .bind(by)
+                .bind(now)
+            } else {
+                sqlx::query_scalar::<_, i64>(
+                    "UPDATE problems SET subject = COALESCE($1, subject), description = COALESCE($2, description), \
+                     root_cause = COALESCE($3, root_cause), workaround = COALESCE($4, workaround), \
+                     known_error = COALESCE($5, known_error), updated_at = $6 WHERE id = $7 RETURNING id",
+                )
+                .bind(f.subject)
+                .bind(f.description)
+                .bind(f.root_cause)
+                .bind(f.workaround)
+                .bind(f.known_error)
+                .bind(now)
+                .bind(id)
+            };
+            Ok(q.fetch_optional(&self.pool).await?)
+        }
+
+        async fn problems(&self, status: Option<&str>) -> StoreResult<Vec<ProblemRow>> {
+            let columns = super::service::PROBLEM_COLUMNS;
+            Ok(match status {
+                Some(st) => sqlx::query_as::<_, ProblemRow>(&format!(
+                    "SELECT {columns} FROM problems p WHERE p.status = $1 ORDER BY p.id DESC"
+                ))
+                .bind(st)
+                .fetch_all(&self.pool)
+                .await?,
+                None => sqlx::query_as::<_, ProblemRow>(&format!(
+                    "SELECT {columns} FROM problems p ORDER BY p.id DESC"
+                ))
+                .fetch_all(&self.pool)
+                .await?,
+            })
+        }
+
+        async fn problem(&self, id: i64) -> StoreResult<Option<ProblemRow>> {
+            Ok(sqlx::query_as::<_, ProblemRow>(&format!(
+                "SELECT {} FROM problems p WHERE p.id = $1",
+                super::service::PROBLEM_COLUMNS
+            ))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?)
+        }
+
+        async fn problem_tickets(&self, id: i64) -> StoreResult<Vec<(i64, String, String)>> {
+            Ok(sqlx::query_as(
+                "SELECT id, subject, status FROM tickets WHERE problem_id = $1 ORDER BY id",
+            )
+            .bind(id)
+            .fetch_all(&self.pool)
+            .await?)
+        }
+
+        async fn resolve_problem(&self, id: i64) -> StoreResult<bool> {
+            let now = Utc::now();
+            let done = sqlx::query(
+                "UPDATE problems SET status = 'resolved', resolved_at = $1, updated_at = $1 \
+                 WHERE id = $2 AND status = 'open'",
+            )
+            .bind(now)
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+            Ok(done.rows_affected() == 1)
+        }
+
         async fn create_desk_ticket(&self, t: &NewDeskTicket<'_>) -> StoreResult<(i64, bool)> {
             let existing = || async {
                 sqlx::query_as::<_, (i64, Option<String>)>(
