@@ -79,7 +79,8 @@ describe('secrets and audit', () => {
   });
 
   it('have a text for every action the desk records', () => {
-    for (const a of ['policy.publish', 'policy.rollback', 'token.create', 'user.password_reset', 'device.revoke']) {
+    for (const a of ['policy.publish', 'policy.rollback', 'token.create', 'user.password_reset', 'device.revoke',
+      'team.create', 'team.delete', 'sla_calendar.update', 'sla_policy.create', 'sla_policy.order']) {
       const key = actionKey(a);
       expect(key && key in en, a).toBe(true);
     }
@@ -94,5 +95,6 @@ describe('secrets and audit', () => {
     });
     expect(detailFacts(null)).toEqual({});
     expect(detailFacts({ label: 'ci', nested: { x: 1 } })).toEqual({ label: 'ci' });
+    expect(detailFacts({ name: 'Network', members: ['a@example.com'] })).toEqual({ name: 'Network' });
   });
 });

@@ -14,6 +14,16 @@ const ACTIONS = new Set([
   'token.create',
   'token.revoke',
   'device.revoke',
+  'team.create',
+  'team.update',
+  'team.delete',
+  'sla_calendar.create',
+  'sla_calendar.update',
+  'sla_calendar.delete',
+  'sla_policy.create',
+  'sla_policy.update',
+  'sla_policy.delete',
+  'sla_policy.order',
 ]);
 
 /** The catalog key for an action (`audit.policy_publish`), or null. */
@@ -22,7 +32,7 @@ export function actionKey(action: string): string | null {
 }
 
 /** The facts of an entry's detail worth a column: what a policy change
- * did, a label, a role, where a rollback went. */
+ * did, a label, a name, a role, where a rollback went. */
 export function detailFacts(detail: unknown): Record<string, string> {
   const out: Record<string, string> = {};
   if (!detail || typeof detail !== 'object') return out;
@@ -33,7 +43,7 @@ export function detailFacts(detail: unknown): Record<string, string> {
       if (diff[k]?.length) out[k] = diff[k].join(', ');
     }
   }
-  for (const k of ['to', 'label', 'role', 'email', 'expires_at', 'by']) {
+  for (const k of ['to', 'label', 'name', 'role', 'email', 'expires_at', 'by']) {
     const v = d[k];
     if (typeof v === 'string' || typeof v === 'number') out[k] = String(v);
   }

@@ -278,7 +278,9 @@ impl Window {
             return Err(WindowError::TooLong);
         }
         let step = match step {
-            Some(s) if s < 60 => return Err(WindowError::Step),
+            // Longer than any range is no step (and would overflow the
+            // rounding below).
+            Some(s) if !(60..=MAX_RANGE).contains(&s) => return Err(WindowError::Step),
             Some(s) => s,
             None => ((to - from) / 360).max(60),
         };
@@ -462,6 +464,19 @@ mod tests {
         let agg = decode_rollup(&late[&3600]);
         assert_eq!((agg[&1].count, agg[&1].max, agg[&1].avg()), (3, 50.0, 30.0));
         assert_eq!(agg[&2].count, 1);
+    }
+
+    #[test]
+    fn a_step_longer_than_any_range_is_refused_not_overflowed() {
+        // Found by the API fuzzer: `step=9223372036854775806` panicked.
+        for step in [i64::MAX, i64::MAX - 1, MAX_RANGE + 1] {
+            assert_eq!(
+                Window::plan(0, 3600, Some(step), 3600),
+                Err(WindowError::Step),
+                "{step}"
+            );
+        }
+        assert!(Window::plan(0, 3600, Some(MAX_RANGE), 3600).is_ok());
     }
 
     #[test]
