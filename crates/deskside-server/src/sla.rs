@@ -382,7 +382,7 @@ pub fn record(config: &Config, t: &SlaInput, now: i64) -> SlaRecord {
         }
         // A running clock not yet warned: when it will be.
         if let (ClockState::Running, Some(target)) = (c.state, c.target) {
-            let warn = target * i64::from(policy.targets.warn_percent) / 100 / 60 * 60;
+            let warn = policy.targets.warning_after(target);
             if let Some(w) = hours.beyond(now, warn - c.elapsed) {
                 next.push(w);
             }
@@ -434,16 +434,21 @@ pub fn kpi_facts(t: &SlaInput, eval: &Evaluation) -> KpiFacts {
     k
 }
 
+/// The SLA of a ticket no policy applies to.
+pub fn no_sla() -> TicketSla {
+    TicketSla {
+        policy_id: None,
+        policy_name: None,
+        calendar_name: None,
+        clocks: Vec::new(),
+        reopens: 0,
+    }
+}
+
 /// A ticket's SLA as the API shows it.
 pub fn view(config: &Config, t: &SlaInput, now: i64) -> TicketSla {
     let Some((policy, eval)) = evaluate(config, t, now) else {
-        return TicketSla {
-            policy_id: None,
-            policy_name: None,
-            calendar_name: None,
-            clocks: Vec::new(),
-            reopens: 0,
-        };
+        return no_sla();
     };
     TicketSla {
         policy_id: Some(policy.id),

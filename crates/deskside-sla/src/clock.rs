@@ -219,6 +219,12 @@ impl Default for Targets {
 }
 
 impl Targets {
+    /// The counting seconds at which a clock with `target` warns: the
+    /// warning share, rounded down to a whole minute as targets are.
+    pub fn warning_after(&self, target: i64) -> i64 {
+        target * i64::from(self.warn_percent.min(100)) / 100 / 60 * 60
+    }
+
     /// The target of `kind`.
     pub fn of(&self, kind: ClockKind) -> Option<i64> {
         match kind {
@@ -488,8 +494,7 @@ fn report(mut t: Tracker, targets: &Targets, hours: Hours<'_>, now: i64) -> Cloc
     let (mut warning_at, mut breached_at, mut due_at) = (None, None, None);
     if let Some(target) = target {
         breached_at = crossing(&run, target, hours);
-        // Whole minutes: warnings land on the minute, as targets do.
-        let warn = target * i64::from(targets.warn_percent.min(100)) / 100 / 60 * 60;
+        let warn = targets.warning_after(target);
         warning_at = crossing(&run, warn, hours);
         due_at = breached_at.or_else(|| {
             (open.is_some() && !paused_now)

@@ -140,3 +140,18 @@ pub(super) fn comment_body(body: &str) -> Result<&str, ApiError> {
     }
     Ok(b)
 }
+
+/// A path's id: a positive integer, else `None` (answered as not found).
+pub(super) fn positive_id(raw: &str) -> Option<i64> {
+    raw.parse::<i64>().ok().filter(|id| *id > 0)
+}
+
+/// A name given to something (a team, a calendar, a policy): trimmed, 1
+/// to 100 characters, no control characters.
+pub(super) fn name_of(raw: &str) -> Result<&str, ApiError> {
+    let name = raw.trim();
+    if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
+        return Err(invalid("a name must be 1 to 100 characters"));
+    }
+    Ok(name)
+}

@@ -35,10 +35,7 @@ fn view(p: ProblemRow) -> Problem {
 }
 
 fn id_of(raw: &str) -> Result<i64, ApiError> {
-    raw.parse::<i64>()
-        .ok()
-        .filter(|id| *id > 0)
-        .ok_or_else(not_found)
+    positive_id(raw).ok_or_else(not_found)
 }
 
 /// The input checked: a one-line subject (1–200), texts up to 20,000.

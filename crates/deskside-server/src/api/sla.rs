@@ -76,14 +76,6 @@ fn not_found(what: &str) -> ApiError {
     )
 }
 
-fn name_of(raw: &str) -> Result<&str, ApiError> {
-    let name = raw.trim();
-    if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
-        return Err(invalid("a name must be 1 to 100 characters"));
-    }
-    Ok(name)
-}
-
 fn taken(what: &str, name: &str) -> ApiError {
     ApiError::new(
         StatusCode::CONFLICT,
@@ -93,10 +85,7 @@ fn taken(what: &str, name: &str) -> ApiError {
 }
 
 fn id_of(raw: &str, what: &str) -> Result<i64, ApiError> {
-    raw.parse::<i64>()
-        .ok()
-        .filter(|id| *id > 0)
-        .ok_or_else(|| not_found(what))
+    positive_id(raw).ok_or_else(|| not_found(what))
 }
 
 /// `GET /api/v1/sla/calendars`.

@@ -59,10 +59,7 @@ fn team_not_found() -> ApiError {
 
 /// The input checked: its name, and its members' user ids.
 async fn checked<S: Store>(state: &AppState<S>, t: &TeamInput) -> Result<Vec<i64>, ApiError> {
-    let name = t.name.trim();
-    if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
-        return Err(invalid("a team's name must be 1 to 100 characters"));
-    }
+    name_of(&t.name)?;
     let users = state.store.list_users().await?;
     let mut ids = Vec::new();
     for email in &t.members {
@@ -130,13 +127,6 @@ pub(super) async fn create_team<S: Store>(
     Ok((StatusCode::CREATED, Json(save(&state, &admin, 0, t).await?)))
 }
 
-fn path_id(raw: &str, not_found: fn() -> ApiError) -> Result<i64, ApiError> {
-    raw.parse::<i64>()
-        .ok()
-        .filter(|id| *id > 0)
-        .ok_or_else(not_found)
-}
-
 /// `PUT /api/v1/teams/{id}` (administrators): name, rule and members.
 pub(super) async fn update_team<S: Store>(
     State(state): State<AppState<S>>,
@@ -144,7 +134,7 @@ pub(super) async fn update_team<S: Store>(
     axum::extract::Path(raw): axum::extract::Path<String>,
     ApiJson(t): ApiJson<TeamInput>,
 ) -> Result<Json<Team>, ApiError> {
-    let id = path_id(&raw, team_not_found)?;
+    let id = positive_id(&raw).ok_or_else(team_not_found)?;
     Ok(Json(save(&state, &admin, id, t).await?))
 }
 
@@ -154,7 +144,7 @@ pub(super) async fn delete_team<S: Store>(
     AdminAuth(admin): AdminAuth,
     axum::extract::Path(raw): axum::extract::Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    let id = path_id(&raw, team_not_found)?;
+    let id = positive_id(&raw).ok_or_else(team_not_found)?;
     if !state.store.delete_team(id).await? {
         return Err(team_not_found());
     }

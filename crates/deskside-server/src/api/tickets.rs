@@ -443,7 +443,8 @@ pub(super) async fn technician_view<S: Store>(
     let config = crate::sla::Config::load(&state.store).await?;
     let sla = match state.store.sla_inputs(&[id]).await?.first() {
         Some(input) => crate::sla::view(&config, input, Utc::now().timestamp()),
-        None => crate::sla::view(&config, &Default::default(), 0),
+        // Deleted meanwhile: nothing to evaluate.
+        None => crate::sla::no_sla(),
     };
     let status = enum_from(&row.status, deskside_protocol::TicketStatus::New);
     let allowed_statuses = {
