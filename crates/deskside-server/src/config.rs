@@ -421,6 +421,26 @@ mod tests {
                 .unwrap_err()
                 .contains("DESKSIDE_LOGIN_PER_MINUTE")
         );
+        let env = |k: &str| (k == "DESKSIDE_SLA_INTERVAL").then(|| "2m".to_owned());
+        assert_eq!(
+            ServerConfig::load(None, env).unwrap().sla_interval,
+            Duration::from_secs(120)
+        );
+        for bad in ["0s", "2h"] {
+            let env = |k: &str| (k == "DESKSIDE_SLA_INTERVAL").then(|| bad.to_owned());
+            assert!(
+                ServerConfig::load(None, env)
+                    .unwrap_err()
+                    .contains("sla_interval"),
+                "{bad}"
+            );
+        }
+        let env = |k: &str| (k == "DESKSIDE_SLA_INTERVAL").then(|| "often".to_owned());
+        assert!(
+            ServerConfig::load(None, env)
+                .unwrap_err()
+                .contains("DESKSIDE_SLA_INTERVAL")
+        );
         let env = |k: &str| (k == "DESKSIDE_LISTEN").then(|| "everywhere".to_owned());
         assert!(
             ServerConfig::load(None, env)

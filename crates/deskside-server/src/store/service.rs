@@ -273,6 +273,24 @@ pub struct ProblemFields<'a> {
     pub known_error: Option<bool>,
 }
 
+/// Marks every open ticket for evaluation again: the calendars or
+/// policies they were evaluated under changed.
+pub(crate) const REEVALUATE_OPEN: &str =
+    "UPDATE tickets SET sla_seq = sla_seq + 1 WHERE status IN ('new', 'open', 'pending')";
+
+/// The id an insert or update returned; `None` when the update found no
+/// row, `Conflict` (naming `what`) when a unique name is taken.
+pub(crate) fn saved_id(
+    written: Result<Option<i64>, sqlx::Error>,
+    what: impl FnOnce() -> String,
+) -> StoreResult<Option<i64>> {
+    match written {
+        Ok(id) => Ok(id),
+        Err(e) if super::is_unique_violation(&e) => Err(super::StoreError::Conflict(what())),
+        Err(e) => Err(e.into()),
+    }
+}
+
 /// A problem's columns, with its incident count.
 pub(crate) const PROBLEM_COLUMNS: &str = "p.id, p.subject, p.description, p.root_cause, p.workaround, p.known_error, \
      p.status, p.created_by, p.created_at, p.updated_at, p.resolved_at, \
@@ -578,13 +596,8 @@ macro_rules! service_methods {
                 .fetch_optional(&mut *tx)
                 .await
             };
-            let id = match written {
-                Ok(Some(id)) => id,
-                Ok(None) => return Ok(None),
-                Err(e) if is_unique_violation(&e) => {
-                    return Err(StoreError::Conflict(format!("team {name}")));
-                }
-                Err(e) => return Err(e.into()),
+            let Some(id) = super::service::saved_id(written, || format!("team {name}"))? else {
+                return Ok(None);
             };
             sqlx::query("DELETE FROM team_members WHERE team_id = $1")
                 .bind(id)
@@ -723,17 +736,10 @@ macro_rules! service_methods {
                 .fetch_optional(&mut *tx)
                 .await
             };
-            let id = match written {
-                Ok(Some(id)) => id,
-                Ok(None) => return Ok(None),
-                Err(e) if is_unique_violation(&e) => {
-                    return Err(StoreError::Conflict(format!("calendar {}", c.name)));
-                }
-                Err(e) => return Err(e.into()),
+            let Some(id) = super::service::saved_id(written, || format!("calendar {}", c.name))? else {
+                return Ok(None);
             };
-            sqlx::query(
-                "UPDATE tickets SET sla_seq = sla_seq + 1 WHERE status IN ('new', 'open', 'pending')",
-            )
+            sqlx::query(super::service::REEVALUATE_OPEN)
             .execute(&mut *tx)
             .await?;
             tx.commit().await?;
@@ -813,17 +819,10 @@ macro_rules! service_methods {
                 .fetch_optional(&mut *tx)
                 .await
             };
-            let id = match written {
-                Ok(Some(id)) => id,
-                Ok(None) => return Ok(None),
-                Err(e) if is_unique_violation(&e) => {
-                    return Err(StoreError::Conflict(format!("policy {}", p.name)));
-                }
-                Err(e) => return Err(e.into()),
+            let Some(id) = super::service::saved_id(written, || format!("policy {}", p.name))? else {
+                return Ok(None);
             };
-            sqlx::query(
-                "UPDATE tickets SET sla_seq = sla_seq + 1 WHERE status IN ('new', 'open', 'pending')",
-            )
+            sqlx::query(super::service::REEVALUATE_OPEN)
             .execute(&mut *tx)
             .await?;
             tx.commit().await?;
@@ -836,9 +835,7 @@ macro_rules! service_methods {
                 .bind(id)
                 .execute(&mut *tx)
                 .await?;
-            sqlx::query(
-                "UPDATE tickets SET sla_seq = sla_seq + 1 WHERE status IN ('new', 'open', 'pending')",
-            )
+            sqlx::query(super::service::REEVALUATE_OPEN)
             .execute(&mut *tx)
             .await?;
             tx.commit().await?;
@@ -866,9 +863,7 @@ macro_rules! service_methods {
                     .execute(&mut *tx)
                     .await?;
             }
-            sqlx::query(
-                "UPDATE tickets SET sla_seq = sla_seq + 1 WHERE status IN ('new', 'open', 'pending')",
-            )
+            sqlx::query(super::service::REEVALUATE_OPEN)
             .execute(&mut *tx)
             .await?;
             tx.commit().await?;
