@@ -248,7 +248,7 @@ test('a technician reads the policy and manages only their own tokens', async ({
   await expect(page.getByTestId('policy-text')).toHaveAttribute('readonly', '');
   await expect(page.getByTestId('policy-publish')).toHaveCount(0);
   await expect(page.locator('[data-testid^="policy-rollback-"]')).toHaveCount(0);
-  await expect(page.locator('.admin-nav a')).toHaveText(['Policy', 'API tokens']);
+  await expect(page.locator('.admin-nav a')).toHaveText(['Policy', 'Teams', 'SLA policies', 'Business hours', 'API tokens']);
   await page.goto(desk().url + '/admin/users');
   await expect(page.getByTestId('admin-only')).toBeVisible();
   await page.goto(desk().url + '/admin/tokens');
@@ -266,7 +266,11 @@ test('administration in Korean and Japanese, by keyboard', async ({ page }) => {
   // Tabs are links: reachable and followed with the keyboard.
   await page.getByTestId('admin-tab-policy').focus();
   await page.keyboard.press('Tab');
-  await expect(page.getByTestId('admin-tab-secrets')).toBeFocused();
+  await expect(page.getByTestId('admin-tab-teams')).toBeFocused();
+  await page.keyboard.press('Enter');
+  await expect(page).toHaveURL(/\/admin\/teams$/);
+  await expect(page.getByRole('heading', { level: 1 })).toHaveText('チーム');
+  await page.getByTestId('admin-tab-secrets').focus();
   await page.keyboard.press('Enter');
   await expect(page).toHaveURL(/\/admin\/secrets$/);
   await expect(page.getByRole('heading', { level: 1 })).toHaveText('登録シークレット');

@@ -1,7 +1,8 @@
 // Screenshots of the console for the README and docs/screenshots: the
 // queue, a ticket and its diagnostics viewer, the device list, a device's
 // page, the fleet overview, the software catalogue and the administration
-// pages (policy editor, users, audit log), in English, Korean
+// pages (policy editor, users, audit log), service management (a ticket
+// with its SLA, SLA policies, teams, a problem, the KPI dashboard), in English, Korean
 // and Japanese, against the same real desk and agents as the browser tests.
 import { expect, test } from '@playwright/test';
 import { readFileSync } from 'node:fs';
@@ -42,6 +43,27 @@ test('console screenshots in en, ko and ja', async ({ page }) => {
   await admin('/api/v1/users', { email: 'mina.park@example.com', role: 'technician' });
   const tok = (await (await admin('/api/v1/tokens', { label: 'nightly export' })).json()) as { id: number };
   await fetch(`${d.url}/api/v1/tokens/${tok.id}`, { method: 'DELETE', headers: { authorization: `Bearer ${d.token}` } });
+  // Service management: a team, business hours, two policies, tickets
+  // opened by phone and e-mail, a problem.
+  const json = async <T,>(res: Promise<Response>) => (await (await res).json()) as T;
+  const team = await json<{ id: number }>(admin('/api/v1/teams', { name: 'Service desk', auto_assign: 'round_robin', members: [d.email, d.tech] }));
+  await admin('/api/v1/teams', { name: 'Network', auto_assign: 'least_open', members: [d.tech] });
+  const cal = await json<{ id: number }>(
+    admin('/api/v1/sla/calendars', {
+      name: 'Berlin office',
+      time_zone: 'Europe/Berlin',
+      week: { mon: [['08:00', '12:00'], ['13:00', '17:00']], tue: [['08:00', '17:00']], wed: [['08:00', '17:00']], thu: [['08:00', '17:00']], fri: [['08:00', '15:00']] },
+      holidays: ['2026-12-24', '2026-12-25', '2026-12-26', '2027-01-01'],
+    }),
+  );
+  await admin('/api/v1/sla/policies', { name: 'Critical', conditions: { priorities: [1, 2] }, first_response_minutes: 30, resolution_minutes: 240, escalations: [{ on: 'warning', notify: true }, { on: 'breach', raise_tier: true, notify: true }] });
+  await admin('/api/v1/sla/policies', { name: 'Service desk', calendar_id: cal.id, conditions: { teams: [team.id] }, first_response_minutes: 240, resolution_minutes: 1440, next_response_minutes: 480, escalations: [{ on: 'breach', notify: true }] });
+  const phone = await json<{ ticket: { id: number } }>(
+    admin('/api/v1/tickets', { channel: 'phone', requester_name: 'Ana Example', requester_email: 'ana@example.com', subject: 'Locked out after the password change', category: 'account', team_id: team.id, description: 'Calling from a colleague’s phone.' }),
+  );
+  await admin('/api/v1/tickets', { channel: 'email', requester_name: 'Cy Printer', requester_email: 'cy@example.com', subject: 'New monitor for the reception desk', ticket_type: 'service_request', category: 'hardware', team_id: team.id });
+  const problem = await json<{ id: number }>(admin('/api/v1/problems', { subject: 'Wi-Fi drops in building B', description: 'Several reports since Monday.', root_cause: 'Access point firmware 7.2 drops clients on roaming.', workaround: 'Forget and rejoin the network.', known_error: true }));
+  await admin(`/api/v1/tickets/${id}`, { problem_id: problem.id }, 'PATCH');
   for (const lang of ['en', 'ko', 'ja']) {
     await page.goto(d.url + '/');
     await page.getByTestId('language').selectOption(lang);
@@ -76,6 +98,21 @@ test('console screenshots in en, ko and ja', async ({ page }) => {
     await page.goto(`${d.url}/admin/audit`);
     await expect(page.getByTestId('audit-log').locator('tbody tr[data-action]').first()).toBeVisible();
     await page.screenshot({ path: `${OUT}/console-audit-${lang}.png` });
+    await page.goto(`${d.url}/tickets/${phone.ticket.id}`);
+    await expect(page.getByTestId('sla-panel')).toBeVisible();
+    await page.screenshot({ path: `${OUT}/console-sla-ticket-${lang}.png`, fullPage: true });
+    await page.goto(`${d.url}/admin/sla`);
+    await expect(page.getByTestId('sla-policies').locator('tbody tr').nth(1)).toBeVisible();
+    await page.screenshot({ path: `${OUT}/console-sla-policies-${lang}.png` });
+    await page.goto(`${d.url}/admin/teams`);
+    await expect(page.getByTestId('teams').locator('tbody tr').nth(1)).toBeVisible();
+    await page.screenshot({ path: `${OUT}/console-teams-${lang}.png` });
+    await page.goto(`${d.url}/problems/${problem.id}`);
+    await expect(page.getByTestId('problem-tickets').locator('li a')).toHaveCount(1);
+    await page.screenshot({ path: `${OUT}/console-problem-${lang}.png`, fullPage: true });
+    await page.goto(`${d.url}/reports?group_by=team`);
+    await expect(page.getByTestId('kpi-chart-volume')).toHaveAttribute('data-drawn', 'true');
+    await page.screenshot({ path: `${OUT}/console-kpis-${lang}.png`, fullPage: true });
   }
   await page.getByTestId('language').selectOption('en');
 });

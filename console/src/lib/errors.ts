@@ -18,6 +18,7 @@ const KNOWN = new Set([
   'cannot_change_own_role',
   'cannot_deactivate_self',
   'invalid_policy',
+  'in_use',
 ]);
 
 export function errorText(e: unknown): string {

@@ -21,6 +21,13 @@ describe('routes', () => {
     expect(match('/tickets/42')).toEqual({ name: 'ticket', id: 42 });
     expect(match('/login')).toEqual({ name: 'login' });
     expect(match('/tickets/abc')).toEqual({ name: 'not_found' });
+    expect(match('/tickets/new')).toEqual({ name: 'new_ticket' });
+    expect(match('/problems')).toEqual({ name: 'problems' });
+    expect(match('/problems/7')).toEqual({ name: 'problem', id: 7 });
+    expect(match('/reports')).toEqual({ name: 'reports' });
+    expect(match('/admin/sla')).toEqual({ name: 'admin', page: 'sla' });
+    expect(match('/admin/calendars')).toEqual({ name: 'admin', page: 'calendars' });
+    expect(match('/admin/teams')).toEqual({ name: 'admin', page: 'teams' });
   });
 
   it('only come back to this site after login', () => {

@@ -6,6 +6,10 @@ export type Route =
   | { name: 'login' }
   | { name: 'queue' }
   | { name: 'ticket'; id: number }
+  | { name: 'new_ticket' }
+  | { name: 'problems' }
+  | { name: 'problem'; id: number }
+  | { name: 'reports' }
   | { name: 'devices' }
   | { name: 'device'; id: number }
   | { name: 'software' }
@@ -14,12 +18,17 @@ export type Route =
   | { name: 'admin'; page: AdminPage }
   | { name: 'not_found' };
 
-export const ADMIN_PAGES = ['policy', 'secrets', 'users', 'tokens', 'audit'] as const;
+export const ADMIN_PAGES = ['policy', 'teams', 'sla', 'calendars', 'secrets', 'users', 'tokens', 'audit'] as const;
 export type AdminPage = (typeof ADMIN_PAGES)[number];
 
 export function match(pathname: string): Route {
   if (pathname === '/login') return { name: 'login' };
   if (pathname === '/' || pathname === '/tickets') return { name: 'queue' };
+  if (pathname === '/tickets/new') return { name: 'new_ticket' };
+  if (pathname === '/problems') return { name: 'problems' };
+  const pr = /^\/problems\/(\d{1,15})$/.exec(pathname);
+  if (pr) return { name: 'problem', id: Number(pr[1]) };
+  if (pathname === '/reports') return { name: 'reports' };
   const m = /^\/tickets\/(\d{1,15})$/.exec(pathname);
   if (m) return { name: 'ticket', id: Number(m[1]) };
   if (pathname === '/devices') return { name: 'devices' };

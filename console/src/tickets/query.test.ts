@@ -19,6 +19,14 @@ describe('queue filters in the URL', () => {
     expect(fromSearch(toSearch(f))).toEqual(f);
   });
 
+  it('round-trips the service-management filters and the due sort', () => {
+    const f = { ...EMPTY, team: '4', type: 'service_request', sla: 'warning,breached', requester: 'ana@example.com', sort: 'due' as const };
+    expect(fromSearch(toSearch(f))).toEqual(f);
+    expect(toApiQuery(f)).toEqual({ team: '4', type: 'service_request', sla: 'warning,breached', requester: 'ana@example.com', sort: 'due' });
+    expect(fromSearch('?team=none&sla=none').team).toBe('none');
+    expect(fromSearch('?team=x&type=bug&sla=late')).toEqual(EMPTY);
+  });
+
   it('writes nothing for the defaults, and a stable order', () => {
     expect(toSearch(EMPTY)).toBe('');
     expect(toSearch({ ...EMPTY, sort: 'oldest', status: 'new' })).toBe('?status=new&sort=oldest');
@@ -41,7 +49,8 @@ describe('queue filters in the URL', () => {
   });
 
   it('has the built-in views', () => {
-    expect(BUILT_IN_VIEWS.map((v) => v.key)).toEqual(['views.my_open', 'views.unassigned', 'views.waiting']);
+    expect(BUILT_IN_VIEWS.map((v) => v.key)).toEqual(['views.my_open', 'views.unassigned', 'views.waiting', 'views.sla_risk']);
+    expect(viewSearch(BUILT_IN_VIEWS[3].filters)).toBe(`?status=${encodeURIComponent('new,open,pending')}&sla=${encodeURIComponent('warning,breached')}&sort=due`);
     expect(viewSearch(BUILT_IN_VIEWS[0].filters)).toBe(`?status=${encodeURIComponent(ACTIVE)}&assignee=me`);
   });
 });

@@ -1,9 +1,12 @@
 // The queue's state as it lives in the URL: filters and sort, so that a
 // view can be bookmarked and shared. Pure functions, tested with Vitest.
+import { SLA_STATES } from '../sla/sla';
 
 export const STATUSES = ['new', 'open', 'pending', 'resolved', 'closed'] as const;
 export const CATEGORIES = ['hardware', 'software', 'network', 'account', 'printer', 'other'] as const;
-export const SORTS = ['newest', 'oldest', 'priority'] as const;
+export const SORTS = ['newest', 'oldest', 'priority', 'due'] as const;
+export const TYPES = ['incident', 'service_request'] as const;
+export const CHANNELS = ['phone', 'walk_in', 'email', 'chat', 'tray'] as const;
 export type Status = (typeof STATUSES)[number];
 export type Sort = (typeof SORTS)[number];
 
@@ -17,6 +20,10 @@ export interface QueueFilters {
   tier: string;
   category: string;
   device: string;
+  team: string;
+  type: string;
+  sla: string;
+  requester: string;
   text: string;
   sort: Sort;
 }
@@ -28,11 +35,15 @@ export const EMPTY: QueueFilters = {
   tier: '',
   category: '',
   device: '',
+  team: '',
+  type: '',
+  sla: '',
+  requester: '',
   text: '',
   sort: 'newest',
 };
 
-const KEYS = ['status', 'priority', 'assignee', 'tier', 'category', 'device', 'text', 'sort'] as const;
+const KEYS = ['status', 'priority', 'assignee', 'tier', 'category', 'device', 'team', 'type', 'sla', 'requester', 'text', 'sort'] as const;
 
 function valid(key: (typeof KEYS)[number], v: string): boolean {
   switch (key) {
@@ -46,6 +57,14 @@ function valid(key: (typeof KEYS)[number], v: string): boolean {
       return (CATEGORIES as readonly string[]).includes(v);
     case 'device':
       return /^\d{1,15}$/.test(v);
+    case 'team':
+      return v === 'none' || /^\d{1,15}$/.test(v);
+    case 'type':
+      return (TYPES as readonly string[]).includes(v);
+    case 'sla':
+      return v.split(',').every((s) => s === 'none' || (SLA_STATES as readonly string[]).includes(s));
+    case 'requester':
+      return v.length <= 254;
     case 'sort':
       return (SORTS as readonly string[]).includes(v);
     case 'assignee':
@@ -86,6 +105,10 @@ export function toApiQuery(f: QueueFilters): Record<string, string | number> {
   if (f.tier) q.tier = Number(f.tier);
   if (f.category) q.category = f.category;
   if (f.device) q.device = Number(f.device);
+  if (f.team) q.team = f.team;
+  if (f.type) q.type = f.type;
+  if (f.sla) q.sla = f.sla;
+  if (f.requester) q.requester = f.requester;
   if (f.text.trim()) q.text = f.text.trim();
   if (f.sort !== 'newest') q.sort = f.sort;
   return q;
@@ -96,6 +119,7 @@ export const BUILT_IN_VIEWS: { key: string; filters: Partial<QueueFilters> }[] =
   { key: 'views.my_open', filters: { status: ACTIVE, assignee: 'me' } },
   { key: 'views.unassigned', filters: { status: ACTIVE, assignee: 'none' } },
   { key: 'views.waiting', filters: { status: 'pending' } },
+  { key: 'views.sla_risk', filters: { status: ACTIVE, sla: 'warning,breached', sort: 'due' } },
 ];
 
 export function viewSearch(filters: Partial<QueueFilters>): string {

@@ -380,11 +380,14 @@ pub fn record(config: &Config, t: &SlaInput, now: i64) -> SlaRecord {
                 next.push(due);
             }
         }
-        // A running clock not yet warned: when it will be.
+        // A running clock not yet warned: when it will be. A warning due
+        // at this very instant (a share that rounds down to no minute at
+        // all, as 75 % of a one-minute target does) is looked at again
+        // in a second, not forgotten until the due time.
         if let (ClockState::Running, Some(target)) = (c.state, c.target) {
             let warn = policy.targets.warning_after(target);
             if let Some(w) = hours.beyond(now, warn - c.elapsed) {
-                next.push(w);
+                next.push(w.max(now + 1));
             }
         }
     }
@@ -597,6 +600,40 @@ mod tests {
         // the resolution's warning at 12:00.
         assert_eq!(r.due_at, Some(at("2026-12-01T09:00:00Z").timestamp()));
         assert_eq!(r.next_at, Some(at("2026-12-01T12:00:00Z").timestamp()));
+    }
+
+    #[test]
+    fn a_warning_due_at_once_is_looked_at_again_before_the_due_time() {
+        // 75 % of one minute rounds down to no minute: the clock warns at
+        // its first counting second. The next look used to be the due
+        // time, so the warning was recorded a minute late, with the breach.
+        let row = PolicyRow {
+            id: 9,
+            name: "Fast".into(),
+            position: 1,
+            conditions: "{}".into(),
+            calendar_id: None,
+            first_response: Some(60),
+            resolution: None,
+            next_response: None,
+            warn_percent: 75,
+            pauses: "{}".into(),
+            escalations: r#"[{"on":"warning","notify":true}]"#.into(),
+        };
+        let c = Config::from_rows(&[row], &[]);
+        let t = input(&[("new", "2026-12-01T08:00:00Z")], &[]);
+        let created = at("2026-12-01T08:00:00Z").timestamp();
+        let r = record(&c, &t, created);
+        assert_eq!(r.state, Some("running"));
+        let next = r.next_at.expect("a next look");
+        assert!(
+            next > created && next <= created + 1 + SETTLE_SECS,
+            "{next}"
+        );
+        // Once settled, the warning is recorded, well before the due time.
+        let settled = record(&c, &t, created + 1 + SETTLE_SECS);
+        let kinds: Vec<_> = settled.events.iter().map(|e| (e.kind, e.notify)).collect();
+        assert_eq!(kinds, [("warning", true)]);
     }
 
     #[test]
