@@ -712,3 +712,57 @@ async fn the_running_agent_delivers_checks_in_and_stops_on_sigterm() {
         .unwrap();
     assert!(status.success(), "exit after SIGTERM: {status}");
 }
+
+/// The requester of a tray ticket is the account that filed it, named only
+/// when the privacy settings allow user names and the desk said it takes
+/// a requester: a ticket queued before the agent heard from the desk has
+/// none (an older desk would refuse the field, and the ticket with it).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tray_ticket_names_its_requester_where_privacy_allows() {
+    let desk = Desk::up().await;
+    let secret = desk.secret().await;
+    let tech = desk.technician("tech@example.com").await;
+    let me = deskside_host::collect::accounts::current_user_name().expect("this account's name");
+
+    let named = AgentProc::new("e2e-requester");
+    let private = AgentProc::new("e2e-private").env("DESKSIDE_PRIVACY_USER_NAMES", "false");
+    let mut requesters = Vec::new();
+    for agent in [&named, &private] {
+        agent
+            .ok(&["enroll", "--server", &desk.url(), "--secret", &secret])
+            .await;
+        // Queued before any check-in: the desk's features are unknown.
+        let early = agent
+            .ok(&["ticket", "new", "--subject", "Before the check-in"])
+            .await;
+        agent.ok(&["sync"]).await;
+        let late = agent
+            .ok(&["ticket", "new", "--subject", "After the check-in"])
+            .await;
+        agent.ok(&["sync"]).await;
+        for local in [early.trim(), late.trim()] {
+            let shown: serde_json::Value = serde_json::from_str(
+                &agent
+                    .ok(&["ticket", "show", local, "--format", "json"])
+                    .await,
+            )
+            .unwrap();
+            let detail = desk
+                .ticket(&tech, shown["server_id"].as_i64().unwrap())
+                .await;
+            requesters.push((
+                detail["ticket"]["subject"].as_str().unwrap().to_owned(),
+                detail["requester_name"].as_str().map(str::to_owned),
+            ));
+        }
+    }
+    assert_eq!(
+        requesters,
+        [
+            ("Before the check-in".to_owned(), None),
+            ("After the check-in".to_owned(), Some(me)),
+            ("Before the check-in".to_owned(), None),
+            ("After the check-in".to_owned(), None),
+        ]
+    );
+}

@@ -128,6 +128,23 @@ pub struct CheckinResponse {
     /// replies), oldest change first, with their public conversation.
     #[serde(default)]
     pub ticket_updates: Vec<crate::tickets::Ticket>,
+    /// What this desk takes beyond what every desk takes (see
+    /// [`DeskFeature`]): an agent sends a newer field only to a desk that
+    /// named it, since older desks refuse fields they do not know and a
+    /// refused ticket would be lost to the employee.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub features: Vec<DeskFeature>,
+}
+
+/// A capability a desk announces in its check-in answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum DeskFeature {
+    /// A tray ticket may name its requester (`requester`).
+    TicketRequester,
+    /// A feature this agent does not know yet.
+    #[serde(other)]
+    Unknown,
 }
 
 /// The body of every error response: `{"error": {"code", "message"}}`.
@@ -298,4 +315,26 @@ pub struct FieldError {
     /// and can tell.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub line: Option<u32>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_checkin_answer_reads_features_it_does_not_know_and_answers_from_older_desks() {
+        // An older desk names no features: the agent sends nothing new.
+        let old: CheckinResponse =
+            serde_json::from_str(r#"{"next_checkin_secs": 60, "send_inventory": false}"#).unwrap();
+        assert!(old.features.is_empty());
+        // A newer desk may name features this agent does not know.
+        let new: CheckinResponse = serde_json::from_str(
+            r#"{"next_checkin_secs": 60, "send_inventory": false, "features": ["ticket_requester", "teleportation"]}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            new.features,
+            [DeskFeature::TicketRequester, DeskFeature::Unknown]
+        );
+    }
 }

@@ -27,8 +27,8 @@ pub mod service;
 pub mod tickets;
 
 pub use api::{
-    CheckinRequest, CheckinResponse, EnrollChallenge, EnrollRequest, EnrollResponse, ErrorBody,
-    ErrorCode, ErrorDetail, FieldError, InventoryAck, KeyProof, enroll_proof_message,
+    CheckinRequest, CheckinResponse, DeskFeature, EnrollChallenge, EnrollRequest, EnrollResponse,
+    ErrorBody, ErrorCode, ErrorDetail, FieldError, InventoryAck, KeyProof, enroll_proof_message,
 };
 pub use changes::{
     FieldChange, InventoryDiff, SoftwareChange, SoftwareChangeKind, SoftwareRef, compare_versions,

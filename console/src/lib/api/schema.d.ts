@@ -1535,6 +1535,13 @@ export interface components {
         /** @description The desk's answer to a check-in. */
         CheckinResponse: {
             /**
+             * @description What this desk takes beyond what every desk takes (see
+             *     [`DeskFeature`]): an agent sends a newer field only to a desk that
+             *     named it, since older desks refuse fields they do not know and a
+             *     refused ticket would be lost to the employee.
+             */
+            features?: components["schemas"]["DeskFeature"][];
+            /**
              * Format: uint64
              * @description Seconds until the next check-in.
              */
@@ -1743,6 +1750,8 @@ export interface components {
             /** @description Interface. */
             interface: string;
         };
+        /** @description A capability a desk announces in its check-in answer. */
+        DeskFeature: "ticket_requester" | "unknown";
         /**
          * @description `POST /api/v1/tickets` body: a ticket a technician opens for someone
          *     who called, came by, wrote or chatted.

@@ -173,6 +173,10 @@ impl Agent {
                     .set(KEY_TICKETS_SEEN, Some(&t.updated_at.to_rfc3339()))?;
             }
         }
+        self.store().set(
+            KEY_DESK_FEATURES,
+            Some(&serde_json::to_string(&answer.features).unwrap_or_default()),
+        )?;
         if let Some(p) = &answer.policy {
             self.store().set(
                 KEY_POLICY,

@@ -193,6 +193,8 @@ const KEY_BUSY_UNTIL: &str = "desk_busy_until";
 const KEY_NEEDS_ENROLLMENT: &str = "needs_enrollment";
 const KEY_TICKETS_SEEN: &str = "tickets_seen_at";
 const KEY_POLICY: &str = "policy";
+/// What the desk said it takes (its check-in answer's `features`).
+const KEY_DESK_FEATURES: &str = "desk_features";
 
 fn new_id(prefix: &str) -> String {
     let mut raw = [0u8; 12];

@@ -197,6 +197,9 @@ impl Agent {
         if t.ticket_type != deskside_protocol::TicketType::Incident {
             payload["ticket_type"] = serde_json::json!(t.ticket_type);
         }
+        if let Some(name) = self.requester_name()? {
+            payload["requester"] = serde_json::json!(name);
+        }
         let local_id = new_id("t");
         self.store()
             .queue_ticket(&local_id, &subject, &payload, &files)?;
@@ -206,6 +209,29 @@ impl Agent {
         self.store()
             .ticket(&local_id)?
             .ok_or_else(|| SyncError::Invalid("the ticket vanished".into()))
+    }
+
+    /// Who files the ticket: the account running this agent, named when
+    /// the privacy settings allow user names and the desk said it takes
+    /// a requester (an older desk refuses the field, and would refuse the
+    /// ticket with it).
+    fn requester_name(&self) -> SyncResult<Option<String>> {
+        if !self.cfg.privacy.user_names
+            || !self.desk_has(deskside_protocol::DeskFeature::TicketRequester)?
+        {
+            return Ok(None);
+        }
+        Ok(deskside_host::collect::accounts::current_user_name())
+    }
+
+    /// Whether the desk's last check-in answer named `feature`.
+    pub(super) fn desk_has(&self, feature: deskside_protocol::DeskFeature) -> SyncResult<bool> {
+        let known: Vec<deskside_protocol::DeskFeature> = self
+            .store()
+            .get(KEY_DESK_FEATURES)?
+            .and_then(|s| serde_json::from_str(&s).ok())
+            .unwrap_or_default();
+        Ok(known.contains(&feature))
     }
 
     /// Every ticket: queued ones and the desk's, newest first.

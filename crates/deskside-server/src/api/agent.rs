@@ -297,6 +297,7 @@ pub(super) async fn checkin<S: Store>(
         send_inventory,
         policy,
         ticket_updates,
+        features: vec![deskside_protocol::DeskFeature::TicketRequester],
     }))
 }
 
