@@ -124,7 +124,7 @@ impl Desk {
     pub async fn start(&mut self) {
         let listener = tokio::net::TcpListener::bind(self.addr).await.unwrap();
         let blobs = DiskBlobs::new(self.dir.path().join("blobs")).unwrap();
-        let app = router(self.store.clone(), blobs, self.limits);
+        let app = router(self.store.clone(), blobs, self.limits.clone());
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         self.stop = Some(tx);
         let stopped = async {

@@ -24,6 +24,10 @@ const ACTIONS = new Set([
   'sla_policy.update',
   'sla_policy.delete',
   'sla_policy.order',
+  'webhook.create',
+  'webhook.update',
+  'webhook.delete',
+  'webhook.redeliver',
 ]);
 
 /** The catalog key for an action (`audit.policy_publish`), or null. */
@@ -43,7 +47,7 @@ export function detailFacts(detail: unknown): Record<string, string> {
       if (diff[k]?.length) out[k] = diff[k].join(', ');
     }
   }
-  for (const k of ['to', 'label', 'name', 'role', 'email', 'expires_at', 'by']) {
+  for (const k of ['to', 'label', 'name', 'role', 'email', 'expires_at', 'by', 'origin']) {
     const v = d[k];
     if (typeof v === 'string' || typeof v === 'number') out[k] = String(v);
   }

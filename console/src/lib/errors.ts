@@ -19,6 +19,7 @@ const KNOWN = new Set([
   'cannot_deactivate_self',
   'invalid_policy',
   'in_use',
+  'target_refused',
 ]);
 
 export function errorText(e: unknown): string {

@@ -18,7 +18,7 @@ export type Route =
   | { name: 'admin'; page: AdminPage }
   | { name: 'not_found' };
 
-export const ADMIN_PAGES = ['policy', 'teams', 'sla', 'calendars', 'secrets', 'users', 'tokens', 'audit'] as const;
+export const ADMIN_PAGES = ['policy', 'teams', 'sla', 'calendars', 'secrets', 'users', 'tokens', 'webhooks', 'audit'] as const;
 export type AdminPage = (typeof ADMIN_PAGES)[number];
 
 export function match(pathname: string): Route {

@@ -230,6 +230,10 @@ pub enum ErrorCode {
     /// The thing is still used (a calendar by a policy) and cannot be
     /// deleted.
     InUse,
+    /// A webhook's address is on a network the desk does not send to
+    /// (loopback, link-local, private) unless its configuration allows it,
+    /// or does not resolve.
+    TargetRefused,
     /// A code this version does not know.
     #[serde(other)]
     Unknown,
@@ -273,6 +277,7 @@ impl ErrorCode {
             Self::UnsupportedMediaType => "unsupported_media_type",
             Self::VersionConflict => "version_conflict",
             Self::InUse => "in_use",
+            Self::TargetRefused => "target_refused",
             Self::Unknown => "unknown",
         }
     }

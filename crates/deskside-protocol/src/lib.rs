@@ -25,6 +25,7 @@ pub mod metrics;
 pub mod schema;
 pub mod service;
 pub mod tickets;
+pub mod webhooks;
 
 pub use api::{
     CheckinRequest, CheckinResponse, DeskFeature, EnrollChallenge, EnrollRequest, EnrollResponse,
@@ -49,6 +50,10 @@ pub use service::{
 pub use tickets::{
     AttachmentInfo, Comment, CommentAuthor, NewComment, NewTicket, Ticket, TicketCategory,
     TicketStatus, Urgency,
+};
+pub use webhooks::{
+    DeliveryState, Webhook, WebhookCreated, WebhookDelivery, WebhookEvent, WebhookInput,
+    WebhookPatch, WebhookPayload,
 };
 
 /// Version of the wire protocol. Bumped only for incompatible changes; new

@@ -53,6 +53,11 @@ pub struct ServerConfig {
     /// Proxies (exact addresses) whose `X-Forwarded-For` names the client:
     /// the TLS proxy in front of the desk.
     pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// Networks (`address/prefix`) webhooks may be sent to although they
+    /// are loopback, link-local or private; none by default, so that a
+    /// webhook cannot reach the desk's own network (server-side request
+    /// forgery).
+    pub webhook_allowed_networks: Vec<String>,
     /// With PostgreSQL and no `blob_url`: the data directory's `blobs` is
     /// shared by every node (e.g. NFS). Without it that combination is
     /// refused, since a node cannot serve what another stored.
@@ -88,6 +93,7 @@ impl Default for ServerConfig {
             tls_cert_file: None,
             tls_key_file: None,
             trusted_proxies: Vec::new(),
+            webhook_allowed_networks: Vec::new(),
             shared_blob_dir: false,
         }
     }
@@ -130,6 +136,7 @@ impl std::fmt::Debug for ServerConfig {
             .field("tls_cert_file", &self.tls_cert_file)
             .field("tls_key_file", &self.tls_key_file)
             .field("trusted_proxies", &self.trusted_proxies)
+            .field("webhook_allowed_networks", &self.webhook_allowed_networks)
             .field("shared_blob_dir", &self.shared_blob_dir)
             .finish()
     }
@@ -201,6 +208,14 @@ impl ServerConfig {
         if let Some(v) = env("DESKSIDE_TLS_KEY_FILE").filter(|v| !v.is_empty()) {
             cfg.tls_key_file = Some(PathBuf::from(v));
         }
+        if let Some(v) = env("DESKSIDE_WEBHOOK_ALLOWED_NETWORKS") {
+            cfg.webhook_allowed_networks = v
+                .split(',')
+                .map(str::trim)
+                .filter(|a| !a.is_empty())
+                .map(str::to_owned)
+                .collect();
+        }
         if let Some(v) = env("DESKSIDE_TRUSTED_PROXIES") {
             cfg.trusted_proxies = v
                 .split(',')
@@ -242,6 +257,10 @@ impl ServerConfig {
         if cfg.sla_interval < Duration::from_secs(1) || cfg.sla_interval > Duration::from_secs(3600)
         {
             return Err("sla_interval must be between 1s and 1h".into());
+        }
+        for n in &cfg.webhook_allowed_networks {
+            n.parse::<crate::webhooks::Network>()
+                .map_err(|e| format!("webhook_allowed_networks: {e}"))?;
         }
         if !(1..=10_000).contains(&cfg.login_per_minute) {
             return Err("login_per_minute must be between 1 and 10000".into());
@@ -421,6 +440,24 @@ mod tests {
                 .unwrap_err()
                 .contains("DESKSIDE_LOGIN_PER_MINUTE")
         );
+        let env = |k: &str| {
+            (k == "DESKSIDE_WEBHOOK_ALLOWED_NETWORKS").then(|| "10.20.0.0/16, fd00::/8".to_owned())
+        };
+        assert_eq!(
+            ServerConfig::load(None, env)
+                .unwrap()
+                .webhook_allowed_networks,
+            ["10.20.0.0/16", "fd00::/8"]
+        );
+        for bad in ["10.20.0.0", "10.0.0.0/33", "intranet/8"] {
+            let env = |k: &str| (k == "DESKSIDE_WEBHOOK_ALLOWED_NETWORKS").then(|| bad.to_owned());
+            assert!(
+                ServerConfig::load(None, env)
+                    .unwrap_err()
+                    .contains("webhook_allowed_networks"),
+                "{bad}"
+            );
+        }
         let env = |k: &str| (k == "DESKSIDE_SLA_INTERVAL").then(|| "2m".to_owned());
         assert_eq!(
             ServerConfig::load(None, env).unwrap().sla_interval,

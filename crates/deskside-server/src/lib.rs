@@ -22,4 +22,5 @@ pub mod sla;
 pub mod store;
 pub mod telemetry;
 pub mod tls;
+pub mod webhooks;
 pub mod workflow;

@@ -552,3 +552,131 @@ async fn events_reach_consoles_on_every_node() {
         .unwrap();
     assert_eq!(r.status(), 400);
 }
+
+/// A webhook delivery survives a `kill -9` of the node that was sending
+/// it: the event and its delivery are in the database before anything is
+/// sent, the killed node's attempt failed (the receiver was down), and
+/// the other node sends it after the backoff, once, with the same
+/// delivery id.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn webhook_deliveries_survive_a_killed_node() {
+    use std::sync::{Arc, Mutex};
+    let Some(db) = common::pg_url().await else {
+        return;
+    };
+    // The receiver answers 503 (down) until `up`.
+    let got: Arc<Mutex<Vec<String>>> = Arc::default();
+    let up = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let app = {
+        let (got, up) = (Arc::clone(&got), Arc::clone(&up));
+        axum::Router::new().route(
+            "/hook",
+            axum::routing::post(move |headers: axum::http::HeaderMap| {
+                let (got, up) = (Arc::clone(&got), Arc::clone(&up));
+                async move {
+                    if !up.load(std::sync::atomic::Ordering::SeqCst) {
+                        return axum::http::StatusCode::SERVICE_UNAVAILABLE;
+                    }
+                    let id = headers
+                        .get("deskside-delivery")
+                        .and_then(|v| v.to_str().ok())
+                        .unwrap_or_default()
+                        .to_owned();
+                    got.lock().unwrap().push(id);
+                    axum::http::StatusCode::NO_CONTENT
+                }
+            }),
+        )
+    };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let hook_url = format!("http://{}/hook", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+
+    cli(
+        &db,
+        &[
+            "user",
+            "create",
+            "--email",
+            "root@example.com",
+            "--role",
+            "admin",
+        ],
+    );
+    let token = cli(&db, &["token", "create", "--email", "root@example.com"])
+        .trim()
+        .to_owned();
+    let env = [
+        ("DESKSIDE_SHARED_BLOB_DIR", "true"),
+        ("DESKSIDE_WEBHOOK_ALLOWED_NETWORKS", "127.0.0.0/8"),
+    ];
+    let mut a = node_with(&db, &env);
+    let http = common::http();
+    let r = http
+        .post(format!("{}/api/v1/webhooks", a.1))
+        .bearer_auth(&token)
+        .header("content-type", "application/json")
+        .body(serde_json::json!({"url": hook_url, "events": ["ticket.created"]}).to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201, "{}", r.text().await.unwrap());
+    let created: serde_json::Value = serde_json::from_slice(&r.bytes().await.unwrap()).unwrap();
+    let hook = created["webhook"]["id"].as_i64().unwrap();
+    let r = http
+        .post(format!("{}/api/v1/tickets", a.1))
+        .bearer_auth(&token)
+        .header("content-type", "application/json")
+        .body(
+            serde_json::json!({"subject": "Killed mid-delivery", "channel": "phone",
+                "requester_name": "Kai"})
+            .to_string(),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    // Node A tries at once (the event wakes its loop) and fails.
+    let log = |base: String| {
+        let (http, token) = (http.clone(), token.clone());
+        async move {
+            let r = http
+                .get(format!("{base}/api/v1/webhooks/{hook}/deliveries"))
+                .bearer_auth(&token)
+                .send()
+                .await
+                .unwrap();
+            serde_json::from_slice::<serde_json::Value>(&r.bytes().await.unwrap()).unwrap()
+        }
+    };
+    let mut tried = serde_json::Value::Null;
+    for _ in 0..100 {
+        tried = log(a.1.clone()).await;
+        if tried[0]["attempts"] == 1
+            && tried[0]["lease_until"].is_null()
+            && tried[0]["last_status"] == 503
+        {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(tried[0]["last_status"], 503, "{tried}");
+    let event_id = tried[0]["event_id"].to_string();
+    // kill -9: no shutdown of any kind.
+    a.0.kill().unwrap();
+    a.0.wait().unwrap();
+    up.store(true, std::sync::atomic::Ordering::SeqCst);
+    let b = node_with(&db, &env);
+    // The backoff is 10 s; the node's loop looks every 5 s.
+    let mut delivered = serde_json::Value::Null;
+    for _ in 0..250 {
+        delivered = log(b.1.clone()).await;
+        if delivered[0]["state"] == "delivered" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(delivered[0]["state"], "delivered", "{delivered}");
+    assert_eq!(delivered[0]["attempts"], 2, "{delivered}");
+    assert_eq!(*got.lock().unwrap(), [event_id]);
+}

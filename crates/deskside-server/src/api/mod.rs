@@ -29,6 +29,7 @@ mod ticket_views;
 mod tickets;
 mod users;
 mod views;
+mod webhooks;
 
 pub use auth::{AdminAuth, DeviceAuth, UserAuth};
 pub use error::ApiError;
@@ -105,6 +106,8 @@ pub struct AppState<S> {
     pub stream_lifetime: Duration,
     /// A device silent for longer is shown as offline.
     pub offline_after: Duration,
+    /// Loopback, link-local or private networks webhooks may reach.
+    pub webhook_allowed: Arc<Vec<crate::webhooks::Network>>,
 }
 
 /// The newest policy a node has read. Versions never change once written,
@@ -134,7 +137,7 @@ impl PolicyCache {
 }
 
 /// HTTP limits.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Limits {
     /// Largest request body.
     pub max_body_bytes: usize,
@@ -155,6 +158,12 @@ pub struct Limits {
     /// themselves; `None`: only after changes (tests drive
     /// [`crate::sla::run_pass`] themselves).
     pub sla_interval: Option<Duration>,
+    /// How often this node fans events out to webhooks and sends what is
+    /// due (and at once after an event); `None`: never (tests drive
+    /// [`crate::webhooks::run_pass`] themselves).
+    pub webhook_interval: Option<Duration>,
+    /// Loopback, link-local or private networks webhooks may reach.
+    pub webhook_allowed_networks: Vec<crate::webhooks::Network>,
 }
 
 impl Default for Limits {
@@ -168,6 +177,8 @@ impl Default for Limits {
             offline_after: Duration::from_secs(600),
             login_per_minute: 5,
             sla_interval: None,
+            webhook_interval: None,
+            webhook_allowed_networks: Vec::new(),
         }
     }
 }

@@ -245,6 +245,9 @@ pub(super) async fn resolve<S: Store>(
         }
         super::sla::after_change(&state, ticket).await;
         super::events::publish(&state, "ticket.updated", ticket, Some(&user.email)).await;
+        if resolved.last() == Some(&ticket) {
+            super::events::publish(&state, "ticket.resolved", ticket, Some(&user.email)).await;
+        }
     }
     Ok(Json(Resolved {
         problem: detail(&state, id).await?,

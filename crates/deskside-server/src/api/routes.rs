@@ -222,6 +222,47 @@ pub(super) fn routes<S: Store>() -> DocRouter<AppState<S>> {
             ],
         )
         .route(
+            "/api/v1/webhooks",
+            get(webhooks::list_webhooks::<S>).post(webhooks::create_webhook::<S>),
+            [
+                Op::get("Webhook subscriptions (without their secrets)")
+                    .auth(Auth::Admin)
+                    .reply::<Vec<deskside_protocol::Webhook>>(200, "Oldest first"),
+                Op::post("Subscribe a URL to events; the signing secret is shown this once")
+                    .auth(Auth::Admin)
+                    .json::<deskside_protocol::WebhookInput>()
+                    .reply::<deskside_protocol::WebhookCreated>(201, "Created"),
+            ],
+        )
+        .route(
+            "/api/v1/webhooks/{id}",
+            axum::routing::patch(webhooks::update_webhook::<S>).delete(webhooks::delete_webhook::<S>),
+            [
+                Op::patch("Change a subscription's URL or events, or pause it")
+                    .auth(Auth::Admin)
+                    .json::<deskside_protocol::WebhookPatch>()
+                    .reply::<deskside_protocol::Webhook>(200, "Changed"),
+                Op::delete("Delete a subscription and its deliveries")
+                    .auth(Auth::Admin)
+                    .empty(204, "Deleted"),
+            ],
+        )
+        .route(
+            "/api/v1/webhooks/{id}/deliveries",
+            get(webhooks::list_deliveries::<S>),
+            [Op::get("A subscription's deliveries, newest first")
+                .auth(Auth::Admin)
+                .query::<webhooks::DeliveriesQuery>()
+                .reply::<Vec<deskside_protocol::WebhookDelivery>>(200, "Newest first")],
+        )
+        .route(
+            "/api/v1/webhooks/deliveries/{id}/redeliver",
+            post(webhooks::redeliver::<S>),
+            [Op::post("Send a delivery again (same delivery id), for another 24 hours")
+                .auth(Auth::Admin)
+                .reply::<deskside_protocol::WebhookDelivery>(200, "Pending again")],
+        )
+        .route(
             "/api/v1/auth/away",
             put(teams::set_away::<S>),
             [Op::put("Mark yourself away (automatic assignment skips you), or back")

@@ -38,6 +38,15 @@ pub fn router_with<S: Store>(
             every,
         ));
     }
+    if let Some(every) = limits.webhook_interval {
+        tokio::spawn(crate::webhooks::webhook_loop(
+            store.clone(),
+            Arc::clone(&events.wake),
+            limits.webhook_allowed_networks.clone(),
+            every,
+        ));
+    }
+    let webhook_allowed = Arc::new(limits.webhook_allowed_networks.clone());
     routes
         .layer(axum::middleware::from_fn(run_to_completion))
         .fallback(static_files::console)
@@ -76,6 +85,7 @@ pub fn router_with<S: Store>(
             events,
             stream_lifetime: limits.event_stream_lifetime,
             offline_after: limits.offline_after,
+            webhook_allowed,
         })
         .layer(axum::middleware::from_fn(json_errors))
         .layer(axum::middleware::from_fn(

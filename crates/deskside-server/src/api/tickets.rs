@@ -704,6 +704,10 @@ pub(super) async fn tech_patch_ticket<S: Store>(
                 .await?
                 .ok_or_else(ticket_not_found)?;
             super::events::publish(&state, "ticket.updated", w.row.id, Some(&user.email)).await;
+            if change.status == Some(deskside_protocol::TicketStatus::Resolved) {
+                super::events::publish(&state, "ticket.resolved", w.row.id, Some(&user.email))
+                    .await;
+            }
             Ok(with_etag(technician_view(&state, w).await?))
         }
     }

@@ -15,6 +15,7 @@ pub mod service;
 mod shared;
 mod software_catalogue;
 pub mod sqlite;
+pub mod webhooks;
 
 use std::future::Future;
 
@@ -28,6 +29,7 @@ pub use service::{
     ProblemFields, ProblemRow, ServiceStore, SlaEventRow, SlaInput, SlaRecord, TeamRow,
 };
 pub use sqlite::SqliteStore;
+pub use webhooks::{AttemptOutcome, DeliveryRow, NewDelivery, WebhookRow, WebhookStore};
 
 /// What a user may do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -277,7 +279,7 @@ pub type StoreResult<T> = Result<T, StoreError>;
 
 /// Everything the desk stores. Implementations must keep no state that
 /// matters in memory: several servers may share one database.
-pub trait Store: ServiceStore + KpiStore + Clone + Send + Sync + 'static {
+pub trait Store: ServiceStore + KpiStore + WebhookStore + Clone + Send + Sync + 'static {
     /// Brings the schema up to date.
     fn migrate(&self) -> impl Future<Output = StoreResult<()>> + Send;
     /// Checks that the database answers.

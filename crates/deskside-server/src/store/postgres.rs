@@ -17,6 +17,7 @@ use super::service::{
     ProblemRow, ServiceStore, SlaEventRow, SlaInput, SlaRecord, TeamRow,
 };
 use super::software_catalogue::SoftwareDelta;
+use super::webhooks::{AttemptOutcome, DeliveryRow, NewDelivery, WebhookRow};
 use super::{
     ApiTokenInfo, AttachmentRow, AuditEntry, AuditLogEntry, AuditRecord, Checkin, CommentRow,
     Device, DeviceFilter, DeviceSummary, EnrollSecret, Enrolled, EventRow, InventoryFacts,
@@ -927,4 +928,8 @@ impl PgStore {
 
 impl KpiStore for PgStore {
     super::kpis::kpi_methods!();
+}
+
+impl super::webhooks::WebhookStore for PgStore {
+    super::webhooks::webhook_methods!();
 }

@@ -127,6 +127,15 @@ impl Dialect {
         }
     }
 
+    /// Skips rows another transaction locked, for a `SELECT` that hands
+    /// out work (SQLite has one writer at a time: nothing to skip).
+    pub(crate) fn skip_locked(self) -> &'static str {
+        match self {
+            Self::Sqlite => "",
+            Self::Postgres => " FOR UPDATE SKIP LOCKED",
+        }
+    }
+
     /// A subquery of the ids in the JSON array bound as parameter `n`,
     /// for `id IN (…)`: one parameter however many ids.
     pub(crate) fn ids_in(self, n: usize) -> String {

@@ -17,6 +17,7 @@ use super::service::{
     ProblemRow, ServiceStore, SlaEventRow, SlaInput, SlaRecord, TeamRow,
 };
 use super::software_catalogue::SoftwareDelta;
+use super::webhooks::{AttemptOutcome, DeliveryRow, NewDelivery, WebhookRow};
 use super::{
     ApiTokenInfo, AttachmentRow, AuditEntry, AuditLogEntry, AuditRecord, Checkin, CommentRow,
     Device, DeviceFilter, DeviceSummary, EnrollSecret, Enrolled, EventRow, InventoryFacts,
@@ -895,4 +896,8 @@ impl SqliteStore {
 
 impl KpiStore for SqliteStore {
     super::kpis::kpi_methods!();
+}
+
+impl super::webhooks::WebhookStore for SqliteStore {
+    super::webhooks::webhook_methods!();
 }

@@ -166,6 +166,12 @@ async fn serve<S: Store>(store: S, cfg: &ServerConfig) -> Result<()> {
         offline_after: cfg.offline_after,
         login_per_minute: cfg.login_per_minute,
         sla_interval: Some(cfg.sla_interval),
+        webhook_interval: Some(std::time::Duration::from_secs(5)),
+        webhook_allowed_networks: cfg
+            .webhook_allowed_networks
+            .iter()
+            .filter_map(|n| n.parse().ok())
+            .collect(),
         ..Limits::default()
     };
     let listener = tokio::net::TcpListener::bind(cfg.listen)
