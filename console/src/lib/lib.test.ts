@@ -25,6 +25,9 @@ describe('routes', () => {
     expect(match('/problems')).toEqual({ name: 'problems' });
     expect(match('/problems/7')).toEqual({ name: 'problem', id: 7 });
     expect(match('/reports')).toEqual({ name: 'reports' });
+    expect(match('/kb')).toEqual({ name: 'kb' });
+    expect(match('/kb/new')).toEqual({ name: 'article', id: null });
+    expect(match('/kb/12')).toEqual({ name: 'article', id: 12 });
     expect(match('/admin/sla')).toEqual({ name: 'admin', page: 'sla' });
     expect(match('/admin/calendars')).toEqual({ name: 'admin', page: 'calendars' });
     expect(match('/admin/teams')).toEqual({ name: 'admin', page: 'teams' });

@@ -10,6 +10,8 @@ export type Route =
   | { name: 'problems' }
   | { name: 'problem'; id: number }
   | { name: 'reports' }
+  | { name: 'kb' }
+  | { name: 'article'; id: number | null }
   | { name: 'devices' }
   | { name: 'device'; id: number }
   | { name: 'software' }
@@ -29,6 +31,10 @@ export function match(pathname: string): Route {
   const pr = /^\/problems\/(\d{1,15})$/.exec(pathname);
   if (pr) return { name: 'problem', id: Number(pr[1]) };
   if (pathname === '/reports') return { name: 'reports' };
+  if (pathname === '/kb') return { name: 'kb' };
+  if (pathname === '/kb/new') return { name: 'article', id: null };
+  const kb = /^\/kb\/(\d{1,15})$/.exec(pathname);
+  if (kb) return { name: 'article', id: Number(kb[1]) };
   const m = /^\/tickets\/(\d{1,15})$/.exec(pathname);
   if (m) return { name: 'ticket', id: Number(m[1]) };
   if (pathname === '/devices') return { name: 'devices' };

@@ -21,6 +21,7 @@ pub mod checks;
 pub mod diagnostics;
 pub mod glpi;
 pub mod inventory;
+pub mod kb;
 pub mod metrics;
 pub mod schema;
 pub mod service;
@@ -40,6 +41,10 @@ pub use checks::{
     Threshold,
 };
 pub use inventory::*;
+pub use kb::{
+    Article, ArticleHit, ArticleInput, ArticleLang, ArticleState, ArticleText, ArticleTextView,
+    MarkdownPreview, RenderedHtml,
+};
 pub use metrics::*;
 pub use service::{
     AutoAssign, Channel, LinkedIncidents, PausingStatus, Problem, ProblemInput, ProblemResolution,

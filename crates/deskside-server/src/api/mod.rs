@@ -17,6 +17,7 @@ mod error;
 mod events;
 mod extract;
 mod fleet;
+mod kb;
 mod policy;
 mod problems;
 mod reports;

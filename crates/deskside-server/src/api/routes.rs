@@ -222,6 +222,45 @@ pub(super) fn routes<S: Store>() -> DocRouter<AppState<S>> {
             ],
         )
         .route(
+            "/api/v1/kb/articles",
+            get(kb::search::<S>).post(kb::create::<S>),
+            [
+                Op::get("Search the knowledge base (every term, in any language), best first")
+                    .auth(Auth::User)
+                    .query::<kb::ArticleQuery>()
+                    .reply::<Vec<deskside_protocol::ArticleHit>>(200, "Best first"),
+                Op::post("Write an article")
+                    .auth(Auth::User)
+                    .json::<deskside_protocol::ArticleInput>()
+                    .reply::<deskside_protocol::Article>(201, "Written"),
+            ],
+        )
+        .route(
+            "/api/v1/kb/articles/{id}",
+            get(kb::get::<S>).put(kb::update::<S>).delete(kb::delete::<S>),
+            [
+                Op::get("An article, each language's Markdown rendered to sanitized HTML")
+                    .auth(Auth::User)
+                    .reply::<deskside_protocol::Article>(200, "The article"),
+                Op::put("Replace an article (conditional on `version`)")
+                    .auth(Auth::User)
+                    .json::<deskside_protocol::ArticleInput>()
+                    .reply::<deskside_protocol::Article>(200, "Changed")
+                    .errors(&[409]),
+                Op::delete("Delete an article")
+                    .auth(Auth::User)
+                    .empty(204, "Deleted"),
+            ],
+        )
+        .route(
+            "/api/v1/kb/preview",
+            post(kb::preview::<S>),
+            [Op::post("Markdown rendered as an article shows it (sanitized)")
+                .auth(Auth::User)
+                .json::<deskside_protocol::MarkdownPreview>()
+                .reply::<deskside_protocol::RenderedHtml>(200, "HTML")],
+        )
+        .route(
             "/api/v1/webhooks",
             get(webhooks::list_webhooks::<S>).post(webhooks::create_webhook::<S>),
             [

@@ -6,6 +6,7 @@
 //! Nothing that matters lives in a server process: several server nodes
 //! can share one PostgreSQL database.
 
+pub mod kb;
 pub mod kpis;
 mod metric_names;
 pub mod postgres;
@@ -21,6 +22,7 @@ use std::future::Future;
 
 use chrono::{DateTime, Utc};
 
+pub use kb::{ArticleFields, ArticleRow, ArticleUpdate, KbStore, TextHit, TextRow};
 pub use kpis::{DayCounts, Durations, GroupCounts, KpiGroup, KpiSpan, KpiStore, ServiceGauges};
 pub use postgres::PgStore;
 pub use queue::{QueueRow, TicketFilter, TicketSort};
@@ -279,7 +281,9 @@ pub type StoreResult<T> = Result<T, StoreError>;
 
 /// Everything the desk stores. Implementations must keep no state that
 /// matters in memory: several servers may share one database.
-pub trait Store: ServiceStore + KpiStore + WebhookStore + Clone + Send + Sync + 'static {
+pub trait Store:
+    ServiceStore + KpiStore + WebhookStore + KbStore + Clone + Send + Sync + 'static
+{
     /// Brings the schema up to date.
     fn migrate(&self) -> impl Future<Output = StoreResult<()>> + Send;
     /// Checks that the database answers.

@@ -7,6 +7,7 @@ use chrono::{DateTime, Utc};
 use sqlx::postgres::PgPoolOptions;
 use sqlx::{FromRow, PgPool, Row};
 
+use super::kb::{ArticleFields, ArticleRow, ArticleUpdate, TextHit, TextRow};
 use super::kpis::{DayCounts, Durations, GroupCounts, KpiCounts, KpiSpan, KpiStore, ServiceGauges};
 use super::rows::{
     DEVICE_COLUMNS, SECRET_COLUMNS, TICKET_COLUMNS, WORK_COLUMNS, attachment_row, device_summary,
@@ -928,6 +929,10 @@ impl PgStore {
 
 impl KpiStore for PgStore {
     super::kpis::kpi_methods!();
+}
+
+impl super::kb::KbStore for PgStore {
+    super::kb::kb_methods!();
 }
 
 impl super::webhooks::WebhookStore for PgStore {

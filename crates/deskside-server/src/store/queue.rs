@@ -127,6 +127,28 @@ impl Dialect {
         }
     }
 
+    /// A knowledge-base text containing `term` (ignoring case), with
+    /// parameter `n` and the value to bind to it. SQLite asks its FTS5
+    /// trigram index (a term of three characters or more: trigrams need
+    /// three) and falls back to `LIKE`; PostgreSQL's `ILIKE` uses the
+    /// `pg_trgm` indexes.
+    pub(crate) fn kb_term(self, n: usize, term: &str) -> (String, String) {
+        match self {
+            Self::Sqlite if term.chars().count() >= 3 => (
+                format!("t.id IN (SELECT rowid FROM kb_fts WHERE kb_fts MATCH ${n})"),
+                format!("\"{}\"", term.replace('"', "\"\"")),
+            ),
+            Self::Sqlite => (
+                format!("(t.title LIKE ${n} ESCAPE '\\' OR t.body LIKE ${n} ESCAPE '\\')"),
+                super::kb::like_pattern(term),
+            ),
+            Self::Postgres => (
+                format!("(t.title ILIKE ${n} ESCAPE '\\' OR t.body ILIKE ${n} ESCAPE '\\')"),
+                super::kb::like_pattern(term),
+            ),
+        }
+    }
+
     /// Skips rows another transaction locked, for a `SELECT` that hands
     /// out work (SQLite has one writer at a time: nothing to skip).
     pub(crate) fn skip_locked(self) -> &'static str {

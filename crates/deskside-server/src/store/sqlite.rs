@@ -7,6 +7,7 @@ use chrono::{DateTime, Utc};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{FromRow, Row, SqlitePool};
 
+use super::kb::{ArticleFields, ArticleRow, ArticleUpdate, TextHit, TextRow};
 use super::kpis::{DayCounts, Durations, GroupCounts, KpiCounts, KpiSpan, KpiStore, ServiceGauges};
 use super::rows::{
     DEVICE_COLUMNS, SECRET_COLUMNS, TICKET_COLUMNS, WORK_COLUMNS, attachment_row, device_summary,
@@ -896,6 +897,10 @@ impl SqliteStore {
 
 impl KpiStore for SqliteStore {
     super::kpis::kpi_methods!();
+}
+
+impl super::kb::KbStore for SqliteStore {
+    super::kb::kb_methods!();
 }
 
 impl super::webhooks::WebhookStore for SqliteStore {

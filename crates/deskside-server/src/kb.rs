@@ -1,0 +1,198 @@
+//! The knowledge base's rules, once for both backends: what an article
+//! may hold, how a search query splits into terms, and how hits rank (a
+//! match in the title before one only in the body, more terms before
+//! fewer, then the most recently changed; one hit per article, in the
+//! reader's language when it matched there).
+
+use std::collections::HashMap;
+
+use deskside_protocol::{
+    Article, ArticleHit, ArticleInput, ArticleLang, ArticleState, ArticleTextView,
+};
+
+use crate::markdown;
+use crate::store::{ArticleFields, ArticleRow, TextHit, TextRow};
+
+/// Longest title.
+pub const MAX_TITLE: usize = 200;
+/// Longest body.
+pub const MAX_BODY: usize = 100_000;
+
+/// What is wrong with an article, for people.
+pub fn fields(input: &ArticleInput) -> Result<ArticleFields, String> {
+    if input.texts.is_empty() {
+        return Err("an article needs a text in at least one language".into());
+    }
+    let mut texts = Vec::new();
+    for t in &input.texts {
+        let lang = t.lang.as_str();
+        if texts
+            .iter()
+            .any(|(l, _, _): &(String, String, String)| l == lang)
+        {
+            return Err(format!("{lang} is given twice"));
+        }
+        let title = t.title.trim();
+        if title.is_empty()
+            || title.chars().count() > MAX_TITLE
+            || title.chars().any(char::is_control)
+        {
+            return Err(format!(
+                "the {lang} title must be 1 to {MAX_TITLE} characters on one line"
+            ));
+        }
+        if t.body.chars().count() > MAX_BODY {
+            return Err(format!(
+                "the {lang} body is longer than {MAX_BODY} characters"
+            ));
+        }
+        texts.push((lang.to_owned(), title.to_owned(), t.body.clone()));
+    }
+    let words = |what: &str, list: &[String], max: usize| -> Result<String, String> {
+        if list.len() > 20 {
+            return Err(format!("at most 20 {what}"));
+        }
+        let mut out: Vec<String> = Vec::new();
+        for w in list {
+            let w = w.trim();
+            if w.is_empty() || w.chars().count() > max || w.chars().any(char::is_control) {
+                return Err(format!("each of the {what} is 1 to {max} characters"));
+            }
+            if !out.iter().any(|o| o == w) {
+                out.push(w.to_owned());
+            }
+        }
+        Ok(serde_json::to_string(&out).unwrap_or_default())
+    };
+    if input.checks.iter().any(|c| {
+        !c.chars()
+            .all(|ch| ch.is_ascii_alphanumeric() || "-_.:".contains(ch))
+    }) {
+        return Err("checks are check ids or kinds (letters, digits, - _ . :)".into());
+    }
+    Ok(ArticleFields {
+        state: input.state.as_str().to_owned(),
+        category: input.category.map(|c| enum_name(&c)),
+        tags: words("tags", &input.tags, 50)?,
+        checks: words("checks", &input.checks, 100)?,
+        ticket_categories: serde_json::to_string(&input.ticket_categories).unwrap_or_default(),
+        texts,
+    })
+}
+
+fn enum_name<T: serde::Serialize>(v: &T) -> String {
+    serde_json::to_value(v)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default()
+}
+
+fn state_of(s: &str) -> ArticleState {
+    match s {
+        "published" => ArticleState::Published,
+        "internal" => ArticleState::Internal,
+        _ => ArticleState::Draft,
+    }
+}
+
+fn lang_of(s: &str) -> ArticleLang {
+    match s {
+        "ko" => ArticleLang::Ko,
+        "ja" => ArticleLang::Ja,
+        _ => ArticleLang::En,
+    }
+}
+
+/// An article as the API shows it, its Markdown rendered.
+pub fn view(row: ArticleRow, texts: Vec<TextRow>) -> Article {
+    Article {
+        id: row.id,
+        state: state_of(&row.state),
+        category: row
+            .category
+            .as_deref()
+            .and_then(|c| serde_json::from_value(serde_json::Value::String(c.to_owned())).ok()),
+        tags: serde_json::from_str(&row.tags).unwrap_or_default(),
+        checks: serde_json::from_str(&row.checks).unwrap_or_default(),
+        ticket_categories: serde_json::from_str(&row.ticket_categories).unwrap_or_default(),
+        texts: texts
+            .into_iter()
+            .map(|t| ArticleTextView {
+                lang: lang_of(&t.lang),
+                html: markdown::render(&t.body),
+                title: t.title,
+                body: t.body,
+            })
+            .collect(),
+        version: row.version,
+        created_at: row.created_at,
+        updated_at: row.updated_at,
+    }
+}
+
+/// A query's terms: split on white space, at most 10, each at most 100
+/// characters; none for an empty query.
+pub fn terms(q: &str) -> Result<Vec<String>, String> {
+    let terms: Vec<String> = q.split_whitespace().map(str::to_owned).collect();
+    if terms.len() > 10 || terms.iter().any(|t| t.chars().count() > 100) {
+        return Err("at most 10 search terms of up to 100 characters".into());
+    }
+    Ok(terms)
+}
+
+fn count_in(text: &str, terms: &[String]) -> usize {
+    let lower = text.to_lowercase();
+    terms
+        .iter()
+        .filter(|t| lower.contains(&t.to_lowercase()))
+        .count()
+}
+
+/// The hits in rank order, one per article, at most `limit`.
+pub fn rank(
+    hits: Vec<TextHit>,
+    terms: &[String],
+    lang: Option<ArticleLang>,
+    limit: usize,
+) -> Vec<ArticleHit> {
+    type Key = (bool, usize, usize, bool);
+    let mut best: HashMap<i64, (Key, TextHit)> = HashMap::new();
+    for h in hits {
+        let key: Key = (
+            lang.is_some_and(|l| l.as_str() == h.lang),
+            count_in(&h.title, terms),
+            count_in(&h.body, terms),
+            h.lang == "en",
+        );
+        // Within an article: the reader's language first, then the better
+        // match, then English (what a reader without theirs gets).
+        let better = |old: &Key| key > *old;
+        match best.get(&h.article.id) {
+            Some((old, _)) if !better(old) => {}
+            _ => {
+                best.insert(h.article.id, (key, h));
+            }
+        }
+    }
+    let mut list: Vec<(Key, TextHit)> = best.into_values().collect();
+    // Across articles: title matches, then body matches, then recency.
+    list.sort_by(|(a, x), (b, y)| {
+        (b.1, b.2, y.article.updated_at, y.article.id).cmp(&(
+            a.1,
+            a.2,
+            x.article.updated_at,
+            x.article.id,
+        ))
+    });
+    list.into_iter()
+        .take(limit)
+        .map(|(_, h)| ArticleHit {
+            id: h.article.id,
+            state: state_of(&h.article.state),
+            lang: lang_of(&h.lang),
+            snippet: markdown::snippet(&h.body, 160),
+            title: h.title,
+            updated_at: h.article.updated_at,
+        })
+        .collect()
+}
