@@ -41,6 +41,9 @@ pub fn fields(input: &ArticleInput) -> Result<ArticleFields, String> {
                 "the {lang} title must be 1 to {MAX_TITLE} characters on one line"
             ));
         }
+        if t.body.contains('\0') {
+            return Err(format!("the {lang} body contains a NUL character"));
+        }
         if t.body.chars().count() > MAX_BODY {
             return Err(format!(
                 "the {lang} body is longer than {MAX_BODY} characters"
@@ -134,6 +137,9 @@ pub fn view(row: ArticleRow, texts: Vec<TextRow>) -> Article {
 /// characters; none for an empty query.
 pub fn terms(q: &str) -> Result<Vec<String>, String> {
     let terms: Vec<String> = q.split_whitespace().map(str::to_owned).collect();
+    if terms.iter().any(|t| t.chars().any(char::is_control)) {
+        return Err("search terms cannot hold control characters".into());
+    }
     if terms.len() > 10 || terms.iter().any(|t| t.chars().count() > 100) {
         return Err("at most 10 search terms of up to 100 characters".into());
     }

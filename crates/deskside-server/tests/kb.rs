@@ -274,6 +274,10 @@ async fn knowledge_base<S: Store>(s: S) {
             json!({"state": "draft", "texts": [{"lang": "en", "title": "t", "body": ""}], "owner": 1}),
             "unknown field",
         ),
+        (
+            article("published", &[("en", "NUL", "a\u{0}b")]),
+            "a NUL character (PostgreSQL cannot store one)",
+        ),
     ] {
         let (status, err) = call(Method::POST, url.clone(), &token, Some(body)).await;
         assert!(
@@ -284,6 +288,12 @@ async fn knowledge_base<S: Store>(s: S) {
     }
     let (status, _) = call(Method::GET, format!("{url}?limit=0"), &token, None).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
+    let (status, err) = call(Method::GET, format!("{url}?q=a%00b"), &token, None).await;
+    assert_eq!(
+        (status, &err["error"]["code"]),
+        (StatusCode::BAD_REQUEST, &json!("invalid_query")),
+        "{err}"
+    );
     let (status, _) = call(Method::GET, url.clone(), "", None).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     let (status, _) = call(Method::GET, format!("{url}/999999"), &token, None).await;

@@ -139,9 +139,9 @@ pub(super) async fn preview<S: Store>(
     UserAuth(_): UserAuth,
     ApiJson(p): ApiJson<MarkdownPreview>,
 ) -> Result<Json<RenderedHtml>, ApiError> {
-    if p.markdown.chars().count() > crate::kb::MAX_BODY {
+    if p.markdown.contains('\0') || p.markdown.chars().count() > crate::kb::MAX_BODY {
         return Err(invalid(format!(
-            "the text is longer than {} characters",
+            "the text holds a NUL character or is longer than {} characters",
             crate::kb::MAX_BODY
         )));
     }
