@@ -3,7 +3,16 @@
 // desk is asked. Pure functions, tested with Vitest.
 import type { Schemas } from '../lib/api/client.svelte';
 
-export const WEBHOOK_EVENTS: Schemas['WebhookEvent'][] = ['ticket.created', 'ticket.updated', 'ticket.resolved', 'sla.warning', 'sla.breach'];
+export const WEBHOOK_EVENTS: Schemas['WebhookEvent'][] = [
+  'ticket.created',
+  'ticket.updated',
+  'ticket.resolved',
+  'sla.warning',
+  'sla.breach',
+  'check.failing',
+  'check.recovered',
+  'device.enrolled',
+];
 
 /** The catalog key of an event (`webhooks.event.ticket_created`). */
 export function eventKey(e: string): string {

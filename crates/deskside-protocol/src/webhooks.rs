@@ -26,16 +26,29 @@ pub enum WebhookEvent {
     /// An SLA clock passed its target.
     #[serde(rename = "sla.breach")]
     SlaBreach,
+    /// A device's health check started failing (warning or critical,
+    /// after its `fails_before_alert`).
+    #[serde(rename = "check.failing")]
+    CheckFailing,
+    /// A failing check is ok again.
+    #[serde(rename = "check.recovered")]
+    CheckRecovered,
+    /// A device enrolled for the first time.
+    #[serde(rename = "device.enrolled")]
+    DeviceEnrolled,
 }
 
 impl WebhookEvent {
     /// Every event, in the order they are listed.
-    pub const ALL: [Self; 5] = [
+    pub const ALL: [Self; 8] = [
         Self::TicketCreated,
         Self::TicketUpdated,
         Self::TicketResolved,
         Self::SlaWarning,
         Self::SlaBreach,
+        Self::CheckFailing,
+        Self::CheckRecovered,
+        Self::DeviceEnrolled,
     ];
 
     /// Its name on the wire (`ticket.created`).
@@ -46,6 +59,9 @@ impl WebhookEvent {
             Self::TicketResolved => "ticket.resolved",
             Self::SlaWarning => "sla.warning",
             Self::SlaBreach => "sla.breach",
+            Self::CheckFailing => "check.failing",
+            Self::CheckRecovered => "check.recovered",
+            Self::DeviceEnrolled => "device.enrolled",
         }
     }
 
@@ -153,6 +169,7 @@ pub struct WebhookPayload {
     /// When it happened.
     pub at: DateTime<Utc>,
     /// What it is about: `ticket` (id, subject, status, priority, type,
-    /// team, assignee, requester, SLA state and due time).
+    /// team, assignee, requester, SLA state and due time), or `device`
+    /// (id, host name) with `check` (id, state, summary) for check events.
     pub data: serde_json::Value,
 }

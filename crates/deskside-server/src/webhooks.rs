@@ -35,6 +35,9 @@ pub fn event_of(kind: &str) -> Option<WebhookEvent> {
         "ticket.resolved" => WebhookEvent::TicketResolved,
         "sla.warning" => WebhookEvent::SlaWarning,
         "sla.breach" => WebhookEvent::SlaBreach,
+        "check.failing" => WebhookEvent::CheckFailing,
+        "check.recovered" => WebhookEvent::CheckRecovered,
+        "device.enrolled" => WebhookEvent::DeviceEnrolled,
         _ => return None,
     })
 }
@@ -220,14 +223,37 @@ pub async fn resolve(url: &reqwest::Url, allowed: &[Network]) -> Result<SocketAd
     Ok(addrs[0])
 }
 
-/// The body of a delivery of desk event `event_id`.
+/// The data of a device event: the device, and the check for check events.
+fn device_data(device_id: i64, detail: Option<&str>) -> serde_json::Value {
+    let d: serde_json::Value = detail
+        .and_then(|s| serde_json::from_str(s).ok())
+        .unwrap_or_default();
+    let mut data = serde_json::json!({ "device": { "id": device_id, "hostname": d["hostname"] } });
+    if d.get("check_id").is_some() {
+        data["check"] = serde_json::json!({
+            "id": d["check_id"], "state": d["state"], "summary": d["summary"],
+        });
+    }
+    data
+}
+
+/// The body of a delivery of a desk event.
 pub async fn payload<S: Store>(
     store: &S,
-    event_id: i64,
+    e: &crate::store::EventRow,
     event: WebhookEvent,
-    ticket_id: Option<i64>,
-    at: DateTime<Utc>,
 ) -> StoreResult<String> {
+    let (event_id, ticket_id, at) = (e.id, e.ticket_id, e.at);
+    if let Some(device_id) = e.device_id {
+        let body = WebhookPayload {
+            version: 1,
+            id: event_id,
+            event,
+            at,
+            data: device_data(device_id, e.detail.as_deref()),
+        };
+        return Ok(serde_json::to_string(&body).unwrap_or_default());
+    }
     let ticket = match ticket_id {
         Some(id) => store.ticket_work(id).await?,
         None => None,
@@ -290,7 +316,7 @@ pub async fn fan_out<S: Store>(store: &S) -> StoreResult<usize> {
             if wanting.is_empty() {
                 continue;
             }
-            let body = payload(store, e.id, event, e.ticket_id, e.at).await?;
+            let body = payload(store, e, event).await?;
             for webhook_id in wanting {
                 deliveries.push(NewDelivery {
                     webhook_id,

@@ -437,6 +437,87 @@ async fn webhooks_end_to_end<S: Store>(s: S, second: S) {
     assert_eq!(got.len(), 1);
     assert_eq!(got[0].delivery, held[0].event_id.to_string());
 
+    // Device events: enrolled, a check failing (after its
+    // fails_before_alert: the reported state), recovered.
+    rx.got.lock().unwrap().clear();
+    let (status, devices_hook) = call(
+        Method::POST,
+        hooks.clone(),
+        &admin,
+        Some(
+            json!({"url": url, "events": ["device.enrolled", "check.failing", "check.recovered"]}),
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{devices_hook}");
+    let device_secret = devices_hook["secret"].as_str().unwrap().to_owned();
+    s.create_enroll_secret(Some("hooks"), &hash_token("hook-secret"), None)
+        .await
+        .unwrap();
+    let (status, enrolled) = call(
+        Method::POST,
+        format!("{base}/api/v1/enroll"),
+        "",
+        Some(json!({"enroll_secret": "hook-secret", "device": {"device_key": "hooked", "hostname": "pc-42"}})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{enrolled}");
+    let device_token = enrolled["device_token"].as_str().unwrap().to_owned();
+    let checkin = |alert: &str, fails: u32| {
+        json!({"check_results": [{"check_id": "disk-root", "state": "critical", "summary": "/: 3% free",
+            "timestamp": Utc::now(), "duration_ms": 1, "consecutive_failures": fails, "alert_state": alert}]})
+    };
+    for body in [
+        checkin("ok", 1),
+        checkin("critical", 3),
+        checkin("critical", 4),
+    ] {
+        let (status, r) = call(
+            Method::POST,
+            format!("{base}/api/v1/agent/checkin"),
+            &device_token,
+            Some(body),
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{r}");
+    }
+    let mut ok = checkin("ok", 0);
+    ok["check_results"][0]["state"] = json!("ok");
+    ok["check_results"][0]["summary"] = json!("/: 40% free");
+    call(
+        Method::POST,
+        format!("{base}/api/v1/agent/checkin"),
+        &device_token,
+        Some(ok),
+    )
+    .await;
+    webhooks::run_pass(&s, &allowed, Utc::now()).await.unwrap();
+    let got = rx.got.lock().unwrap().clone();
+    let events: Vec<&str> = got.iter().map(|r| r.event.as_str()).collect();
+    assert_eq!(
+        events,
+        ["device.enrolled", "check.failing", "check.recovered"],
+        "{got:#?}"
+    );
+    for r in &got {
+        assert!(verifies(&device_secret, r));
+        let p: Value = serde_json::from_str(&r.body).unwrap();
+        assert_eq!(p["data"]["device"]["hostname"], "pc-42", "{p}");
+    }
+    let failing: Value = serde_json::from_str(&got[1].body).unwrap();
+    assert_eq!(
+        (
+            &failing["data"]["check"]["id"],
+            &failing["data"]["check"]["state"],
+            &failing["data"]["check"]["summary"]
+        ),
+        (
+            &json!("disk-root"),
+            &json!("critical"),
+            &json!("/: 3% free")
+        )
+    );
+
     // Paused: no new deliveries; deleted: gone with its log.
     let (status, paused) = call(
         Method::PATCH,

@@ -5033,7 +5033,7 @@ export interface components {
             state: components["schemas"]["DeliveryState"];
         };
         /** @description What a webhook can be told about. */
-        WebhookEvent: "ticket.created" | "ticket.updated" | "ticket.resolved" | "sla.warning" | "sla.breach";
+        WebhookEvent: "ticket.created" | "ticket.updated" | "ticket.resolved" | "sla.warning" | "sla.breach" | "check.failing" | "check.recovered" | "device.enrolled";
         /** @description `POST /api/v1/webhooks` body. */
         WebhookInput: {
             /** @description At least one event. */

@@ -66,6 +66,10 @@ pub(super) async fn enroll<S: Store>(
         "device enrolled"
     );
     Metrics::inc(&state.metrics.enrollments);
+    if !enrolled.reenrolled {
+        let detail = serde_json::json!({"hostname": req.device.hostname, "duplicate_of": enrolled.duplicate_of});
+        super::events::publish_device(&state, "device.enrolled", enrolled.device_id, &detail).await;
+    }
     let status = if enrolled.reenrolled {
         StatusCode::OK
     } else {
@@ -238,6 +242,19 @@ pub(super) async fn checkin<S: Store>(
             tracing::info!(device = device.id, "device key registered");
         }
     }
+    // The states before this check-in, to tell failing and recovered
+    // checks (only read when results came: most check-ins have none).
+    let before: std::collections::HashMap<String, String> = if req.check_results.is_empty() {
+        Default::default()
+    } else {
+        state
+            .store
+            .check_results(device.id)
+            .await?
+            .into_iter()
+            .map(|(id, st, _)| (id, st))
+            .collect()
+    };
     let mut results = Vec::with_capacity(req.check_results.len());
     for r in &req.check_results {
         bounded("check_results.check_id", Some(&r.check_id), 128)?;
@@ -263,6 +280,18 @@ pub(super) async fn checkin<S: Store>(
         })
         .await?;
     Metrics::inc(&state.metrics.checkins);
+    for r in &req.check_results {
+        let failing = |s: &str| matches!(s, "warning" | "critical");
+        let was = before.get(&r.check_id).map(String::as_str);
+        let kind = match (was.is_some_and(failing), failing(r.alert_state.as_str())) {
+            (false, true) => "check.failing",
+            (true, false) if r.alert_state.as_str() == "ok" => "check.recovered",
+            _ => continue,
+        };
+        let detail = serde_json::json!({"check_id": r.check_id, "state": r.alert_state.as_str(),
+            "summary": r.summary, "hostname": device.hostname});
+        super::events::publish_device(&state, kind, device.id, &detail).await;
+    }
     // The device row carried the inventory hash and the newest policy
     // version, so an ordinary check-in reads nothing more than its ticket
     // updates.

@@ -122,6 +122,24 @@ pub(super) async fn publish<S: Store>(
     }
 }
 
+/// Records an event about a device after a change (webhooks announce
+/// it); a failure is only logged, as with [`publish`].
+pub(super) async fn publish_device<S: Store>(
+    state: &AppState<S>,
+    kind: &str,
+    device_id: i64,
+    detail: &serde_json::Value,
+) {
+    match state
+        .store
+        .publish_device_event(kind, device_id, &detail.to_string())
+        .await
+    {
+        Ok(_) => state.events.wake.notify_waiters(),
+        Err(e) => tracing::warn!(device = device_id, kind, "event not recorded: {e}"),
+    }
+}
+
 /// `POST /api/v1/tickets/{id}/presence` body.
 #[derive(Debug, serde::Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]

@@ -529,6 +529,15 @@ pub trait Store:
         ticket_id: Option<i64>,
         actor: Option<&str>,
     ) -> impl Future<Output = StoreResult<i64>> + Send;
+    /// Records an event about a device (`device.enrolled`,
+    /// `check.failing`, `check.recovered`) with what happened as JSON;
+    /// returns its id.
+    fn publish_device_event(
+        &self,
+        kind: &str,
+        device_id: i64,
+        detail: &str,
+    ) -> impl Future<Output = StoreResult<i64>> + Send;
     /// Events after `after_id`, oldest first, at most `limit`.
     fn events_after(
         &self,
@@ -783,6 +792,10 @@ pub struct EventRow {
     pub actor: Option<String>,
     /// When.
     pub at: DateTime<Utc>,
+    /// The device it concerns (device events).
+    pub device_id: Option<i64>,
+    /// What happened, JSON (device events).
+    pub detail: Option<String>,
 }
 
 /// A technician's saved queue view.

@@ -603,6 +603,34 @@ impl Store for PgStore {
         Ok(id)
     }
 
+    async fn publish_device_event(
+        &self,
+        kind: &str,
+        device_id: i64,
+        detail: &str,
+    ) -> StoreResult<i64> {
+        // As publish_event: ids commit in order.
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("LOCK TABLE events IN EXCLUSIVE MODE")
+            .execute(&mut *tx)
+            .await?;
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO events (kind, device_id, detail, at) VALUES ($1, $2, $3, $4) RETURNING id",
+        )
+        .bind(kind)
+        .bind(device_id)
+        .bind(detail)
+        .bind(Utc::now())
+        .fetch_one(&mut *tx)
+        .await?;
+        sqlx::query("SELECT pg_notify('deskside_events', $1)")
+            .bind(id.to_string())
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(id)
+    }
+
     async fn listen_events(&self, wake: std::sync::Arc<tokio::sync::Notify>) -> StoreResult<()> {
         let mut listener = sqlx::postgres::PgListener::connect_with(&self.pool).await?;
         listener.listen("deskside_events").await?;

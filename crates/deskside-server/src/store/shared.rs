@@ -490,7 +490,7 @@ macro_rules! shared_methods {
 
             async fn events_after(&self, after_id: i64, limit: u32) -> StoreResult<Vec<EventRow>> {
                 let rows = sqlx::query(
-                    "SELECT id, kind, ticket_id, actor, at FROM events WHERE id > $1 ORDER BY id LIMIT $2",
+                    "SELECT id, kind, ticket_id, actor, at, device_id, detail FROM events WHERE id > $1 ORDER BY id LIMIT $2",
                 )
                 .bind(after_id)
                 .bind(i64::from(limit))

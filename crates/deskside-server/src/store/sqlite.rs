@@ -609,6 +609,23 @@ impl Store for SqliteStore {
         .await?)
     }
 
+    async fn publish_device_event(
+        &self,
+        kind: &str,
+        device_id: i64,
+        detail: &str,
+    ) -> StoreResult<i64> {
+        Ok(sqlx::query_scalar(
+            "INSERT INTO events (kind, device_id, detail, at) VALUES ($1, $2, $3, $4) RETURNING id",
+        )
+        .bind(kind)
+        .bind(device_id)
+        .bind(detail)
+        .bind(Utc::now())
+        .fetch_one(&self.pool)
+        .await?)
+    }
+
     async fn listen_events(&self, _wake: std::sync::Arc<tokio::sync::Notify>) -> StoreResult<()> {
         // One node: its own writes wake its readers directly.
         std::future::pending().await
