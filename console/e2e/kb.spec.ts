@@ -69,6 +69,13 @@ test('an article drafted from a ticket, and one inserted into a reply', async ({
   await page.getByTestId('kb-insert').fill('プリンター');
   await page.getByTestId('kb-insert-hits').getByRole('button', { name: 'プリンターが印刷しない' }).click();
   await expect(page.getByTestId('reply-body')).toHaveValue(/^プリンターが印刷しない\n\n\*\*用紙トレイ\*\*を確認してください。/);
+  // Linked to the ticket, listed there, and unlinked.
+  await page.getByTestId('kb-insert').fill('プリンター');
+  await page.getByTestId('kb-insert-hits').getByTestId('kb-link').click();
+  const linked = page.getByTestId('linked-articles');
+  await expect(linked.getByRole('link', { name: 'プリンターが印刷しない' })).toBeVisible();
+  await linked.getByRole('button', { name: 'Unlink プリンターが印刷しない' }).click();
+  await expect(linked).toHaveCount(0);
 });
 
 test('two technicians save one article at once: the second is told, nothing is lost silently', async ({ browser }) => {

@@ -326,9 +326,57 @@ async fn knowledge_base<S: Store>(s: S) {
             .iter()
             .all(|h| h.0.starts_with("Evil, fixed"))
     );
+    // Linked to a ticket: listed, linked again without change, unlinked;
+    // and gone with the article.
+    let (status, ticket) = call(
+        Method::POST,
+        format!("{base}/api/v1/tickets"),
+        &token,
+        Some(json!({"subject": "Cannot print", "channel": "phone", "requester_name": "Mia"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{ticket}");
+    let ticket = ticket["ticket"]["id"].as_i64().unwrap();
+    let links = format!("{base}/api/v1/tickets/{ticket}/articles");
+    for _ in 0..2 {
+        let (status, err) = call(Method::PUT, format!("{links}/{id}"), &token, None).await;
+        assert_eq!(status, StatusCode::NO_CONTENT, "{err}");
+    }
+    let (_, linked) = call(Method::GET, links.clone(), &token, None).await;
+    assert_eq!(linked.as_array().unwrap().len(), 1, "{linked}");
+    assert!(
+        linked[0]["title"]
+            .as_str()
+            .unwrap()
+            .starts_with("Evil, fixed")
+    );
+    for (target, why) in [
+        (format!("{links}/999999"), "no article"),
+        (
+            format!("{base}/api/v1/tickets/999999/articles/{id}"),
+            "no ticket",
+        ),
+    ] {
+        let (status, err) = call(Method::PUT, target, &token, None).await;
+        assert_eq!(
+            (status, &err["error"]["code"]),
+            (StatusCode::NOT_FOUND, &json!("not_found")),
+            "{why}"
+        );
+    }
+    let (status, _) = call(Method::PUT, format!("{links}/{id}"), "", None).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let (status, _) = call(Method::DELETE, format!("{links}/{id}"), &token, None).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (status, _) = call(Method::DELETE, format!("{links}/{id}"), &token, None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "not linked any more");
+    call(Method::PUT, format!("{links}/{id}"), &token, None).await;
+
     let (status, _) = call(Method::DELETE, format!("{url}/{id}"), &token, None).await;
     assert_eq!(status, StatusCode::NO_CONTENT);
     assert!(search(&base, &token, &q("Evil")).await.is_empty());
+    let (_, linked) = call(Method::GET, links, &token, None).await;
+    assert_eq!(linked, json!([]), "a deleted article is linked nowhere");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

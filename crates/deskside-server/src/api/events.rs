@@ -218,6 +218,11 @@ pub(super) async fn events<S: Store>(
                 loop {
                     if let Some(e) = pending.next() {
                         last = e.id;
+                        // Device events are for webhooks; consoles follow
+                        // tickets (and their ids stay what they resume from).
+                        if e.device_id.is_some() {
+                            continue;
+                        }
                         let id = e.id.to_string();
                         let data = serde_json::to_string(&EventView::from(e)).unwrap_or_default();
                         let ev = Event::default().id(id).event("change").data(data);

@@ -149,3 +149,60 @@ pub(super) async fn preview<S: Store>(
         html: crate::markdown::render(&p.markdown),
     }))
 }
+
+fn link_not_found() -> ApiError {
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        ErrorCode::NotFound,
+        "no such ticket, article or link",
+    )
+}
+
+/// `GET /api/v1/tickets/{id}/articles`: the articles linked to a ticket
+/// (each once, in English where it has English).
+pub(super) async fn ticket_articles<S: Store>(
+    State(state): State<AppState<S>>,
+    UserAuth(_): UserAuth,
+    axum::extract::Path(raw): axum::extract::Path<String>,
+) -> Result<Json<Vec<ArticleHit>>, ApiError> {
+    let id = positive_id(&raw).ok_or_else(link_not_found)?;
+    let hits = state.store.ticket_articles(id).await?;
+    Ok(Json(crate::kb::rank(hits, &[], None, 100)))
+}
+
+/// `PUT /api/v1/tickets/{id}/articles/{article}`: links them (again: no
+/// change).
+pub(super) async fn link<S: Store>(
+    State(state): State<AppState<S>>,
+    UserAuth(user): UserAuth,
+    axum::extract::Path((ticket, article)): axum::extract::Path<(String, String)>,
+) -> Result<StatusCode, ApiError> {
+    let (Some(ticket), Some(article)) = (positive_id(&ticket), positive_id(&article)) else {
+        return Err(link_not_found());
+    };
+    if !state
+        .store
+        .link_article(ticket, article, user.id, Utc::now())
+        .await?
+    {
+        return Err(link_not_found());
+    }
+    super::events::publish(&state, "ticket.updated", ticket, Some(&user.email)).await;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `DELETE /api/v1/tickets/{id}/articles/{article}`: unlinks them.
+pub(super) async fn unlink<S: Store>(
+    State(state): State<AppState<S>>,
+    UserAuth(user): UserAuth,
+    axum::extract::Path((ticket, article)): axum::extract::Path<(String, String)>,
+) -> Result<StatusCode, ApiError> {
+    let (Some(ticket), Some(article)) = (positive_id(&ticket), positive_id(&article)) else {
+        return Err(link_not_found());
+    };
+    if !state.store.unlink_article(ticket, article).await? {
+        return Err(link_not_found());
+    }
+    super::events::publish(&state, "ticket.updated", ticket, Some(&user.email)).await;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -253,6 +253,25 @@ pub(super) fn routes<S: Store>() -> DocRouter<AppState<S>> {
             ],
         )
         .route(
+            "/api/v1/tickets/{id}/articles",
+            get(kb::ticket_articles::<S>),
+            [Op::get("The knowledge-base articles linked to a ticket")
+                .auth(Auth::User)
+                .reply::<Vec<deskside_protocol::ArticleHit>>(200, "Linked articles")],
+        )
+        .route(
+            "/api/v1/tickets/{id}/articles/{article}",
+            put(kb::link::<S>).delete(kb::unlink::<S>),
+            [
+                Op::put("Link an article to a ticket")
+                    .auth(Auth::User)
+                    .empty(204, "Linked"),
+                Op::delete("Unlink an article from a ticket")
+                    .auth(Auth::User)
+                    .empty(204, "Unlinked"),
+            ],
+        )
+        .route(
             "/api/v1/kb/preview",
             post(kb::preview::<S>),
             [Op::post("Markdown rendered as an article shows it (sanitized)")

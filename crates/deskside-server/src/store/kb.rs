@@ -121,6 +121,26 @@ pub trait KbStore {
         states: &[&'static str],
         limit: u32,
     ) -> impl Future<Output = StoreResult<Vec<TextHit>>> + Send;
+    /// Links an article to a ticket (again: nothing changes); false when
+    /// the ticket or the article does not exist.
+    fn link_article(
+        &self,
+        ticket_id: i64,
+        article_id: i64,
+        user_id: i64,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = StoreResult<bool>> + Send;
+    /// Unlinks an article from a ticket; false when it was not linked.
+    fn unlink_article(
+        &self,
+        ticket_id: i64,
+        article_id: i64,
+    ) -> impl Future<Output = StoreResult<bool>> + Send;
+    /// The articles linked to a ticket with their texts, oldest link first.
+    fn ticket_articles(
+        &self,
+        ticket_id: i64,
+    ) -> impl Future<Output = StoreResult<Vec<TextHit>>> + Send;
     /// Texts of articles in `states` whose title or body contains every
     /// term (ignoring case), at most `limit`.
     fn find_texts(
@@ -242,8 +262,58 @@ macro_rules! kb_methods {
             Ok(ArticleUpdate::Done)
         }
 
+        async fn link_article(&self, ticket_id: i64, article_id: i64, user_id: i64, now: DateTime<Utc>) -> StoreResult<bool> {
+            let mut tx = self.pool.begin().await?;
+            let both = sqlx::query_scalar::<_, i64>(
+                "SELECT (SELECT COUNT(*) FROM tickets WHERE id = $1) + (SELECT COUNT(*) FROM kb_articles WHERE id = $2)",
+            )
+            .bind(ticket_id)
+            .bind(article_id)
+            .fetch_one(&mut *tx)
+            .await?;
+            if both != 2 {
+                return Ok(false);
+            }
+            sqlx::query(
+                "INSERT INTO ticket_articles (ticket_id, article_id, linked_by, linked_at) VALUES ($1, $2, $3, $4) \
+                 ON CONFLICT (ticket_id, article_id) DO NOTHING",
+            )
+            .bind(ticket_id)
+            .bind(article_id)
+            .bind(user_id)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+            tx.commit().await?;
+            Ok(true)
+        }
+
+        async fn unlink_article(&self, ticket_id: i64, article_id: i64) -> StoreResult<bool> {
+            let done = sqlx::query("DELETE FROM ticket_articles WHERE ticket_id = $1 AND article_id = $2")
+                .bind(ticket_id)
+                .bind(article_id)
+                .execute(&self.pool)
+                .await?;
+            Ok(done.rows_affected() > 0)
+        }
+
+        async fn ticket_articles(&self, ticket_id: i64) -> StoreResult<Vec<TextHit>> {
+            Ok(sqlx::query_as::<_, TextHit>(&format!(
+                "SELECT {} FROM ticket_articles l JOIN kb_articles a ON a.id = l.article_id \
+                 JOIN kb_texts t ON t.article_id = a.id WHERE l.ticket_id = $1 ORDER BY l.linked_at, a.id",
+                super::kb::HIT_COLUMNS
+            ))
+            .bind(ticket_id)
+            .fetch_all(&self.pool)
+            .await?)
+        }
+
         async fn delete_article(&self, id: i64) -> StoreResult<bool> {
             let mut tx = self.pool.begin().await?;
+            sqlx::query("DELETE FROM ticket_articles WHERE article_id = $1")
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
             sqlx::query("DELETE FROM kb_texts WHERE article_id = $1")
                 .bind(id)
                 .execute(&mut *tx)

@@ -1,0 +1,9 @@
+-- Knowledge-base articles linked to tickets (what helped, what was sent).
+CREATE TABLE ticket_articles (
+    ticket_id  INTEGER NOT NULL REFERENCES tickets (id) ON DELETE CASCADE,
+    article_id INTEGER NOT NULL REFERENCES kb_articles (id) ON DELETE CASCADE,
+    linked_by  INTEGER REFERENCES users (id) ON DELETE SET NULL,
+    linked_at  TEXT NOT NULL,
+    PRIMARY KEY (ticket_id, article_id)
+);
+CREATE INDEX ticket_articles_article ON ticket_articles (article_id);
