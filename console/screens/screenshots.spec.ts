@@ -2,7 +2,8 @@
 // queue, a ticket and its diagnostics viewer, the device list, a device's
 // page, the fleet overview, the software catalogue and the administration
 // pages (policy editor, users, audit log), service management (a ticket
-// with its SLA, SLA policies, teams, a problem, the KPI dashboard), in English, Korean
+// with its SLA, SLA policies, teams, a problem, the KPI dashboard), a
+// knowledge-base article, in English, Korean
 // and Japanese, against the same real desk and agents as the browser tests.
 import { expect, test } from '@playwright/test';
 import { readFileSync } from 'node:fs';
@@ -64,6 +65,20 @@ test('console screenshots in en, ko and ja', async ({ page }) => {
   await admin('/api/v1/tickets', { channel: 'email', requester_name: 'Cy Printer', requester_email: 'cy@example.com', subject: 'New monitor for the reception desk', ticket_type: 'service_request', category: 'hardware', team_id: team.id });
   const problem = await json<{ id: number }>(admin('/api/v1/problems', { subject: 'Wi-Fi drops in building B', description: 'Several reports since Monday.', root_cause: 'Access point firmware 7.2 drops clients on roaming.', workaround: 'Forget and rejoin the network.', known_error: true }));
   await admin(`/api/v1/tickets/${id}`, { problem_id: problem.id }, 'PATCH');
+  // The knowledge base: an article in three languages.
+  const article = await json<{ id: number }>(
+    admin('/api/v1/kb/articles', {
+      state: 'published',
+      category: 'network',
+      tags: ['wi-fi'],
+      checks: ['wifi-signal'],
+      texts: [
+        { lang: 'en', title: 'Wi-Fi drops in building B', body: '## Workaround\n\n1. Open **Wi-Fi settings**\n2. Forget `corp-wifi`\n3. Join it again\n\nThe access points get new firmware on Friday.' },
+        { lang: 'ko', title: 'B동에서 Wi-Fi가 끊겨요', body: '## 임시 해결 방법\n\n1. **Wi-Fi 설정**을 엽니다\n2. `corp-wifi`를 삭제합니다\n3. 다시 연결합니다' },
+        { lang: 'ja', title: 'B棟で Wi-Fi が切れる', body: '## 回避策\n\n1. **Wi-Fi 設定**を開く\n2. `corp-wifi` を削除\n3. もう一度接続する' },
+      ],
+    }),
+  );
   for (const lang of ['en', 'ko', 'ja']) {
     await page.goto(d.url + '/');
     await page.getByTestId('language').selectOption(lang);
@@ -110,6 +125,10 @@ test('console screenshots in en, ko and ja', async ({ page }) => {
     await page.goto(`${d.url}/problems/${problem.id}`);
     await expect(page.getByTestId('problem-tickets').locator('li a')).toHaveCount(1);
     await page.screenshot({ path: `${OUT}/console-problem-${lang}.png`, fullPage: true });
+    await page.goto(`${d.url}/kb/${article.id}`);
+    await page.getByTestId(`kb-lang-${lang}`).click();
+    await expect(page.getByTestId('kb-preview').locator('h2')).toBeVisible();
+    await page.screenshot({ path: `${OUT}/console-kb-article-${lang}.png`, fullPage: true });
     await page.goto(`${d.url}/reports?group_by=team`);
     await expect(page.getByTestId('kpi-chart-volume')).toHaveAttribute('data-drawn', 'true');
     await page.screenshot({ path: `${OUT}/console-kpis-${lang}.png`, fullPage: true });
