@@ -151,19 +151,6 @@ pub trait KbStore {
     ) -> impl Future<Output = StoreResult<Vec<TextHit>>> + Send;
 }
 
-/// `term` for a `LIKE` pattern: its `%`, `_` and `\` taken literally.
-pub(crate) fn like_pattern(term: &str) -> String {
-    let mut out = String::from("%");
-    for c in term.chars() {
-        if matches!(c, '%' | '_' | '\\') {
-            out.push('\\');
-        }
-        out.push(c);
-    }
-    out.push('%');
-    out
-}
-
 /// States as an SQL list; they come from [`deskside_protocol::ArticleState`]
 /// names only, never from input.
 pub(crate) fn state_list(states: &[&'static str]) -> String {

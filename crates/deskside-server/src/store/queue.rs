@@ -133,20 +133,17 @@ impl Dialect {
     /// three) and falls back to `LIKE`; PostgreSQL's `ILIKE` uses the
     /// `pg_trgm` indexes.
     pub(crate) fn kb_term(self, n: usize, term: &str) -> (String, String) {
-        match self {
-            Self::Sqlite if term.chars().count() >= 3 => (
+        if matches!(self, Self::Sqlite) && term.chars().count() >= 3 {
+            return (
                 format!("t.id IN (SELECT rowid FROM kb_fts WHERE kb_fts MATCH ${n})"),
                 format!("\"{}\"", term.replace('"', "\"\"")),
-            ),
-            Self::Sqlite => (
-                format!("(t.title LIKE ${n} ESCAPE '\\' OR t.body LIKE ${n} ESCAPE '\\')"),
-                super::kb::like_pattern(term),
-            ),
-            Self::Postgres => (
-                format!("(t.title ILIKE ${n} ESCAPE '\\' OR t.body ILIKE ${n} ESCAPE '\\')"),
-                super::kb::like_pattern(term),
-            ),
+            );
         }
+        let like = self.like();
+        (
+            format!("(t.title {like} ${n} ESCAPE '\\' OR t.body {like} ${n} ESCAPE '\\')"),
+            format!("%{}%", super::like_literal(term)),
+        )
     }
 
     /// Skips rows another transaction locked, for a `SELECT` that hands
