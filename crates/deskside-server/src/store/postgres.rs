@@ -577,30 +577,7 @@ impl Store for PgStore {
         ticket_id: Option<i64>,
         actor: Option<&str>,
     ) -> StoreResult<i64> {
-        // Sequence values are handed out before commit, so two writers
-        // could commit ids out of order and a reader resuming after the
-        // higher one would skip the other. The table lock (which readers
-        // do not take) makes ids commit in order; events are few.
-        let mut tx = self.pool.begin().await?;
-        sqlx::query("LOCK TABLE events IN EXCLUSIVE MODE")
-            .execute(&mut *tx)
-            .await?;
-        let id: i64 = sqlx::query_scalar(
-            "INSERT INTO events (kind, ticket_id, actor, at) VALUES ($1, $2, $3, $4) RETURNING id",
-        )
-        .bind(kind)
-        .bind(ticket_id)
-        .bind(actor)
-        .bind(Utc::now())
-        .fetch_one(&mut *tx)
-        .await?;
-        // Delivered to every node's listener at commit.
-        sqlx::query("SELECT pg_notify('deskside_events', $1)")
-            .bind(id.to_string())
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
-        Ok(id)
+        self.insert_event(kind, ticket_id, None, None, actor).await
     }
 
     async fn publish_device_event(
@@ -609,26 +586,8 @@ impl Store for PgStore {
         device_id: i64,
         detail: &str,
     ) -> StoreResult<i64> {
-        // As publish_event: ids commit in order.
-        let mut tx = self.pool.begin().await?;
-        sqlx::query("LOCK TABLE events IN EXCLUSIVE MODE")
-            .execute(&mut *tx)
-            .await?;
-        let id: i64 = sqlx::query_scalar(
-            "INSERT INTO events (kind, device_id, detail, at) VALUES ($1, $2, $3, $4) RETURNING id",
-        )
-        .bind(kind)
-        .bind(device_id)
-        .bind(detail)
-        .bind(Utc::now())
-        .fetch_one(&mut *tx)
-        .await?;
-        sqlx::query("SELECT pg_notify('deskside_events', $1)")
-            .bind(id.to_string())
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
-        Ok(id)
+        self.insert_event(kind, None, Some(device_id), Some(detail), None)
+            .await
     }
 
     async fn listen_events(&self, wake: std::sync::Arc<tokio::sync::Notify>) -> StoreResult<()> {
@@ -894,6 +853,46 @@ async fn write_software_delta(
         .execute(&mut **tx)
         .await?;
     Ok(())
+}
+
+impl PgStore {
+    /// Records an event and tells every node's listener at commit.
+    async fn insert_event(
+        &self,
+        kind: &str,
+        ticket_id: Option<i64>,
+        device_id: Option<i64>,
+        detail: Option<&str>,
+        actor: Option<&str>,
+    ) -> StoreResult<i64> {
+        // Sequence values are handed out before commit, so two writers
+        // could commit ids out of order and a reader resuming after the
+        // higher one would skip the other. The table lock (which readers
+        // do not take) makes ids commit in order; events are few.
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("LOCK TABLE events IN EXCLUSIVE MODE")
+            .execute(&mut *tx)
+            .await?;
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO events (kind, ticket_id, device_id, detail, actor, at) \
+             VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+        )
+        .bind(kind)
+        .bind(ticket_id)
+        .bind(device_id)
+        .bind(detail)
+        .bind(actor)
+        .bind(Utc::now())
+        .fetch_one(&mut *tx)
+        .await?;
+        // Delivered to every node's listener at commit.
+        sqlx::query("SELECT pg_notify('deskside_events', $1)")
+            .bind(id.to_string())
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(id)
+    }
 }
 
 impl ServiceStore for PgStore {

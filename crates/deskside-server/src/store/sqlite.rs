@@ -597,16 +597,7 @@ impl Store for SqliteStore {
         ticket_id: Option<i64>,
         actor: Option<&str>,
     ) -> StoreResult<i64> {
-        // One node writes, one at a time: ids commit in order.
-        Ok(sqlx::query_scalar(
-            "INSERT INTO events (kind, ticket_id, actor, at) VALUES ($1, $2, $3, $4) RETURNING id",
-        )
-        .bind(kind)
-        .bind(ticket_id)
-        .bind(actor)
-        .bind(Utc::now())
-        .fetch_one(&self.pool)
-        .await?)
+        self.insert_event(kind, ticket_id, None, None, actor).await
     }
 
     async fn publish_device_event(
@@ -615,15 +606,8 @@ impl Store for SqliteStore {
         device_id: i64,
         detail: &str,
     ) -> StoreResult<i64> {
-        Ok(sqlx::query_scalar(
-            "INSERT INTO events (kind, device_id, detail, at) VALUES ($1, $2, $3, $4) RETURNING id",
-        )
-        .bind(kind)
-        .bind(device_id)
-        .bind(detail)
-        .bind(Utc::now())
-        .fetch_one(&self.pool)
-        .await?)
+        self.insert_event(kind, None, Some(device_id), Some(detail), None)
+            .await
     }
 
     async fn listen_events(&self, _wake: std::sync::Arc<tokio::sync::Notify>) -> StoreResult<()> {
@@ -884,6 +868,32 @@ async fn write_software_delta(
         .execute(&mut **tx)
         .await?;
     Ok(())
+}
+
+impl SqliteStore {
+    /// Records an event. One node writes, one at a time: ids commit in
+    /// order.
+    async fn insert_event(
+        &self,
+        kind: &str,
+        ticket_id: Option<i64>,
+        device_id: Option<i64>,
+        detail: Option<&str>,
+        actor: Option<&str>,
+    ) -> StoreResult<i64> {
+        Ok(sqlx::query_scalar(
+            "INSERT INTO events (kind, ticket_id, device_id, detail, actor, at) \
+             VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+        )
+        .bind(kind)
+        .bind(ticket_id)
+        .bind(device_id)
+        .bind(detail)
+        .bind(actor)
+        .bind(Utc::now())
+        .fetch_one(&self.pool)
+        .await?)
+    }
 }
 
 impl ServiceStore for SqliteStore {
