@@ -766,3 +766,64 @@ async fn a_tray_ticket_names_its_requester_where_privacy_allows() {
         ]
     );
 }
+
+/// Published articles reach the agent with its check-in, in its
+/// language (English where an article has none), and it suggests them
+/// with the desk down: no network per search.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn articles_kept_on_the_device_are_suggested_offline() {
+    let mut desk = Desk::up().await;
+    let secret = desk.secret().await;
+    let tech = desk.technician("kb@example.com").await;
+    for texts in [
+        serde_json::json!([{"lang": "en", "title": "Printer does not print", "body": "Check the tray."},
+            {"lang": "ja", "title": "プリンターが印刷しない", "body": "用紙トレイを確認してください。"}]),
+        serde_json::json!([{"lang": "en", "title": "VPN drops", "body": "Restart the client."}]),
+    ] {
+        let r = http()
+            .post(format!("{}/api/v1/kb/articles", desk.url()))
+            .bearer_auth(&tech)
+            .json(&serde_json::json!({"state": "published", "texts": texts}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 201);
+    }
+    let agent = AgentProc::new("e2e-kb")
+        .env("LANG", "ja_JP.UTF-8")
+        .env("LC_ALL", "ja_JP.UTF-8");
+    agent
+        .ok(&["enroll", "--server", &desk.url(), "--secret", &secret])
+        .await;
+    agent.ok(&["sync"]).await;
+    desk.kill().await;
+    assert!(
+        !agent.run(&["sync"]).await.status.success(),
+        "the desk is down"
+    );
+
+    let found = |json: String| -> Vec<String> {
+        let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+        v.as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a["title"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let printer = agent
+        .ok(&["articles", "プリンター", "--format", "json"])
+        .await;
+    assert_eq!(found(printer), ["プリンターが印刷しない"]);
+    let vpn = agent
+        .ok(&["articles", "VPNがすぐ切れる", "--format", "json"])
+        .await;
+    assert_eq!(
+        found(vpn),
+        ["VPN drops"],
+        "English where there is no Japanese"
+    );
+    let none = agent
+        .ok(&["articles", "キーボード", "--format", "json"])
+        .await;
+    assert!(found(none).is_empty());
+}

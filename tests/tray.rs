@@ -11,6 +11,10 @@
 //! tickets with exactly one notification, whose click opens the ticket.
 //! The tray icon's menu, driven over D-Bus as a panel does, opens About,
 //! and a click on the icon opens Device health.
+//! Articles published at the desk reach the app with its check-in: one
+//! is suggested while the subject is typed, opened, and "Still need help"
+//! goes back to the report (the ticket records it was shown); later
+//! "This solved it" ends a report without a ticket, and the desk counts it.
 //! Finally the language switches to Korean and Japanese, the tray menu's
 //! too. Screenshots of each step go to `target/tray-e2e-screenshots/`.
 
@@ -81,6 +85,20 @@ async fn report_reply_and_languages_through_the_real_app() {
     let desk = Desk::up().await;
     let secret = desk.secret().await;
     let tech = desk.technician("tech@example.com").await;
+    let r = http()
+        .post(format!("{}/api/v1/kb/articles", desk.url()))
+        .bearer_auth(&tech)
+        .json(&serde_json::json!({
+            "state": "published",
+            "texts": [{"lang": "en", "title": "Wi-Fi drops or disconnects",
+                "body": "Turn Wi-Fi **off and on**.\n\n1. Forget the network\n2. Join it again\n\n<script>alert(1)</script>"}],
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let article: serde_json::Value = r.json().await.unwrap();
+    let article_id = article["id"].as_i64().unwrap();
     let bus = deskside_e2e::fake_notifications::private_bus().unwrap();
     let service = deskside_e2e::fake_notifications::service(&bus.address, false);
     let shown = std::sync::Arc::clone(&service.calls);
@@ -140,6 +158,33 @@ async fn report_reply_and_languages_through_the_real_app() {
     assert_eq!(err, "Please describe the problem in a few words.");
     s.type_into(&s.find("#subject").await, "Wi-Fi drops every few minutes")
         .await;
+    // An article kept on the computer is suggested as the subject is
+    // typed; it opens over the form, and "Still need help" goes back.
+    let offered = s
+        .wait_text("#suggestions", |t| t.contains("Wi-Fi drops or disconnects"))
+        .await;
+    assert!(
+        offered.starts_with("These articles may solve it"),
+        "{offered}"
+    );
+    s.click(&s.find("#suggestions button.suggestion").await)
+        .await;
+    let body = s
+        .wait_text("#article", |t| t.contains("Forget the network"))
+        .await;
+    assert!(!body.contains("alert"), "{body}");
+    std::fs::write(shots.join("report-article-en.png"), s.screenshot().await).unwrap();
+    s.click(&s.find("#still-need-help").await).await;
+    let kept = s
+        .script(
+            "return [document.getElementById('report').hidden, document.getElementById('subject').value, !!document.getElementById('article')];",
+            serde_json::json!([]),
+        )
+        .await;
+    assert_eq!(
+        kept,
+        serde_json::json!([false, "Wi-Fi drops every few minutes", false])
+    );
     s.type_into(
         &s.find("#description").await,
         "Since this morning, in room 3.",
@@ -174,6 +219,25 @@ async fn report_reply_and_languages_through_the_real_app() {
     assert_eq!(first_section, "This computer");
     let sections = s.wait_text("#preview", |t| t.contains("Your files")).await;
     assert!(sections.contains("Screenshot"), "{sections}");
+    // Read as a person would: a sentence about this computer, the exact
+    // data one click away; the process list left out of this report.
+    let computer = s
+        .wait_text("#preview-device ul.readable", |t| !t.is_empty())
+        .await;
+    assert!(computer.contains(", running "), "{computer}");
+    assert!(!computer.contains('{'), "{computer}");
+    s.script(
+        "document.getElementById('preview-processes').open = true;",
+        serde_json::json!([]),
+    )
+    .await;
+    s.click(&s.find("#leave-out-processes").await).await;
+    let left = s
+        .wait_text("#preview-processes", |t| {
+            t.contains("Left out of this report")
+        })
+        .await;
+    assert!(!left.contains("processor"), "{left}");
     std::fs::write(shots.join("report-files-en.png"), s.screenshot().await).unwrap();
     s.script(
         "const p = document.getElementById('preview'); \
@@ -209,6 +273,35 @@ async fn report_reply_and_languages_through_the_real_app() {
         .collect();
     names.sort_unstable();
     assert_eq!(names, ["screenshot.png", "wifi.log"], "{detail}");
+    let diagnostics: serde_json::Value = http()
+        .get(format!(
+            "{}/api/v1/tickets/{number}/diagnostics",
+            desk.url()
+        ))
+        .bearer_auth(&tech)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        diagnostics
+            .to_string()
+            .contains("process list (left out by the employee)"),
+        "the technician sees what was left out: {diagnostics}"
+    );
+    // The technician sees which article the employee was shown.
+    let offered: serde_json::Value = http()
+        .get(format!("{}/api/v1/tickets/{number}/report", desk.url()))
+        .bearer_auth(&tech)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(offered["articles"][0]["id"], article_id, "{offered}");
 
     // A technician answers; it reaches My tickets and one notification.
     let r = http()
@@ -323,6 +416,38 @@ async fn report_reply_and_languages_through_the_real_app() {
     s.switch_to(&opened).await;
     s.wait_text("h1", |t| t == "Device health").await;
     s.switch_to(&main_window).await;
+
+    // "This solved it": the report ends without a ticket, and the desk
+    // counts the article.
+    s.goto("tauri://localhost/index.html?view=report").await;
+    s.type_into(&s.find("#subject").await, "wifi drops").await;
+    s.wait_text("#suggestions", |t| t.contains("Wi-Fi drops or disconnects"))
+        .await;
+    s.click(&s.find("#suggestions button.suggestion").await)
+        .await;
+    s.click(&s.find("#solved").await).await;
+    let done = s.wait_text("#deflected", |t| !t.is_empty()).await;
+    assert_eq!(done, "Glad it is solved. Nothing was sent to IT.");
+    let mut figures = serde_json::Value::Null;
+    for _ in 0..60 {
+        figures = http()
+            .get(format!("{}/api/v1/reports/deflection", desk.url()))
+            .bearer_auth(&tech)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if figures["solved"] == 1 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    assert_eq!(figures["solved"], 1, "{figures}");
+    assert_eq!(figures["ticketed"], 1, "{figures}");
+    assert_eq!(figures["useful"][0]["id"], article_id, "{figures}");
+    assert_eq!(desk.subjects().await, ["Wi-Fi drops every few minutes"]);
 
     // Korean, then Japanese, switched at run time in Settings.
     for (code, title) in [("ko", "설정"), ("ja", "設定")] {

@@ -1,9 +1,12 @@
 // The knowledge base in Chromium against the real desk of desk.ts: an
 // article written in Japanese with the desk's sanitized preview, found by
 // a word inside a longer one, drafted from a ticket, inserted into a
-// reply, and two technicians saving one article at once; axe on the pages.
+// reply, and two technicians saving one article at once; what the tray
+// showed before a ticket and the deflection figures; axe on the pages.
 import AxeBuilder from '@axe-core/playwright';
 import { expect, test, type Page } from '@playwright/test';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { desk } from './desk';
 
 test.describe.configure({ mode: 'serial' });
@@ -97,4 +100,44 @@ test('two technicians save one article at once: the second is told, nothing is l
   await expect(b.getByTestId('kb-title')).toHaveValue('プリンターが印刷しない（A4）');
   await a.close();
   await b.close();
+});
+
+test('what the tray showed before a ticket, and the articles that solved reports', async ({ page }) => {
+  const d = desk();
+  const device = readFileSync(join(d.dir, 'agent', 'device-token'), 'utf8').trim();
+  const article = Number(articleUrl.split('/').pop());
+  const started = new Date(Date.now() - 60_000).toISOString();
+  // A report "This solved it" ended, as the tray sends it.
+  const solved = await fetch(`${d.url}/api/v1/agent/reports`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${device}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ id: 'e2e-report-solved', started_at: started, shown: [article], solved_by: article }),
+  });
+  expect(solved.status).toBe(204);
+  // One that became a ticket after the article was shown.
+  const form = new FormData();
+  form.append('ticket', new Blob([JSON.stringify({
+    subject: 'Printer still jams after the article', category: 'printer', urgency: 'medium',
+    report: { id: 'e2e-report-ticket', started_at: started, shown: [article] },
+  })], { type: 'application/json' }));
+  const filed = await fetch(`${d.url}/api/v1/agent/tickets`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${device}`, 'idempotency-key': 'e2e-kb-ticket' },
+    body: form,
+  });
+  expect(filed.status).toBe(201);
+  const ticket = (await filed.json()) as { id: number };
+
+  await login(page, `/tickets/${ticket.id}`);
+  const shown = page.getByTestId('shown-articles');
+  await expect(shown.getByRole('heading')).toHaveText('Shown in the tray before filing');
+  await expect(shown.getByRole('link', { name: 'プリンターが印刷しない' })).toBeVisible();
+
+  await page.goto(`${d.url}/reports`);
+  await expect(page.getByTestId('kpi-deflection')).toContainText('50%');
+  await expect(page.getByTestId('kpi-deflection')).toContainText('Solved by an article (2 reports)');
+  const useful = page.getByTestId('kpi-useful-articles');
+  await expect(useful.getByRole('row').nth(1)).toContainText('プリンターが印刷しない');
+  await expect(useful.getByRole('row').nth(1).getByRole('cell')).toHaveText(['1', '2']);
+  await axe(page, 'KPIs with self-service');
 });

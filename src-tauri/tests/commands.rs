@@ -101,13 +101,46 @@ fn a_ticket_filed_from_the_window_is_queued_offline_and_listed() {
 #[test]
 fn the_preview_is_the_bundle_that_would_be_sent() {
     let app = app();
-    let bundle = call(&app, "preview_diagnostics", json!({})).unwrap();
+    let preview = call(&app, "preview_diagnostics", json!({})).unwrap();
+    let bundle = &preview["bundle"];
     assert_eq!(
         bundle["format_version"],
         deskside_agent::diagnostics::FORMAT_VERSION
     );
     assert!(bundle["device"]["os"].is_object());
     assert!(bundle["processes"]["by_memory"].is_array());
+    assert!(preview["checks"].is_array(), "the failing checks, worded");
+    // What the employee leaves out is gone, and said.
+    let preview = call(
+        &app,
+        "preview_diagnostics",
+        json!({"leave_out": ["processes", "logs", "metrics"]}),
+    )
+    .unwrap();
+    let b = &preview["bundle"];
+    assert_eq!(b["processes"]["by_cpu"], json!([]));
+    assert_eq!(b["logs"], json!([]));
+    assert_eq!(b["metrics"]["history"], json!([]));
+    let excluded: Vec<&str> = b["excluded"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    for part in [
+        "process list (left out by the employee)",
+        "logs (left out by the employee)",
+        "metric history (left out by the employee)",
+    ] {
+        assert!(excluded.contains(&part), "{excluded:?}");
+    }
+    let err = call(
+        &app,
+        "preview_diagnostics",
+        json!({"leave_out": ["everything"]}),
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("leave_out"), "{err}");
 }
 
 #[test]
@@ -248,7 +281,7 @@ fn the_report_carries_the_screenshot_and_files_the_employee_kept() {
     );
     let preview = call(&app, "preview_diagnostics", json!({})).unwrap();
     assert_eq!(
-        preview["screenshot"], "screenshot.png",
+        preview["bundle"]["screenshot"], "screenshot.png",
         "the bundle names it"
     );
 
@@ -305,6 +338,30 @@ fn the_report_carries_the_screenshot_and_files_the_employee_kept() {
         call(&app, "report_draft", json!({})).unwrap()["screenshot"],
         Value::Null
     );
+
+    // Left out of one report: the screenshot and the files stay home, and
+    // the bundle tells the technician.
+    take_screenshot(&app.desktop, 2, 2);
+    add_file(&app, "secret.txt", b"private\n").unwrap();
+    let form = json!({"form": {
+        "subject": "Teams freezes",
+        "category": "software",
+        "urgency": "low",
+        "leave_out": ["screenshot", "files", "processes"]
+    }});
+    call(&app, "submit_ticket", form).unwrap();
+    let items = store.pending().unwrap();
+    assert_eq!(items.len(), 2);
+    let files = store.files(items[1].id).unwrap();
+    let names: Vec<&str> = files.iter().map(|f| f.name.as_str()).collect();
+    assert_eq!(names, ["diagnostics.json.gz"], "only the bundle goes");
+    let bundle = deskside_agent::diagnostics::decompress(&files[0].bytes).unwrap();
+    assert_eq!(bundle["screenshot"], Value::Null);
+    assert_eq!(bundle["processes"]["by_cpu"], json!([]));
+    let excluded = bundle["excluded"].to_string();
+    for part in ["screenshot (left", "files (left", "process list (left"] {
+        assert!(excluded.contains(part), "{excluded}");
+    }
 }
 
 #[test]

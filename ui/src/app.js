@@ -1,12 +1,14 @@
 // The tray app's windows. One page; `?view=` picks the window. Every text
 // comes from the agent's catalogs (en, ko, ja) through the `strings`
 // command; nothing user-facing is written here. Text from the desk is
-// always set with textContent, never parsed as HTML.
+// always set with textContent; an article's body is parsed in an inert
+// document and only plain structure copied over (article.js).
 
 import {
   CATEGORIES, TICKET_TYPES, URGENCIES, canRate, canReopen, conversation, fileSize, format, latest, overallKey,
-  previewSections, refusals, sparkline, summaryText, syncKey, ticketRow, validateReport,
+  readablePreview, refusals, sparkline, summaryText, syncKey, ticketRow, validateReport,
 } from './views.js';
+import { articleNodes } from './article.js';
 
 const tauri = window.__TAURI__;
 const invoke = (cmd, args) => tauri.core.invoke(cmd, args);
@@ -91,6 +93,9 @@ function renderReport() {
     t('ui.report.files.add'));
   const fileList = h('ul', { class: ['list', 'files'], id: 'file-list' });
   fileInput.addEventListener('change', () => addFiles(fileInput, fileList));
+  // Articles that may answer it, from those kept on this computer (found
+  // as the employee types, also offline); a failing check's first.
+  const suggestions = h('section', { id: 'suggestions', 'aria-live': 'polite' });
   const preview = h('div', { id: 'preview' });
   const previewButton = h('button', { type: 'button', id: 'preview-button', onclick: () => showPreview(preview) }, t('ui.report.preview'));
   const submit = h('button', { type: 'submit', class: 'primary', id: 'submit' }, t('ui.report.submit'));
@@ -100,6 +105,7 @@ function renderReport() {
     kind,
     field('subject', 'ui.report.subject', subject),
     field('description', 'ui.report.description', description),
+    suggestions,
     field('category', 'ui.report.category', category),
     urgency,
     h('label', { class: 'choice' }, diagnostics, t('ui.report.diagnostics')),
@@ -119,6 +125,7 @@ function renderReport() {
       urgency: form.querySelector('input[name=urgency]:checked')?.value,
       ticket_type: form.querySelector('input[name=kind]:checked')?.value ?? 'incident',
       include_diagnostics: diagnostics.checked,
+      leave_out: [...draft.leaveOut],
     };
     const errors = validateReport(values);
     for (const id of ['kind', 'subject', 'category', 'urgency']) {
@@ -144,17 +151,73 @@ function renderReport() {
     document.getElementById(id).setAttribute('aria-invalid', 'false');
   };
   subject.addEventListener('input', clear('subject'));
+  let pending = null;
+  const suggest = () => {
+    clearTimeout(pending);
+    pending = setTimeout(() => showSuggestions(suggestions, form, `${subject.value}\n${description.value}`), 150);
+  };
+  subject.addEventListener('input', suggest);
+  description.addEventListener('input', suggest);
   category.addEventListener('change', clear('category'));
   urgency.addEventListener('change', clear('urgency'));
   main.replaceChildren(form);
   subject.focus();
-  draft = { screenshot: null, files: [] };
+  draft = { screenshot: null, files: [], leaveOut: new Set() };
   loadScreenshot(shot);
+  invoke('report_started').catch(() => {}).finally(suggest);
+  // Articles arrive with a check-in: offer them as soon as they are here.
+  onChange(suggest);
+}
+
+async function showSuggestions(container, form, text) {
+  if (form.hidden) return;
+  let found;
+  try { found = await invoke('kb_suggest', { text }); } catch { return; }
+  if (!found.length) { container.replaceChildren(); return; }
+  container.replaceChildren(
+    h('h2', {}, t('ui.kb.suggestions')),
+    h('ul', { class: ['list', 'suggestions'] }, found.map((a) => h('li', {},
+      h('button', { type: 'button', class: 'suggestion', 'data-article': a.id, onclick: () => openArticle(form, a.id) },
+        h('span', {}, h('strong', {}, a.title),
+          a.for_check ? h('span', { class: 'help' }, ' ', t('ui.kb.for_check', { check: a.for_check })) : '',
+          h('br'), h('span', { class: 'help' }, a.snippet)))))));
+}
+
+/** An article over the report form: it solved the problem (no ticket)
+ * or the employee goes on with the report, as they left it. */
+async function openArticle(form, id) {
+  let article;
+  try { article = await invoke('kb_article', { id }); } catch (e) { showError(e); return; }
+  if (!article) return;
+  const back = () => {
+    panel.remove();
+    form.hidden = false;
+    document.getElementById('subject').focus();
+  };
+  const solved = h('button', { type: 'button', class: 'primary', id: 'solved', onclick: async () => {
+    try {
+      await invoke('report_solved', { article: id });
+      const again = h('button', { type: 'button', onclick: renderReport }, t('ui.report.another'));
+      main.replaceChildren(h('h1', {}, t('window.report.title')),
+        h('p', { class: 'notice', id: 'deflected', role: 'status' }, t('ui.kb.solved.done')),
+        h('div', { class: 'actions' }, again));
+      onChange(null);
+    } catch (e) { showError(e); }
+  } }, t('ui.kb.solved'));
+  const more = h('button', { type: 'button', id: 'still-need-help', onclick: back }, t('ui.kb.still_need_help'));
+  const panel = h('article', { id: 'article', class: 'article' },
+    h('h1', {}, article.title),
+    h('div', { class: 'article-body' }, articleNodes(article.html)),
+    h('p', { class: 'help' }, t('ui.kb.ask')),
+    h('div', { class: 'actions' }, solved, more));
+  form.hidden = true;
+  main.append(panel);
+  solved.focus();
 }
 
 // The screenshot and files of the report: the app holds them (pages never
 // see paths); this is what the form shows of them.
-let draft = { screenshot: null, files: [] };
+let draft = { screenshot: null, files: [], leaveOut: new Set() };
 
 async function loadScreenshot(container) {
   const d = await invoke('report_draft');
@@ -214,23 +277,53 @@ function renderFiles(list) {
 async function showPreview(container) {
   container.replaceChildren(h('p', { class: 'help' }, t('ui.report.preview.loading')));
   try {
-    const bundle = await invoke('preview_diagnostics');
-    const parts = previewSections(bundle).map(([key, value]) =>
-      h('details', {}, h('summary', {}, t(key)), h('pre', {}, JSON.stringify(value, null, 2))));
-    if (draft.screenshot) {
-      parts.push(h('details', {}, h('summary', {}, t('ui.preview.screenshot')),
-        h('img', { class: 'thumb', src: draft.screenshot, alt: t('ui.report.screenshot.alt') })));
-    }
-    if (draft.files.length) {
-      parts.push(h('details', {}, h('summary', {}, t('ui.preview.files')),
-        h('ul', {}, draft.files.map((f) => h('li', {}, f.name, ' ', h('span', { class: 'help' }, fileSize(f.size, locale)))))));
-    }
-    const excluded = bundle.excluded?.length ? h('p', { class: 'help' }, t('ui.preview.excluded', { parts: bundle.excluded.join(', ') })) : null;
-    container.replaceChildren(excluded ?? '', ...parts);
+    const { bundle, checks } = await invoke('preview_diagnostics', { leave_out: [...draft.leaveOut] });
+    const render = () => container.replaceChildren(...previewParts(bundle, checks, render));
+    render();
   } catch (e) {
     container.replaceChildren();
     showError(e);
   }
+}
+
+/** A "leave this out" box for part `id` of the report. */
+function leaveOutBox(id, rerender) {
+  const box = h('input', { type: 'checkbox', id: `leave-out-${id}`, checked: draft.leaveOut.has(id), onchange: () => {
+    if (box.checked) draft.leaveOut.add(id); else draft.leaveOut.delete(id);
+    rerender();
+    document.getElementById(`leave-out-${id}`)?.focus();
+  } });
+  return h('label', { class: 'choice' }, box, t('ui.preview.leave_out'));
+}
+
+function previewParts(bundle, checks, rerender) {
+  const parts = readablePreview(bundle, checks, [...draft.leaveOut]).map((s) => {
+    const body = s.excluded
+      ? [h('p', { class: ['help', 'left-out'] }, t('ui.preview.left_out'))]
+      : [
+        h('ul', { class: 'readable' }, s.lines.map((l) => h('li', { class: l.mono ? 'mono' : null }, l.text ?? t(l.key, l.args)))),
+        s.charts ? h('div', { class: 'charts' },
+          chart(`preview-cpu`, 'ui.health.chart.cpu', s.charts.cpu),
+          chart(`preview-memory`, 'ui.health.chart.memory', s.charts.memory)) : '',
+        h('details', { class: 'raw' }, h('summary', {}, t('ui.preview.exact')), h('pre', {}, JSON.stringify(s.json, null, 2))),
+      ];
+    return h('details', { id: `preview-${s.id}`, open: s.id === 'device' }, h('summary', {}, t(s.titleKey)),
+      s.excludable ? leaveOutBox(s.id, rerender) : '', ...body);
+  });
+  if (draft.screenshot) {
+    const out = draft.leaveOut.has('screenshot');
+    parts.push(h('details', { id: 'preview-screenshot' }, h('summary', {}, t('ui.preview.screenshot')), leaveOutBox('screenshot', rerender),
+      out ? h('p', { class: ['help', 'left-out'] }, t('ui.preview.left_out'))
+        : h('img', { class: 'thumb', src: draft.screenshot, alt: t('ui.report.screenshot.alt') })));
+  }
+  if (draft.files.length) {
+    const out = draft.leaveOut.has('files');
+    parts.push(h('details', { id: 'preview-files' }, h('summary', {}, t('ui.preview.files')), leaveOutBox('files', rerender),
+      out ? h('p', { class: ['help', 'left-out'] }, t('ui.preview.left_out'))
+        : h('ul', {}, draft.files.map((f) => h('li', {}, f.name, ' ', h('span', { class: 'help' }, fileSize(f.size, locale)))))));
+  }
+  const excluded = bundle.excluded?.length ? h('p', { class: 'help' }, t('ui.preview.excluded', { parts: bundle.excluded.join(', ') })) : '';
+  return [excluded, ...parts];
 }
 
 function showSubmitted(localId) {
@@ -325,6 +418,8 @@ async function renderHealth() {
     c.report_only ? h('div', { class: 'meta' }, t('ui.health.report_only')) : '',
     c.message ? h('div', {}, c.message) : '',
     c.how_to_fix ? h('div', {}, h('strong', {}, `${t('ui.health.fix')}: `), c.how_to_fix) : '',
+    c.article ? h('button', { type: 'button', class: 'read-article', onclick: () => readArticle(c.article.id) },
+      t('ui.kb.read', { title: c.article.title })) : '',
     c.last_run ? h('div', { class: 'meta' }, t('ui.health.last_run', { time: when(c.last_run) })) : ''));
   const copied = h('span', { class: 'help', role: 'status' });
   const copy = h('button', { type: 'button', onclick: async () => {
@@ -341,6 +436,19 @@ async function renderHealth() {
     h('h2', {}, t('ui.health.device')),
     h('dl', { class: 'facts' }, summary.rows.map(([k, v]) => [h('dt', {}, t(k)), h('dd', {}, v)])),
     h('div', { class: 'actions' }, copy, copied));
+}
+
+/** An article linked to a failing check, read from Device health. */
+async function readArticle(id) {
+  let article;
+  try { article = await invoke('kb_article', { id }); } catch (e) { showError(e); return; }
+  if (!article) return;
+  // News must not take the reader away from the article.
+  onChange(async () => {});
+  main.replaceChildren(
+    h('button', { type: 'button', onclick: () => { onChange(null); renderHealth().catch(showError); } }, `← ${t('ui.kb.back')}`),
+    h('article', { id: 'article', class: 'article' }, h('h1', {}, article.title),
+      h('div', { class: 'article-body' }, articleNodes(article.html))));
 }
 
 // Settings and About ---------------------------------------------------------

@@ -71,21 +71,6 @@ export function canReopen(t) {
   return !!s && (s.status === 'resolved' || s.status === 'closed');
 }
 
-/** The sections of a diagnostics bundle preview: [key, content]. */
-export function previewSections(bundle) {
-  const sections = [
-    ['ui.preview.device', bundle.device],
-    ['ui.preview.software_changes', bundle.software_changes],
-    ['ui.preview.checks', bundle.check_results],
-    ['ui.preview.metrics', bundle.metrics],
-    ['ui.preview.processes', bundle.processes],
-    ['ui.preview.network', bundle.network],
-    ['ui.preview.logs', bundle.logs],
-    ['ui.preview.config', bundle.config],
-  ];
-  return sections.filter(([, v]) => v != null && !(Array.isArray(v) && v.length === 0));
-}
-
 /** The key of the overall health line. */
 export function overallKey(health) {
   return `ui.health.overall.${health.overall ?? 'none'}`;
@@ -142,4 +127,98 @@ export function fileSize(bytes, locale = 'en') {
     }
   }
   return new Intl.NumberFormat(locale, { style: 'unit', unit: 'byte', unitDisplay: 'narrow' }).format(bytes);
+}
+
+/** Parts of the diagnostics an employee may leave out of one report. */
+export const LEAVE_OUT = ['processes', 'logs', 'metrics', 'screenshot', 'files'];
+
+function gib(bytes) {
+  return bytes == null ? null : `${(bytes / 2 ** 30).toFixed(1)} GiB`;
+}
+
+/** CPU and memory percentages over the bundle's day: one-minute rollups,
+ * then the last hour's full samples, oldest first. */
+export function dayCharts(metrics) {
+  const total = metrics?.current?.memory?.total_bytes ?? metrics?.history?.find((s) => s.memory)?.memory?.total_bytes;
+  const pct = (used) => (used == null || !total ? null : (used / total) * 100);
+  const cpu = [];
+  const memory = [];
+  for (const r of metrics?.rollups ?? []) {
+    cpu.push(r.cpu_avg_percent ?? null);
+    memory.push(pct(r.memory_used_avg_bytes));
+  }
+  for (const s of metrics?.history ?? []) {
+    cpu.push(s.cpu?.usage_percent ?? null);
+    memory.push(s.memory ? pct(s.memory.used_bytes) : null);
+  }
+  return { cpu, memory };
+}
+
+/**
+ * The diagnostics preview as a person reads it: one section per part,
+ * each with lines (a message key and its arguments) and the exact JSON
+ * it stands for. `checks` are the failing checks as Device health words
+ * them (title, localized message); `leftOut` the parts the employee
+ * leaves out of this report.
+ */
+export function readablePreview(bundle, checks = [], leftOut = []) {
+  const out = [];
+  const add = (id, titleKey, lines, json, extra = {}) => out.push({
+    id, titleKey, lines, json, excludable: LEAVE_OUT.includes(id), excluded: leftOut.includes(id), ...extra,
+  });
+  const d = bundle.device;
+  if (d) {
+    const sys = d.hardware?.system;
+    const model = [sys?.vendor, sys?.model].filter(Boolean).join(' ');
+    const lines = [{ key: 'ui.preview.line.computer', args: { name: d.device?.hostname ?? '—', os: d.os?.long_name ?? d.os?.name ?? '—' } }];
+    if (model) lines.push({ key: 'ui.preview.line.model', args: { model } });
+    const memory = gib(d.hardware?.memory?.total_bytes);
+    if (memory) lines.push({ key: 'ui.preview.line.memory', args: { size: memory } });
+    lines.push({ key: 'ui.preview.line.software', args: { count: bundle.software_count ?? 0 } });
+    add('device', 'ui.preview.device', lines, d);
+  }
+  if (bundle.software_changes?.length) {
+    add('software_changes', 'ui.preview.software_changes',
+      [{ key: 'ui.preview.line.changes', args: { count: bundle.software_changes.length } }], bundle.software_changes);
+  }
+  const results = bundle.check_results ?? [];
+  if (results.length) {
+    const failing = results.filter((r) => r.alert_state === 'warning' || r.alert_state === 'critical').length;
+    const lines = [{ key: 'ui.preview.line.checks', args: { count: results.length, failing } }];
+    for (const c of checks) lines.push({ text: `${c.title}: ${c.message ?? ''}`.trim() });
+    add('checks', 'ui.preview.checks', lines, results);
+  }
+  const charts = dayCharts(bundle.metrics);
+  if (charts.cpu.length || bundle.metrics?.current) {
+    add('metrics', 'ui.preview.metrics', [{ key: 'ui.preview.line.metrics', args: { count: charts.cpu.length } }], bundle.metrics, { charts });
+  }
+  const procs = bundle.processes?.by_cpu ?? [];
+  if (procs.length) {
+    add('processes', 'ui.preview.processes', procs.slice(0, 5).map((p) => ({
+      key: 'ui.preview.line.process', args: { name: p.name, cpu: Math.round(p.cpu_percent), memory: gib(p.memory_bytes) },
+    })), bundle.processes);
+  }
+  const n = bundle.network;
+  if (n) {
+    const lines = [];
+    for (const i of n.interfaces ?? []) {
+      const addrs = [...(i.ipv4 ?? []), ...(i.ipv6 ?? [])].map((a) => a.address).filter((a) => a !== '127.0.0.1' && a !== '::1');
+      if (addrs.length) lines.push({ key: 'ui.preview.line.interface', args: { name: i.name, addresses: addrs.join(', ') } });
+    }
+    if (n.default_route) lines.push({ key: 'ui.preview.line.gateway', args: { gateway: n.default_route.gateway } });
+    if (n.dns_servers?.length) lines.push({ key: 'ui.preview.line.dns', args: { servers: n.dns_servers.join(', ') } });
+    if (n.desk) lines.push({ key: n.desk.reachable ? 'ui.preview.line.desk_ok' : 'ui.preview.line.desk_down', args: { url: n.desk.url } });
+    add('network', 'ui.preview.network', lines, n);
+  }
+  if (bundle.logs?.length) {
+    add('logs', 'ui.preview.logs', [
+      { key: 'ui.preview.line.logs', args: { count: bundle.logs.length } },
+      ...bundle.logs.slice(-3).map((l) => ({ text: l, mono: true })),
+    ], bundle.logs);
+  }
+  if (bundle.config) {
+    const server = bundle.config?.desk?.server_url;
+    add('config', 'ui.preview.config', [{ key: 'ui.preview.line.config', args: { server: server ?? '—' } }], bundle.config);
+  }
+  return out;
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
-  canRate, canReopen, conversation, fileSize, format, latest, overallKey, previewSections, refusals,
+  canRate, canReopen, conversation, dayCharts, fileSize, format, latest, overallKey, readablePreview, refusals,
   sparkline, summaryText, syncKey, ticketRow, validateReport,
 } from '../src/views.js';
 
@@ -74,8 +74,8 @@ describe('tickets', () => {
 
 describe('preview and health', () => {
   it('lists only the sections the bundle has', () => {
-    const keys = previewSections({ device: {}, logs: [], metrics: { history: [] }, network: null }).map(([k]) => k);
-    expect(keys).toEqual(['ui.preview.device', 'ui.preview.metrics']);
+    const ids = readablePreview({ device: {}, logs: [], metrics: { history: [] }, network: null }).map((s) => s.id);
+    expect(ids).toEqual(['device']);
   });
   it('names the overall state and the sync state', () => {
     expect(overallKey({ overall: 'critical' })).toBe('ui.health.overall.critical');
@@ -110,5 +110,53 @@ describe('fileSize', () => {
     expect(fileSize(14_300, 'en')).toBe('14 kB');
     expect(fileSize(3_240_000, 'en')).toBe('3.2 MB');
     expect(fileSize(3_240_000, 'ko')).toBe('3.2MB');
+  });
+});
+
+describe('readablePreview', () => {
+  const bundle = {
+    software_count: 1234,
+    device: { device: { hostname: 'pc-7' }, os: { name: 'Debian', long_name: 'Debian GNU/Linux 12' },
+      hardware: { system: { vendor: 'LENOVO', model: 'T14' }, memory: { total_bytes: 16 * 2 ** 30 } } },
+    software_changes: [{ seen_at: 't', changes: {} }],
+    check_results: [
+      { check_id: 'disk', alert_state: 'critical' }, { check_id: 'mem', alert_state: 'ok' },
+    ],
+    metrics: {
+      current: { memory: { total_bytes: 1000, used_bytes: 500 } },
+      rollups: [{ cpu_avg_percent: 10, memory_used_avg_bytes: 250 }],
+      history: [{ cpu: { usage_percent: 30 }, memory: { total_bytes: 1000, used_bytes: 750 } }],
+    },
+    processes: { by_cpu: [{ name: 'firefox', cpu_percent: 42.4, memory_bytes: 2 ** 31 }], by_memory: [] },
+    network: { interfaces: [{ name: 'lo', ipv4: [{ address: '127.0.0.1' }] }, { name: 'wlan0', ipv4: [{ address: '10.0.0.7' }], ipv6: [] }],
+      default_route: { interface: 'wlan0', gateway: '10.0.0.1' }, dns_servers: ['10.0.0.1'], desk: { url: 'https://desk', reachable: false } },
+    logs: ['a', 'b', 'c', 'd'],
+    config: { desk: { server_url: 'https://desk' } },
+  };
+
+  it('reads every part as a few lines, in order', () => {
+    const s = readablePreview(bundle, [{ title: 'Disk space', message: '/: 3% free' }]);
+    expect(s.map((x) => x.id)).toEqual(['device', 'software_changes', 'checks', 'metrics', 'processes', 'network', 'logs', 'config']);
+    expect(s[0].lines[0]).toEqual({ key: 'ui.preview.line.computer', args: { name: 'pc-7', os: 'Debian GNU/Linux 12' } });
+    expect(s[0].lines.map((l) => l.args)).toContainEqual({ model: 'LENOVO T14' });
+    expect(s[2].lines).toEqual([{ key: 'ui.preview.line.checks', args: { count: 2, failing: 1 } }, { text: 'Disk space: /: 3% free' }]);
+    expect(s[4].lines[0].args).toEqual({ name: 'firefox', cpu: 42, memory: '2.0 GiB' });
+    const net = s[5].lines;
+    expect(net[0]).toEqual({ key: 'ui.preview.line.interface', args: { name: 'wlan0', addresses: '10.0.0.7' } });
+    expect(net.at(-1).key).toBe('ui.preview.line.desk_down');
+    expect(s[6].lines.slice(1).map((l) => l.text)).toEqual(['b', 'c', 'd']);
+    expect(s[0].json).toBe(bundle.device);
+  });
+
+  it('marks what may be left out, and what is', () => {
+    const s = readablePreview(bundle, [], ['logs']);
+    expect(s.filter((x) => x.excludable).map((x) => x.id)).toEqual(['metrics', 'processes', 'logs']);
+    expect(s.find((x) => x.id === 'logs').excluded).toBe(true);
+    expect(s.find((x) => x.id === 'processes').excluded).toBe(false);
+  });
+
+  it('charts the day: rollups then the last hour, as percentages', () => {
+    expect(dayCharts(bundle.metrics)).toEqual({ cpu: [10, 30], memory: [25, 75] });
+    expect(dayCharts(undefined)).toEqual({ cpu: [], memory: [] });
   });
 });

@@ -330,6 +330,18 @@ impl DeskClient {
         Self::answer(r).await
     }
 
+    /// `POST /agent/reports`: a report begun in the tray, or how it ended.
+    pub async fn report(&self, token: &str, body: &serde_json::Value) -> Result<(), DeskError> {
+        let r = self
+            .http
+            .post(self.url("/agent/reports"))
+            .bearer_auth(token)
+            .json(body)
+            .send()
+            .await;
+        Self::answer::<serde_json::Value>(r).await.map(drop)
+    }
+
     /// `POST /agent/tickets/{id}/rating` or `/reopen` (no answer body).
     pub async fn ticket_action(
         &self,

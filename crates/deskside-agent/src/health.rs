@@ -36,6 +36,18 @@ pub struct CheckView {
     pub last_run: Option<DateTime<Utc>>,
     /// Reported to IT only: it does not count toward the overall state.
     pub report_only: bool,
+    /// The knowledge-base article that fixes it, when it is failing and
+    /// one is linked to it.
+    pub article: Option<ArticleLink>,
+}
+
+/// An article named by a failing check.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ArticleLink {
+    /// Id.
+    pub id: i64,
+    /// Title.
+    pub title: String,
 }
 
 /// One point of the health window's charts.
@@ -63,6 +75,24 @@ pub fn chart(samples: &[deskside_protocol::MetricSample]) -> Vec<MetricPoint> {
                 .map(|m| (m.used_bytes as f64 / m.total_bytes as f64 * 100.0) as f32),
         })
         .collect()
+}
+
+/// A check result's summary in `locale`: from its message key when the
+/// catalogs have it (the built-in checks'), else as the check wrote it (a
+/// plugin's output, an older result).
+pub fn summary_text(r: &deskside_protocol::CheckResult, locale: Locale) -> String {
+    if let Some(m) = &r.message {
+        let key = format!("check.{}", m.key);
+        if crate::i18n::has(&key) {
+            let args: Vec<(&str, &str)> = m
+                .args
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.as_str()))
+                .collect();
+            return crate::i18n::text(locale, &key, &args);
+        }
+    }
+    r.summary.clone()
 }
 
 fn rank(state: &str) -> u8 {
@@ -96,9 +126,10 @@ pub fn view(policy: &LoadedPolicy, tracker: &Tracker, locale: Locale) -> HealthV
                 how_to_fix: (state == "warning" || state == "critical")
                     .then(|| localized(&c.spec.remediation, locale).map(str::to_owned))
                     .flatten(),
-                message: result.map(|r| r.summary.clone()),
+                message: result.map(|r| summary_text(r, locale)),
                 last_run: result.map(|r| r.timestamp),
                 report_only: c.spec.report_only,
+                article: None,
                 state,
             }
         })
@@ -171,5 +202,43 @@ mod tests {
             !fix.is_empty() && !fix.is_ascii(),
             "a Korean how-to-fix text: {fix}"
         );
+    }
+
+    #[test]
+    fn built_in_check_summaries_read_in_korean_and_japanese() {
+        // The built-in checks, run for real on this machine.
+        let policy = LoadedPolicy::builtin();
+        let env = deskside_host::checks::Environment::default();
+        let mut tracker = Tracker::default();
+        for c in &policy.checks {
+            let (outcome, took) = deskside_host::checks::run_with_timeout(c, &env);
+            let ms = u64::try_from(took.as_millis()).unwrap_or(u64::MAX);
+            tracker.record(c, outcome, chrono::Utc::now(), ms);
+        }
+        let en = view(&policy, &tracker, Locale::En);
+        let keyed = |id: &str| tracker.last_results[id].message.is_some();
+        assert!(
+            en.checks.iter().filter(|c| keyed(&c.id)).count() >= 5,
+            "the built-in checks speak in message keys"
+        );
+        for c in &en.checks {
+            let r = &tracker.last_results[&c.id];
+            assert_eq!(
+                c.message.as_deref(),
+                Some(r.summary.as_str()),
+                "English stays the checks' own text"
+            );
+        }
+        for locale in [Locale::Ko, Locale::Ja] {
+            for c in view(&policy, &tracker, locale)
+                .checks
+                .iter()
+                .filter(|c| keyed(&c.id))
+            {
+                let english = &tracker.last_results[&c.id].summary;
+                let shown = c.message.as_deref().unwrap_or_default();
+                assert_ne!(shown, english, "{locale:?} {}: no English summary", c.id);
+            }
+        }
     }
 }

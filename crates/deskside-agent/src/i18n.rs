@@ -75,6 +75,11 @@ fn lookup(locale: Locale, key: &str) -> Option<&'static str> {
         .map(String::as_str)
 }
 
+/// Whether the catalogs have `key`.
+pub fn has(key: &str) -> bool {
+    lookup(Locale::En, key).is_some()
+}
+
 /// The text for `key` in `locale` (falling back to English, then to the
 /// key itself), with `{name}` placeholders replaced from `args`.
 pub fn text(locale: Locale, key: &str, args: &[(&str, &str)]) -> String {
@@ -145,6 +150,33 @@ mod tests {
         assert_ne!(
             ko["notification.recovered.body"],
             en["notification.recovered.body"]
+        );
+    }
+
+    #[test]
+    fn check_summaries_match_the_checks_english_and_are_translated() {
+        let all = catalogs();
+        let (en, ko, ja) = (&all[0].1, &all[1].1, &all[2].1);
+        for (key, english) in deskside_host::checks::message::ENGLISH {
+            let k = format!("check.{key}");
+            assert_eq!(en.get(&k).map(String::as_str), Some(*english), "{k}");
+            for (name, cat) in [("ko", ko), ("ja", ja)] {
+                let t = &cat[&k];
+                assert_ne!(t, english, "{name} {k} is English");
+                // Placeholders aside, the text is in the language's script.
+                let own = t.chars().any(|c| {
+                    ('\u{AC00}'..='\u{D7AF}').contains(&c)
+                        || ('\u{3040}'..='\u{30FF}').contains(&c)
+                        || ('\u{4E00}'..='\u{9FFF}').contains(&c)
+                });
+                assert!(own, "{name} {k}: {t}");
+            }
+        }
+        let n = en.keys().filter(|k| k.starts_with("check.")).count();
+        assert_eq!(
+            n,
+            deskside_host::checks::message::ENGLISH.len(),
+            "no stale check key"
         );
     }
 

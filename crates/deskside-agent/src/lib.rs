@@ -18,6 +18,7 @@ pub mod error;
 pub mod health;
 pub mod i18n;
 pub mod identity;
+pub mod kb;
 pub mod local_file;
 pub mod logfile;
 pub mod notify;

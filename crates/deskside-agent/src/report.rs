@@ -72,6 +72,7 @@ pub struct ReportDraft {
     screenshot: Screenshot,
     files: Vec<(u64, NamedFile)>,
     next_id: u64,
+    report: Option<deskside_protocol::TrayReport>,
 }
 
 impl Default for ReportDraft {
@@ -95,6 +96,7 @@ impl ReportDraft {
             screenshot: Screenshot::None,
             files: Vec::new(),
             next_id: 1,
+            report: None,
         }
     }
 
@@ -194,6 +196,29 @@ impl ReportDraft {
                 size: f.bytes.len(),
             })
             .collect()
+    }
+
+    /// Begins the report's record (the form opened); a record already
+    /// begun is replaced.
+    pub fn begin(&mut self, report: deskside_protocol::TrayReport) {
+        self.report = Some(report);
+    }
+
+    /// Notes articles suggested to the employee (each once, at most 20,
+    /// the desk's limit).
+    pub fn shown(&mut self, ids: impl IntoIterator<Item = i64>) {
+        if let Some(r) = self.report.as_mut() {
+            for id in ids {
+                if !r.shown.contains(&id) && r.shown.len() < 20 {
+                    r.shown.push(id);
+                }
+            }
+        }
+    }
+
+    /// The report's record, handed over (to a ticket or as solved).
+    pub fn take_report(&mut self) -> Option<deskside_protocol::TrayReport> {
+        self.report.take()
     }
 
     /// Empties the draft, handing over what the ticket carries: the

@@ -48,6 +48,8 @@ pub enum Kind {
     Rating,
     /// Reopening a ticket.
     Reopen,
+    /// A report begun in the tray, or how it ended (no ticket).
+    Report,
 }
 
 impl Kind {
@@ -58,6 +60,7 @@ impl Kind {
             Self::Comment => "comment",
             Self::Rating => "rating",
             Self::Reopen => "reopen",
+            Self::Report => "report",
         }
     }
 
@@ -67,6 +70,7 @@ impl Kind {
             "comment" => Self::Comment,
             "rating" => Self::Rating,
             "reopen" => Self::Reopen,
+            "report" => Self::Report,
             _ => return None,
         })
     }
@@ -393,6 +397,18 @@ impl AgentStore {
             "INSERT INTO outbox (kind, idempotency_key, payload, local_ticket, next_attempt_at, created_at) \
              VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
             params![kind.as_str(), key, payload.to_string(), local_ticket, now],
+        )?;
+        Ok(())
+    }
+
+    /// Queues a tray report's record (about no ticket); a second record
+    /// with the same key is the same record.
+    pub fn queue_report(&self, key: &str, payload: &serde_json::Value) -> StoreResult<()> {
+        let now = Utc::now().to_rfc3339();
+        self.conn.execute(
+            "INSERT INTO outbox (kind, idempotency_key, payload, local_ticket, next_attempt_at, created_at) \
+             VALUES ('report', ?1, ?2, NULL, ?3, ?3) ON CONFLICT (idempotency_key) DO NOTHING",
+            params![key, payload.to_string(), now],
         )?;
         Ok(())
     }

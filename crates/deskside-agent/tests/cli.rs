@@ -390,6 +390,47 @@ fn check_runs_every_default_check_and_exits_with_the_worst_state() {
     );
 }
 
+#[test]
+fn check_output_stays_english_unless_a_language_is_asked_for() {
+    // A policy whose one check's summary is known: a swap check always
+    // reports (a share, or "no swap configured").
+    let dir = tempfile::tempdir().unwrap();
+    let policy = dir.path().join("p.toml");
+    std::fs::write(
+        &policy,
+        "[[checks]]\nid = \"mem\"\nkind = \"memory_available\"\ntitle = { en = \"Memory\", ko = \"메모리\", ja = \"メモリ\" }\n",
+    )
+    .unwrap();
+    let p = policy.to_str().unwrap();
+    let english = String::from_utf8(agent(&["check", "--policy", p]).stdout).unwrap();
+    assert!(english.contains("of memory available"), "{english}");
+    let json: serde_json::Value =
+        serde_json::from_slice(&agent(&["check", "--policy", p, "--format", "json"]).stdout)
+            .unwrap();
+    assert_eq!(
+        json["results"][0]["message"]["key"], "memory.available",
+        "{json}"
+    );
+    for (lang, word, title) in [("ko", "사용 가능", "메모리"), ("ja", "使用可能", "メモリ")]
+    {
+        let table =
+            String::from_utf8(agent(&["check", "--policy", p, "--lang", lang]).stdout).unwrap();
+        assert!(
+            table.starts_with("DESKSIDE "),
+            "the plugin line stays: {table}"
+        );
+        assert!(
+            table.contains(word) && table.contains(title),
+            "{lang}: {table}"
+        );
+        assert!(!table.contains("of memory available"), "{lang}: {table}");
+    }
+    let bad = agent(&["check", "--lang", "fr"]);
+    assert!(!bad.status.success());
+    let err = String::from_utf8_lossy(&bad.stderr);
+    assert!(err.contains("unknown language \"fr\""), "{err}");
+}
+
 #[cfg(unix)]
 #[test]
 fn check_with_a_policy_file() {

@@ -112,6 +112,14 @@ pub struct CheckinRequest {
     /// it had one registers it this way, once.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub public_key: Option<String>,
+    /// The version of the knowledge base the device keeps (only to a desk
+    /// that announced `knowledge_base`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kb_version: Option<String>,
+    /// The language the device wants its articles in; absent: it wants
+    /// none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kb_lang: Option<crate::kb::ArticleLang>,
 }
 
 /// The desk's answer to a check-in.
@@ -134,6 +142,10 @@ pub struct CheckinResponse {
     /// refused ticket would be lost to the employee.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub features: Vec<DeskFeature>,
+    /// The published articles in `kb_lang`, when their version differs
+    /// from `kb_version`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kb: Option<crate::kb::DeviceKb>,
 }
 
 /// A capability a desk announces in its check-in answer.
@@ -142,6 +154,10 @@ pub struct CheckinResponse {
 pub enum DeskFeature {
     /// A tray ticket may name its requester (`requester`).
     TicketRequester,
+    /// The desk sends published articles with check-in answers (`kb_lang`)
+    /// and takes tray reports (`POST /agent/reports`, a ticket's
+    /// `report`).
+    KnowledgeBase,
     /// A feature this agent does not know yet.
     #[serde(other)]
     Unknown,

@@ -132,6 +132,21 @@ pub struct CheckResult {
     /// Shown but not counted in the device's overall health.
     #[serde(default)]
     pub report_only: bool,
+    /// The summary as a message key with arguments, so the agent can show
+    /// it in the employee's language (`summary` stays English).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<CheckMessage>,
+}
+
+/// A check summary as a message key (`disk.free`…) with its formatted
+/// arguments; the agent's catalogs hold it as `check.<key>`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct CheckMessage {
+    /// The key.
+    pub key: String,
+    /// Named arguments.
+    #[serde(default)]
+    pub args: BTreeMap<String, String>,
 }
 
 /// A change of a check's reported state.

@@ -165,3 +165,99 @@ pub struct RenderedHtml {
     /// Sanitized HTML.
     pub html: String,
 }
+
+/// The published articles a device keeps for suggestions that work
+/// offline, in the employee's language (an article without that language
+/// comes in English; one with neither is left out). Sent in the check-in
+/// answer when its `version` differs from the device's.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct DeviceKb {
+    /// Changes whenever a published article changes, appears or goes.
+    pub version: String,
+    /// The language asked for.
+    pub lang: ArticleLang,
+    /// The articles.
+    pub articles: Vec<DeviceArticle>,
+}
+
+/// One article as a device keeps it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct DeviceArticle {
+    /// Id.
+    pub id: i64,
+    /// The language of this text.
+    pub lang: ArticleLang,
+    /// Title.
+    pub title: String,
+    /// The body rendered to sanitized HTML (no script, no remote image).
+    pub html: String,
+    /// The body as plain text, for searching on the device.
+    pub text: String,
+    /// Tags.
+    #[serde(default)]
+    pub tags: Vec<String>,
+    /// Check ids or check kinds the article fixes.
+    #[serde(default)]
+    pub checks: Vec<String>,
+    /// Ticket categories it answers.
+    #[serde(default)]
+    pub ticket_categories: Vec<TicketCategory>,
+}
+
+/// A report begun in the tray, and how it ended: the articles it showed and
+/// the one that solved it. Sent when the report starts and again when an
+/// article solved it; a ticket filed from it carries it too. The desk
+/// keeps one record per `id` (a retry or a later stage updates it).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TrayReport {
+    /// Chosen by the device (a UUID), unique per report.
+    pub id: String,
+    /// When the employee opened the report.
+    pub started_at: DateTime<Utc>,
+    /// Articles suggested to the employee, first shown first.
+    #[serde(default)]
+    pub shown: Vec<i64>,
+    /// The article the employee said solved it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub solved_by: Option<i64>,
+}
+
+/// Articles that ended reports ("This solved it") in a period.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct UsefulArticle {
+    /// Id.
+    pub id: i64,
+    /// Title in the reader's language, else English.
+    pub title: String,
+    /// Reports it ended.
+    pub solved: u64,
+    /// Reports that showed it.
+    pub shown: u64,
+}
+
+/// Deflection in a period: reports begun in the tray and how many an
+/// article ended without a ticket.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Deflection {
+    /// Reports begun.
+    pub started: u64,
+    /// Reports ended by an article.
+    pub solved: u64,
+    /// Reports that became a ticket.
+    pub ticketed: u64,
+    /// solved ÷ started; absent without reports.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate: Option<f64>,
+    /// The articles that ended the most reports, most first (at most 10).
+    pub useful: Vec<UsefulArticle>,
+}
+
+/// What a ticket's employee was shown in the tray before filing it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct ShownArticles {
+    /// When the report began.
+    pub started_at: DateTime<Utc>,
+    /// The articles, first shown first (deleted ones left out).
+    pub articles: Vec<ArticleHit>,
+}

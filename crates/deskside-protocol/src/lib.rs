@@ -37,13 +37,14 @@ pub use changes::{
     diff_inventories, inventory_hash,
 };
 pub use checks::{
-    CheckResult, CheckSpec, CheckState, LocalizedText, PerfValue, Policy, StateTransition,
-    Threshold,
+    CheckMessage, CheckResult, CheckSpec, CheckState, LocalizedText, PerfValue, Policy,
+    StateTransition, Threshold,
 };
 pub use inventory::*;
 pub use kb::{
     Article, ArticleHit, ArticleInput, ArticleLang, ArticleState, ArticleText, ArticleTextView,
-    MarkdownPreview, RenderedHtml,
+    Deflection, DeviceArticle, DeviceKb, MarkdownPreview, RenderedHtml, ShownArticles, TrayReport,
+    UsefulArticle,
 };
 pub use metrics::*;
 pub use service::{

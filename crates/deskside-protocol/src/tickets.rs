@@ -74,6 +74,10 @@ pub struct NewTicket {
     /// settings allow sending it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub requester: Option<String>,
+    /// The tray report this ticket ends (what the employee was shown
+    /// before filing), only to a desk that announced `knowledge_base`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub report: Option<crate::kb::TrayReport>,
 }
 
 fn other() -> TicketCategory {

@@ -7,16 +7,19 @@
 use std::collections::HashMap;
 
 use deskside_protocol::{
-    Article, ArticleHit, ArticleInput, ArticleLang, ArticleState, ArticleTextView,
+    Article, ArticleHit, ArticleInput, ArticleLang, ArticleState, ArticleTextView, Deflection,
+    DeviceArticle, DeviceKb, UsefulArticle,
 };
 
 use crate::markdown;
-use crate::store::{ArticleFields, ArticleRow, TextHit, TextRow};
+use crate::store::{ArticleFields, ArticleRow, KbStamp, ReportOutcomeRow, TextHit, TextRow};
 
 /// Longest title.
 pub const MAX_TITLE: usize = 200;
 /// Longest body.
 pub const MAX_BODY: usize = 100_000;
+/// Most published articles a device keeps (the most recently changed).
+pub const MAX_DEVICE_ARTICLES: u32 = 1000;
 
 /// What is wrong with an article, for people.
 pub fn fields(input: &ArticleInput) -> Result<ArticleFields, String> {
@@ -201,4 +204,106 @@ pub fn rank(
             updated_at: h.article.updated_at,
         })
         .collect()
+}
+
+/// The version of the published articles in `lang` as devices keep them:
+/// it changes with the stamp, whatever changed.
+pub fn device_kb_version(stamp: &KbStamp, lang: ArticleLang) -> String {
+    use sha2::Digest as _;
+    let seed = format!(
+        "{}|{}|{}|{}",
+        lang.as_str(),
+        stamp.count,
+        stamp.versions,
+        stamp.newest.as_deref().unwrap_or_default()
+    );
+    hex::encode(&sha2::Sha256::digest(seed.as_bytes())[..12])
+}
+
+/// The published articles for a device reading `lang`: each in that
+/// language, else in English, else left out; most recently changed first.
+pub fn device_kb(version: String, lang: ArticleLang, texts: Vec<TextHit>) -> DeviceKb {
+    let mut order: Vec<i64> = Vec::new();
+    let mut chosen: HashMap<i64, TextHit> = HashMap::new();
+    for t in texts {
+        if t.article.state != "published" || (t.lang != lang.as_str() && t.lang != "en") {
+            continue;
+        }
+        match chosen.get(&t.article.id) {
+            Some(old) if old.lang == lang.as_str() => {}
+            Some(_) if t.lang != lang.as_str() => {}
+            Some(_) => {
+                chosen.insert(t.article.id, t);
+            }
+            None => {
+                order.push(t.article.id);
+                chosen.insert(t.article.id, t);
+            }
+        }
+    }
+    let articles = order
+        .into_iter()
+        .filter_map(|id| chosen.remove(&id))
+        .map(|t| DeviceArticle {
+            id: t.article.id,
+            lang: lang_of(&t.lang),
+            html: markdown::render(&t.body),
+            text: markdown::snippet(&t.body, MAX_BODY),
+            title: t.title,
+            tags: serde_json::from_str(&t.article.tags).unwrap_or_default(),
+            checks: serde_json::from_str(&t.article.checks).unwrap_or_default(),
+            ticket_categories: serde_json::from_str(&t.article.ticket_categories)
+                .unwrap_or_default(),
+        })
+        .collect();
+    DeviceKb {
+        version,
+        lang,
+        articles,
+    }
+}
+
+/// Deflection from report outcomes: started, solved by an article, filed;
+/// the rate solved ÷ started; the ten articles that solved the most
+/// (ties: shown more, then the lower id), titles left for the caller.
+pub fn deflection(rows: &[ReportOutcomeRow]) -> Deflection {
+    let mut solved: HashMap<i64, u64> = HashMap::new();
+    let mut shown: HashMap<i64, u64> = HashMap::new();
+    for r in rows {
+        let ids: Vec<i64> = serde_json::from_str(&r.shown).unwrap_or_default();
+        let mut seen = std::collections::HashSet::new();
+        for id in ids {
+            if seen.insert(id) {
+                *shown.entry(id).or_default() += 1;
+            }
+        }
+        if let Some(id) = r.solved_by {
+            *solved.entry(id).or_default() += 1;
+        }
+    }
+    let started = rows.len() as u64;
+    let done = rows.iter().filter(|r| r.solved_by.is_some()).count() as u64;
+    let ticketed = rows
+        .iter()
+        .filter(|r| r.solved_by.is_none() && r.ticket_id.is_some())
+        .count() as u64;
+    let mut useful: Vec<UsefulArticle> = solved
+        .into_iter()
+        .map(|(id, n)| UsefulArticle {
+            id,
+            title: String::new(),
+            solved: n,
+            shown: shown.get(&id).copied().unwrap_or_default().max(n),
+        })
+        .collect();
+    useful.sort_by(|a, b| (b.solved, b.shown, a.id).cmp(&(a.solved, a.shown, b.id)));
+    useful.truncate(10);
+    Deflection {
+        started,
+        solved: done,
+        ticketed,
+        #[allow(clippy::cast_precision_loss)]
+        rate: (started > 0).then(|| done as f64 / started as f64),
+        useful,
+    }
 }

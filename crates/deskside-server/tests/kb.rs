@@ -391,3 +391,334 @@ async fn postgres_knowledge_base() {
         knowledge_base(s).await;
     }
 }
+
+/// A check-in that asks for articles in `lang`, keeping `version`: the
+/// answer's `kb` (absent when unchanged). The answer comes gzipped.
+async fn checkin_kb(base: &str, device: &str, lang: &str, version: Option<&str>) -> Value {
+    let mut body = json!({"kb_lang": lang});
+    if let Some(v) = version {
+        body["kb_version"] = json!(v);
+    }
+    // A client that leaves the answer compressed, to see that it is.
+    let raw = reqwest::Client::builder().no_gzip().build().unwrap();
+    let r = raw
+        .post(format!("{base}/api/v1/agent/checkin"))
+        .header("authorization", format!("Bearer {device}"))
+        .header("accept-encoding", "gzip")
+        .header("content-type", "application/json")
+        .body(serde_json::to_vec(&body).unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(
+        r.headers()
+            .get("content-encoding")
+            .map(|v| v.to_str().unwrap().to_owned()),
+        Some("gzip".to_owned()),
+        "check-in answers are compressed"
+    );
+    let bytes = r.bytes().await.unwrap();
+    let mut plain = Vec::new();
+    std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&bytes[..]), &mut plain).unwrap();
+    let answer: Value = serde_json::from_slice(&plain).unwrap();
+    assert!(
+        answer["features"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("knowledge_base"))
+    );
+    answer["kb"].clone()
+}
+
+async fn enroll(base: &str, key: &str) -> String {
+    let (status, enrolled) = call(
+        Method::POST,
+        format!("{base}/api/v1/enroll"),
+        "",
+        Some(json!({"enroll_secret": "kb-secret", "device": {"device_key": key, "hostname": key}})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{enrolled}");
+    enrolled["device_token"].as_str().unwrap().to_owned()
+}
+
+async fn file_ticket(base: &str, device: &str, key: &str, ticket: Value) -> (StatusCode, Value) {
+    let form = reqwest::multipart::Form::new().part(
+        "ticket",
+        reqwest::multipart::Part::bytes(serde_json::to_vec(&ticket).unwrap())
+            .mime_str("application/json")
+            .unwrap(),
+    );
+    let r = common::http()
+        .post(format!("{base}/api/v1/agent/tickets"))
+        .header("authorization", format!("Bearer {device}"))
+        .header("idempotency-key", key)
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    let status = r.status();
+    let bytes = r.bytes().await.unwrap();
+    (
+        status,
+        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+    )
+}
+
+/// Devices get the published articles in their language with the
+/// check-in answer, again only when they changed; tray reports record
+/// what was shown and what solved it, a ticket keeps what its employee
+/// saw, and the deflection figures count them.
+async fn device_articles_and_deflection<S: Store>(s: S) {
+    let base = start(s.clone()).await;
+    let user = s
+        .create_user("kb-tech@example.com", Role::Technician, None)
+        .await
+        .unwrap();
+    let token = new_token("dsk_api");
+    s.create_api_token(user.id, &hash_token(&token), None)
+        .await
+        .unwrap();
+    s.create_enroll_secret(Some("kb"), &hash_token("kb-secret"), None)
+        .await
+        .unwrap();
+    let url = format!("{base}/api/v1/kb/articles");
+    let mut ids = Vec::new();
+    for (state, texts) in [
+        (
+            "published",
+            vec![
+                ("en", "Printer does not print", "Check the **paper tray**."),
+                (
+                    "ko",
+                    "프린터가 인쇄하지 않아요",
+                    "용지 트레이를 확인하세요.",
+                ),
+            ],
+        ),
+        (
+            "published",
+            vec![(
+                "en",
+                "VPN drops",
+                "Restart the client.<script>alert(1)</script>",
+            )],
+        ),
+        (
+            "published",
+            vec![("ja", "パスワードを忘れた", "ポータルで再設定。")],
+        ),
+        ("internal", vec![("en", "Internal runbook", "Only for IT.")]),
+        ("draft", vec![("en", "Draft", "Not yet.")]),
+    ] {
+        let (status, a) = call(
+            Method::POST,
+            url.clone(),
+            &token,
+            Some(article(state, &texts)),
+        )
+        .await;
+        assert_eq!(status, StatusCode::CREATED, "{a}");
+        ids.push(a["id"].as_i64().unwrap());
+    }
+    let laptop = enroll(&base, "kb-laptop").await;
+    let other = enroll(&base, "kb-other").await;
+
+    let kb = checkin_kb(&base, &laptop, "ko", None).await;
+    assert_eq!(kb["lang"], "ko");
+    let got: Vec<(i64, String, String)> = kb["articles"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| {
+            (
+                a["id"].as_i64().unwrap(),
+                a["lang"].as_str().unwrap().to_owned(),
+                a["title"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    let mut sorted = got.clone();
+    sorted.sort();
+    assert_eq!(
+        sorted,
+        vec![
+            (ids[0], "ko".into(), "프린터가 인쇄하지 않아요".into()),
+            (ids[1], "en".into(), "VPN drops".into()),
+        ],
+        "published only; Korean where written, else English; a Japanese-only article is left out"
+    );
+    let vpn = kb["articles"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["id"] == ids[1])
+        .unwrap();
+    assert!(!vpn["html"].as_str().unwrap().contains("<script"), "{vpn}");
+    assert!(vpn["text"].as_str().unwrap().contains("Restart the client"));
+    assert_eq!(vpn["checks"], json!(["disk_space"]));
+    let version = kb["version"].as_str().unwrap().to_owned();
+
+    // Unchanged: nothing sent. Another language: its own version.
+    assert_eq!(
+        checkin_kb(&base, &laptop, "ko", Some(&version)).await,
+        Value::Null
+    );
+    let ja = checkin_kb(&base, &laptop, "ja", Some(&version)).await;
+    assert_eq!(ja["articles"].as_array().unwrap().len(), 3, "{ja}");
+
+    // An edit, an unpublished article: a new version without it.
+    let (status, _) = call(
+        Method::PUT,
+        format!("{url}/{}", ids[1]),
+        &token,
+        Some(article("internal", &[("en", "VPN drops", "Restart.")])),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let kb = checkin_kb(&base, &laptop, "ko", Some(&version)).await;
+    assert_ne!(kb["version"].as_str().unwrap(), version);
+    assert_eq!(kb["articles"].as_array().unwrap().len(), 1, "{kb}");
+
+    // Tray reports: begun, then solved; a retry changes nothing.
+    let reports = format!("{base}/api/v1/agent/reports");
+    let started = "2026-12-01T09:00:00Z";
+    let begun = json!({"id": "6f1c0e4e-1111-4c3e-9a7e-000000000001", "started_at": started});
+    let (status, body) = call(Method::POST, reports.clone(), &laptop, Some(begun.clone())).await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+    let solved = json!({"id": "6f1c0e4e-1111-4c3e-9a7e-000000000001", "started_at": started,
+        "shown": [ids[0], ids[2]], "solved_by": ids[0]});
+    for _ in 0..2 {
+        let (status, _) = call(Method::POST, reports.clone(), &laptop, Some(solved.clone())).await;
+        assert_eq!(status, StatusCode::NO_CONTENT);
+    }
+    // A late copy of the first stage does not undo the second.
+    let (status, _) = call(Method::POST, reports.clone(), &laptop, Some(begun)).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    // Another device cannot take that report over.
+    let (status, body) = call(Method::POST, reports.clone(), &other, Some(solved.clone())).await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    assert_eq!(body["error"]["code"], "already_exists");
+    for (bad, why) in [
+        (json!({"id": "../x", "started_at": started}), "id"),
+        (
+            json!({"id": "a", "started_at": "2999-01-01T00:00:00Z"}),
+            "future",
+        ),
+        (
+            json!({"id": "a", "started_at": started, "shown": (0..21).collect::<Vec<_>>()}),
+            "20",
+        ),
+        (
+            json!({"id": "a", "started_at": started, "extra": 1}),
+            "unknown field",
+        ),
+    ] {
+        let (status, body) = call(Method::POST, reports.clone(), &laptop, Some(bad)).await;
+        assert!(status.is_client_error(), "{why}: {status} {body}");
+        assert!(
+            ["invalid_body", "invalid_json"].contains(&body["error"]["code"].as_str().unwrap()),
+            "{body}"
+        );
+        assert!(
+            body["error"]["message"].as_str().unwrap().contains(why),
+            "{body}"
+        );
+    }
+    let (status, _) = call(Method::POST, reports.clone(), "", Some(solved.clone())).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+
+    // A report that became a ticket; the ticket shows what was shown.
+    let (status, ticket) = file_ticket(
+        &base,
+        &laptop,
+        "kb-ticket-1",
+        json!({"subject": "Printer still broken", "category": "printer", "urgency": "high",
+            "report": {"id": "6f1c0e4e-1111-4c3e-9a7e-000000000002", "started_at": started, "shown": [ids[0]]}}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{ticket}");
+    let number = ticket["id"].as_i64().unwrap();
+    let (status, shown) = call(
+        Method::GET,
+        format!("{base}/api/v1/tickets/{number}/report?lang=ko"),
+        &token,
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{shown}");
+    assert_eq!(shown["articles"][0]["id"], ids[0]);
+    assert_eq!(shown["articles"][0]["title"], "프린터가 인쇄하지 않아요");
+    let (_, none) = call(
+        Method::GET,
+        format!("{base}/api/v1/tickets/{number}/report?lang=xx"),
+        &token,
+        None,
+    )
+    .await;
+    assert_eq!(none["error"]["code"], "invalid_query");
+    // A report field that breaks the rules refuses the ticket whole.
+    let (status, body) = file_ticket(
+        &base,
+        &laptop,
+        "kb-ticket-2",
+        json!({"subject": "x", "report": {"id": "bad id", "started_at": started}}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+
+    let (status, d) = call(
+        Method::GET,
+        format!("{base}/api/v1/reports/deflection?from=2026-11-01&to=2026-12-31&lang=en"),
+        &token,
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{d}");
+    assert_eq!(
+        (
+            d["started"].as_u64(),
+            d["solved"].as_u64(),
+            d["ticketed"].as_u64()
+        ),
+        (Some(2), Some(1), Some(1))
+    );
+    assert_eq!(d["rate"], json!(0.5));
+    assert_eq!(
+        d["useful"],
+        json!([{"id": ids[0], "title": "Printer does not print", "solved": 1, "shown": 2}])
+    );
+    let (status, d) = call(
+        Method::GET,
+        format!("{base}/api/v1/reports/deflection?from=2026-12-02&to=2026-12-31"),
+        &token,
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(d["started"], 0, "reports count in the period they began");
+    assert_eq!(d.get("rate"), None);
+    // Devices do not read the figures.
+    let (status, _) = call(
+        Method::GET,
+        format!("{base}/api/v1/reports/deflection"),
+        &laptop,
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sqlite_device_articles_and_deflection() {
+    let (s, _dir) = common::sqlite().await;
+    device_articles_and_deflection(s).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn postgres_device_articles_and_deflection() {
+    if let Some(s) = common::postgres().await {
+        device_articles_and_deflection(s).await;
+    }
+}

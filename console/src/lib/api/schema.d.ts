@@ -38,6 +38,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/agent/reports": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Record a report begun in the tray, or how it ended */
+        post: operations["post_api_v1_agent_reports"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/agent/tickets": {
         parameters: {
             query?: never;
@@ -682,6 +699,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/reports/deflection": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Reports begun in the tray over a period, how many an article ended, and which articles */
+        get: operations["get_api_v1_reports_deflection"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/reports/kpis": {
         parameters: {
             query?: never;
@@ -1055,6 +1089,23 @@ export interface paths {
         put?: never;
         /** Tell the other consoles you have this ticket open, or are typing */
         post: operations["post_api_v1_tickets__id__presence"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/tickets/{id}/report": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The articles the tray showed the employee before they filed the ticket */
+        get: operations["get_api_v1_tickets__id__report"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -1804,6 +1855,16 @@ export interface components {
             /** @description Stable hash of the agent's current inventory. */
             inventory_hash?: string | null;
             /**
+             * @description The language the device wants its articles in; absent: it wants
+             *     none.
+             */
+            kb_lang?: components["schemas"]["ArticleLang"] | null;
+            /**
+             * @description The version of the knowledge base the device keeps (only to a desk
+             *     that announced `knowledge_base`).
+             */
+            kb_version?: string | null;
+            /**
              * @description Metric samples taken since the last check-in.
              * @default []
              */
@@ -1836,6 +1897,11 @@ export interface components {
              *     refused ticket would be lost to the employee.
              */
             features?: components["schemas"]["DeskFeature"][];
+            /**
+             * @description The published articles in `kb_lang`, when their version differs
+             *     from `kb_version`.
+             */
+            kb?: components["schemas"]["DeviceKb"] | null;
             /**
              * Format: uint64
              * @description Seconds until the next check-in.
@@ -2045,10 +2111,38 @@ export interface components {
             /** @description Interface. */
             interface: string;
         };
+        /**
+         * @description Deflection in a period: reports begun in the tray and how many an
+         *     article ended without a ticket.
+         */
+        Deflection: {
+            /**
+             * Format: double
+             * @description solved ÷ started; absent without reports.
+             */
+            rate?: number | null;
+            /**
+             * Format: uint64
+             * @description Reports ended by an article.
+             */
+            solved: number;
+            /**
+             * Format: uint64
+             * @description Reports begun.
+             */
+            started: number;
+            /**
+             * Format: uint64
+             * @description Reports that became a ticket.
+             */
+            ticketed: number;
+            /** @description The articles that ended the most reports, most first (at most 10). */
+            useful: components["schemas"]["UsefulArticle"][];
+        };
         /** @description Where a delivery stands. */
         DeliveryState: "pending" | "delivered" | "failed";
         /** @description A capability a desk announces in its check-in answer. */
-        DeskFeature: "ticket_requester" | "unknown";
+        DeskFeature: "ticket_requester" | "knowledge_base" | "unknown";
         /**
          * @description `POST /api/v1/tickets` body: a ticket a technician opens for someone
          *     who called, came by, wrote or chatted.
@@ -2098,6 +2192,37 @@ export interface components {
             /** @description Urgency (default medium). */
             urgency?: components["schemas"]["Urgency"] | null;
         };
+        /** @description One article as a device keeps it. */
+        DeviceArticle: {
+            /**
+             * @description Check ids or check kinds the article fixes.
+             * @default []
+             */
+            checks: string[];
+            /** @description The body rendered to sanitized HTML (no script, no remote image). */
+            html: string;
+            /**
+             * Format: int64
+             * @description Id.
+             */
+            id: number;
+            /** @description The language of this text. */
+            lang: components["schemas"]["ArticleLang"];
+            /**
+             * @description Tags.
+             * @default []
+             */
+            tags: string[];
+            /** @description The body as plain text, for searching on the device. */
+            text: string;
+            /**
+             * @description Ticket categories it answers.
+             * @default []
+             */
+            ticket_categories: components["schemas"]["TicketCategory"][];
+            /** @description Title. */
+            title: string;
+        };
         /** @description `GET /api/v1/devices/{id}`. */
         DeviceDetail: {
             /** @description The latest result of each check. */
@@ -2136,6 +2261,20 @@ export interface components {
             /** Format: date-time */
             changed_at: string;
             diff: components["schemas"]["InventoryDiff"];
+        };
+        /**
+         * @description The published articles a device keeps for suggestions that work
+         *     offline, in the employee's language (an article without that language
+         *     comes in English; one with neither is left out). Sent in the check-in
+         *     answer when its `version` differs from the device's.
+         */
+        DeviceKb: {
+            /** @description The articles. */
+            articles: components["schemas"]["DeviceArticle"][];
+            /** @description The language asked for. */
+            lang: components["schemas"]["ArticleLang"];
+            /** @description Changes whenever a published article changes, appears or goes. */
+            version: string;
         };
         /** @description `GET /api/v1/devices/{id}/metrics`. */
         DeviceMetrics: {
@@ -3333,6 +3472,11 @@ export interface components {
              */
             description: string;
             /**
+             * @description The tray report this ticket ends (what the employee was shown
+             *     before filing), only to a desk that announced `knowledge_base`.
+             */
+            report?: components["schemas"]["TrayReport"] | null;
+            /**
              * @description Who asks: the logged-in user's name, when the agent's privacy
              *     settings allow sending it.
              */
@@ -4015,6 +4159,16 @@ export interface components {
             secret?: string | null;
             /** @description `active`, `expired` or `revoked`. */
             state: string;
+        };
+        /** @description What a ticket's employee was shown in the tray before filing it. */
+        ShownArticles: {
+            /** @description The articles, first shown first (deleted ones left out). */
+            articles: components["schemas"]["ArticleHit"][];
+            /**
+             * Format: date-time
+             * @description When the report began.
+             */
+            started_at: string;
         };
         /** @description A device silent for a while. */
         SilentDevice: {
@@ -4905,8 +5059,53 @@ export interface components {
             /** @description The state it changed to. */
             to: string;
         };
+        /**
+         * @description A report begun in the tray, and how it ended: the articles it showed and
+         *     the one that solved it. Sent when the report starts and again when an
+         *     article solved it; a ticket filed from it carries it too. The desk
+         *     keeps one record per `id` (a retry or a later stage updates it).
+         */
+        TrayReport: {
+            /** @description Chosen by the device (a UUID), unique per report. */
+            id: string;
+            /**
+             * @description Articles suggested to the employee, first shown first.
+             * @default []
+             */
+            shown: number[];
+            /**
+             * Format: int64
+             * @description The article the employee said solved it.
+             */
+            solved_by?: number | null;
+            /**
+             * Format: date-time
+             * @description When the employee opened the report.
+             */
+            started_at: string;
+        };
         /** @description How much the problem hurts the employee's work. */
         Urgency: "low" | "medium" | "high";
+        /** @description Articles that ended reports ("This solved it") in a period. */
+        UsefulArticle: {
+            /**
+             * Format: int64
+             * @description Id.
+             */
+            id: number;
+            /**
+             * Format: uint64
+             * @description Reports that showed it.
+             */
+            shown: number;
+            /**
+             * Format: uint64
+             * @description Reports it ended.
+             */
+            solved: number;
+            /** @description Title in the reader's language, else English. */
+            title: string;
+        };
         /** @description A user as administrators see them. */
         UserEntry: {
             /** Format: date-time */
@@ -5281,6 +5480,91 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["InventoryAck"];
                 };
+            };
+            /** @description Malformed request (JSON syntax, query, header or multipart) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Missing, unknown or revoked credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The request took too long */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Wrong content type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is well-formed but invalid */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The desk's storage is unavailable; retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    post_api_v1_agent_reports: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TrayReport"];
+            };
+        };
+        responses: {
+            /** @description Recorded */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description Malformed request (JSON syntax, query, header or multipart) */
             400: {
@@ -9043,6 +9327,81 @@ export interface operations {
             };
         };
     };
+    get_api_v1_reports_deflection: {
+        parameters: {
+            query?: {
+                /**
+                 * @description From this day (`YYYY-MM-DD`, UTC) or instant; default 30 days
+                 *     before `to`.
+                 */
+                from?: string | null;
+                /** @description Article titles in this language where they have it. */
+                lang?: components["schemas"]["ArticleLang"] | null;
+                /** @description To this day (exclusive) or instant; default now. */
+                to?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The figures */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Deflection"];
+                };
+            };
+            /** @description Malformed request (JSON syntax, query, header or multipart) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Missing, unknown or revoked credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not allowed for this role, or the CSRF token is missing */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The request took too long */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The desk's storage is unavailable; retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     get_api_v1_reports_kpis: {
         parameters: {
             query?: {
@@ -11625,6 +11984,85 @@ export interface operations {
             };
             /** @description The body is well-formed but invalid */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The desk's storage is unavailable; retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    get_api_v1_tickets__id__report: {
+        parameters: {
+            query?: {
+                /** @description Titles in this language where an article has it, else English. */
+                lang?: components["schemas"]["ArticleLang"] | null;
+            };
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Shown articles, or null */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ShownArticles"] | null;
+                };
+            };
+            /** @description Malformed request (JSON syntax, query, header or multipart) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Missing, unknown or revoked credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not allowed for this role, or the CSRF token is missing */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such resource (or not yours) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The request took too long */
+            408: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -18,6 +18,8 @@ pub struct CheckinOutcome {
     pub new_policy: Option<u64>,
     /// The inventory was uploaded.
     pub inventory_sent: bool,
+    /// New articles arrived: how many the device keeps now.
+    pub kb_articles: Option<usize>,
     /// When to check in next.
     pub next_checkin: Duration,
 }
@@ -104,6 +106,12 @@ impl Agent {
             deskside_host::checks::Tracker::load(&self.state_dir.join("checks.json"))
                 .unwrap_or_default()
         });
+        let kb_version = self.local_kb()?.map(|kb| kb.version.clone());
+        let kb_lang = match self.reader_locale() {
+            crate::i18n::Locale::En => deskside_protocol::ArticleLang::En,
+            crate::i18n::Locale::Ko => deskside_protocol::ArticleLang::Ko,
+            crate::i18n::Locale::Ja => deskside_protocol::ArticleLang::Ja,
+        };
         let (seen, policy_version) = {
             let store = self.store();
             let seen = store
@@ -126,6 +134,9 @@ impl Agent {
             tickets_seen_at: seen,
             // A device enrolled before it had a key registers one.
             public_key: self.public_key().ok(),
+            // Desks from before the knowledge base ignore both.
+            kb_version,
+            kb_lang: Some(kb_lang),
         };
         let mut token = self.token().await?;
         let answer = match desk.checkin(&token, &req).await {
@@ -183,6 +194,10 @@ impl Agent {
                 Some(&serde_json::to_string(p).unwrap_or_default()),
             )?;
             outcome.new_policy = Some(p.version);
+        }
+        if let Some(kb) = answer.kb {
+            outcome.kb_articles = Some(kb.articles.len());
+            self.keep_kb(kb)?;
         }
         if answer.send_inventory {
             desk.put_inventory(&token, &inventory).await?;

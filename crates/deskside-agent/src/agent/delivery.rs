@@ -192,6 +192,11 @@ impl Agent {
             tracing::info!(local, number = ticket.id, "ticket delivered");
             return Ok(Sent::Done);
         }
+        if item.kind == Kind::Report {
+            desk.report(token, &item.payload).await?;
+            self.store().delivered(item.id).map_err(store_err)?;
+            return Ok(Sent::Done);
+        }
         let Some(number) = self.store().server_id(local).map_err(store_err)? else {
             return Ok(Sent::NotYet);
         };
@@ -217,7 +222,7 @@ impl Agent {
                         && item.attempts > 0 => {}
                 other => other?,
             },
-            Kind::Ticket => {}
+            Kind::Ticket | Kind::Report => {}
         }
         self.store().delivered(item.id).map_err(store_err)?;
         Ok(Sent::Done)

@@ -6,9 +6,11 @@
 //! - [`tickets`]: filing and following tickets, offline first;
 //! - [`delivery`]: the outbox, delivered exactly once;
 //! - [`checkin`]: check-ins, the inventory and the policy;
+//! - [`deflection`]: articles on the device, suggestions, tray reports;
 //! - [`device_view`]: diagnostics, the health window, the device summary.
 
 mod checkin;
+mod deflection;
 mod delivery;
 mod device_view;
 mod enrollment;
@@ -182,6 +184,8 @@ pub struct Agent {
     inventory_cache: Mutex<Option<(std::time::Instant, Inventory)>>,
     /// What each check reported at the last check-in: (state, summary).
     sent_results: Mutex<std::collections::HashMap<String, SentResult>>,
+    /// The kept articles, read once from the store.
+    kb_cache: Mutex<Option<std::sync::Arc<deskside_protocol::DeviceKb>>>,
 }
 
 const KEY_DEVICE_ID: &str = "device_id";
@@ -195,6 +199,8 @@ const KEY_TICKETS_SEEN: &str = "tickets_seen_at";
 const KEY_POLICY: &str = "policy";
 /// What the desk said it takes (its check-in answer's `features`).
 const KEY_DESK_FEATURES: &str = "desk_features";
+/// The published articles the desk sent (a [`deskside_protocol::DeviceKb`]).
+const KEY_KB: &str = "kb";
 
 fn new_id(prefix: &str) -> String {
     let mut raw = [0u8; 12];
@@ -243,6 +249,7 @@ impl Agent {
             notifier: Mutex::new(None),
             sent_results: Mutex::new(std::collections::HashMap::new()),
             inventory_cache: Mutex::new(None),
+            kb_cache: Mutex::new(None),
         })
     }
 

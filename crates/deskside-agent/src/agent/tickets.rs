@@ -27,6 +27,10 @@ pub struct NewTicketInput {
     /// Files to attach that the caller holds in memory (what the tray
     /// app's form was given).
     pub attachments: Vec<NamedFile>,
+    /// The tray report this ticket ends (what the employee was shown).
+    pub report: Option<deskside_protocol::TrayReport>,
+    /// Parts the employee leaves out of this report.
+    pub leave_out: Vec<crate::diagnostics::LeaveOut>,
 }
 
 /// A file held in memory, with the name the desk shows.
@@ -119,6 +123,16 @@ impl Agent {
         let subject = t.subject.trim().to_owned();
         check_subject(&subject).map_err(SyncError::Invalid)?;
         check_description(&t.description).map_err(SyncError::Invalid)?;
+        let mut t = t;
+        if t.leave_out
+            .contains(&crate::diagnostics::LeaveOut::Screenshot)
+        {
+            t.screenshot = None;
+        }
+        if t.leave_out.contains(&crate::diagnostics::LeaveOut::Files) {
+            t.files.clear();
+            t.attachments.clear();
+        }
         let count = t.files.len() + t.attachments.len() + usize::from(t.screenshot.is_some());
         if count > MAX_ATTACHMENTS {
             return Err(SyncError::Invalid(format!(
@@ -171,13 +185,12 @@ impl Agent {
             )));
         }
         if t.include_diagnostics {
-            let bytes =
-                crate::diagnostics::compress(self.diagnostics(screenshot)?).map_err(|source| {
-                    SyncError::Read {
-                        path: self.state_dir.clone(),
-                        source,
-                    }
-                })?;
+            let mut bundle = self.diagnostics(screenshot)?;
+            crate::diagnostics::leave_out(&mut bundle, &t.leave_out);
+            let bytes = crate::diagnostics::compress(bundle).map_err(|source| SyncError::Read {
+                path: self.state_dir.clone(),
+                source,
+            })?;
             files.push(OutFile {
                 part: "diagnostics".into(),
                 name: "diagnostics.json.gz".into(),
@@ -199,6 +212,11 @@ impl Agent {
         }
         if let Some(name) = self.requester_name()? {
             payload["requester"] = serde_json::json!(name);
+        }
+        if let Some(report) = t.report
+            && self.desk_has(deskside_protocol::DeskFeature::KnowledgeBase)?
+        {
+            payload["report"] = serde_json::json!(report);
         }
         let local_id = new_id("t");
         self.store()

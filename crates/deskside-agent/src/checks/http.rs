@@ -17,6 +17,7 @@ fn critical(summary: String) -> Outcome {
         state: CheckState::Critical,
         summary,
         perfdata: vec![],
+        message: None,
     }
 }
 
@@ -51,6 +52,7 @@ pub fn run(
                 state: CheckState::Unknown,
                 summary: e,
                 perfdata: vec![],
+                message: None,
             };
         }
     };
@@ -66,6 +68,7 @@ pub fn run(
                 state: CheckState::Unknown,
                 summary: describe(&e),
                 perfdata: vec![],
+                message: None,
             };
         }
     };
@@ -101,6 +104,7 @@ pub fn run(
             state: CheckState::Critical,
             summary: format!("HTTP {code} from {url}, expected {want} ({ms:.0} ms)"),
             perfdata: perf,
+            message: None,
         };
     }
     if let Some(text) = body_contains
@@ -110,6 +114,7 @@ pub fn run(
             state: CheckState::Critical,
             summary: format!("HTTP {code} from {url}, but the body does not contain {text:?}"),
             perfdata: perf,
+            message: None,
         };
     }
     Outcome {
@@ -124,5 +129,6 @@ pub fn run(
             body.len()
         ),
         perfdata: perf,
+        message: None,
     }
 }

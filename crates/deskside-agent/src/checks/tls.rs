@@ -250,6 +250,7 @@ fn outcome(state: CheckState, summary: String, perfdata: Vec<PerfValue>) -> Outc
         state,
         summary,
         perfdata,
+        message: None,
     }
 }
 

@@ -67,6 +67,9 @@ pub struct TicketForm {
     /// draft, see `add_file`).
     #[serde(default)]
     pub files: Vec<std::path::PathBuf>,
+    /// Parts the employee leaves out of this report.
+    #[serde(default)]
+    pub leave_out: Vec<crate::diagnostics::LeaveOut>,
 }
 
 fn yes() -> bool {
@@ -74,7 +77,7 @@ fn yes() -> bool {
 }
 
 /// The commands there are.
-pub const COMMANDS: [&str; 20] = [
+pub const COMMANDS: [&str; 24] = [
     "status",
     "strings",
     "health",
@@ -88,6 +91,10 @@ pub const COMMANDS: [&str; 20] = [
     "add_file",
     "remove_file",
     "preview_diagnostics",
+    "report_started",
+    "kb_suggest",
+    "kb_article",
+    "report_solved",
     "reply",
     "rate",
     "reopen",
@@ -139,7 +146,10 @@ impl Desktop {
                     ),
                 }))
             }
-            "health" => to_value(agent.health(self.locale())?),
+            "health" => {
+                let locale = self.locale();
+                to_value(blocking(move || agent.health_with_articles(locale)).await??)
+            }
             // The last hour's CPU and memory for the health window's charts.
             "metrics" => to_value(agent.metric_chart()?),
             // The inventory summary (what phone support asks): (label key,
@@ -165,7 +175,10 @@ impl Desktop {
             // the page follows it through events.
             "submit_ticket" => {
                 let form: TicketForm = arg(&args, "form")?;
-                let (screenshot, attachments) = super::lock(&self.draft).take();
+                let (report, (screenshot, attachments)) = {
+                    let mut draft = super::lock(&self.draft);
+                    (draft.take_report(), draft.take())
+                };
                 let queued = blocking(move || {
                     agent.submit_ticket(NewTicketInput {
                         subject: form.subject,
@@ -177,6 +190,8 @@ impl Desktop {
                         screenshot,
                         files: form.files,
                         attachments,
+                        report,
+                        leave_out: form.leave_out,
                     })
                 })
                 .await??;
@@ -232,13 +247,83 @@ impl Desktop {
             }
             // Exactly what a ticket would carry now, for the preview; the
             // bundle names the screenshot sent beside it.
+            // With the failing checks as Device health words them, for the
+            // readable preview; `leave_out` as the form would send it.
             "preview_diagnostics" => {
+                let leave: Vec<crate::diagnostics::LeaveOut> =
+                    arg::<Option<_>>(&args, "leave_out")?.unwrap_or_default();
                 let screenshot = super::lock(&self.draft)
                     .screenshot()
                     .is_some()
                     .then_some(crate::agent::SCREENSHOT_NAME);
-                let bundle = blocking(move || agent.diagnostics(screenshot)).await??;
-                to_value(bundle)
+                let locale = self.locale();
+                let (bundle, health) = blocking(move || {
+                    let mut bundle = agent.diagnostics(screenshot)?;
+                    crate::diagnostics::leave_out(&mut bundle, &leave);
+                    agent.health(locale).map(|h| (bundle, h))
+                })
+                .await??;
+                let checks: Vec<Value> = health
+                    .checks
+                    .into_iter()
+                    .filter(|c| c.state == "warning" || c.state == "critical")
+                    .map(|c| json!({ "id": c.id, "title": c.title, "message": c.message }))
+                    .collect();
+                Ok(json!({ "bundle": bundle, "checks": checks }))
+            }
+            // The report form opened: its record begins (what it will show,
+            // how it ends).
+            "report_started" => {
+                let report = blocking(move || agent.begin_report()).await??;
+                let id = report.id.clone();
+                super::lock(&self.draft).begin(report);
+                Ok(json!({ "id": id }))
+            }
+            // Articles for what the employee typed, from the articles kept
+            // on the device: no network per keystroke, also offline.
+            "kb_suggest" => {
+                let text: String = arg(&args, "text")?;
+                if text.chars().count() > 20_000 {
+                    return Err(CommandError {
+                        message: "the text to search is too long".into(),
+                    });
+                }
+                let locale = self.locale();
+                let found = blocking(move || agent.kb_suggestions(&text, locale)).await??;
+                super::lock(&self.draft).shown(found.iter().map(|s| s.id));
+                to_value(found)
+            }
+            // An article to read (its HTML was sanitized by the desk; the
+            // page copies only the elements it allows).
+            "kb_article" => {
+                let id: i64 = arg(&args, "id")?;
+                let a = agent.kb_article(id)?;
+                if let Some(a) = &a {
+                    super::lock(&self.draft).shown([a.id]);
+                }
+                Ok(a.map_or(
+                    Value::Null,
+                    |a| json!({ "id": a.id, "title": a.title, "html": a.html }),
+                ))
+            }
+            // "This solved it": no ticket; the desk counts the article.
+            "report_solved" => {
+                let article: i64 = arg(&args, "article")?;
+                let report = {
+                    let mut draft = super::lock(&self.draft);
+                    draft.shown([article]);
+                    let report = draft.take_report();
+                    // Nothing of this report is sent: its screenshot and
+                    // files go.
+                    drop(draft.take());
+                    report
+                };
+                if let Some(mut report) = report {
+                    report.solved_by = Some(article);
+                    blocking(move || agent.report_solved(&report)).await??;
+                    self.deliver_soon();
+                }
+                Ok(Value::Null)
             }
             "reply" => {
                 let id: String = arg(&args, "id")?;

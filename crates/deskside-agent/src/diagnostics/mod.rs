@@ -160,6 +160,55 @@ pub fn build(inputs: Inputs<'_>) -> Bundle {
     b
 }
 
+/// A part of the report the employee may leave out of one report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Deserialize, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LeaveOut {
+    /// The busiest programs.
+    Processes,
+    /// Deskside's recent log.
+    Logs,
+    /// The last 24 hours of metrics (the sample taken now stays).
+    Metrics,
+    /// The screenshot.
+    Screenshot,
+    /// The files the employee added.
+    Files,
+}
+
+impl LeaveOut {
+    /// How the bundle's `excluded` names it for the technician.
+    pub fn excluded_name(self) -> &'static str {
+        match self {
+            Self::Processes => "process list (left out by the employee)",
+            Self::Logs => "logs (left out by the employee)",
+            Self::Metrics => "metric history (left out by the employee)",
+            Self::Screenshot => "screenshot (left out by the employee)",
+            Self::Files => "files (left out by the employee)",
+        }
+    }
+}
+
+/// Takes `parts` out of `b` and says so in its `excluded`.
+pub fn leave_out(b: &mut Bundle, parts: &[LeaveOut]) {
+    for part in parts {
+        match part {
+            LeaveOut::Processes => b.processes = TopProcesses::default(),
+            LeaveOut::Logs => b.logs.clear(),
+            LeaveOut::Metrics => {
+                b.metrics.history.clear();
+                b.metrics.rollups.clear();
+            }
+            LeaveOut::Screenshot => b.screenshot = None,
+            LeaveOut::Files => {}
+        }
+        let name = part.excluded_name().to_owned();
+        if !b.excluded.contains(&name) {
+            b.excluded.push(name);
+        }
+    }
+}
+
 fn excluded(p: &PrivacyConfig) -> Vec<String> {
     [
         (p.process_list, "process list"),

@@ -11,6 +11,7 @@
 //!   computes the overall health.
 
 pub mod confine;
+pub mod message;
 pub mod network;
 pub mod plugin;
 pub mod resources;
@@ -78,6 +79,21 @@ pub struct Outcome {
     pub summary: String,
     /// Measured values.
     pub perfdata: Vec<PerfValue>,
+    /// The summary as a message key, for the employee's language (`None`:
+    /// a plugin's own text).
+    pub message: Option<message::Message>,
+}
+
+impl Outcome {
+    /// An outcome whose summary is `message` (in English).
+    pub fn said(state: CheckState, message: message::Message, perfdata: Vec<PerfValue>) -> Self {
+        Self {
+            state,
+            summary: message.english(),
+            perfdata,
+            message: Some(message),
+        }
+    }
 }
 
 /// Runs one check on the calling thread.
@@ -130,21 +146,23 @@ pub fn run_inline(check: &Check, env: &Environment) -> Outcome {
             .tls
             .as_ref()
             .and_then(|t| t.run(check))
-            .unwrap_or_else(|| Outcome {
-                state: CheckState::Unknown,
-                summary: format!("{} checks are not available in this build", check.spec.kind),
-                perfdata: vec![],
+            .unwrap_or_else(|| {
+                Outcome::said(
+                    CheckState::Unknown,
+                    message::Message::new("unavailable_kind").arg("kind", &check.spec.kind),
+                    vec![],
+                )
             }),
     }
 }
 
 /// A desk check this device does not allow.
 fn refused(rule: String) -> Outcome {
-    Outcome {
-        state: CheckState::Unknown,
-        summary: format!("not run: {rule}"),
-        perfdata: vec![],
-    }
+    Outcome::said(
+        CheckState::Unknown,
+        message::Message::new("not_run").arg("rule", rule),
+        vec![],
+    )
 }
 
 /// Extra time a check gets past its own timeout before the runner stops
@@ -188,24 +206,22 @@ pub fn run_guarded(check: &Check, env: &Environment) -> (Outcome, Duration, Opti
             flag.store(true, Ordering::Release);
         });
     if let Err(e) = spawned {
-        let o = Outcome {
-            state: CheckState::Unknown,
-            summary: format!("cannot start: {e}"),
-            perfdata: vec![],
-        };
+        let o = Outcome::said(
+            CheckState::Unknown,
+            message::Message::new("cannot_start").arg("error", e),
+            vec![],
+        );
         return (o, start.elapsed(), None);
     }
     match rx.recv_timeout(check.timeout + GRACE) {
         Ok(outcome) => (outcome, start.elapsed(), None),
         Err(_) => {
-            let o = Outcome {
-                state: CheckState::Unknown,
-                summary: format!(
-                    "timed out after {}",
-                    humantime::format_duration(check.timeout)
-                ),
-                perfdata: vec![],
-            };
+            let o = Outcome::said(
+                CheckState::Unknown,
+                message::Message::new("timed_out")
+                    .arg("duration", humantime::format_duration(check.timeout)),
+                vec![],
+            );
             (o, start.elapsed(), Some(Abandoned(done)))
         }
     }
@@ -230,11 +246,11 @@ pub fn run_once(
                 .into_iter()
                 .map(|h| {
                     h.join().unwrap_or_else(|_| {
-                        let o = Outcome {
-                            state: CheckState::Unknown,
-                            summary: "check crashed".into(),
-                            perfdata: vec![],
-                        };
+                        let o = Outcome::said(
+                            CheckState::Unknown,
+                            message::Message::new("crashed"),
+                            vec![],
+                        );
                         (o, Duration::ZERO)
                     })
                 })

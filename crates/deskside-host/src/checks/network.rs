@@ -8,14 +8,17 @@ use std::time::{Duration, Instant};
 use deskside_protocol::{CheckState, PerfValue};
 
 use super::Outcome;
+use super::message::Message;
 use super::policy::Check;
 use super::threshold::{self, Direction, Quantity};
 
+/// An outcome with a plain English summary (the resolver's errors).
 fn outcome(state: CheckState, summary: impl Into<String>) -> Outcome {
     Outcome {
         state,
         summary: summary.into(),
         perfdata: Vec::new(),
+        message: None,
     }
 }
 
@@ -80,14 +83,15 @@ pub fn tcp_connect(check: &Check, host: &str, port: u16) -> Outcome {
                     check.crit,
                     Direction::HighIsBad,
                 );
-                return Outcome {
+                return Outcome::said(
                     state,
-                    summary: format!(
-                        "connected to {host}:{port} ({addr}) in {:.1} ms",
-                        elapsed.as_secs_f64() * 1000.0
-                    ),
-                    perfdata: vec![latency_perf(check, elapsed)],
-                };
+                    Message::new("tcp.connected")
+                        .arg("host", host)
+                        .arg("port", port)
+                        .arg("address", addr)
+                        .arg("ms", format!("{:.1}", elapsed.as_secs_f64() * 1000.0)),
+                    vec![latency_perf(check, elapsed)],
+                );
             }
             Err(e) if e.kind() == std::io::ErrorKind::TimedOut => {
                 last_err = format!(
@@ -98,9 +102,13 @@ pub fn tcp_connect(check: &Check, host: &str, port: u16) -> Outcome {
             Err(e) => last_err = e.to_string(),
         }
     }
-    outcome(
+    Outcome::said(
         CheckState::Critical,
-        format!("cannot connect to {host}:{port}: {last_err}"),
+        Message::new("tcp.failed")
+            .arg("host", host)
+            .arg("port", port)
+            .arg("error", last_err),
+        Vec::new(),
     )
 }
 
@@ -123,23 +131,26 @@ pub fn dns_resolve(check: &Check, name: &str, expect: Option<IpAddr>) -> Outcome
     if let Some(want) = expect
         && !ips.contains(&want)
     {
-        return Outcome {
-            state: CheckState::Critical,
-            summary: format!("{name} resolves to {list}, not {want}"),
-            perfdata: vec![latency_perf(check, elapsed)],
-        };
+        return Outcome::said(
+            CheckState::Critical,
+            Message::new("dns.wrong")
+                .arg("name", name)
+                .arg("addresses", &list)
+                .arg("expected", want),
+            vec![latency_perf(check, elapsed)],
+        );
     }
-    Outcome {
-        state: threshold::evaluate(
+    Outcome::said(
+        threshold::evaluate(
             elapsed.as_secs_f64(),
             check.warn,
             check.crit,
             Direction::HighIsBad,
         ),
-        summary: format!(
-            "{name} resolves to {list} in {:.1} ms",
-            elapsed.as_secs_f64() * 1000.0
-        ),
-        perfdata: vec![latency_perf(check, elapsed)],
-    }
+        Message::new("dns.resolves")
+            .arg("name", name)
+            .arg("addresses", list)
+            .arg("ms", format!("{:.1}", elapsed.as_secs_f64() * 1000.0)),
+        vec![latency_perf(check, elapsed)],
+    )
 }

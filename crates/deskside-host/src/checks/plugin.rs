@@ -146,6 +146,7 @@ fn unknown(summary: String) -> Outcome {
         state: CheckState::Unknown,
         summary,
         perfdata: Vec::new(),
+        message: None,
     }
 }
 
@@ -237,6 +238,7 @@ pub fn run(argv: &[String], timeout: Duration, max_output: usize) -> Outcome {
         state,
         summary,
         perfdata,
+        message: None,
     }
 }
 

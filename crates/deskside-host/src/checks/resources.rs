@@ -10,6 +10,7 @@ use sysinfo::{
 };
 
 use super::Outcome;
+use super::message::Message;
 use super::policy::{Check, LoadWindow};
 use super::threshold::{self, Direction, Quantity};
 
@@ -53,10 +54,11 @@ fn gib(b: f64) -> String {
     format!("{:.1} GiB", b / (1024.0 * 1024.0 * 1024.0))
 }
 
-fn unknown(summary: impl Into<String>) -> Outcome {
+fn unknown(message: Message) -> Outcome {
     Outcome {
         state: CheckState::Unknown,
-        summary: summary.into(),
+        summary: message.english(),
+        message: Some(message),
         perfdata: Vec::new(),
     }
 }
@@ -113,14 +115,14 @@ pub fn disk_free(check: &Check, mount: Option<&str>) -> Outcome {
                 .filter(|d| !d.is_removable() && !d.is_read_only())
                 .map(|d| d.mount_point().to_string_lossy().into_owned())
                 .collect(),
-            Err(e) => return unknown(format!("cannot list volumes: {e}")),
+            Err(e) => return unknown(Message::new("disk.cannot_list").arg("error", e)),
         },
     };
     let mut results: Vec<(String, Space, CheckState)> = Vec::new();
     for m in &mounts {
         let Some(s) = space(Path::new(m)) else {
             if mount.is_some() {
-                return unknown(format!("{m}: not a mounted volume"));
+                return unknown(Message::new("disk.not_mounted").arg("mount", m));
             }
             continue;
         };
@@ -129,7 +131,7 @@ pub fn disk_free(check: &Check, mount: Option<&str>) -> Outcome {
         results.push((m.clone(), s, state));
     }
     if results.is_empty() {
-        return unknown("no fixed volumes found");
+        return unknown(Message::new("disk.none"));
     }
     // Report the worst volume; among equals, the one with least room.
     results.sort_by(|a, b| {
@@ -152,28 +154,18 @@ pub fn disk_free(check: &Check, mount: Option<&str>) -> Outcome {
         })
         .collect();
     perfdata.sort_by(|a, b| a.label.cmp(&b.label));
-    Outcome {
-        state: *state,
-        // The basis is named: `metrics` shows free space as a share of the
-        // whole volume, which differs by the blocks reserved for root.
-        summary: if s.total_bytes - s.usable_bytes > s.total_bytes / 100.0 {
-            format!(
-                "{m}: {:.0}% of usable space free ({} of {} usable; {} in all, the rest reserved for the system)",
-                s.free_pct,
-                gib(s.avail_bytes),
-                gib(s.usable_bytes),
-                gib(s.total_bytes)
-            )
-        } else {
-            format!(
-                "{m}: {:.0}% free ({} of {})",
-                s.free_pct,
-                gib(s.avail_bytes),
-                gib(s.total_bytes)
-            )
-        },
-        perfdata,
+    // The basis is named: `metrics` shows free space as a share of the
+    // whole volume, which differs by the blocks reserved for root.
+    let message = if s.total_bytes - s.usable_bytes > s.total_bytes / 100.0 {
+        Message::new("disk.free_reserved").arg("usable", gib(s.usable_bytes))
+    } else {
+        Message::new("disk.free")
     }
+    .arg("mount", m)
+    .arg("percent", format!("{:.0}", s.free_pct))
+    .arg("free", gib(s.avail_bytes))
+    .arg("total", gib(s.total_bytes));
+    Outcome::said(*state, message, perfdata)
 }
 
 fn memory() -> Option<System> {
@@ -184,22 +176,21 @@ fn memory() -> Option<System> {
 /// `memory_available`.
 pub fn memory_available(check: &Check) -> Outcome {
     let Some(sys) = memory() else {
-        return unknown("memory figures unavailable");
+        return unknown(Message::new("memory.unavailable"));
     };
     let (total, avail) = (sys.total_memory() as f64, sys.available_memory() as f64);
     if total <= 0.0 {
-        return unknown("memory figures unavailable");
+        return unknown(Message::new("memory.unavailable"));
     }
     let pct = avail * 100.0 / total;
     let value = threshold::pick(pct, avail, check.warn, check.crit);
-    Outcome {
-        state: threshold::evaluate(value, check.warn, check.crit, Direction::LowIsBad),
-        summary: format!(
-            "{pct:.0}% of memory available ({} of {})",
-            gib(avail),
-            gib(total)
-        ),
-        perfdata: vec![percent_or_bytes(
+    Outcome::said(
+        threshold::evaluate(value, check.warn, check.crit, Direction::LowIsBad),
+        Message::new("memory.available")
+            .arg("percent", format!("{pct:.0}"))
+            .arg("available", gib(avail))
+            .arg("total", gib(total)),
+        vec![percent_or_bytes(
             "available",
             pct,
             avail,
@@ -207,28 +198,27 @@ pub fn memory_available(check: &Check) -> Outcome {
             check,
             Direction::LowIsBad,
         )],
-    }
+    )
 }
 
 /// `swap_used`.
 pub fn swap_used(check: &Check) -> Outcome {
     let Some(sys) = memory() else {
-        return unknown("swap figures unavailable");
+        return unknown(Message::new("swap.unavailable"));
     };
     let (total, used) = (sys.total_swap() as f64, sys.used_swap() as f64);
     if total <= 0.0 {
-        return Outcome {
-            state: CheckState::Ok,
-            summary: "no swap configured".into(),
-            perfdata: Vec::new(),
-        };
+        return Outcome::said(CheckState::Ok, Message::new("swap.none"), Vec::new());
     }
     let pct = used * 100.0 / total;
     let value = threshold::pick(pct, used, check.warn, check.crit);
-    Outcome {
-        state: threshold::evaluate(value, check.warn, check.crit, Direction::HighIsBad),
-        summary: format!("{pct:.0}% of swap in use ({} of {})", gib(used), gib(total)),
-        perfdata: vec![percent_or_bytes(
+    Outcome::said(
+        threshold::evaluate(value, check.warn, check.crit, Direction::HighIsBad),
+        Message::new("swap.used")
+            .arg("percent", format!("{pct:.0}"))
+            .arg("used", gib(used))
+            .arg("total", gib(total)),
+        vec![percent_or_bytes(
             "swap_used",
             pct,
             used,
@@ -236,7 +226,7 @@ pub fn swap_used(check: &Check) -> Outcome {
             check,
             Direction::HighIsBad,
         )],
-    }
+    )
 }
 
 /// The state of load averages `[1m, 5m, 15m]` as `check_load` decides
@@ -273,10 +263,10 @@ pub fn cpu_load(
     crit: Option<[f64; 3]>,
 ) -> Outcome {
     if cfg!(windows) {
-        return unknown("Windows has no load average");
+        return unknown(Message::new("load.windows"));
     }
     let Ok(l) = System::load_average() else {
-        return unknown("load average unavailable");
+        return unknown(Message::new("load.unavailable"));
     };
     let cores =
         System::new_with_specifics(RefreshKind::nothing().with_cpu(CpuRefreshKind::nothing()))
@@ -285,15 +275,22 @@ pub fn cpu_load(
             .max(1) as f64;
     let div = if per_core { cores } else { 1.0 };
     let loads = [l.one / div, l.five / div, l.fifteen / div];
-    let scope = if per_core { " per core" } else { "" };
+    let key = if per_core {
+        "load.per_core"
+    } else {
+        "load.average"
+    };
     let [one, five, fifteen] = loads;
     let range = |t: Option<[f64; 3]>, i: usize| {
         t.map(|t| threshold::perf_range(t[i], Direction::HighIsBad))
     };
-    Outcome {
-        state: load_state(loads, window, warn, crit),
-        summary: format!("load average{scope}: {one:.2}, {five:.2}, {fifteen:.2}"),
-        perfdata: ["load1", "load5", "load15"]
+    Outcome::said(
+        load_state(loads, window, warn, crit),
+        Message::new(key)
+            .arg("one", format!("{one:.2}"))
+            .arg("five", format!("{five:.2}"))
+            .arg("fifteen", format!("{fifteen:.2}")),
+        ["load1", "load5", "load15"]
             .iter()
             .enumerate()
             .map(|(i, label)| PerfValue {
@@ -306,34 +303,34 @@ pub fn cpu_load(
                 max: None,
             })
             .collect(),
-    }
+    )
 }
 
 /// `uptime`.
 pub fn uptime(check: &Check) -> Outcome {
     let Ok(secs) = System::uptime() else {
-        return unknown("uptime unavailable");
+        return unknown(Message::new("uptime.unavailable"));
     };
-    Outcome {
-        state: threshold::evaluate(secs as f64, check.warn, check.crit, Direction::HighIsBad),
-        summary: format!(
-            "up {} (since the last restart)",
-            humantime::format_duration(Duration::from_secs(secs - secs % 60))
+    Outcome::said(
+        threshold::evaluate(secs as f64, check.warn, check.crit, Direction::HighIsBad),
+        Message::new("uptime.up").arg(
+            "duration",
+            humantime::format_duration(Duration::from_secs(secs - secs % 60)),
         ),
-        perfdata: vec![perf(
+        vec![perf(
             "uptime",
             secs as f64,
             "s",
             check,
             Direction::HighIsBad,
         )],
-    }
+    )
 }
 
 /// `temperature`: the hottest matching sensor.
 pub fn temperature(check: &Check, sensor: Option<&str>) -> Outcome {
     let Ok(components) = Components::new_with_refreshed_list() else {
-        return unknown("temperature sensors unavailable");
+        return unknown(Message::new("temperature.unavailable"));
     };
     let readings: Vec<(String, f32)> = components
         .iter()
@@ -347,23 +344,25 @@ pub fn temperature(check: &Check, sensor: Option<&str>) -> Outcome {
         .collect();
     let Some((label, hottest)) = readings.iter().max_by(|a, b| a.1.total_cmp(&b.1)).cloned() else {
         return unknown(match sensor {
-            Some(s) => format!("no temperature sensor matching {s:?}"),
-            None => "no temperature sensors on this machine".to_owned(),
+            Some(s) => Message::new("temperature.no_match").arg("sensor", s),
+            None => Message::new("temperature.none"),
         });
     };
-    Outcome {
-        state: threshold::evaluate(
+    Outcome::said(
+        threshold::evaluate(
             f64::from(hottest),
             check.warn,
             check.crit,
             Direction::HighIsBad,
         ),
-        summary: format!("hottest sensor {label}: {hottest:.0} °C"),
-        perfdata: readings
+        Message::new("temperature.hottest")
+            .arg("sensor", label)
+            .arg("celsius", format!("{hottest:.0}")),
+        readings
             .iter()
             .map(|(l, t)| perf(l, f64::from(*t), "", check, Direction::HighIsBad))
             .collect(),
-    }
+    )
 }
 
 fn read_batteries(root: &Path) -> Option<Vec<deskside_protocol::Battery>> {
@@ -379,10 +378,10 @@ fn read_batteries(root: &Path) -> Option<Vec<deskside_protocol::Battery>> {
 /// `battery_health`: the most worn battery.
 pub fn battery_health(check: &Check, root: &Path) -> Outcome {
     let Some(batteries) = read_batteries(root) else {
-        return unknown("battery health is not readable on this platform yet");
+        return unknown(Message::new("battery.unsupported"));
     };
     if batteries.is_empty() {
-        return unknown("no battery");
+        return unknown(Message::new("battery.none"));
     }
     let Some(worst) = batteries
         .iter()
@@ -393,20 +392,19 @@ pub fn battery_health(check: &Check, root: &Path) -> Outcome {
                 .total_cmp(&b.health_percent.unwrap_or(0.0))
         })
     else {
-        return unknown("the battery does not report its capacity");
+        return unknown(Message::new("battery.no_capacity"));
     };
     let health = f64::from(worst.health_percent.unwrap_or(0.0));
-    Outcome {
-        state: threshold::evaluate(health, check.warn, check.crit, Direction::LowIsBad),
-        summary: format!(
-            "{}: {health:.0}% of design capacity{}",
-            worst.name,
-            worst
-                .cycle_count
-                .map(|c| format!(", {c} cycles"))
-                .unwrap_or_default()
-        ),
-        perfdata: batteries
+    let message = match worst.cycle_count {
+        Some(c) => Message::new("battery.health_cycles").arg("cycles", c),
+        None => Message::new("battery.health"),
+    }
+    .arg("battery", &worst.name)
+    .arg("percent", format!("{health:.0}"));
+    Outcome::said(
+        threshold::evaluate(health, check.warn, check.crit, Direction::LowIsBad),
+        message,
+        batteries
             .iter()
             .filter_map(|b| {
                 Some(perf(
@@ -418,7 +416,7 @@ pub fn battery_health(check: &Check, root: &Path) -> Outcome {
                 ))
             })
             .collect(),
-    }
+    )
 }
 
 #[cfg(test)]

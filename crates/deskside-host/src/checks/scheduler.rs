@@ -219,11 +219,11 @@ impl Loop {
     fn still_stuck(&mut self, check: &Check) {
         let id = check.spec.id.clone();
         let generation = self.gens.get(&id).copied().unwrap_or_default();
-        let outcome = Outcome {
-            state: deskside_protocol::CheckState::Unknown,
-            summary: "the previous run is still stuck; not started again".into(),
-            perfdata: vec![],
-        };
+        let outcome = Outcome::said(
+            deskside_protocol::CheckState::Unknown,
+            super::message::Message::new("stuck"),
+            vec![],
+        );
         self.running.insert(id.clone());
         self.on_done(id, generation, outcome, Duration::ZERO, None);
     }

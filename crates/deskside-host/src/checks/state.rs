@@ -84,6 +84,10 @@ impl Tracker {
             alert_state: candidate,
             last_state_change: entry.last_state_change,
             report_only: check.spec.report_only,
+            message: outcome.message.map(|m| deskside_protocol::CheckMessage {
+                key: m.key.to_owned(),
+                args: m.args.into_iter().map(|(k, v)| (k.to_owned(), v)).collect(),
+            }),
         };
         if let Some(t) = &transition {
             self.transitions.push_back(t.clone());
@@ -185,6 +189,7 @@ mod tests {
             state,
             summary: state.as_str().into(),
             perfdata: vec![],
+            message: None,
         }
     }
 

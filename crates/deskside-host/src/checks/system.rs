@@ -8,12 +8,14 @@ use deskside_protocol::{CheckState, PerfValue};
 use sysinfo::{ProcessRefreshKind, ProcessesToUpdate, System, ThreadKind, UpdateKind};
 
 use super::Outcome;
+use super::message::Message;
 use crate::collect::command;
 
-fn outcome(state: CheckState, summary: impl Into<String>) -> Outcome {
+fn outcome(state: CheckState, message: Message) -> Outcome {
     Outcome {
         state,
-        summary: summary.into(),
+        summary: message.english(),
+        message: Some(message),
         perfdata: Vec::new(),
     }
 }
@@ -34,18 +36,16 @@ pub fn reboot_pending(root: &Path) -> Outcome {
         if let Some(k) = keys.iter().find(|k| hklm.open_subkey(k).is_ok()) {
             return outcome(
                 CheckState::Warning,
-                format!("restart required ({})", k.rsplit('\\').next().unwrap_or(k)),
+                Message::new("reboot.required_because")
+                    .arg("reason", k.rsplit('\\').next().unwrap_or(k)),
             );
         }
-        return outcome(CheckState::Ok, "no restart pending");
+        return outcome(CheckState::Ok, Message::new("reboot.none"));
     }
     #[cfg(target_os = "macos")]
     {
         let _ = root;
-        return outcome(
-            CheckState::Unknown,
-            "macOS does not expose a pending-restart flag",
-        );
+        return outcome(CheckState::Unknown, Message::new("reboot.unsupported"));
     }
     #[cfg(not(any(windows, target_os = "macos")))]
     {
@@ -60,15 +60,15 @@ pub fn reboot_pending(root: &Path) -> Outcome {
                     .collect();
                 names.sort_unstable();
                 names.dedup();
-                let why = if names.is_empty() {
-                    String::new()
+                let message = if names.is_empty() {
+                    Message::new("reboot.required")
                 } else {
-                    format!(" for {}", names.join(", "))
+                    Message::new("reboot.required_for").arg("packages", names.join(", "))
                 };
-                return outcome(CheckState::Warning, format!("restart required{why}"));
+                return outcome(CheckState::Warning, message);
             }
         }
-        outcome(CheckState::Ok, "no restart pending")
+        outcome(CheckState::Ok, Message::new("reboot.none"))
     }
 }
 
@@ -87,7 +87,7 @@ fn name_matches(p: &sysinfo::Process, name: &str) -> bool {
 /// `process_running`.
 pub fn process_running(name: Option<&str>, pattern: Option<&str>, min_count: u32) -> Outcome {
     let Ok(mut sys) = System::new() else {
-        return outcome(CheckState::Unknown, "process list unavailable");
+        return outcome(CheckState::Unknown, Message::new("process.unavailable"));
     };
     let mut kind = ProcessRefreshKind::nothing()
         .without_tasks()
@@ -112,12 +112,16 @@ pub fn process_running(name: Option<&str>, pattern: Option<&str>, min_count: u32
             })
         })
         .count();
-    let what = match (name, pattern) {
-        (Some(n), Some(p)) => format!("{n} matching {p:?}"),
-        (Some(n), None) => n.to_owned(),
-        (None, Some(p)) => format!("processes matching {p:?}"),
-        (None, None) => "processes".to_owned(),
-    };
+    let message = match (name, pattern) {
+        (Some(n), Some(p)) => Message::new("process.count_matching")
+            .arg("name", n)
+            .arg("pattern", p),
+        (Some(n), None) => Message::new("process.count").arg("name", n),
+        (None, Some(p)) => Message::new("process.count_pattern").arg("pattern", p),
+        (None, None) => Message::new("process.count_any"),
+    }
+    .arg("count", count)
+    .arg("min", min_count);
     let state = if count >= min_count as usize {
         CheckState::Ok
     } else {
@@ -125,7 +129,8 @@ pub fn process_running(name: Option<&str>, pattern: Option<&str>, min_count: u32
     };
     Outcome {
         state,
-        summary: format!("{count} {what} running (at least {min_count} expected)"),
+        summary: message.english(),
+        message: Some(message),
         perfdata: vec![PerfValue {
             label: "processes".into(),
             value: count as f64,
@@ -180,10 +185,7 @@ pub fn service_active(name: &str, timeout: Duration) -> Outcome {
         )
     } else {
         if !Path::new("/run/systemd/system").exists() {
-            return outcome(
-                CheckState::Unknown,
-                "systemd is not running on this machine",
-            );
+            return outcome(CheckState::Unknown, Message::new("service.no_systemd"));
         }
         (
             "systemd",
@@ -193,21 +195,27 @@ pub fn service_active(name: &str, timeout: Duration) -> Outcome {
     let Some((code, out)) = answer else {
         return outcome(
             CheckState::Unknown,
-            format!("cannot ask {manager} about {name}"),
+            Message::new("service.cannot_ask")
+                .arg("manager", manager)
+                .arg("name", name),
         );
     };
     match service_state_from_output(manager, code, &out) {
-        Some(true) => outcome(CheckState::Ok, format!("{name} is running")),
+        Some(true) => outcome(
+            CheckState::Ok,
+            Message::new("service.running").arg("name", name),
+        ),
         Some(false) => outcome(
             CheckState::Critical,
-            format!(
-                "{name} is not running ({})",
-                out.trim().lines().next().unwrap_or("stopped")
-            ),
+            Message::new("service.stopped")
+                .arg("name", name)
+                .arg("detail", out.trim().lines().next().unwrap_or("stopped")),
         ),
         None => outcome(
             CheckState::Unknown,
-            format!("{manager} gave no state for {name}"),
+            Message::new("service.no_state")
+                .arg("manager", manager)
+                .arg("name", name),
         ),
     }
 }
@@ -250,33 +258,38 @@ pub fn disk_encryption(root: &Path, timeout: Duration) -> Outcome {
     if cfg!(target_os = "macos") {
         return match command::run_status("fdesetup", &["status"], timeout) {
             Some((_, out)) if out.contains("FileVault is On") => {
-                outcome(CheckState::Ok, "FileVault is on")
+                outcome(CheckState::Ok, Message::new("encryption.filevault_on"))
             }
-            Some((_, out)) if out.contains("FileVault is Off") => {
-                outcome(CheckState::Critical, "FileVault is off")
-            }
-            _ => outcome(CheckState::Unknown, "cannot read the FileVault status"),
+            Some((_, out)) if out.contains("FileVault is Off") => outcome(
+                CheckState::Critical,
+                Message::new("encryption.filevault_off"),
+            ),
+            _ => outcome(
+                CheckState::Unknown,
+                Message::new("encryption.filevault_unknown"),
+            ),
         };
     }
     if cfg!(windows) {
         return match command::run_status("manage-bde", &["-status", "C:"], timeout) {
             Some((_, out)) if out.contains("Protection On") => {
-                outcome(CheckState::Ok, "BitLocker protects C:")
+                outcome(CheckState::Ok, Message::new("encryption.bitlocker_on"))
             }
-            Some((_, out)) if out.contains("Protection Off") => {
-                outcome(CheckState::Critical, "BitLocker does not protect C:")
-            }
+            Some((_, out)) if out.contains("Protection Off") => outcome(
+                CheckState::Critical,
+                Message::new("encryption.bitlocker_off"),
+            ),
             _ => outcome(
                 CheckState::Unknown,
-                "cannot read the BitLocker status (needs administrator rights)",
+                Message::new("encryption.bitlocker_unknown"),
             ),
         };
     }
     let Ok(mountinfo) = std::fs::read_to_string(root.join("proc/self/mountinfo")) else {
-        return outcome(CheckState::Unknown, "cannot read the mount table");
+        return outcome(CheckState::Unknown, Message::new("encryption.no_mounts"));
     };
     let Some((source, fstype)) = root_source(&mountinfo) else {
-        return outcome(CheckState::Unknown, "cannot find the root file system");
+        return outcome(CheckState::Unknown, Message::new("encryption.no_root"));
     };
     let Some(dev) = std::fs::canonicalize(root.join(source.trim_start_matches('/')))
         .ok()
@@ -285,18 +298,20 @@ pub fn disk_encryption(root: &Path, timeout: Duration) -> Outcome {
     else {
         return outcome(
             CheckState::Unknown,
-            format!("root is on {fstype} ({source}), not a block device"),
+            Message::new("encryption.not_block")
+                .arg("fstype", &fstype)
+                .arg("source", &source),
         );
     };
     if block_device_encrypted(&root.join("sys/class/block"), &dev, 0) {
         outcome(
             CheckState::Ok,
-            format!("root file system on {source} is encrypted (LUKS)"),
+            Message::new("encryption.luks").arg("source", &source),
         )
     } else {
         outcome(
             CheckState::Critical,
-            format!("root file system on {source} is not encrypted"),
+            Message::new("encryption.plain").arg("source", &source),
         )
     }
 }
@@ -316,17 +331,19 @@ pub fn firewall_enabled(timeout: Duration) -> Outcome {
                     .map(|l| l.contains("ON"))
                     .collect();
                 match (states.is_empty(), states.iter().all(|s| *s)) {
-                    (true, _) => outcome(CheckState::Unknown, "no firewall profile state reported"),
-                    (false, true) => {
-                        outcome(CheckState::Ok, "Windows Firewall is on for every profile")
+                    (true, _) => {
+                        outcome(CheckState::Unknown, Message::new("firewall.windows_none"))
                     }
-                    (false, false) => outcome(
-                        CheckState::Critical,
-                        "Windows Firewall is off for a profile",
-                    ),
+                    (false, true) => outcome(CheckState::Ok, Message::new("firewall.windows_on")),
+                    (false, false) => {
+                        outcome(CheckState::Critical, Message::new("firewall.windows_off"))
+                    }
                 }
             }
-            None => outcome(CheckState::Unknown, "cannot ask Windows Firewall"),
+            None => outcome(
+                CheckState::Unknown,
+                Message::new("firewall.windows_unknown"),
+            ),
         };
     }
     if cfg!(target_os = "macos") {
@@ -336,49 +353,43 @@ pub fn firewall_enabled(timeout: Duration) -> Outcome {
             timeout,
         ) {
             Some((_, out)) if out.contains("enabled") => {
-                outcome(CheckState::Ok, "application firewall is on")
+                outcome(CheckState::Ok, Message::new("firewall.macos_on"))
             }
             Some((_, out)) if out.contains("disabled") => {
-                outcome(CheckState::Critical, "application firewall is off")
+                outcome(CheckState::Critical, Message::new("firewall.macos_off"))
             }
-            _ => outcome(
-                CheckState::Unknown,
-                "cannot read the application firewall state",
-            ),
+            _ => outcome(CheckState::Unknown, Message::new("firewall.macos_unknown")),
         };
     }
     if command::on_path("ufw")
         && let Some((_, out)) = command::run_status("ufw", &["status"], timeout)
     {
         if out.contains("Status: active") {
-            return outcome(CheckState::Ok, "ufw is active");
+            return outcome(CheckState::Ok, Message::new("firewall.ufw_on"));
         }
         if out.contains("Status: inactive") {
-            return outcome(CheckState::Critical, "ufw is inactive");
+            return outcome(CheckState::Critical, Message::new("firewall.ufw_off"));
         }
     }
     if command::on_path("firewall-cmd")
         && let Some((_, out)) = command::run_status("firewall-cmd", &["--state"], timeout)
     {
         return if out.trim() == "running" {
-            outcome(CheckState::Ok, "firewalld is running")
+            outcome(CheckState::Ok, Message::new("firewall.firewalld_on"))
         } else {
-            outcome(CheckState::Critical, "firewalld is not running")
+            outcome(CheckState::Critical, Message::new("firewall.firewalld_off"))
         };
     }
     if command::on_path("nft")
         && let Some((0, out)) = command::run_status("nft", &["list", "ruleset"], timeout)
     {
         return if out.contains("hook input") {
-            outcome(CheckState::Ok, "nftables filters incoming traffic")
+            outcome(CheckState::Ok, Message::new("firewall.nft_on"))
         } else {
-            outcome(CheckState::Critical, "nftables has no input filter")
+            outcome(CheckState::Critical, Message::new("firewall.nft_off"))
         };
     }
-    outcome(
-        CheckState::Unknown,
-        "no readable firewall (ufw, firewalld or nftables; nftables needs root)",
-    )
+    outcome(CheckState::Unknown, Message::new("firewall.none"))
 }
 
 #[cfg(test)]

@@ -232,6 +232,7 @@ pub(super) async fn checkin<S: Store>(
     }
     bounded("agent_version", req.agent_version.as_deref(), 64)?;
     bounded("inventory_hash", req.inventory_hash.as_deref(), 128)?;
+    bounded("kb_version", req.kb_version.as_deref(), 128)?;
     // A device enrolled before it had a key registers one, once; the key
     // of a device that has one never changes this way.
     if let Some(key) = &req.public_key
@@ -321,13 +322,120 @@ pub(super) async fn checkin<S: Store>(
             ticket_json(t, Vec::new(), conversation)
         })
         .collect();
+    let kb = match req.kb_lang {
+        Some(lang) => device_kb(&state, lang, req.kb_version.as_deref()).await?,
+        None => None,
+    };
     Ok(Json(CheckinResponse {
         next_checkin_secs: state.checkin_secs,
         send_inventory,
         policy,
         ticket_updates,
-        features: vec![deskside_protocol::DeskFeature::TicketRequester],
+        features: vec![
+            deskside_protocol::DeskFeature::TicketRequester,
+            deskside_protocol::DeskFeature::KnowledgeBase,
+        ],
+        kb,
     }))
+}
+
+/// The published articles in `lang` when the device's copy (`have`) is
+/// not their current version. The version is read from the database on
+/// every check-in (a cheap aggregate); the articles are built once per
+/// version and node.
+async fn device_kb<S: Store>(
+    state: &AppState<S>,
+    lang: deskside_protocol::ArticleLang,
+    have: Option<&str>,
+) -> Result<Option<deskside_protocol::DeviceKb>, ApiError> {
+    let stamp = state.store.kb_stamp().await?;
+    let version = crate::kb::device_kb_version(&stamp, lang);
+    if have == Some(version.as_str()) {
+        return Ok(None);
+    }
+    if let Some(kb) = state.device_kb.get(lang, &version) {
+        return Ok(Some((*kb).clone()));
+    }
+    let texts = state
+        .store
+        .recent_texts(&["published"], crate::kb::MAX_DEVICE_ARTICLES)
+        .await?;
+    let kb = tokio::task::spawn_blocking(move || crate::kb::device_kb(version, lang, texts))
+        .await
+        .map_err(|e| {
+            ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                ErrorCode::Internal,
+                format!("building the device's articles failed: {e}"),
+            )
+        })?;
+    let kb = Arc::new(kb);
+    state.device_kb.put(Arc::clone(&kb));
+    Ok(Some((*kb).clone()))
+}
+
+/// A report begun in the tray, or a later stage of it (`POST
+/// /agent/reports`): the deflection figures' source. Idempotent by the
+/// report's id; another device's id is refused.
+pub(super) async fn report<S: Store>(
+    State(state): State<AppState<S>>,
+    DeviceAuth(device): DeviceAuth,
+    ApiJson(report): ApiJson<deskside_protocol::TrayReport>,
+) -> Result<StatusCode, ApiError> {
+    record_report(&state, device.id, &report, None).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Records a tray report of `device_id` (from the report endpoint or a
+/// ticket that ends it).
+async fn record_report<S: Store>(
+    state: &AppState<S>,
+    device_id: i64,
+    report: &deskside_protocol::TrayReport,
+    ticket_id: Option<i64>,
+) -> Result<(), ApiError> {
+    check_report(report)?;
+    let shown = serde_json::to_string(&report.shown).map_err(|e| invalid(e.to_string()))?;
+    let mine = state
+        .store
+        .record_report(&crate::store::ReportRecord {
+            id: &report.id,
+            device_id,
+            started_at: report.started_at,
+            shown: &shown,
+            solved_by: report.solved_by,
+            ticket_id,
+            now: Utc::now(),
+        })
+        .await?;
+    if !mine {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            ErrorCode::AlreadyExists,
+            "this report id belongs to another device",
+        ));
+    }
+    Ok(())
+}
+
+/// A report's id is a UUID-like token; at most 20 articles shown, the
+/// solving one among them or alone; not started in the future.
+fn check_report(r: &deskside_protocol::TrayReport) -> Result<(), ApiError> {
+    if r.id.is_empty()
+        || r.id.len() > 64
+        || !r.id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+    {
+        return Err(invalid(
+            "report id: 1 to 64 letters, digits or hyphens (a UUID)",
+        ));
+    }
+    if r.shown.len() > 20 {
+        return Err(invalid("at most 20 articles shown per report"));
+    }
+    if r.started_at > Utc::now() + chrono::TimeDelta::minutes(10) {
+        return Err(invalid("started_at is in the future"));
+    }
+    Ok(())
 }
 
 /// The newest policy, known to be `version`: from this node's cache when
@@ -495,6 +603,9 @@ pub(super) async fn create_ticket<S: Store>(
             ));
         }
     }
+    if let Some(r) = &ticket.report {
+        check_report(r)?;
+    }
     let request_hash = request_hash(&ticket_bytes, &files);
     // The logged-in user's name, when the agent may send it; anything
     // unreadable as a name is left out rather than refusing the ticket.
@@ -603,6 +714,17 @@ pub(super) async fn create_ticket<S: Store>(
     if created {
         super::events::publish(&state, "ticket.created", id, Some("device")).await;
     }
+    // What the employee was shown before filing (a retry records it again,
+    // harmlessly). Another device's report id costs the ticket nothing.
+    if let Some(r) = &ticket.report
+        && let Err(e) = record_report(&state, device.id, r, Some(id)).await
+    {
+        tracing::warn!(
+            ticket = id,
+            device = device.id,
+            "tray report not recorded: {e:?}"
+        );
+    }
     Ok((
         if created {
             StatusCode::CREATED
@@ -626,6 +748,7 @@ const TICKET_FIELDS: &[&str] = &[
     "urgency",
     "ticket_type",
     "requester",
+    "report",
 ];
 
 /// The `ticket` part, strictly: no unknown field, no unknown category, no
@@ -638,7 +761,7 @@ fn new_ticket(bytes: &[u8]) -> Result<deskside_protocol::NewTicket, ApiError> {
     };
     if let Some(unknown) = fields.keys().find(|k| !TICKET_FIELDS.contains(&k.as_str())) {
         return Err(invalid(format!(
-            "ticket part: unknown field {unknown:?} (subject, description, category, urgency, ticket_type, requester)"
+            "ticket part: unknown field {unknown:?} (subject, description, category, urgency, ticket_type, requester, report)"
         )));
     }
     if has_nul(&value) {

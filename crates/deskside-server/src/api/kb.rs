@@ -170,6 +170,48 @@ pub(super) async fn ticket_articles<S: Store>(
     Ok(Json(crate::kb::rank(hits, &[], None, 100)))
 }
 
+/// `GET /api/v1/tickets/{id}/report`: the articles the tray showed its
+/// employee before they filed it (null when it was not filed that way).
+pub(super) async fn ticket_report<S: Store>(
+    State(state): State<AppState<S>>,
+    UserAuth(_): UserAuth,
+    axum::extract::Path(raw): axum::extract::Path<String>,
+    ApiQuery(q): ApiQuery<LangQuery>,
+) -> Result<Json<Option<deskside_protocol::ShownArticles>>, ApiError> {
+    let id = positive_id(&raw).ok_or_else(link_not_found)?;
+    let Some((started_at, shown)) = state.store.ticket_report(id).await? else {
+        return Ok(Json(None));
+    };
+    let ids: Vec<i64> = serde_json::from_str(&shown).unwrap_or_default();
+    let mut articles = Vec::with_capacity(ids.len());
+    for article in ids {
+        if let Some((row, texts)) = state.store.article(article).await? {
+            let hits = texts
+                .into_iter()
+                .map(|t| crate::store::TextHit {
+                    article: row.clone(),
+                    lang: t.lang,
+                    title: t.title,
+                    body: t.body,
+                })
+                .collect();
+            articles.extend(crate::kb::rank(hits, &[], q.lang, 1));
+        }
+    }
+    Ok(Json(Some(deskside_protocol::ShownArticles {
+        started_at,
+        articles,
+    })))
+}
+
+/// The reader's language.
+#[derive(Debug, serde::Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LangQuery {
+    /// Titles in this language where an article has it, else English.
+    lang: Option<ArticleLang>,
+}
+
 /// `PUT /api/v1/tickets/{id}/articles/{article}`: links them (again: no
 /// change).
 pub(super) async fn link<S: Store>(

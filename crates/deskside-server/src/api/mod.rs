@@ -109,6 +109,40 @@ pub struct AppState<S> {
     pub offline_after: Duration,
     /// Loopback, link-local or private networks webhooks may reach.
     pub webhook_allowed: Arc<Vec<crate::webhooks::Network>>,
+    /// The published articles as devices get them, per language.
+    pub device_kb: Arc<DeviceKbCache>,
+}
+
+/// The published articles as this node last built them for devices, per
+/// language. Keyed by their version, which is read from the database on
+/// every check-in: a stale entry is never served with several nodes.
+#[derive(Debug, Default)]
+pub struct DeviceKbCache(
+    std::sync::Mutex<
+        std::collections::HashMap<deskside_protocol::ArticleLang, Arc<deskside_protocol::DeviceKb>>,
+    >,
+);
+
+impl DeviceKbCache {
+    /// The articles in `lang` when they have this version.
+    pub(super) fn get(
+        &self,
+        lang: deskside_protocol::ArticleLang,
+        version: &str,
+    ) -> Option<Arc<deskside_protocol::DeviceKb>> {
+        self.0
+            .lock()
+            .ok()?
+            .get(&lang)
+            .filter(|kb| kb.version == version)
+            .cloned()
+    }
+
+    pub(super) fn put(&self, kb: Arc<deskside_protocol::DeviceKb>) {
+        if let Ok(mut map) = self.0.lock() {
+            map.insert(kb.lang, kb);
+        }
+    }
 }
 
 /// The newest policy a node has read. Versions never change once written,

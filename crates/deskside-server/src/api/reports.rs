@@ -75,6 +75,63 @@ pub(super) async fn kpis<S: Store>(
     }
 }
 
+/// Query of `GET /api/v1/reports/deflection`.
+#[derive(Debug, serde::Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DeflectionQuery {
+    /// From this day (`YYYY-MM-DD`, UTC) or instant; default 30 days
+    /// before `to`.
+    from: Option<String>,
+    /// To this day (exclusive) or instant; default now.
+    to: Option<String>,
+    /// Article titles in this language where they have it.
+    lang: Option<deskside_protocol::ArticleLang>,
+}
+
+/// `GET /api/v1/reports/deflection`: reports begun in the tray in the
+/// period, how many an article ended, and the articles that did.
+pub(super) async fn deflection<S: Store>(
+    State(state): State<AppState<S>>,
+    UserAuth(_): UserAuth,
+    ApiQuery(q): ApiQuery<DeflectionQuery>,
+) -> Result<Json<deskside_protocol::Deflection>, ApiError> {
+    let to = match q.to.as_deref() {
+        None | Some("") => Utc::now(),
+        Some(raw) => instant(raw, "to")?,
+    };
+    let from = match q.from.as_deref() {
+        None | Some("") => to - chrono::TimeDelta::days(30),
+        Some(raw) => instant(raw, "from")?,
+    };
+    if from >= to {
+        return Err(bad_query("from must be before to"));
+    }
+    if to - from > chrono::TimeDelta::days(3660) {
+        return Err(bad_query("the period is at most ten years"));
+    }
+    let rows = state.store.report_outcomes(from, to).await?;
+    let mut figures = crate::kb::deflection(&rows);
+    for a in &mut figures.useful {
+        if let Some((row, texts)) = state.store.article(a.id).await? {
+            let hits = texts
+                .into_iter()
+                .map(|t| crate::store::TextHit {
+                    article: row.clone(),
+                    lang: t.lang,
+                    title: t.title,
+                    body: t.body,
+                })
+                .collect();
+            if let Some(hit) = crate::kb::rank(hits, &[], q.lang, 1).pop() {
+                a.title = hit.title;
+            }
+        }
+    }
+    // A deleted article has no title left to show.
+    figures.useful.retain(|a| !a.title.is_empty());
+    Ok(Json(figures))
+}
+
 fn csv(body: String, name: &str) -> Response {
     use axum::http::header;
     (

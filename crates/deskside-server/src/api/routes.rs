@@ -57,11 +57,20 @@ pub(super) fn routes<S: Store>() -> DocRouter<AppState<S>> {
         )
         .route(
             "/api/v1/agent/checkin",
-            post(agent::checkin::<S>),
+            // The answer can carry the published articles: compressed.
+            post(agent::checkin::<S>).layer(tower_http::compression::CompressionLayer::new().gzip(true)),
             [Op::post("Check in")
                 .auth(Auth::Device)
                 .json::<CheckinRequest>()
                 .reply::<CheckinResponse>(200, "What the desk wants")],
+        )
+        .route(
+            "/api/v1/agent/reports",
+            post(agent::report::<S>),
+            [Op::post("Record a report begun in the tray, or how it ended")
+                .auth(Auth::Device)
+                .json::<deskside_protocol::TrayReport>()
+                .empty(204, "Recorded")],
         )
         .route(
             "/api/v1/agent/tickets",
@@ -156,6 +165,14 @@ pub(super) fn routes<S: Store>() -> DocRouter<AppState<S>> {
                 .auth(Auth::User)
                 .query::<reports::KpiQuery>()
                 .reply::<crate::kpi::KpiReport>(200, "The report; with format=csv, a CSV download")],
+        )
+        .route(
+            "/api/v1/reports/deflection",
+            get(reports::deflection::<S>),
+            [Op::get("Reports begun in the tray over a period, how many an article ended, and which articles")
+                .auth(Auth::User)
+                .query::<reports::DeflectionQuery>()
+                .reply::<deskside_protocol::Deflection>(200, "The figures")],
         )
         .route(
             "/api/v1/problems",
@@ -258,6 +275,14 @@ pub(super) fn routes<S: Store>() -> DocRouter<AppState<S>> {
             [Op::get("The knowledge-base articles linked to a ticket")
                 .auth(Auth::User)
                 .reply::<Vec<deskside_protocol::ArticleHit>>(200, "Linked articles")],
+        )
+        .route(
+            "/api/v1/tickets/{id}/report",
+            get(kb::ticket_report::<S>),
+            [Op::get("The articles the tray showed the employee before they filed the ticket")
+                .auth(Auth::User)
+                .query::<kb::LangQuery>()
+                .reply::<Option<deskside_protocol::ShownArticles>>(200, "Shown articles, or null")],
         )
         .route(
             "/api/v1/tickets/{id}/articles/{article}",

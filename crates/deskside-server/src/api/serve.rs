@@ -86,6 +86,7 @@ pub fn router_with<S: Store>(
             stream_lifetime: limits.event_stream_lifetime,
             offline_after: limits.offline_after,
             webhook_allowed,
+            device_kb: Arc::default(),
         })
         .layer(axum::middleware::from_fn(json_errors))
         .layer(axum::middleware::from_fn(

@@ -16,6 +16,7 @@ pub mod service;
 mod shared;
 mod software_catalogue;
 pub mod sqlite;
+pub mod tray_reports;
 pub mod webhooks;
 
 use std::future::Future;
@@ -31,6 +32,7 @@ pub use service::{
     ProblemFields, ProblemRow, ServiceStore, SlaEventRow, SlaInput, SlaRecord, TeamRow,
 };
 pub use sqlite::SqliteStore;
+pub use tray_reports::{KbStamp, ReportOutcomeRow, ReportRecord, TrayReportStore};
 pub use webhooks::{AttemptOutcome, DeliveryRow, NewDelivery, WebhookRow, WebhookStore};
 
 /// What a user may do.
@@ -282,7 +284,7 @@ pub type StoreResult<T> = Result<T, StoreError>;
 /// Everything the desk stores. Implementations must keep no state that
 /// matters in memory: several servers may share one database.
 pub trait Store:
-    ServiceStore + KpiStore + WebhookStore + KbStore + Clone + Send + Sync + 'static
+    ServiceStore + KpiStore + WebhookStore + KbStore + TrayReportStore + Clone + Send + Sync + 'static
 {
     /// Brings the schema up to date.
     fn migrate(&self) -> impl Future<Output = StoreResult<()>> + Send;

@@ -965,3 +965,7 @@ impl super::kb::KbStore for PgStore {
 impl super::webhooks::WebhookStore for PgStore {
     super::webhooks::webhook_methods!();
 }
+
+impl super::tray_reports::TrayReportStore for PgStore {
+    super::tray_reports::tray_report_methods!();
+}

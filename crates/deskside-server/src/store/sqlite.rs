@@ -933,3 +933,7 @@ impl super::kb::KbStore for SqliteStore {
 impl super::webhooks::WebhookStore for SqliteStore {
     super::webhooks::webhook_methods!();
 }
+
+impl super::tray_reports::TrayReportStore for SqliteStore {
+    super::tray_reports::tray_report_methods!();
+}

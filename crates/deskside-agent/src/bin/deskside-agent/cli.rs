@@ -80,6 +80,10 @@ pub enum Command {
         /// changes state.
         #[arg(long)]
         notify: bool,
+        /// Titles and results of the table in this language (`en`, `ko`,
+        /// `ja`); without it they stay English, as monitoring expects.
+        #[arg(long, value_name = "LANG", value_parser = language)]
+        lang: Option<deskside_agent::i18n::Locale>,
     },
     /// Print the commented example configuration (all defaults).
     DefaultConfig,
@@ -119,6 +123,16 @@ pub enum Command {
         /// Where to write it.
         #[arg(long, value_name = "FILE")]
         out: PathBuf,
+    },
+    /// Suggest knowledge-base articles for a problem, as Report a problem
+    /// does: from the articles kept on this computer (no network), those
+    /// of failing checks first.
+    Articles {
+        /// The problem, in the employee's words.
+        text: Vec<String>,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
     },
 }
 
@@ -269,4 +283,10 @@ fn interval(s: &str) -> Result<std::time::Duration, String> {
         Ok(d) => Ok(d),
         Err(e) => Err(format!("{e} (a duration such as 2s or 500ms)")),
     }
+}
+
+fn language(raw: &str) -> Result<deskside_agent::i18n::Locale, String> {
+    deskside_agent::i18n::Locale::from_tag(raw)
+        .filter(|l| l.code() == raw)
+        .ok_or_else(|| format!("unknown language {raw:?} (en, ko, ja)"))
 }

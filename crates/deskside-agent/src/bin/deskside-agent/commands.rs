@@ -93,6 +93,7 @@ fn run_checks(
     format: Format,
     list: bool,
     notify: bool,
+    lang: Option<deskside_agent::i18n::Locale>,
 ) -> Result<ExitCode> {
     if list {
         print(&render::kinds())?;
@@ -149,7 +150,9 @@ fn run_checks(
             .chain(policy_state),
     );
     match format {
-        Format::Table => print(&render::check_results(&results, worst, &loaded, notify))?,
+        Format::Table => print(&render::check_results(
+            &results, worst, &loaded, notify, lang,
+        ))?,
         Format::Json => print(&json(&serde_json::json!({
             "overall": worst,
             "state_basis": if notify { "reported" } else { "raw" },
@@ -214,13 +217,17 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Run => return crate::desk_commands::run(cfg),
         Command::Status { format } => return crate::desk_commands::status(&cfg, format),
         Command::Diagnostics { out } => return crate::desk_commands::diagnostics(&cfg, &out),
+        Command::Articles { text, format } => {
+            return crate::desk_commands::articles(&cfg, &text.join(" "), format);
+        }
         Command::Check {
             policy,
             format,
             list,
             notify,
+            lang,
         } => {
-            return run_checks(&cfg, policy.as_deref(), format, list, notify);
+            return run_checks(&cfg, policy.as_deref(), format, list, notify, lang);
         }
         Command::Inventory { format } => {
             let mut inv = collect_inventory(&collect_options(&cfg));

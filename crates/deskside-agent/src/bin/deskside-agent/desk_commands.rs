@@ -170,6 +170,8 @@ pub fn ticket(cfg: &AgentConfig, command: TicketCommand) -> Result<ExitCode> {
                 screenshot,
                 files: attach,
                 attachments: Vec::new(),
+                report: None,
+                leave_out: Vec::new(),
             })?;
             // Safely queued: that is success. Delivery is a bonus now and
             // certain later.
@@ -311,6 +313,32 @@ pub fn sync(cfg: &AgentConfig) -> Result<ExitCode> {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// `articles`: suggestions from the kept articles, offline.
+pub fn articles(cfg: &AgentConfig, text: &str, format: Format) -> Result<ExitCode> {
+    let agent = agent(cfg)?;
+    let locale = agent.reader_locale();
+    let found = agent.kb_suggestions(text, locale)?;
+    match format {
+        Format::Json => println!("{}", serde_json::to_string_pretty(&found)?),
+        Format::Table => {
+            if found.is_empty() {
+                println!(
+                    "no article matches (kept on this computer: {})",
+                    agent.local_kb()?.map_or(0, |kb| kb.articles.len())
+                );
+            }
+            for a in &found {
+                println!("#{}  {}", a.id, printable(&a.title, false));
+                if let Some(check) = &a.for_check {
+                    println!("     for the failing check {}", printable(check, false));
+                }
+                println!("     {}", printable(&a.snippet, false));
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 pub fn status(cfg: &AgentConfig, format: Format) -> Result<ExitCode> {

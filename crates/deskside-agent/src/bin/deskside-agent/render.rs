@@ -603,6 +603,7 @@ pub fn check_results(
     worst: CheckState,
     policy: &LoadedPolicy,
     reported: bool,
+    lang: Option<deskside_agent::i18n::Locale>,
 ) -> String {
     let shown = |r: &CheckResult| if reported { r.alert_state } else { r.state };
     let counts = |report_only: bool| {
@@ -650,10 +651,15 @@ pub fn check_results(
         .iter()
         .map(|r| {
             let check = policy.checks.iter().find(|c| c.spec.id == r.check_id);
+            let code = lang.map_or("en", deskside_agent::i18n::Locale::code);
             let title = check
-                .and_then(|c| c.spec.title.get("en").cloned())
+                .and_then(|c| c.spec.title.get(code).or_else(|| c.spec.title.get("en")))
+                .cloned()
                 .unwrap_or_default();
-            let mut summary = r.summary.clone();
+            let mut summary = match lang {
+                Some(l) => deskside_agent::health::summary_text(r, l),
+                None => r.summary.clone(),
+            };
             if reported && r.state != r.alert_state {
                 let _ = write!(
                     summary,
