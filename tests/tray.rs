@@ -151,7 +151,10 @@ async fn report_reply_and_languages_through_the_real_app() {
     }
     let s = session.expect("a WebDriver session with the app");
 
-    // Report a problem: validation first, then a complete form.
+    // Report a problem: validation first, then a complete form. The
+    // screenshot's thumbnail arrives after the form and moves the button:
+    // a click aimed before it lands would hit whatever moved there.
+    s.find("#screenshot-image").await;
     let submit = s.find("#submit").await;
     s.click(&submit).await;
     let err = s.wait_text("#subject-error", |t| !t.is_empty()).await;

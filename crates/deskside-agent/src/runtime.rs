@@ -192,6 +192,20 @@ pub async fn run_agent(
                         }
                     }
                 }
+                // Tickets failing checks open by themselves, once per
+                // failing episode (the outbox delivers them below).
+                let policy_now = current.lock().unwrap_or_else(|p| p.into_inner()).clone();
+                if policy_now.checks.iter().any(|c| c.open_ticket.is_some()) {
+                    let snapshot = scheduler.snapshot();
+                    let filer = Arc::clone(&agent);
+                    let filed = tokio::task::spawn_blocking(move || {
+                        filer.file_check_tickets(&policy_now, &snapshot, chrono::Utc::now())
+                    })
+                    .await;
+                    if let Ok(Err(e)) = filed {
+                        tracing::warn!("tickets of failing checks: {e}");
+                    }
+                }
                 if agent.outbox_depth().unwrap_or(0) > 0
                     && let Err(e) = agent.deliver().await
                 {

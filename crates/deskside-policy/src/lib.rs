@@ -11,5 +11,6 @@ pub mod policy;
 pub mod threshold;
 
 pub use policy::{
-    Check, Kind, KindInfo, LoadWindow, LoadedPolicy, ParamInfo, PolicyError, unknown_top_level,
+    Check, Kind, KindInfo, LoadWindow, LoadedPolicy, ParamInfo, PolicyError, TicketRule,
+    unknown_top_level,
 };

@@ -135,6 +135,19 @@ pub struct Check {
     pub timeout: Duration,
     /// Consecutive non-OK runs before the state is reported as changed.
     pub fails_before_alert: u32,
+    /// When a failure opens a ticket.
+    pub open_ticket: Option<TicketRule>,
+}
+
+/// A check's `open_ticket`, checked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TicketRule {
+    /// How long the reported state must have been failing.
+    pub after: Duration,
+    /// The ticket's urgency (the policy's `impact`).
+    pub urgency: deskside_protocol::Urgency,
+    /// How long the check must be OK again before the ticket is resolved.
+    pub resolve_after: Duration,
 }
 
 /// Why one check of a policy (or, with `position` 0, the policy as a
@@ -422,6 +435,7 @@ const COMMON_FIELDS: &[&str] = &[
     "report_only",
     "title",
     "remediation",
+    "open_ticket",
 ];
 
 /// Longest timeout a check may have; anything longer is a hung check.
@@ -545,6 +559,8 @@ fn parse_check(position: usize, raw: &Value) -> Result<Check, PolicyError> {
                 .as_object()
                 .is_some_and(|m| m.values().all(Value::is_string)))
             .then_some("a table of texts by locale (en, ko, ja)"),
+            "open_ticket" => (!v.is_object())
+                .then_some("a table such as { after = \"30m\", impact = \"medium\" }"),
             _ => None,
         };
         if let Some(expected) = expected {
@@ -643,6 +659,33 @@ fn parse_check(position: usize, raw: &Value) -> Result<Check, PolicyError> {
             ));
         }
     }
+    let open_ticket = match &spec.open_ticket {
+        None => None,
+        Some(o) => {
+            let after = duration("open_ticket", &Some(o.after.clone()), Duration::ZERO)?;
+            if after < Duration::from_secs(60) || after > Duration::from_secs(30 * 86400) {
+                return Err(err(
+                    "open_ticket",
+                    "after must be between 1m and 30d".into(),
+                ));
+            }
+            let resolve_after =
+                duration("open_ticket", &o.resolve_after, Duration::from_secs(3600))?;
+            if resolve_after < Duration::from_secs(60)
+                || resolve_after > Duration::from_secs(7 * 86400)
+            {
+                return Err(err(
+                    "open_ticket",
+                    "resolve_after must be between 1m and 7d".into(),
+                ));
+            }
+            Some(TicketRule {
+                after,
+                urgency: o.impact.unwrap_or(deskside_protocol::Urgency::Medium),
+                resolve_after,
+            })
+        }
+    };
     let mut kind = parse_kind(info.name, &spec.params).map_err(|(f, m)| err(f, m))?;
     if let (Kind::CpuLoad { warn, crit, .. }, Some((w, c))) = (&mut kind, load_thresholds) {
         (*warn, *crit) = (w, c);
@@ -655,6 +698,7 @@ fn parse_check(position: usize, raw: &Value) -> Result<Check, PolicyError> {
         interval,
         timeout,
         fails_before_alert,
+        open_ticket,
     })
 }
 

@@ -218,9 +218,32 @@ pub struct CheckSpec {
     /// How the employee can fix it, per locale.
     #[serde(default)]
     pub remediation: LocalizedText,
+    /// Let the check open a ticket when it has been failing for a while.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub open_ticket: Option<OpenTicket>,
     /// Kind-specific parameters.
     #[serde(flatten)]
     pub params: serde_json::Map<String, serde_json::Value>,
+}
+
+/// A check that opens a ticket: `open_ticket = { after = "30m", impact =
+/// "medium" }`. The device files one ticket per failing episode, with
+/// diagnostics; the desk resolves it once the check has been OK again for
+/// `resolve_after`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OpenTicket {
+    /// How long the check's reported state must have been warning or
+    /// critical (`"30m"`, at least a minute).
+    pub after: String,
+    /// How much it stops the employee: `low`, `medium` (the default) or
+    /// `high`; the ticket's urgency.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub impact: Option<crate::Urgency>,
+    /// How long the check must be OK again before the ticket is resolved
+    /// as verified by the device (`"1h"` by default).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resolve_after: Option<String>,
 }
 
 /// A threshold: a number in the kind's unit, or a string with a unit.

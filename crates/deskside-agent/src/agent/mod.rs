@@ -7,8 +7,10 @@
 //! - [`delivery`]: the outbox, delivered exactly once;
 //! - [`checkin`]: check-ins, the inventory and the policy;
 //! - [`deflection`]: articles on the device, suggestions, tray reports;
+//! - [`check_tickets`]: tickets failing checks open by themselves;
 //! - [`device_view`]: diagnostics, the health window, the device summary.
 
+mod check_tickets;
 mod checkin;
 mod deflection;
 mod delivery;
@@ -16,6 +18,7 @@ mod device_view;
 mod enrollment;
 mod tickets;
 
+pub use check_tickets::{episode_start, episode_ticket_id};
 pub use checkin::{CheckinOutcome, INVENTORY_EVERY};
 pub use delivery::{DeliveryReport, MAX_BACKOFF, backoff};
 pub use enrollment::check_server_url;

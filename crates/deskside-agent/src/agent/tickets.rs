@@ -120,6 +120,16 @@ impl Agent {
     /// this returns, so it survives a crash and works offline; the outbox
     /// delivers it.
     pub fn submit_ticket(&self, t: NewTicketInput) -> SyncResult<LocalTicket> {
+        self.submit_ticket_as(&new_id("t"), t)
+    }
+
+    /// [`Agent::submit_ticket`] under a chosen local id (also its
+    /// idempotency key): a ticket that must exist once, whoever files it.
+    pub(super) fn submit_ticket_as(
+        &self,
+        local_id: &str,
+        t: NewTicketInput,
+    ) -> SyncResult<LocalTicket> {
         let subject = t.subject.trim().to_owned();
         check_subject(&subject).map_err(SyncError::Invalid)?;
         check_description(&t.description).map_err(SyncError::Invalid)?;
@@ -218,14 +228,13 @@ impl Agent {
         {
             payload["report"] = serde_json::json!(report);
         }
-        let local_id = new_id("t");
         self.store()
-            .queue_ticket(&local_id, &subject, &payload, &files)?;
+            .queue_ticket(local_id, &subject, &payload, &files)?;
         self.emit(Event::TicketUpdated {
-            local_id: local_id.clone(),
+            local_id: local_id.to_owned(),
         });
         self.store()
-            .ticket(&local_id)?
+            .ticket(local_id)?
             .ok_or_else(|| SyncError::Invalid("the ticket vanished".into()))
     }
 
