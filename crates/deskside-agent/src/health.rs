@@ -81,7 +81,16 @@ pub fn chart(samples: &[deskside_protocol::MetricSample]) -> Vec<MetricPoint> {
 /// catalogs have it (the built-in checks'), else as the check wrote it (a
 /// plugin's output, an older result).
 pub fn summary_text(r: &deskside_protocol::CheckResult, locale: Locale) -> String {
-    if let Some(m) = &r.message {
+    message_text(r.message.as_ref(), &r.summary, locale)
+}
+
+/// `message` in `locale` when the catalogs have its key, else `summary`.
+pub fn message_text(
+    message: Option<&deskside_protocol::CheckMessage>,
+    summary: &str,
+    locale: Locale,
+) -> String {
+    if let Some(m) = message {
         let key = format!("check.{}", m.key);
         if crate::i18n::has(&key) {
             let args: Vec<(&str, &str)> = m
@@ -92,7 +101,7 @@ pub fn summary_text(r: &deskside_protocol::CheckResult, locale: Locale) -> Strin
             return crate::i18n::text(locale, &key, &args);
         }
     }
-    r.summary.clone()
+    summary.to_owned()
 }
 
 fn rank(state: &str) -> u8 {

@@ -262,9 +262,18 @@ impl Notifier {
         // `notify_user` check that stays silent would be a policy bug nobody
         // notices.
         let problem_body = || {
-            localized(&check.spec.remediation, self.locale)
+            let fix = localized(&check.spec.remediation, self.locale)
                 .map(str::to_owned)
-                .unwrap_or_else(|| text(self.locale, "notification.problem.body", &[]))
+                .unwrap_or_else(|| text(self.locale, "notification.problem.body", &[]));
+            // What a built-in check found, in the user's language, above
+            // what to do (a plugin's own English output is not repeated).
+            match &t.message {
+                Some(m) => format!(
+                    "{}\n{fix}",
+                    crate::health::message_text(Some(m), &t.summary, self.locale)
+                ),
+                None => fix,
+            }
         };
         let (summary_key, body) = match t.to {
             CheckState::Warning => ("notification.warning.summary", problem_body()),
@@ -480,6 +489,7 @@ mod tests {
             at: "2026-01-01T00:00:00Z".parse::<DateTime<Utc>>().unwrap()
                 + chrono::TimeDelta::hours(hours),
             summary: String::new(),
+            message: None,
         }
     }
 
@@ -541,6 +551,34 @@ mod tests {
             n.on_transition(&check(false), &t(CheckState::Critical, 20)),
             Delivery::Skipped("the check does not notify")
         );
+    }
+
+    #[test]
+    fn what_a_built_in_check_found_is_told_in_the_users_language() {
+        let c = check(true);
+        let mut found = t(CheckState::Critical, 0);
+        found.summary = "/: 3% free (1.0 GiB of 32.0 GiB)".into();
+        found.message = Some(deskside_protocol::CheckMessage {
+            key: "disk.free".into(),
+            args: [
+                ("mount", "/"),
+                ("percent", "3"),
+                ("free", "1.0 GiB"),
+                ("total", "32.0 GiB"),
+            ]
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect(),
+        });
+        let (n, _) = notifier("ja");
+        let m = n.message(&c, &found).unwrap();
+        assert_eq!(
+            m.body,
+            "/: 空き 3%（32.0 GiB 中 1.0 GiB）\nファイルを削除してください。"
+        );
+        let (n, _) = notifier("en");
+        let m = n.message(&c, &found).unwrap();
+        assert_eq!(m.body, "/: 3% free (1.0 GiB of 32.0 GiB)\nDelete files.");
     }
 
     #[test]

@@ -164,6 +164,9 @@ pub struct StateTransition {
     pub at: DateTime<Utc>,
     /// The summary of the run that changed it.
     pub summary: String,
+    /// The summary as a message key, for the employee's language.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<CheckMessage>,
 }
 
 /// User-facing text in several languages, by locale (`en`, `ko`, `ja`).

@@ -1748,6 +1748,36 @@ export interface components {
         };
         /** @description How a ticket reached the desk. */
         Channel: "tray" | "phone" | "walk_in" | "email" | "chat";
+        /**
+         * @description A check summary as a message key (`disk.free`…) with its formatted
+         *     arguments; the agent's catalogs hold it as `check.<key>`.
+         */
+        CheckMessage: {
+            /**
+             * @description Named arguments.
+             * @default {}
+             */
+            args: {
+                [key: string]: string;
+            };
+            /** @description The key. */
+            key: string;
+        };
+        /**
+         * @description A check summary as a message key (`disk.free`…) with its formatted
+         *     arguments; the agent's catalogs hold it as `check.<key>`.
+         */
+        CheckMessageInput: {
+            /**
+             * @description Named arguments.
+             * @default {}
+             */
+            args: {
+                [key: string]: string;
+            };
+            /** @description The key. */
+            key: string;
+        };
         /** @description The outcome of one run of one check. */
         CheckResult: {
             /**
@@ -1773,6 +1803,11 @@ export interface components {
              * @description When `alert_state` last changed.
              */
             last_state_change?: string | null;
+            /**
+             * @description The summary as a message key with arguments, so the agent can show
+             *     it in the employee's language (`summary` stays English).
+             */
+            message?: components["schemas"]["CheckMessage"] | null;
             /**
              * @description Measured values.
              * @default []
@@ -1818,6 +1853,11 @@ export interface components {
              * @description When `alert_state` last changed.
              */
             last_state_change?: string | null;
+            /**
+             * @description The summary as a message key with arguments, so the agent can show
+             *     it in the employee's language (`summary` stays English).
+             */
+            message?: components["schemas"]["CheckMessageInput"] | null;
             /**
              * @description Measured values.
              * @default []
@@ -4634,6 +4674,8 @@ export interface components {
              * @default null
              */
             from: components["schemas"]["CheckState"] | null;
+            /** @description The summary as a message key, for the employee's language. */
+            message?: components["schemas"]["CheckMessage"] | null;
             /** @description The summary of the run that changed it. */
             summary: string;
             /** @description State after. */

@@ -69,6 +69,7 @@ impl Tracker {
                 to: candidate,
                 at,
                 summary: outcome.summary.clone(),
+                message: outcome.message.as_ref().map(wire_message),
             }
         });
         // A first run that finds everything fine is not news.
@@ -84,10 +85,7 @@ impl Tracker {
             alert_state: candidate,
             last_state_change: entry.last_state_change,
             report_only: check.spec.report_only,
-            message: outcome.message.map(|m| deskside_protocol::CheckMessage {
-                key: m.key.to_owned(),
-                args: m.args.into_iter().map(|(k, v)| (k.to_owned(), v)).collect(),
-            }),
+            message: outcome.message.as_ref().map(wire_message),
         };
         if let Some(t) = &transition {
             self.transitions.push_back(t.clone());
@@ -150,6 +148,18 @@ pub fn overall<'a>(results: impl IntoIterator<Item = &'a CheckResult>) -> CheckS
             .filter(|r| !r.report_only)
             .map(|r| r.alert_state),
     )
+}
+
+/// A summary's message as results and transitions carry it.
+fn wire_message(m: &super::message::Message) -> deskside_protocol::CheckMessage {
+    deskside_protocol::CheckMessage {
+        key: m.key.to_owned(),
+        args: m
+            .args
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), v.clone()))
+            .collect(),
+    }
 }
 
 #[cfg(test)]
