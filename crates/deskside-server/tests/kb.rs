@@ -628,6 +628,42 @@ async fn device_articles_and_deflection<S: Store>(s: S) {
     }
     let (status, _) = call(Method::POST, reports.clone(), "", Some(solved.clone())).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
+    // A device (or a stolen token) cannot fill the table: new reports are
+    // capped per day; a later stage of a known one still goes.
+    let cap = deskside_server::api::MAX_REPORTS_PER_DAY;
+    for i in 0..cap {
+        let (status, body) = call(
+            Method::POST,
+            reports.clone(),
+            &other,
+            Some(json!({"id": format!("flood-{i}"), "started_at": started})),
+        )
+        .await;
+        assert_eq!(status, StatusCode::NO_CONTENT, "{i}: {body}");
+    }
+    let (status, body) = call(
+        Method::POST,
+        reports.clone(),
+        &other,
+        Some(json!({"id": "flood-one-more", "started_at": started})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(body["error"]["code"], "rate_limited");
+    let (status, _) = call(
+        Method::POST,
+        reports.clone(),
+        &other,
+        Some(
+            json!({"id": "flood-0", "started_at": started, "shown": [ids[0]], "solved_by": ids[0]}),
+        ),
+    )
+    .await;
+    assert_eq!(
+        status,
+        StatusCode::NO_CONTENT,
+        "a known report's next stage"
+    );
 
     // A report that became a ticket; the ticket shows what was shown.
     let (status, ticket) = file_ticket(
@@ -682,12 +718,13 @@ async fn device_articles_and_deflection<S: Store>(s: S) {
             d["solved"].as_u64(),
             d["ticketed"].as_u64()
         ),
-        (Some(2), Some(1), Some(1))
+        (Some(2 + 200), Some(2), Some(1)),
+        "the flood's reports count as begun, one of them solved"
     );
-    assert_eq!(d["rate"], json!(0.5));
+    assert_eq!(d["rate"], json!(2.0 / 202.0));
     assert_eq!(
         d["useful"],
-        json!([{"id": ids[0], "title": "Printer does not print", "solved": 1, "shown": 2}])
+        json!([{"id": ids[0], "title": "Printer does not print", "solved": 2, "shown": 3}])
     );
     let (status, d) = call(
         Method::GET,

@@ -395,6 +395,23 @@ async fn record_report<S: Store>(
     ticket_id: Option<i64>,
 ) -> Result<(), ApiError> {
     check_report(report)?;
+    // A stolen device token must not fill the table: new reports are
+    // capped per device and day (a later stage of one still goes).
+    let (known, recent) = state
+        .store
+        .report_load(
+            &report.id,
+            device_id,
+            Utc::now() - chrono::TimeDelta::days(1),
+        )
+        .await?;
+    if !known && recent >= MAX_REPORTS_PER_DAY {
+        return Err(ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            ErrorCode::RateLimited,
+            format!("at most {MAX_REPORTS_PER_DAY} tray reports per device and day"),
+        ));
+    }
     let shown = serde_json::to_string(&report.shown).map_err(|e| invalid(e.to_string()))?;
     let mine = state
         .store
@@ -417,6 +434,9 @@ async fn record_report<S: Store>(
     }
     Ok(())
 }
+
+/// New tray reports a device may record per day.
+pub const MAX_REPORTS_PER_DAY: i64 = 200;
 
 /// A report's id is a UUID-like token; at most 20 articles shown, the
 /// solving one among them or alone; not started in the future.

@@ -10,6 +10,7 @@
 mod access;
 mod admin;
 mod agent;
+pub use agent::MAX_REPORTS_PER_DAY;
 mod auth;
 mod devices;
 mod diagnostics;

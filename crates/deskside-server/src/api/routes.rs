@@ -70,7 +70,8 @@ pub(super) fn routes<S: Store>() -> DocRouter<AppState<S>> {
             [Op::post("Record a report begun in the tray, or how it ended")
                 .auth(Auth::Device)
                 .json::<deskside_protocol::TrayReport>()
-                .empty(204, "Recorded")],
+                .empty(204, "Recorded")
+                .errors(&[409, 429])],
         )
         .route(
             "/api/v1/agent/tickets",

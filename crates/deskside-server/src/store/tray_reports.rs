@@ -74,6 +74,14 @@ pub trait TrayReportStore {
     ) -> impl Future<Output = StoreResult<Vec<ReportOutcomeRow>>> + Send;
     /// The published knowledge base's stamp.
     fn kb_stamp(&self) -> impl Future<Output = StoreResult<KbStamp>> + Send;
+    /// Whether report `id` is recorded, and how many reports `device_id`
+    /// recorded or updated since `since`.
+    fn report_load(
+        &self,
+        id: &str,
+        device_id: i64,
+        since: DateTime<Utc>,
+    ) -> impl Future<Output = StoreResult<(bool, i64)>> + Send;
 }
 
 /// The [`TrayReportStore`] methods, the same SQL for both backends.
@@ -131,6 +139,18 @@ macro_rules! tray_report_methods {
                 "SELECT COUNT(*) AS count, CAST(COALESCE(SUM(version), 0) AS BIGINT) AS versions, \
                  CAST(MAX(updated_at) AS TEXT) AS newest FROM kb_articles WHERE state = 'published'",
             )
+            .fetch_one(&self.pool)
+            .await?)
+        }
+
+        async fn report_load(&self, id: &str, device_id: i64, since: DateTime<Utc>) -> StoreResult<(bool, i64)> {
+            Ok(sqlx::query_as::<_, (bool, i64)>(
+                "SELECT EXISTS (SELECT 1 FROM tray_reports WHERE id = $1), \
+                 (SELECT COUNT(*) FROM tray_reports WHERE device_id = $2 AND updated_at >= $3)",
+            )
+            .bind(id)
+            .bind(device_id)
+            .bind(since)
             .fetch_one(&self.pool)
             .await?)
         }
