@@ -136,6 +136,25 @@ pub fn view(row: ArticleRow, texts: Vec<TextRow>) -> Article {
     }
 }
 
+/// An article as a hit in the reader's language (else English, else any),
+/// as lists of articles show it.
+pub fn hit_in(
+    row: ArticleRow,
+    texts: Vec<TextRow>,
+    lang: Option<ArticleLang>,
+) -> Option<ArticleHit> {
+    let hits = texts
+        .into_iter()
+        .map(|t| TextHit {
+            article: row.clone(),
+            lang: t.lang,
+            title: t.title,
+            body: t.body,
+        })
+        .collect();
+    rank(hits, &[], lang, 1).pop()
+}
+
 /// A query's terms: split on white space, at most 10, each at most 100
 /// characters; none for an empty query.
 pub fn terms(q: &str) -> Result<Vec<String>, String> {

@@ -186,16 +186,7 @@ pub(super) async fn ticket_report<S: Store>(
     let mut articles = Vec::with_capacity(ids.len());
     for article in ids {
         if let Some((row, texts)) = state.store.article(article).await? {
-            let hits = texts
-                .into_iter()
-                .map(|t| crate::store::TextHit {
-                    article: row.clone(),
-                    lang: t.lang,
-                    title: t.title,
-                    body: t.body,
-                })
-                .collect();
-            articles.extend(crate::kb::rank(hits, &[], q.lang, 1));
+            articles.extend(crate::kb::hit_in(row, texts, q.lang));
         }
     }
     Ok(Json(Some(deskside_protocol::ShownArticles {

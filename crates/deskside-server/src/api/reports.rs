@@ -33,18 +33,18 @@ fn instant(raw: &str, what: &str) -> Result<chrono::DateTime<Utc>, ApiError> {
         .map_err(|_| bad_query(format!("{what} must be YYYY-MM-DD or an RFC 3339 instant")))
 }
 
-/// `GET /api/v1/reports/kpis`.
-pub(super) async fn kpis<S: Store>(
-    State(state): State<AppState<S>>,
-    UserAuth(_): UserAuth,
-    ApiQuery(q): ApiQuery<KpiQuery>,
-) -> Result<Response, ApiError> {
-    let now = Utc::now();
-    let to = match q.to.as_deref() {
+/// A report's period: `to` (default `now`) and `from` (default 30 days
+/// before `to`), from before to, at most ten years.
+fn period(
+    from: Option<&str>,
+    to: Option<&str>,
+    now: chrono::DateTime<Utc>,
+) -> Result<(chrono::DateTime<Utc>, chrono::DateTime<Utc>), ApiError> {
+    let to = match to {
         None | Some("") => now,
         Some(raw) => instant(raw, "to")?,
     };
-    let from = match q.from.as_deref() {
+    let from = match from {
         None | Some("") => to - chrono::TimeDelta::days(30),
         Some(raw) => instant(raw, "from")?,
     };
@@ -54,6 +54,17 @@ pub(super) async fn kpis<S: Store>(
     if to - from > chrono::TimeDelta::days(3660) {
         return Err(bad_query("the period is at most ten years"));
     }
+    Ok((from, to))
+}
+
+/// `GET /api/v1/reports/kpis`.
+pub(super) async fn kpis<S: Store>(
+    State(state): State<AppState<S>>,
+    UserAuth(_): UserAuth,
+    ApiQuery(q): ApiQuery<KpiQuery>,
+) -> Result<Response, ApiError> {
+    let now = Utc::now();
+    let (from, to) = period(q.from.as_deref(), q.to.as_deref(), now)?;
     let group = match q.group_by.as_deref() {
         None | Some("") => None,
         Some(g) => Some(KpiGroup::parse(g).ok_or_else(|| {
@@ -95,36 +106,14 @@ pub(super) async fn deflection<S: Store>(
     UserAuth(_): UserAuth,
     ApiQuery(q): ApiQuery<DeflectionQuery>,
 ) -> Result<Json<deskside_protocol::Deflection>, ApiError> {
-    let to = match q.to.as_deref() {
-        None | Some("") => Utc::now(),
-        Some(raw) => instant(raw, "to")?,
-    };
-    let from = match q.from.as_deref() {
-        None | Some("") => to - chrono::TimeDelta::days(30),
-        Some(raw) => instant(raw, "from")?,
-    };
-    if from >= to {
-        return Err(bad_query("from must be before to"));
-    }
-    if to - from > chrono::TimeDelta::days(3660) {
-        return Err(bad_query("the period is at most ten years"));
-    }
+    let (from, to) = period(q.from.as_deref(), q.to.as_deref(), Utc::now())?;
     let rows = state.store.report_outcomes(from, to).await?;
     let mut figures = crate::kb::deflection(&rows);
     for a in &mut figures.useful {
-        if let Some((row, texts)) = state.store.article(a.id).await? {
-            let hits = texts
-                .into_iter()
-                .map(|t| crate::store::TextHit {
-                    article: row.clone(),
-                    lang: t.lang,
-                    title: t.title,
-                    body: t.body,
-                })
-                .collect();
-            if let Some(hit) = crate::kb::rank(hits, &[], q.lang, 1).pop() {
-                a.title = hit.title;
-            }
+        if let Some((row, texts)) = state.store.article(a.id).await?
+            && let Some(hit) = crate::kb::hit_in(row, texts, q.lang)
+        {
+            a.title = hit.title;
         }
     }
     // A deleted article has no title left to show.
