@@ -71,9 +71,12 @@ impl Desk {
             addr: free_addr(),
             dir,
             tls: None,
-            // Agents check in every 2 s, so that tests of `run` are quick.
+            // Agents check in every 2 s, so that tests of `run` are quick;
+            // the desk's timer (SLA, resolving verified tickets) runs every
+            // second.
             limits: Limits {
                 checkin_interval: Duration::from_secs(2),
+                sla_interval: Some(Duration::from_secs(1)),
                 ..Limits::default()
             },
             stop: None,

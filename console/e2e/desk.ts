@@ -95,7 +95,7 @@ export async function start(): Promise<Desk> {
   // tests provoke reaches the console at once; webhooks may reach this
   // machine's loopback (the webhook test's receiver), which a desk refuses
   // unless its configuration allows it.
-  const env = { ...process.env, DESKSIDE_DATA_DIR: join(dir, 'desk'), DESKSIDE_LOG: 'warn', DESKSIDE_LOGIN_PER_MINUTE: '600', DESKSIDE_SLA_INTERVAL: '1s', DESKSIDE_WEBHOOK_ALLOWED_NETWORKS: '127.0.0.0/8' };
+  const env = { ...process.env, DESKSIDE_DATA_DIR: join(dir, 'desk'), DESKSIDE_LOG: 'warn', DESKSIDE_LOGIN_PER_MINUTE: '600', DESKSIDE_SLA_INTERVAL: '1s', DESKSIDE_PROBLEM_CANDIDATE_INTERVAL: '2s', DESKSIDE_WEBHOOK_ALLOWED_NETWORKS: '127.0.0.0/8' };
   const email = 'admin@example.com';
   const password = 'correct horse battery';
   const tech = 'tech@example.com';

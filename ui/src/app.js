@@ -5,7 +5,7 @@
 // document and only plain structure copied over (article.js).
 
 import {
-  CATEGORIES, TICKET_TYPES, URGENCIES, canRate, canReopen, conversation, fileSize, format, latest, overallKey,
+  CATEGORIES, TICKET_TYPES, URGENCIES, canRate, canReopen, conversation, ratingWaits, fileSize, format, latest, overallKey,
   readablePreview, refusals, sparkline, summaryText, syncKey, ticketRow, validateReport,
 } from './views.js';
 import { articleNodes } from './article.js';
@@ -28,7 +28,7 @@ function h(tag, attrs = {}, ...children) {
   for (const [k, v] of Object.entries(attrs)) {
     if (v == null || v === false) continue;
     if (k.startsWith('on')) el.addEventListener(k.slice(2), v);
-    else if (k === 'class') el.className = Array.isArray(v) ? v.join(' ') : v;
+    else if (k === 'class') el.className = Array.isArray(v) ? v.filter(Boolean).join(' ') : v;
     else el.setAttribute(k, v === true ? '' : v);
   }
   for (const c of children.flat()) {
@@ -357,9 +357,12 @@ async function renderTicket(id) {
   const ticket = await invoke('ticket', { id });
   if (!ticket) return renderTickets();
   const row = ticketRow(ticket);
-  const messages = conversation(ticket).map((m) => h('div', { class: ['message', m.mine ? 'mine' : 'theirs'] },
-    h('div', { class: 'who' }, `${m.mine ? t('ui.tickets.you') : t('ui.tickets.it')} · ${when(m.at)}`),
-    h('div', {}, m.body)));
+  // Checks' titles in the employee's language, for the desk's notes.
+  const health = await invoke('health').catch(() => null);
+  const titles = Object.fromEntries((health?.checks ?? []).map((c) => [c.id, c.title]));
+  const messages = conversation(ticket, titles).map((m) => h('div', { class: ['message', m.mine ? 'mine' : 'theirs', m.desk ? 'desk-note' : ''] },
+    h('div', { class: 'who' }, `${m.mine ? t('ui.tickets.you') : m.desk ? t('ui.tickets.desk') : t('ui.tickets.it')} · ${when(m.at)}`),
+    h('div', {}, m.note ? t(m.note.key, { check: m.note.args.check, time: when(m.note.args.time) }) : m.body)));
   const reply = h('textarea', { id: 'reply', placeholder: t('ui.tickets.reply.placeholder') });
   const send = h('button', { type: 'submit', class: 'primary' }, t('ui.tickets.send'));
   const form = h('form', {}, h('label', { for: 'reply' }, t('ui.tickets.reply')), reply, h('div', { class: 'actions' }, send));
@@ -384,6 +387,8 @@ async function renderTicket(id) {
           try { await invoke('rate', { id, score: n, comment: null }); stars.replaceChildren(t('ui.tickets.rate.thanks')); } catch (e) { showError(e); }
         } }, '★')));
     extra.push(h('h2', {}, t('ui.tickets.rate')), stars);
+  } else if (ratingWaits(ticket)) {
+    extra.push(h('p', { class: 'help', id: 'rating-waits' }, t('ui.tickets.rate.waits', { time: when(ratingWaits(ticket)) })));
   }
   main.replaceChildren(
     h('button', { type: 'button', onclick: renderTickets }, `← ${t('ui.tickets.back')}`),

@@ -36,16 +36,31 @@ export function ticketRow(t) {
   };
 }
 
-/** The conversation of a ticket as the employee sees it, oldest first. */
-export function conversation(t) {
+/** The kinds of notes the desk writes by itself that the tray words. */
+export const DESK_NOTES = ['verified_by_device', 'failed_again', 'relapsed'];
+
+/** The conversation of a ticket as the employee sees it, oldest first. A
+ * note the desk wrote by itself carries `note`: its message key and
+ * arguments (the check's title from `titles`, by id, else its id); the
+ * desk's English `body` stays for kinds this tray does not know. */
+export function conversation(t, titles = {}) {
   const server = t.server;
   if (!server) return [];
   // The desk never sends internal notes to a device.
-  return (server.comments || []).map((c) => ({
-    mine: c.author === 'employee',
-    body: c.body,
-    at: c.created_at,
-  }));
+  return (server.comments || []).map((c) => {
+    const n = c.note;
+    const known = n && DESK_NOTES.includes(n.kind);
+    return {
+      mine: c.author === 'employee' && !n,
+      desk: !!n,
+      body: c.body,
+      at: c.created_at,
+      note: known ? {
+        key: `ui.tickets.note.${n.kind}`,
+        args: { check: titles[n.check_id] ?? n.check_id, time: n.at },
+      } : null,
+    };
+  });
 }
 
 /** What the desk refused for good about a ticket, newest first: a message
@@ -59,10 +74,19 @@ export function refusals(t) {
   }));
 }
 
-/** Whether the employee may rate (once resolved or closed). */
-export function canRate(t) {
+/** Whether the employee may rate: once resolved or closed, and once the
+ * desk's watch of the fix (`rating_opens_at`) is over at `now` (ms). */
+export function canRate(t, now = Date.now()) {
   const s = t.server;
-  return !!s && (s.status === 'resolved' || s.status === 'closed');
+  return !!s && (s.status === 'resolved' || s.status === 'closed') && !ratingWaits(t, now);
+}
+
+/** When the rating opens, if the desk still watches the fix at `now`
+ * (ms): its ISO time, else null. */
+export function ratingWaits(t, now = Date.now()) {
+  const s = t.server;
+  if (!s || !(s.status === 'resolved' || s.status === 'closed') || !s.rating_opens_at) return null;
+  return Date.parse(s.rating_opens_at) > now ? s.rating_opens_at : null;
 }
 
 /** Whether the employee may reopen (as the desk allows: resolved or closed). */

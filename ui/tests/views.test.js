@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
-  canRate, canReopen, conversation, dayCharts, fileSize, format, latest, overallKey, readablePreview, refusals,
+  DESK_NOTES, canRate, canReopen, conversation, dayCharts, ratingWaits, fileSize, format, latest, overallKey, readablePreview, refusals,
   sparkline, summaryText, syncKey, ticketRow, validateReport,
 } from '../src/views.js';
 
@@ -55,6 +55,35 @@ describe('tickets', () => {
     expect(canReopen({ ...t, server: { ...server, status: 'closed' } })).toBe(true);
     expect(canReopen({ ...t, server: { ...server, status: 'pending' } })).toBe(false);
     expect(conversation(base)).toEqual([]);
+  });
+
+  it('words the desk\'s own notes by kind, with the check\'s title', () => {
+    const note = (kind) => ({ author: 'technician', body: `English ${kind}`, created_at: '2026-12-03T10:00:00Z',
+      note: { kind, check_id: 'disk', at: '2026-12-03T09:00:00Z' } });
+    const t = { ...base, server: { status: 'resolved', comments: [note('verified_by_device'), note('relapsed'), note('from_the_future')] } };
+    const [verified, relapsed, unknown] = conversation(t, { disk: 'ディスクの空き容量' });
+    expect(verified).toMatchObject({ mine: false, desk: true,
+      note: { key: 'ui.tickets.note.verified_by_device', args: { check: 'ディスクの空き容量', time: '2026-12-03T09:00:00Z' } } });
+    expect(relapsed.note.key).toBe('ui.tickets.note.relapsed');
+    // A kind this tray does not know: the desk's English text.
+    expect(unknown).toMatchObject({ desk: true, note: null, body: 'English from_the_future' });
+    // No title known: the check's id.
+    expect(conversation(t)[0].note.args.check).toBe('disk');
+    expect(DESK_NOTES).toEqual(['verified_by_device', 'failed_again', 'relapsed']);
+  });
+
+  it('holds the rating back while the desk watches the fix', () => {
+    const now = Date.parse('2026-12-03T12:00:00Z');
+    const watched = { ...base, server: { status: 'resolved', comments: [], rating_opens_at: '2026-12-04T12:00:00Z' } };
+    expect(canRate(watched, now)).toBe(false);
+    expect(ratingWaits(watched, now)).toBe('2026-12-04T12:00:00Z');
+    const later = Date.parse('2026-12-04T12:00:01Z');
+    expect(canRate(watched, later)).toBe(true);
+    expect(ratingWaits(watched, later)).toBe(null);
+    // Reopened meanwhile: no rating, and nothing waits.
+    const reopened = { ...watched, server: { ...watched.server, status: 'open' } };
+    expect(canRate(reopened, later)).toBe(false);
+    expect(ratingWaits(reopened, now)).toBe(null);
   });
 
   it('says what the desk refused and why', () => {

@@ -12,6 +12,7 @@ export const WEBHOOK_EVENTS: Schemas['WebhookEvent'][] = [
   'check.failing',
   'check.recovered',
   'device.enrolled',
+  'problem.candidate',
 ];
 
 /** The catalog key of an event (`webhooks.event.ticket_created`). */

@@ -120,6 +120,11 @@ pub struct CheckinRequest {
     /// none.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kb_lang: Option<crate::kb::ArticleLang>,
+    /// The ids of every check the device runs now, sent when that set
+    /// changed (and on an agent's first check-in): the desk forgets the
+    /// results of any other check. Absent: unchanged.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checks: Option<Vec<String>>,
 }
 
 /// The desk's answer to a check-in.
@@ -158,6 +163,10 @@ pub enum DeskFeature {
     /// and takes tray reports (`POST /agent/reports`, a ticket's
     /// `report`).
     KnowledgeBase,
+    /// A ticket may say which failing check opened it (`check`): the desk
+    /// keeps one per check and resolves it when the device verifies the
+    /// fix.
+    CheckTickets,
     /// A feature this agent does not know yet.
     #[serde(other)]
     Unknown,
@@ -187,7 +196,8 @@ pub enum ErrorCode {
     CannotChangeOwnRole,
     /// An administrator tried to deactivate themselves.
     CannotDeactivateSelf,
-    /// The ticket is not resolved or closed, or was rated already.
+    /// The ticket is not resolved or closed, was rated already, or its
+    /// fix is still being verified (`rating_opens_at`).
     CannotRate,
     /// A change from a browser session lacks the right `X-CSRF-Token`.
     CsrfFailed,

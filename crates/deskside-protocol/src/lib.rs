@@ -48,14 +48,14 @@ pub use kb::{
 };
 pub use metrics::*;
 pub use service::{
-    AutoAssign, Channel, LinkedIncidents, PausingStatus, Problem, ProblemInput, ProblemResolution,
-    SlaCalendar, SlaCalendarInput, SlaClock, SlaClockView, SlaConditions, SlaEscalation,
-    SlaEventKind, SlaPauses, SlaPolicy, SlaPolicyInput, SlaState, Team, TeamInput, TeamMember,
-    TicketSla, TicketType, WeekHours,
+    AutoAssign, CandidateDevice, CandidateIncident, Channel, LinkedIncidents, PausingStatus,
+    Problem, ProblemCandidate, ProblemInput, ProblemResolution, SlaCalendar, SlaCalendarInput,
+    SlaClock, SlaClockView, SlaConditions, SlaEscalation, SlaEventKind, SlaPauses, SlaPolicy,
+    SlaPolicyInput, SlaState, Team, TeamInput, TeamMember, TicketSla, TicketType, WeekHours,
 };
 pub use tickets::{
-    AttachmentInfo, Comment, CommentAuthor, NewComment, NewTicket, Ticket, TicketCategory,
-    TicketStatus, Urgency,
+    AttachmentInfo, CheckTicket, Comment, CommentAuthor, DeskNote, DeskNoteKind, NewComment,
+    NewTicket, Ticket, TicketCategory, TicketStatus, Urgency,
 };
 pub use webhooks::{
     DeliveryState, Webhook, WebhookCreated, WebhookDelivery, WebhookEvent, WebhookInput,

@@ -449,6 +449,67 @@ pub enum LinkedIncidents {
     Leave,
 }
 
+/// A problem the desk proposes: several devices had incidents (tickets,
+/// checks turning failing) within 48 hours of the same software change
+/// (a package added or upgraded to one version). A technician accepts it
+/// (a problem record with those incidents) or dismisses it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct ProblemCandidate {
+    /// Id.
+    pub id: i64,
+    /// The package.
+    pub name: String,
+    /// The version added or upgraded to.
+    pub version: String,
+    /// `proposed`, `accepted` or `dismissed`.
+    pub state: String,
+    /// The devices with an incident after the change.
+    pub devices: Vec<CandidateDevice>,
+    /// Those incidents, oldest first.
+    pub incidents: Vec<CandidateIncident>,
+    /// Other devices that have this version, without an incident (yet).
+    pub others: Vec<CandidateDevice>,
+    /// The problem record it became.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub problem_id: Option<i64>,
+    /// When the desk first proposed it.
+    pub created_at: DateTime<Utc>,
+    /// When its evidence last changed.
+    pub updated_at: DateTime<Utc>,
+}
+
+/// A device of a [`ProblemCandidate`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct CandidateDevice {
+    /// Id.
+    pub id: i64,
+    /// Host name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hostname: Option<String>,
+    /// When the change reached it (absent for other devices).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub changed_at: Option<DateTime<Utc>>,
+}
+
+/// An incident of a [`ProblemCandidate`]: a ticket, or a check that
+/// began failing.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct CandidateIncident {
+    /// The device.
+    pub device_id: i64,
+    /// When.
+    pub at: DateTime<Utc>,
+    /// The ticket.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ticket_id: Option<i64>,
+    /// Its subject.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subject: Option<String>,
+    /// The check that began failing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub check_id: Option<String>,
+}
+
 /// `POST /api/v1/problems/{id}/resolve`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]

@@ -78,6 +78,26 @@ pub struct NewTicket {
     /// before filing), only to a desk that announced `knowledge_base`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub report: Option<crate::kb::TrayReport>,
+    /// The failing health check that opened this ticket by itself (only
+    /// to a desk that announced `check_tickets`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub check: Option<CheckTicket>,
+}
+
+/// A ticket a failing health check opened (`open_ticket` in the policy).
+/// The desk keeps one ticket per device and check: a later failing
+/// episode while it is open, or resolved and still watched, goes to it.
+/// It resolves the ticket itself once the check has been ok for
+/// `resolve_after_secs`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct CheckTicket {
+    /// The check's id in the policy.
+    pub check_id: String,
+    /// When this failing episode began.
+    pub failing_since: DateTime<Utc>,
+    /// How long the check must be ok again before the desk resolves the
+    /// ticket (60 s to 7 days).
+    pub resolve_after_secs: u64,
 }
 
 fn other() -> TicketCategory {
@@ -134,6 +154,11 @@ pub struct Ticket {
     /// never reach a device).
     #[serde(default)]
     pub comments: Vec<Comment>,
+    /// When the employee may rate it: the desk watches the device's
+    /// failing checks for a day after a technician's fix, and asks only
+    /// once the fix held. Absent: as soon as it is resolved.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rating_opens_at: Option<DateTime<Utc>>,
 }
 
 /// Who wrote a comment.
@@ -157,6 +182,37 @@ pub struct Comment {
     pub body: String,
     /// When.
     pub created_at: DateTime<Utc>,
+    /// A note the desk wrote by itself (no person did): readers word it
+    /// from their catalogs; `body` is its English text.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<DeskNote>,
+}
+
+/// What a note the desk wrote by itself says.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct DeskNote {
+    /// What happened.
+    pub kind: DeskNoteKind,
+    /// The health check it is about.
+    pub check_id: String,
+    /// When it happened on the device (the check's recovery or failure).
+    pub at: DateTime<Utc>,
+}
+
+/// The kinds of [`DeskNote`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum DeskNoteKind {
+    /// The check has been ok long enough: resolved, verified by the
+    /// device.
+    VerifiedByDevice,
+    /// The check failed again while the ticket was open.
+    FailedAgain,
+    /// The check failed again after the ticket was resolved: reopened.
+    Relapsed,
+    /// A kind this version does not know.
+    #[serde(other)]
+    Unknown,
 }
 
 /// `POST /api/v1/agent/tickets/{id}/comments`.

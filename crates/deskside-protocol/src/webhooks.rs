@@ -36,11 +36,15 @@ pub enum WebhookEvent {
     /// A device enrolled for the first time.
     #[serde(rename = "device.enrolled")]
     DeviceEnrolled,
+    /// The desk proposes a problem: several devices' incidents follow the
+    /// same software change.
+    #[serde(rename = "problem.candidate")]
+    ProblemCandidate,
 }
 
 impl WebhookEvent {
     /// Every event, in the order they are listed.
-    pub const ALL: [Self; 8] = [
+    pub const ALL: [Self; 9] = [
         Self::TicketCreated,
         Self::TicketUpdated,
         Self::TicketResolved,
@@ -49,6 +53,7 @@ impl WebhookEvent {
         Self::CheckFailing,
         Self::CheckRecovered,
         Self::DeviceEnrolled,
+        Self::ProblemCandidate,
     ];
 
     /// Its name on the wire (`ticket.created`).
@@ -62,6 +67,7 @@ impl WebhookEvent {
             Self::CheckFailing => "check.failing",
             Self::CheckRecovered => "check.recovered",
             Self::DeviceEnrolled => "device.enrolled",
+            Self::ProblemCandidate => "problem.candidate",
         }
     }
 

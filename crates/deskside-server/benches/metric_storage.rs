@@ -107,6 +107,7 @@ async fn fill<S: Store>(s: &S, devices: u64, now: i64) -> Vec<i64> {
                         (sample.timestamp, metric_tiers::series_of(&sample))
                     })
                     .collect(),
+                running_checks: None,
                 at: Utc::now(),
             })
             .await

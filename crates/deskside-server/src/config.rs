@@ -46,6 +46,11 @@ pub struct ServerConfig {
     /// happen without a change (every node may; each is recorded once).
     #[serde(with = "humantime_serde_compat")]
     pub sla_interval: Duration,
+    /// How often the desk looks for problem candidates (several devices'
+    /// incidents after one software change; every node may, each is
+    /// proposed once).
+    #[serde(with = "humantime_serde_compat")]
+    pub problem_candidate_interval: Duration,
     /// PEM certificate chain: with `tls_key_file`, the desk serves HTTPS.
     pub tls_cert_file: Option<PathBuf>,
     /// PEM private key of the certificate.
@@ -90,6 +95,7 @@ impl Default for ServerConfig {
             offline_after: Duration::from_secs(600),
             login_per_minute: 5,
             sla_interval: Duration::from_secs(30),
+            problem_candidate_interval: Duration::from_secs(600),
             tls_cert_file: None,
             tls_key_file: None,
             trusted_proxies: Vec::new(),
@@ -133,6 +139,10 @@ impl std::fmt::Debug for ServerConfig {
             .field("offline_after", &self.offline_after)
             .field("login_per_minute", &self.login_per_minute)
             .field("sla_interval", &self.sla_interval)
+            .field(
+                "problem_candidate_interval",
+                &self.problem_candidate_interval,
+            )
             .field("tls_cert_file", &self.tls_cert_file)
             .field("tls_key_file", &self.tls_key_file)
             .field("trusted_proxies", &self.trusted_proxies)
@@ -197,6 +207,10 @@ impl ServerConfig {
             cfg.sla_interval =
                 humantime::parse_duration(&v).map_err(|e| format!("DESKSIDE_SLA_INTERVAL: {e}"))?;
         }
+        if let Some(v) = env("DESKSIDE_PROBLEM_CANDIDATE_INTERVAL") {
+            cfg.problem_candidate_interval = humantime::parse_duration(&v)
+                .map_err(|e| format!("DESKSIDE_PROBLEM_CANDIDATE_INTERVAL: {e}"))?;
+        }
         if let Some(v) = env("DESKSIDE_LOGIN_PER_MINUTE") {
             cfg.login_per_minute = v
                 .parse()
@@ -257,6 +271,11 @@ impl ServerConfig {
         if cfg.sla_interval < Duration::from_secs(1) || cfg.sla_interval > Duration::from_secs(3600)
         {
             return Err("sla_interval must be between 1s and 1h".into());
+        }
+        if cfg.problem_candidate_interval < Duration::from_secs(1)
+            || cfg.problem_candidate_interval > Duration::from_secs(86_400)
+        {
+            return Err("problem_candidate_interval must be between 1s and 24h".into());
         }
         for n in &cfg.webhook_allowed_networks {
             n.parse::<crate::webhooks::Network>()
@@ -458,6 +477,19 @@ mod tests {
                 "{bad}"
             );
         }
+        let env = |k: &str| (k == "DESKSIDE_PROBLEM_CANDIDATE_INTERVAL").then(|| "5s".to_owned());
+        assert_eq!(
+            ServerConfig::load(None, env)
+                .unwrap()
+                .problem_candidate_interval,
+            Duration::from_secs(5)
+        );
+        let env = |k: &str| (k == "DESKSIDE_PROBLEM_CANDIDATE_INTERVAL").then(|| "2d".to_owned());
+        assert!(
+            ServerConfig::load(None, env)
+                .unwrap_err()
+                .contains("problem_candidate_interval")
+        );
         let env = |k: &str| (k == "DESKSIDE_SLA_INTERVAL").then(|| "2m".to_owned());
         assert_eq!(
             ServerConfig::load(None, env).unwrap().sla_interval,

@@ -112,6 +112,12 @@ pub struct Figures {
     pub sla: Vec<Compliance>,
     /// Reopened at some time, of the tickets resolved.
     pub reopen: Rate,
+    /// Resolved by the desk because the device showed the check that
+    /// opened them ok, of the tickets resolved.
+    pub verified_by_device: Rate,
+    /// Resolved, with the fix still watched on the device (not counted as
+    /// first contact resolutions until it held).
+    pub awaiting_verification: i64,
     /// Customer satisfaction: ratings of 4–5 of all ratings.
     pub csat: Rate,
 }
@@ -185,6 +191,8 @@ fn figures(key: Option<String>, label: Option<String>, c: GroupCounts) -> Figure
             })
             .collect(),
         reopen: rate(c.reopened, c.resolved),
+        verified_by_device: rate(c.verified, c.resolved),
+        awaiting_verification: c.watching,
         csat: rate(c.good, c.ratings),
     }
 }
@@ -300,7 +308,7 @@ pub fn figures_csv(r: &KpiReport) -> String {
          first_response_p90_secs,first_response_median_calendar_secs,first_response_p90_calendar_secs,\
          resolution_count,resolution_median_secs,resolution_p90_secs,resolution_median_calendar_secs,\
          resolution_p90_calendar_secs,first_contact_resolution,sla_first_response,sla_resolution,\
-         sla_next_response,reopen_rate,csat,ratings\n",
+         sla_next_response,reopen_rate,csat,ratings,verified_by_device,awaiting_verification\n",
     );
     let group = r.group_by.as_deref().unwrap_or_default();
     for (name, f) in std::iter::once(("total", &r.total)).chain(r.groups.iter().map(|g| (group, g)))
@@ -335,6 +343,8 @@ pub fn figures_csv(r: &KpiReport) -> String {
             num(f.reopen.rate),
             num(f.csat.rate),
             f.csat.of.to_string(),
+            num(f.verified_by_device.rate),
+            f.awaiting_verification.to_string(),
         ];
         out.push_str(&cells.join(","));
         out.push('\n');

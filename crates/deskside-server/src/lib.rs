@@ -19,6 +19,7 @@ pub mod markdown;
 pub mod metric_tiers;
 pub mod openapi;
 pub mod private_fs;
+pub mod problem_candidates;
 pub mod ratelimit;
 pub mod sla;
 pub mod store;

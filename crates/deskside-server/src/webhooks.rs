@@ -38,6 +38,7 @@ pub fn event_of(kind: &str) -> Option<WebhookEvent> {
         "check.failing" => WebhookEvent::CheckFailing,
         "check.recovered" => WebhookEvent::CheckRecovered,
         "device.enrolled" => WebhookEvent::DeviceEnrolled,
+        "problem.candidate" => WebhookEvent::ProblemCandidate,
         _ => return None,
     })
 }
@@ -244,6 +245,21 @@ pub async fn payload<S: Store>(
     event: WebhookEvent,
 ) -> StoreResult<String> {
     let (event_id, ticket_id, at) = (e.id, e.ticket_id, e.at);
+    if event == WebhookEvent::ProblemCandidate {
+        let candidate: serde_json::Value = e
+            .detail
+            .as_deref()
+            .and_then(|d| serde_json::from_str(d).ok())
+            .unwrap_or_default();
+        let body = WebhookPayload {
+            version: 1,
+            id: event_id,
+            event,
+            at,
+            data: serde_json::json!({ "candidate": candidate }),
+        };
+        return Ok(serde_json::to_string(&body).unwrap_or_default());
+    }
     if let Some(device_id) = e.device_id {
         let body = WebhookPayload {
             version: 1,

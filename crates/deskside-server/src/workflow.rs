@@ -215,6 +215,7 @@ mod tests {
                 created_at: now,
                 updated_at: now,
                 ticket_type: "incident".into(),
+                rating_opens_at: None,
             },
             device_id: Some(1),
             impact: "medium".into(),

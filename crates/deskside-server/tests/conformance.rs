@@ -607,6 +607,7 @@ async fn suite<S: Store>(s: S) {
             ("mem", "ok", "{}".to_owned()),
         ],
         samples: vec![(now, vec![("cpu".to_owned(), 1.0)])],
+        running_checks: None,
         at: now,
     };
     s.record_checkin(&checkin("warning", "{\"a\":1}"))
@@ -636,6 +637,7 @@ async fn suite<S: Store>(s: S) {
             ("twice", "critical", "{\"n\":2}".to_owned()),
         ],
         samples: Vec::new(),
+        running_checks: None,
         at: now,
     };
     s.record_checkin(&twice).await.unwrap();
@@ -645,6 +647,54 @@ async fn suite<S: Store>(s: S) {
         "critical".to_owned(),
         "{\"n\":2}".to_owned()
     )));
+
+    // A device that says which checks it runs: the others' results go (an
+    // earlier policy's would stay on its check list for ever), in the same
+    // write as the new results; another device's stay.
+    s.record_checkin(&Checkin {
+        device_id: other.device_id,
+        agent_version: None,
+        health: None,
+        results: vec![("disk", "ok", "{}".to_owned())],
+        samples: Vec::new(),
+        running_checks: None,
+        at: now,
+    })
+    .await
+    .unwrap();
+    s.record_checkin(&Checkin {
+        device_id: dev,
+        agent_version: None,
+        health: None,
+        results: vec![("fresh", "ok", "{}".to_owned())],
+        samples: Vec::new(),
+        running_checks: Some(vec!["disk", "fresh"]),
+        at: now,
+    })
+    .await
+    .unwrap();
+    let ids: Vec<String> = s
+        .check_results(dev)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|(id, _, _)| id)
+        .collect();
+    assert_eq!(ids, ["disk", "fresh"]);
+    assert_eq!(s.check_results(other.device_id).await.unwrap().len(), 1);
+    // An empty list forgets every result.
+    s.record_checkin(&Checkin {
+        device_id: dev,
+        agent_version: None,
+        health: None,
+        results: Vec::new(),
+        samples: Vec::new(),
+        running_checks: Some(Vec::new()),
+        at: now,
+    })
+    .await
+    .unwrap();
+    assert!(s.check_results(dev).await.unwrap().is_empty());
 
     // Policies: versions count up from 1; the newest is current.
     assert!(s.current_policy().await.unwrap().is_none());
@@ -667,6 +717,7 @@ async fn suite<S: Store>(s: S) {
     // Tickets: idempotent per device, attachments kept, isolated per device.
     use deskside_server::store::NewTicketRow;
     let ticket = |device_id: i64, key: &'static str| NewTicketRow {
+        check: None,
         device_id,
         idempotency_key: key,
         subject: "Printer jammed",
@@ -695,6 +746,7 @@ async fn suite<S: Store>(s: S) {
     assert!(
         matches!(
             s.create_ticket(&NewTicketRow {
+                check: None,
                 request_hash: "req-2",
                 ticket_type: "incident",
                 requester_name: None,
@@ -986,6 +1038,7 @@ async fn search_suite<S: Store>(s: S) {
 
     // Ticket filters.
     let new_ticket = |device_id, key: &'static str, subject: &'static str, priority| NewTicketRow {
+        check: None,
         device_id,
         idempotency_key: key,
         subject,

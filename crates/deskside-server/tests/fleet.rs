@@ -35,6 +35,7 @@ async fn report<S: Store>(s: &S, id: i64, version: &str, health: &str, checks: &
             .map(|(c, st)| (*c, *st, format!("{{\"check_id\":\"{c}\"}}")))
             .collect(),
         samples: Vec::new(),
+        running_checks: None,
         at: Utc::now(),
     })
     .await
@@ -113,6 +114,7 @@ async fn fleet_suite<S: Store + Clone>(s: S) {
 
     // A ticket today.
     s.create_ticket(&NewTicketRow {
+        check: None,
         device_id: c,
         idempotency_key: "k1",
         subject: "Printer",

@@ -10,54 +10,22 @@ mod common;
 
 use std::time::Duration;
 
-use deskside_server::api::{self, Limits, router};
+use common::{call, file_ticket};
+use deskside_server::api::Limits;
 use deskside_server::credentials::{hash_token, new_token};
 use deskside_server::store::{Role, Store};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
 async fn start<S: Store>(store: S) -> String {
-    let _ = tracing_subscriber::fmt().with_test_writer().try_init();
-    let limits = Limits {
-        request_timeout: Duration::from_secs(10),
-        ..Limits::default()
-    };
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let blobs = deskside_server::blobs::DiskBlobs::new(
-        std::env::temp_dir().join(format!("deskside-kb-blobs-{}", addr.port())),
+    common::serve(
+        store,
+        Limits {
+            request_timeout: Duration::from_secs(10),
+            ..Limits::default()
+        },
     )
-    .unwrap();
-    tokio::spawn(api::serve(
-        listener,
-        router(store, blobs, limits),
-        std::future::pending(),
-    ));
-    format!("http://{addr}")
-}
-
-async fn call(
-    method: Method,
-    url: String,
-    token: &str,
-    body: Option<Value>,
-) -> (StatusCode, Value) {
-    let mut req = common::http().request(method, url);
-    if !token.is_empty() {
-        req = req.header("authorization", format!("Bearer {token}"));
-    }
-    if let Some(b) = body {
-        req = req
-            .header("content-type", "application/json")
-            .body(serde_json::to_vec(&b).unwrap());
-    }
-    let r = req.send().await.unwrap();
-    let status = r.status();
-    let bytes = r.bytes().await.unwrap();
-    (
-        status,
-        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
-    )
+    .await
 }
 
 fn article(state: &str, texts: &[(&str, &str, &str)]) -> Value {
@@ -441,29 +409,6 @@ async fn enroll(base: &str, key: &str) -> String {
     .await;
     assert_eq!(status, StatusCode::CREATED, "{enrolled}");
     enrolled["device_token"].as_str().unwrap().to_owned()
-}
-
-async fn file_ticket(base: &str, device: &str, key: &str, ticket: Value) -> (StatusCode, Value) {
-    let form = reqwest::multipart::Form::new().part(
-        "ticket",
-        reqwest::multipart::Part::bytes(serde_json::to_vec(&ticket).unwrap())
-            .mime_str("application/json")
-            .unwrap(),
-    );
-    let r = common::http()
-        .post(format!("{base}/api/v1/agent/tickets"))
-        .header("authorization", format!("Bearer {device}"))
-        .header("idempotency-key", key)
-        .multipart(form)
-        .send()
-        .await
-        .unwrap();
-    let status = r.status();
-    let bytes = r.bytes().await.unwrap();
-    (
-        status,
-        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
-    )
 }
 
 /// Devices get the published articles in their language with the

@@ -124,6 +124,7 @@ async fn checkin<S: Store>(s: &S, device: i64, batch: &[(i64, Values)]) {
             .iter()
             .map(|(t, v)| (DateTime::from_timestamp(*t, 0).unwrap(), v.clone()))
             .collect(),
+        running_checks: None,
         at: Utc::now(),
     })
     .await

@@ -1190,6 +1190,7 @@ async fn tray_types<S: Store + Clone>(s: S) {
         .await
         .unwrap();
     let row = |key: &'static str, ty: &'static str, who: Option<&'static str>| NewTicketRow {
+        check: None,
         device_id: enrolled.device_id,
         idempotency_key: key,
         subject: "s",

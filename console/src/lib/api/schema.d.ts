@@ -664,6 +664,57 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/problems/candidates": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Problems the desk proposes: several devices' incidents after one software change */
+        get: operations["get_api_v1_problems_candidates"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/problems/candidates/{id}/accept": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Accept a proposed problem: a problem record with its incidents linked */
+        post: operations["post_api_v1_problems_candidates__id__accept"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/problems/candidates/{id}/dismiss": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Dismiss a proposed problem (not proposed again) */
+        post: operations["post_api_v1_problems_candidates__id__dismiss"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/problems/{id}": {
         parameters: {
             query?: never;
@@ -1733,6 +1784,46 @@ export interface components {
         };
         /** @description What the desk could make of a ticket's bundle. */
         BundleState: "ok" | "missing" | "corrupt" | "unsupported_version" | "unavailable";
+        /** @description A device of a [`ProblemCandidate`]. */
+        CandidateDevice: {
+            /**
+             * Format: date-time
+             * @description When the change reached it (absent for other devices).
+             */
+            changed_at?: string | null;
+            /** @description Host name. */
+            hostname?: string | null;
+            /**
+             * Format: int64
+             * @description Id.
+             */
+            id: number;
+        };
+        /**
+         * @description An incident of a [`ProblemCandidate`]: a ticket, or a check that
+         *     began failing.
+         */
+        CandidateIncident: {
+            /**
+             * Format: date-time
+             * @description When.
+             */
+            at: string;
+            /** @description The check that began failing. */
+            check_id?: string | null;
+            /**
+             * Format: int64
+             * @description The device.
+             */
+            device_id: number;
+            /** @description Its subject. */
+            subject?: string | null;
+            /**
+             * Format: int64
+             * @description The ticket.
+             */
+            ticket_id?: number | null;
+        };
         /** @description `GET /api/v1/devices/{id}/inventory/changes`. */
         ChangesPage: {
             /**
@@ -1881,6 +1972,28 @@ export interface components {
         /** @description Result state, with Nagios / Monitoring Plugins semantics. */
         CheckState: "ok" | "warning" | "critical" | "unknown";
         /**
+         * @description A ticket a failing health check opened (`open_ticket` in the policy).
+         *     The desk keeps one ticket per device and check: a later failing
+         *     episode while it is open, or resolved and still watched, goes to it.
+         *     It resolves the ticket itself once the check has been ok for
+         *     `resolve_after_secs`.
+         */
+        CheckTicket: {
+            /** @description The check's id in the policy. */
+            check_id: string;
+            /**
+             * Format: date-time
+             * @description When this failing episode began.
+             */
+            failing_since: string;
+            /**
+             * Format: uint64
+             * @description How long the check must be ok again before the desk resolves the
+             *     ticket (60 s to 7 days).
+             */
+            resolve_after_secs: number;
+        };
+        /**
          * @description `POST /api/v1/agent/checkin`: what changed on the device since its
          *     last check-in.
          */
@@ -1892,6 +2005,12 @@ export interface components {
              * @default []
              */
             check_results: components["schemas"]["CheckResultInput"][];
+            /**
+             * @description The ids of every check the device runs now, sent when that set
+             *     changed (and on an agent's first check-in): the desk forgets the
+             *     results of any other check. Absent: unchanged.
+             */
+            checks?: string[] | null;
             /** @description Stable hash of the agent's current inventory. */
             inventory_hash?: string | null;
             /**
@@ -1974,6 +2093,11 @@ export interface components {
              * @description Id.
              */
             id: number;
+            /**
+             * @description A note the desk wrote by itself (no person did): readers word it
+             *     from their catalogs; `body` is its English text.
+             */
+            note?: components["schemas"]["DeskNote"] | null;
         };
         /** @description Who wrote a comment. */
         CommentAuthor: "employee" | "technician";
@@ -2182,7 +2306,21 @@ export interface components {
         /** @description Where a delivery stands. */
         DeliveryState: "pending" | "delivered" | "failed";
         /** @description A capability a desk announces in its check-in answer. */
-        DeskFeature: "ticket_requester" | "knowledge_base" | "unknown";
+        DeskFeature: "ticket_requester" | "knowledge_base" | "check_tickets" | "unknown";
+        /** @description What a note the desk wrote by itself says. */
+        DeskNote: {
+            /**
+             * Format: date-time
+             * @description When it happened on the device (the check's recovery or failure).
+             */
+            at: string;
+            /** @description The health check it is about. */
+            check_id: string;
+            /** @description What happened. */
+            kind: components["schemas"]["DeskNoteKind"];
+        };
+        /** @description The kinds of [`DeskNote`]. */
+        DeskNoteKind: "verified_by_device" | "failed_again" | "relapsed" | "unknown";
         /**
          * @description `POST /api/v1/tickets` body: a ticket a technician opens for someone
          *     who called, came by, wrote or chatted.
@@ -2663,6 +2801,12 @@ export interface components {
         };
         /** @description Every figure of one group (or of all tickets). */
         Figures: {
+            /**
+             * Format: int64
+             * @description Resolved, with the fix still watched on the device (not counted as
+             *     first contact resolutions until it held).
+             */
+            awaiting_verification: number;
             /** @description Open now. */
             backlog: components["schemas"]["Backlog"];
             /**
@@ -2694,6 +2838,11 @@ export interface components {
             resolved: number;
             /** @description SLA compliance per clock. */
             sla: components["schemas"]["Compliance"][];
+            /**
+             * @description Resolved by the desk because the device showed the check that
+             *     opened them ok, of the tickets resolved.
+             */
+            verified_by_device: components["schemas"]["Rate"];
         };
         /** @description `GET /api/v1/fleet`. */
         Fleet: {
@@ -3507,6 +3656,11 @@ export interface components {
              */
             category: components["schemas"]["TicketCategory"];
             /**
+             * @description The failing health check that opened this ticket by itself (only
+             *     to a desk that announced `check_tickets`).
+             */
+            check?: components["schemas"]["CheckTicket"] | null;
+            /**
              * @description What happened.
              * @default
              */
@@ -3828,6 +3982,46 @@ export interface components {
             /** @description How to get around it meanwhile. */
             workaround: string;
         };
+        /**
+         * @description A problem the desk proposes: several devices had incidents (tickets,
+         *     checks turning failing) within 48 hours of the same software change
+         *     (a package added or upgraded to one version). A technician accepts it
+         *     (a problem record with those incidents) or dismisses it.
+         */
+        ProblemCandidate: {
+            /**
+             * Format: date-time
+             * @description When the desk first proposed it.
+             */
+            created_at: string;
+            /** @description The devices with an incident after the change. */
+            devices: components["schemas"]["CandidateDevice"][];
+            /**
+             * Format: int64
+             * @description Id.
+             */
+            id: number;
+            /** @description Those incidents, oldest first. */
+            incidents: components["schemas"]["CandidateIncident"][];
+            /** @description The package. */
+            name: string;
+            /** @description Other devices that have this version, without an incident (yet). */
+            others: components["schemas"]["CandidateDevice"][];
+            /**
+             * Format: int64
+             * @description The problem record it became.
+             */
+            problem_id?: number | null;
+            /** @description `proposed`, `accepted` or `dismissed`. */
+            state: string;
+            /**
+             * Format: date-time
+             * @description When its evidence last changed.
+             */
+            updated_at: string;
+            /** @description The version added or upgraded to. */
+            version: string;
+        };
         /** @description A problem with its incidents. */
         ProblemDetail: {
             /**
@@ -4022,6 +4216,13 @@ export interface components {
              * @description The problem it is linked to.
              */
             problem_id: number | null;
+            /**
+             * Format: date-time
+             * @description When the employee may rate it: the desk watches the device's
+             *     failing checks for a day after a technician's fix, and asks only
+             *     once the fix held. Absent: as soon as it is resolved.
+             */
+            rating_opens_at?: string | null;
             /** @description Their e-mail (`requester=` filters the queue on it). */
             requester_email: string | null;
             /** @description Who asks. */
@@ -4776,6 +4977,8 @@ export interface components {
             id: number;
             /** @description Never shown to the device. */
             internal: boolean;
+            /** @description A note the desk wrote by itself (no author). */
+            note?: components["schemas"]["DeskNote"] | null;
             /**
              * Format: int64
              * @description The technician who wrote it; absent for the employee.
@@ -4842,6 +5045,13 @@ export interface components {
              * @description Priority 1 (highest) to 5, from impact and urgency (ITIL matrix).
              */
             priority: number;
+            /**
+             * Format: date-time
+             * @description When the employee may rate it: the desk watches the device's
+             *     failing checks for a day after a technician's fix, and asks only
+             *     once the fix held. Absent: as soon as it is resolved.
+             */
+            rating_opens_at?: string | null;
             /** @description Status. */
             status: components["schemas"]["TicketStatus"];
             /** @description One line. */
@@ -4927,6 +5137,8 @@ export interface components {
              * @description Support tier 1–3.
              */
             tier: number;
+            /** @description What the desk verifies on the device; absent when nothing. */
+            verification?: components["schemas"]["VerificationView"] | null;
             /**
              * Format: int64
              * @description Bumped by every technician change; send it back as `If-Match`
@@ -5181,6 +5393,36 @@ export interface components {
             /** @description `admin` or `technician`. */
             role: string;
         };
+        /** @description What the desk verifies on the device about a ticket. */
+        VerificationView: {
+            /** @description The failing health check that opened it. */
+            check_id: string | null;
+            /**
+             * Format: date-time
+             * @description When its employee may rate it.
+             */
+            rating_opens_at: string | null;
+            /**
+             * Format: int64
+             * @description How long that check must be ok before the desk resolves it.
+             */
+            resolve_after_secs: number | null;
+            /**
+             * Format: date-time
+             * @description When the desk resolved it because the device showed the check ok.
+             */
+            verified_at: string | null;
+            /**
+             * Format: date-time
+             * @description Until when the fix is watched.
+             */
+            watch_until: string | null;
+            /**
+             * @description The device's checks failing when it was filed: one failing again
+             *     while the fix is watched reopens it.
+             */
+            watched_checks: string[];
+        };
         /** @description A saved view. */
         ViewInfo: {
             /** Format: date-time */
@@ -5309,7 +5551,7 @@ export interface components {
             state: components["schemas"]["DeliveryState"];
         };
         /** @description What a webhook can be told about. */
-        WebhookEvent: "ticket.created" | "ticket.updated" | "ticket.resolved" | "sla.warning" | "sla.breach" | "check.failing" | "check.recovered" | "device.enrolled";
+        WebhookEvent: "ticket.created" | "ticket.updated" | "ticket.resolved" | "sla.warning" | "sla.breach" | "check.failing" | "check.recovered" | "device.enrolled" | "problem.candidate";
         /** @description `POST /api/v1/webhooks` body. */
         WebhookInput: {
             /** @description At least one event. */
@@ -9070,6 +9312,275 @@ export interface operations {
             };
             /** @description The body is well-formed but invalid */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The desk's storage is unavailable; retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    get_api_v1_problems_candidates: {
+        parameters: {
+            query?: {
+                /** @description `proposed`, `accepted` or `dismissed`; all when absent. */
+                state?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Newest first */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProblemCandidate"][];
+                };
+            };
+            /** @description Malformed request (JSON syntax, query, header or multipart) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Missing, unknown or revoked credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not allowed for this role, or the CSRF token is missing */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The request took too long */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The desk's storage is unavailable; retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    post_api_v1_problems_candidates__id__accept: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ProblemInput"];
+            };
+        };
+        responses: {
+            /** @description Accepted */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProblemCandidate"];
+                };
+            };
+            /** @description Malformed request (JSON syntax, query, header or multipart) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Missing, unknown or revoked credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not allowed for this role, or the CSRF token is missing */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such resource (or not yours) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The request took too long */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Conflicts with the resource's state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Wrong content type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is well-formed but invalid */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The desk's storage is unavailable; retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    post_api_v1_problems_candidates__id__dismiss: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Dismissed */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProblemCandidate"];
+                };
+            };
+            /** @description Malformed request (JSON syntax, query, header or multipart) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Missing, unknown or revoked credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not allowed for this role, or the CSRF token is missing */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such resource (or not yours) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The request took too long */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Conflicts with the resource's state */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };

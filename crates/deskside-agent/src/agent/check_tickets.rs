@@ -123,6 +123,11 @@ impl Agent {
                     attachments: Vec::new(),
                     report: None,
                     leave_out: Vec::new(),
+                    check: Some(deskside_protocol::CheckTicket {
+                        check_id: check.spec.id.clone(),
+                        failing_since: since,
+                        resolve_after_secs: rule.resolve_after.as_secs(),
+                    }),
                 },
             )?;
             tracing::info!(check = %check.spec.id, local = %queued.local_id, "a failing check filed a ticket");

@@ -124,12 +124,29 @@ impl Agent {
                 .map(|p| p.version);
             (seen, policy_version)
         };
+        // The checks this device runs: results of any other check (an
+        // earlier policy's, the built-in one's before the desk's arrived)
+        // are neither sent nor kept at the desk.
+        let running: Option<Vec<String>> = self.active_policy().ok().map(|p| {
+            let mut ids: Vec<String> = p.checks.iter().map(|c| c.spec.id.clone()).collect();
+            ids.sort_unstable();
+            ids.dedup();
+            ids
+        });
+        let checks = {
+            let sent = self.sent_checks.lock().unwrap_or_else(|p| p.into_inner());
+            running.clone().filter(|ids| sent.as_ref() != Some(ids))
+        };
+        let mut check_results = self.changed_results(&tracker);
+        if let Some(ids) = &running {
+            check_results.retain(|r| ids.binary_search(&r.check_id).is_ok());
+        }
         let req = CheckinRequest {
             agent_version: Some(crate::AGENT_VERSION.to_owned()),
             overall_health: (!tracker.last_results.is_empty()).then(|| tracker.overall()),
             policy_version,
             inventory_hash: Some(hash),
-            check_results: self.changed_results(&tracker),
+            check_results,
             metrics,
             tickets_seen_at: seen,
             // A device enrolled before it had a key registers one.
@@ -137,6 +154,7 @@ impl Agent {
             // Desks from before the knowledge base ignore both.
             kb_version,
             kb_lang: Some(kb_lang),
+            checks,
         };
         let mut token = self.token().await?;
         let answer = match desk.checkin(&token, &req).await {
@@ -212,6 +230,9 @@ impl Agent {
                     (r.state, r.alert_state, r.summary.clone()),
                 );
             }
+        }
+        if let Some(ids) = req.checks {
+            *self.sent_checks.lock().unwrap_or_else(|p| p.into_inner()) = Some(ids);
         }
         self.note_success();
         self.emit(Event::SyncState(SyncState::Online));

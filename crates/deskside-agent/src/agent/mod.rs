@@ -187,6 +187,9 @@ pub struct Agent {
     inventory_cache: Mutex<Option<(std::time::Instant, Inventory)>>,
     /// What each check reported at the last check-in: (state, summary).
     sent_results: Mutex<std::collections::HashMap<String, SentResult>>,
+    /// The ids of the checks run, as the desk last acknowledged them
+    /// (none yet: the first check-in of a process sends them).
+    sent_checks: Mutex<Option<Vec<String>>>,
     /// The kept articles, read once from the store.
     kb_cache: Mutex<Option<std::sync::Arc<deskside_protocol::DeviceKb>>>,
 }
@@ -251,6 +254,7 @@ impl Agent {
             events,
             notifier: Mutex::new(None),
             sent_results: Mutex::new(std::collections::HashMap::new()),
+            sent_checks: Mutex::new(None),
             inventory_cache: Mutex::new(None),
             kb_cache: Mutex::new(None),
         })

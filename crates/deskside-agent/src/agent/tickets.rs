@@ -31,6 +31,8 @@ pub struct NewTicketInput {
     pub report: Option<deskside_protocol::TrayReport>,
     /// Parts the employee leaves out of this report.
     pub leave_out: Vec<crate::diagnostics::LeaveOut>,
+    /// The failing check that opens this ticket by itself.
+    pub check: Option<deskside_protocol::CheckTicket>,
 }
 
 /// A file held in memory, with the name the desk shows.
@@ -228,6 +230,13 @@ impl Agent {
         {
             payload["report"] = serde_json::json!(report);
         }
+        // Older desks refuse fields they do not know: to them a check's
+        // ticket is an ordinary one.
+        if let Some(check) = t.check
+            && self.desk_has(deskside_protocol::DeskFeature::CheckTickets)?
+        {
+            payload["check"] = serde_json::json!(check);
+        }
         self.store()
             .queue_ticket(local_id, &subject, &payload, &files)?;
         self.emit(Event::TicketUpdated {
@@ -310,6 +319,16 @@ impl Agent {
                 "ticket {} is {}: only a resolved or closed ticket can be rated \
                  (run `deskside-agent sync` if IT resolved it a moment ago)",
                 t.local_id, t.status
+            )));
+        }
+        // The desk watches the fix for a while before it asks.
+        if let Some(opens) = t.server.as_ref().and_then(|s| s.rating_opens_at)
+            && opens > Utc::now()
+        {
+            return Err(SyncError::Refused(format!(
+                "ticket {} can be rated from {}, once the fix has held",
+                t.local_id,
+                opens.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
             )));
         }
         if self.store().queued_for(&t.local_id, Kind::Rating)? {

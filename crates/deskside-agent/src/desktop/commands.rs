@@ -192,6 +192,7 @@ impl Desktop {
                         attachments,
                         report,
                         leave_out: form.leave_out,
+                        check: None,
                     })
                 })
                 .await??;

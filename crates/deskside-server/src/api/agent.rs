@@ -256,9 +256,27 @@ pub(super) async fn checkin<S: Store>(
             .map(|(id, st, _)| (id, st))
             .collect()
     };
+    let running_checks: Option<Vec<&str>> = match &req.checks {
+        Some(ids) if ids.len() > 1000 => return Err(invalid("at most 1000 checks per device")),
+        Some(ids) => {
+            for id in ids {
+                bounded("checks", Some(id), 128)?;
+            }
+            Some(ids.iter().map(String::as_str).collect())
+        }
+        None => None,
+    };
     let mut results = Vec::with_capacity(req.check_results.len());
     for r in &req.check_results {
         bounded("check_results.check_id", Some(&r.check_id), 128)?;
+        // A result of a check the device says it does not run would be
+        // forgotten in the same breath.
+        if running_checks
+            .as_ref()
+            .is_some_and(|ids| !ids.contains(&r.check_id.as_str()))
+        {
+            continue;
+        }
         let json = serde_json::to_string(r).map_err(|e| invalid(e.to_string()))?;
         // The device's check state is the reported one (after
         // fails_before_alert); the raw state of the run stays in the JSON.
@@ -277,6 +295,7 @@ pub(super) async fn checkin<S: Store>(
             health: req.overall_health.map(|h| h.as_str()),
             results,
             samples,
+            running_checks,
             at: Utc::now(),
         })
         .await?;
@@ -292,6 +311,11 @@ pub(super) async fn checkin<S: Store>(
         let detail = serde_json::json!({"check_id": r.check_id, "state": r.alert_state.as_str(),
             "summary": r.summary, "hostname": device.hostname});
         super::events::publish_device(&state, kind, device.id, &detail).await;
+        if kind == "check.failing" {
+            // When it failed on the device, not when the desk heard.
+            let at = r.last_state_change.unwrap_or(r.timestamp);
+            super::check_tickets::on_check_failing(&state, device.id, &r.check_id, at).await?;
+        }
     }
     // The device row carried the inventory hash and the newest policy
     // version, so an ordinary check-in reads nothing more than its ticket
@@ -334,6 +358,7 @@ pub(super) async fn checkin<S: Store>(
         features: vec![
             deskside_protocol::DeskFeature::TicketRequester,
             deskside_protocol::DeskFeature::KnowledgeBase,
+            deskside_protocol::DeskFeature::CheckTickets,
         ],
         kb,
     }))
@@ -626,6 +651,27 @@ pub(super) async fn create_ticket<S: Store>(
     if let Some(r) = &ticket.report {
         check_report(r)?;
     }
+    if let Some(c) = &ticket.check {
+        super::check_tickets::validate(c)?;
+        // A later failing episode of a check whose ticket is still worked
+        // (or resolved and watched) goes to that ticket: the files are
+        // not stored, the diagnostics of the first episode stay.
+        if let Some(id) = super::check_tickets::attach(&state, device.id, c, &key).await? {
+            let (row, atts) = state
+                .store
+                .device_ticket(device.id, id)
+                .await?
+                .ok_or_else(ticket_not_found)?;
+            return Ok((
+                StatusCode::OK,
+                Json(ticket_json(
+                    row,
+                    atts,
+                    state.store.comments(id, false).await?,
+                )),
+            ));
+        }
+    }
     let request_hash = request_hash(&ticket_bytes, &files);
     // The logged-in user's name, when the agent may send it; anything
     // unreadable as a name is left out rather than refusing the ticket.
@@ -688,6 +734,12 @@ pub(super) async fn create_ticket<S: Store>(
             requester_name: requester.as_deref(),
             request_hash: &request_hash,
             attachments,
+            check: ticket.check.as_ref().map(|c| {
+                (
+                    c.check_id.as_str(),
+                    i64::try_from(c.resolve_after_secs).unwrap_or(3600),
+                )
+            }),
         })
         .await;
     let (id, created) = match created {
@@ -769,6 +821,7 @@ const TICKET_FIELDS: &[&str] = &[
     "ticket_type",
     "requester",
     "report",
+    "check",
 ];
 
 /// The `ticket` part, strictly: no unknown field, no unknown category, no
@@ -781,7 +834,7 @@ fn new_ticket(bytes: &[u8]) -> Result<deskside_protocol::NewTicket, ApiError> {
     };
     if let Some(unknown) = fields.keys().find(|k| !TICKET_FIELDS.contains(&k.as_str())) {
         return Err(invalid(format!(
-            "ticket part: unknown field {unknown:?} (subject, description, category, urgency, ticket_type, requester, report)"
+            "ticket part: unknown field {unknown:?} (subject, description, category, urgency, ticket_type, requester, report, check)"
         )));
     }
     if has_nul(&value) {
@@ -912,6 +965,7 @@ pub(super) async fn device_comment<S: Store>(
             author: deskside_protocol::CommentAuthor::Employee,
             body: body.to_owned(),
             created_at: Utc::now(),
+            note: None,
         }),
     ))
 }
@@ -964,7 +1018,8 @@ pub(super) async fn device_rating<S: Store>(
         return Err(ApiError::new(
             StatusCode::CONFLICT,
             ErrorCode::CannotRate,
-            "a ticket can be rated once, after it was resolved",
+            "a ticket can be rated once, after it was resolved (and, when the desk watches the fix, \
+             once it held: rating_opens_at)",
         ));
     }
     super::events::publish(&state, "ticket.updated", id, Some("device")).await;

@@ -12,6 +12,7 @@ mod admin;
 mod agent;
 pub use agent::MAX_REPORTS_PER_DAY;
 mod auth;
+mod check_tickets;
 mod devices;
 mod diagnostics;
 mod error;
@@ -20,6 +21,7 @@ mod extract;
 mod fleet;
 mod kb;
 mod policy;
+mod problem_candidates;
 mod problems;
 mod reports;
 mod routes;
@@ -198,6 +200,8 @@ pub struct Limits {
     /// due (and at once after an event); `None`: never (tests drive
     /// [`crate::webhooks::run_pass`] themselves).
     pub webhook_interval: Option<Duration>,
+    /// How often this node looks for problem candidates; `None`: never.
+    pub candidate_interval: Option<Duration>,
     /// Loopback, link-local or private networks webhooks may reach.
     pub webhook_allowed_networks: Vec<crate::webhooks::Network>,
 }
@@ -214,6 +218,7 @@ impl Default for Limits {
             login_per_minute: 5,
             sla_interval: None,
             webhook_interval: None,
+            candidate_interval: None,
             webhook_allowed_networks: Vec::new(),
         }
     }

@@ -39,7 +39,7 @@ fn id_of(raw: &str) -> Result<i64, ApiError> {
 }
 
 /// The input checked: a one-line subject (1–200), texts up to 20,000.
-fn fields(p: &ProblemInput, creating: bool) -> Result<ProblemFields<'_>, ApiError> {
+pub(super) fn fields(p: &ProblemInput, creating: bool) -> Result<ProblemFields<'_>, ApiError> {
     let subject = p.subject.as_deref().map(str::trim);
     match subject {
         None if creating => return Err(invalid("a problem needs a subject")),

@@ -203,6 +203,31 @@ pub(super) fn routes<S: Store>() -> DocRouter<AppState<S>> {
             ],
         )
         .route(
+            "/api/v1/problems/candidates",
+            get(problem_candidates::list::<S>),
+            [Op::get("Problems the desk proposes: several devices' incidents after one software change")
+                .auth(Auth::User)
+                .query::<problem_candidates::CandidateQuery>()
+                .reply::<Vec<deskside_protocol::ProblemCandidate>>(200, "Newest first")],
+        )
+        .route(
+            "/api/v1/problems/candidates/{id}/accept",
+            post(problem_candidates::accept::<S>),
+            [Op::post("Accept a proposed problem: a problem record with its incidents linked")
+                .auth(Auth::User)
+                .json::<deskside_protocol::ProblemInput>()
+                .reply::<deskside_protocol::ProblemCandidate>(201, "Accepted")
+                .errors(&[409])],
+        )
+        .route(
+            "/api/v1/problems/candidates/{id}/dismiss",
+            post(problem_candidates::dismiss::<S>),
+            [Op::post("Dismiss a proposed problem (not proposed again)")
+                .auth(Auth::User)
+                .reply::<deskside_protocol::ProblemCandidate>(200, "Dismissed")
+                .errors(&[409])],
+        )
+        .route(
             "/api/v1/problems/{id}/resolve",
             post(problems::resolve::<S>),
             [Op::post("Resolve a problem, and resolve or notify its open incidents")

@@ -31,13 +31,6 @@ pub fn router_with<S: Store>(
     ));
     let (routes, doc) = routes::<S>().finish();
     let events = events::EventHub::start(&store);
-    if let Some(every) = limits.sla_interval {
-        tokio::spawn(sla::sla_loop(
-            store.clone(),
-            Arc::clone(&events.wake),
-            every,
-        ));
-    }
     if let Some(every) = limits.webhook_interval {
         tokio::spawn(crate::webhooks::webhook_loop(
             store.clone(),
@@ -47,6 +40,35 @@ pub fn router_with<S: Store>(
         ));
     }
     let webhook_allowed = Arc::new(limits.webhook_allowed_networks.clone());
+    let state = AppState {
+        store,
+        challenge_limit: Arc::new(RateLimiter::new(
+            limits.enroll_per_minute,
+            limits.enroll_per_minute.saturating_mul(2),
+        )),
+        enroll_limit,
+        checkin_secs: limits.checkin_interval.as_secs().max(1),
+        blobs: blobs.into(),
+        metrics,
+        login_limit: Arc::new(RateLimiter::new(
+            limits.login_per_minute,
+            limits.login_per_minute.saturating_mul(2),
+        )),
+        openapi: Arc::new(doc),
+        policy: Arc::new(PolicyCache::default()),
+        trusted_proxies: Arc::new(trusted_proxies),
+        events,
+        stream_lifetime: limits.event_stream_lifetime,
+        offline_after: limits.offline_after,
+        webhook_allowed,
+        device_kb: Arc::default(),
+    };
+    if let Some(every) = limits.sla_interval {
+        tokio::spawn(sla::sla_loop(state.clone(), every));
+    }
+    if let Some(every) = limits.candidate_interval {
+        tokio::spawn(candidate_loop(state.clone(), every));
+    }
     routes
         .layer(axum::middleware::from_fn(run_to_completion))
         .fallback(static_files::console)
@@ -65,29 +87,7 @@ pub fn router_with<S: Store>(
             StatusCode::REQUEST_TIMEOUT,
             limits.request_timeout,
         ))
-        .with_state(AppState {
-            store,
-            challenge_limit: Arc::new(RateLimiter::new(
-                limits.enroll_per_minute,
-                limits.enroll_per_minute.saturating_mul(2),
-            )),
-            enroll_limit,
-            checkin_secs: limits.checkin_interval.as_secs().max(1),
-            blobs: blobs.into(),
-            metrics,
-            login_limit: Arc::new(RateLimiter::new(
-                limits.login_per_minute,
-                limits.login_per_minute.saturating_mul(2),
-            )),
-            openapi: Arc::new(doc),
-            policy: Arc::new(PolicyCache::default()),
-            trusted_proxies: Arc::new(trusted_proxies),
-            events,
-            stream_lifetime: limits.event_stream_lifetime,
-            offline_after: limits.offline_after,
-            webhook_allowed,
-            device_kb: Arc::default(),
-        })
+        .with_state(state)
         .layer(axum::middleware::from_fn(json_errors))
         .layer(axum::middleware::from_fn(
             move |req: Request, next: axum::middleware::Next| {
@@ -99,6 +99,20 @@ pub fn router_with<S: Store>(
                 }
             },
         ))
+}
+
+/// Looks for problem candidates every `every`, for as long as the desk
+/// runs (the first time a minute after it starts).
+async fn candidate_loop<S: Store>(state: AppState<S>, every: Duration) {
+    let start = tokio::time::Instant::now() + every.min(Duration::from_secs(60));
+    let mut tick = tokio::time::interval_at(start, every);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        if let Err(e) = super::problem_candidates::candidate_pass(&state, Utc::now()).await {
+            tracing::warn!("problem candidates not looked for: {e}");
+        }
+    }
 }
 
 /// Every error answer carries the JSON error body with a typed code, also

@@ -55,16 +55,18 @@ pub(super) async fn after_change<S: Store>(state: &AppState<S>, ticket_id: i64) 
 }
 
 /// Evaluates due and changed tickets every `every`, for as long as the
-/// desk runs. Every node may: each warning and breach is recorded once.
-pub(super) async fn sla_loop<S: Store>(store: S, wake: Arc<tokio::sync::Notify>, every: Duration) {
+/// desk runs, and resolves checks' tickets their devices verified. Every
+/// node may: each warning, breach and resolution is recorded once.
+pub(super) async fn sla_loop<S: Store>(state: AppState<S>, every: Duration) {
     let mut tick = tokio::time::interval(every);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tick.tick().await;
-        match crate::sla::run_pass(&store, Utc::now()).await {
-            Ok(recorded) => announce(&store, &wake, &recorded).await,
+        match crate::sla::run_pass(&state.store, Utc::now()).await {
+            Ok(recorded) => announce(&state.store, &state.events.wake, &recorded).await,
             Err(e) => tracing::warn!("SLA pass failed: {e}"),
         }
+        super::check_tickets::verify_pass(&state, Utc::now()).await;
     }
 }
 

@@ -34,17 +34,25 @@ pub(super) fn ticket_json(
             .collect(),
         comments: comments
             .into_iter()
-            .map(|c| deskside_protocol::Comment {
-                id: c.id,
-                author: if c.user_id.is_some() {
-                    deskside_protocol::CommentAuthor::Technician
-                } else {
-                    deskside_protocol::CommentAuthor::Employee
-                },
-                body: c.body,
-                created_at: c.created_at,
+            .map(|c| {
+                let note: Option<deskside_protocol::DeskNote> =
+                    c.note.as_deref().and_then(|n| serde_json::from_str(n).ok());
+                deskside_protocol::Comment {
+                    id: c.id,
+                    // The desk's own notes read as IT's to agents that do
+                    // not know notes.
+                    author: if c.user_id.is_some() || note.is_some() {
+                        deskside_protocol::CommentAuthor::Technician
+                    } else {
+                        deskside_protocol::CommentAuthor::Employee
+                    },
+                    body: c.body,
+                    created_at: c.created_at,
+                    note,
+                }
             })
             .collect(),
+        rating_opens_at: t.rating_opens_at,
     }
 }
 

@@ -336,6 +336,27 @@ pub struct TechCommentView {
     /// Never shown to the device.
     internal: bool,
     created_at: chrono::DateTime<Utc>,
+    /// A note the desk wrote by itself (no author).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    note: Option<deskside_protocol::DeskNote>,
+}
+
+/// What the desk verifies on the device about a ticket.
+#[derive(Debug, serde::Serialize, schemars::JsonSchema)]
+pub struct VerificationView {
+    /// The failing health check that opened it.
+    check_id: Option<String>,
+    /// How long that check must be ok before the desk resolves it.
+    resolve_after_secs: Option<i64>,
+    /// The device's checks failing when it was filed: one failing again
+    /// while the fix is watched reopens it.
+    watched_checks: Vec<String>,
+    /// Until when the fix is watched.
+    watch_until: Option<chrono::DateTime<Utc>>,
+    /// When its employee may rate it.
+    rating_opens_at: Option<chrono::DateTime<Utc>>,
+    /// When the desk resolved it because the device showed the check ok.
+    verified_at: Option<chrono::DateTime<Utc>>,
 }
 
 /// One audit record.
@@ -379,6 +400,9 @@ pub struct TicketDetail {
     allowed_statuses: Vec<deskside_protocol::TicketStatus>,
     /// Oldest first, internal notes included.
     comments: Vec<TechCommentView>,
+    /// What the desk verifies on the device; absent when nothing.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    verification: Option<VerificationView>,
     /// Every technician change, oldest first.
     audit: Vec<AuditView>,
 }
@@ -411,8 +435,22 @@ pub(super) async fn technician_view<S: Store>(
             body: c.body,
             internal: c.internal,
             created_at: c.created_at,
+            note: c.note.as_deref().and_then(|n| serde_json::from_str(n).ok()),
         })
         .collect();
+    let v = state.store.verification(id).await?;
+    let verification = if v.check_id.is_some() || !v.watches.is_empty() {
+        Some(VerificationView {
+            check_id: v.check_id,
+            resolve_after_secs: v.resolve_after_secs,
+            watched_checks: v.watches,
+            watch_until: v.watch_until,
+            rating_opens_at: v.rating_opens_at,
+            verified_at: v.verified_at,
+        })
+    } else {
+        None
+    };
     let audit = state
         .store
         .ticket_audit(id)
@@ -467,6 +505,7 @@ pub(super) async fn technician_view<S: Store>(
         version: w.version,
         allowed_statuses,
         comments,
+        verification,
         audit,
     })
 }
@@ -705,6 +744,7 @@ pub(super) async fn tech_patch_ticket<S: Store>(
                 .ok_or_else(ticket_not_found)?;
             super::events::publish(&state, "ticket.updated", w.row.id, Some(&user.email)).await;
             if change.status == Some(deskside_protocol::TicketStatus::Resolved) {
+                super::check_tickets::after_resolution(&state, w.row.id).await;
                 super::events::publish(&state, "ticket.resolved", w.row.id, Some(&user.email))
                     .await;
             }

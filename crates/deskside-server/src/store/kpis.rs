@@ -114,10 +114,16 @@ pub struct GroupCounts {
     pub created: i64,
     /// Resolved in the period (last resolution).
     pub resolved: i64,
-    /// Of those, resolved at first contact.
+    /// Of those, resolved at first contact and, where the desk watches
+    /// the fix on the device, held (the watch is over).
     pub first_contact: i64,
     /// Of those, reopened at some time.
     pub reopened: i64,
+    /// Of those, resolved by the desk because the device showed the
+    /// check that opened them ok.
+    pub verified: i64,
+    /// Of those, resolved with the fix still watched on the device.
+    pub watching: i64,
     /// Open now, by age: < 1 d, 1–3 d, 3–10 d, 10–30 d, > 30 d.
     pub backlog: [i64; 5],
     /// Ratings given in the period.
@@ -151,6 +157,8 @@ impl KpiCounts {
             t.resolved += g.resolved;
             t.first_contact += g.first_contact;
             t.reopened += g.reopened;
+            t.verified += g.verified;
+            t.watching += g.watching;
             for (a, b) in t.backlog.iter_mut().zip(g.backlog) {
                 *a += b;
             }
@@ -298,13 +306,17 @@ macro_rules! kpi_methods {
                 .bind(q.to)
                 .fetch_all(&self.pool);
             let resolved_sql = format!(
-                "SELECT {g}, COUNT(*), SUM(CASE WHEN t.kpi_fcr THEN 1 ELSE 0 END), \
-                 SUM(CASE WHEN t.kpi_reopens > 0 THEN 1 ELSE 0 END) FROM tickets t \
+                "SELECT {g}, COUNT(*), \
+                 SUM(CASE WHEN t.kpi_fcr AND (t.watch_until IS NULL OR t.watch_until <= $3) THEN 1 ELSE 0 END), \
+                 SUM(CASE WHEN t.kpi_reopens > 0 THEN 1 ELSE 0 END), \
+                 SUM(CASE WHEN t.verified_at IS NOT NULL THEN 1 ELSE 0 END), \
+                 SUM(CASE WHEN t.status = 'resolved' AND t.watch_until > $3 THEN 1 ELSE 0 END) FROM tickets t \
                  WHERE t.kpi_resolved_at >= $1 AND t.kpi_resolved_at < $2 GROUP BY 1"
             );
-            let resolved = sqlx::query_as::<_, (Option<String>, i64, i64, i64)>(&resolved_sql)
+            let resolved = sqlx::query_as::<_, (Option<String>, i64, i64, i64, i64, i64)>(&resolved_sql)
                 .bind(from_s)
                 .bind(to_s)
+                .bind(q.now)
                 .fetch_all(&self.pool);
             let backlog_sql = format!(
                 "SELECT {g}, \
@@ -364,9 +376,10 @@ macro_rules! kpi_methods {
             for (k, n) in created {
                 out.entry(k).or_default().created = n;
             }
-            for (k, n, fcr, reopened) in resolved {
+            for (k, n, fcr, reopened, verified, watching) in resolved {
                 let e = out.entry(k).or_default();
-                (e.resolved, e.first_contact, e.reopened) = (n, fcr, reopened);
+                (e.resolved, e.first_contact, e.reopened, e.verified, e.watching) =
+                    (n, fcr, reopened, verified, watching);
             }
             for (k, a, b, c, d, e) in backlog {
                 out.entry(k).or_default().backlog = [a, b, c, d, e];

@@ -6,10 +6,12 @@
 //! Nothing that matters lives in a server process: several server nodes
 //! can share one PostgreSQL database.
 
+pub mod check_tickets;
 pub mod kb;
 pub mod kpis;
 mod metric_names;
 pub mod postgres;
+pub mod problem_candidates;
 pub mod queue;
 mod rows;
 pub mod service;
@@ -23,9 +25,11 @@ use std::future::Future;
 
 use chrono::{DateTime, Utc};
 
+pub use check_tickets::{CheckTicketStore, Recovered, Verification};
 pub use kb::{ArticleFields, ArticleRow, ArticleUpdate, KbStore, TextHit, TextRow};
 pub use kpis::{DayCounts, Durations, GroupCounts, KpiGroup, KpiSpan, KpiStore, ServiceGauges};
 pub use postgres::PgStore;
+pub use problem_candidates::{CandidateRow, ProblemCandidateStore};
 pub use queue::{QueueRow, TicketFilter, TicketSort};
 pub use service::{
     CalendarRow, EscalationAction, KpiFacts, MemberRow, NewDeskTicket, NewSlaEvent, PolicyRow,
@@ -284,7 +288,17 @@ pub type StoreResult<T> = Result<T, StoreError>;
 /// Everything the desk stores. Implementations must keep no state that
 /// matters in memory: several servers may share one database.
 pub trait Store:
-    ServiceStore + KpiStore + WebhookStore + KbStore + TrayReportStore + Clone + Send + Sync + 'static
+    ServiceStore
+    + KpiStore
+    + WebhookStore
+    + KbStore
+    + TrayReportStore
+    + CheckTicketStore
+    + ProblemCandidateStore
+    + Clone
+    + Send
+    + Sync
+    + 'static
 {
     /// Brings the schema up to date.
     fn migrate(&self) -> impl Future<Output = StoreResult<()>> + Send;
@@ -538,6 +552,13 @@ pub trait Store:
         &self,
         kind: &str,
         device_id: i64,
+        detail: &str,
+    ) -> impl Future<Output = StoreResult<i64>> + Send;
+    /// Records an event about neither one ticket nor one device
+    /// (`problem.candidate`) with what happened as JSON; returns its id.
+    fn publish_detail_event(
+        &self,
+        kind: &str,
         detail: &str,
     ) -> impl Future<Output = StoreResult<i64>> + Send;
     /// Events after `after_id`, oldest first, at most `limit`.
@@ -930,6 +951,8 @@ pub struct CommentRow {
     pub internal: bool,
     /// When.
     pub created_at: DateTime<Utc>,
+    /// A note the desk wrote by itself, JSON ([`deskside_protocol::DeskNote`]).
+    pub note: Option<String>,
 }
 
 /// A ticket as stored (enums as their snake_case names).
@@ -956,6 +979,8 @@ pub struct TicketRow {
     pub updated_at: DateTime<Utc>,
     /// `incident` or `service_request`.
     pub ticket_type: String,
+    /// When its employee may rate it (a fix being verified).
+    pub rating_opens_at: Option<DateTime<Utc>>,
 }
 
 /// An attachment as stored.
@@ -1002,6 +1027,9 @@ pub struct NewTicketRow<'a> {
     /// Attachments already in the blob store: (name, content type, size,
     /// blob key, diagnostics).
     pub attachments: Vec<(String, String, i64, String, bool)>,
+    /// The failing check that opened it, and for how long that check must
+    /// be ok before the desk resolves it (seconds).
+    pub check: Option<(&'a str, i64)>,
 }
 
 /// What a check-in stores.
@@ -1018,6 +1046,10 @@ pub struct Checkin<'a> {
     /// Metric samples: (taken at, named values; see
     /// [`crate::metric_tiers::series_of`]).
     pub samples: Vec<(DateTime<Utc>, crate::metric_tiers::NamedValues)>,
+    /// The ids of every check the device runs now, when it said: the
+    /// results of any other check are forgotten. Every id in `results` is
+    /// among them.
+    pub running_checks: Option<Vec<&'a str>>,
     /// When the check-in arrived.
     pub at: DateTime<Utc>,
 }

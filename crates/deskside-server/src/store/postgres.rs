@@ -314,7 +314,9 @@ impl Store for PgStore {
                  WHERE cr.state IS DISTINCT FROM u.s), \
              m AS (INSERT INTO metric_raw (device_id, t, v) \
                  SELECT $4, ts, smp FROM UNNEST($8::bigint[], $9::bytea[]) AS u(ts, smp) \
-                 ON CONFLICT (device_id, t) DO NOTHING) \
+                 ON CONFLICT (device_id, t) DO NOTHING), \
+             gone AS (DELETE FROM check_results WHERE device_id = $4 AND $10::text[] IS NOT NULL \
+                 AND NOT (check_id = ANY($10::text[]))) \
              SELECT 1",
         )
         .bind(c.at)
@@ -326,6 +328,7 @@ impl Store for PgStore {
         .bind(&results)
         .bind(&taken)
         .bind(&samples)
+        .bind(c.running_checks.as_deref())
         .execute(&self.pool)
         .await?;
         Ok(())
@@ -444,8 +447,9 @@ impl Store for PgStore {
         let now = Utc::now();
         let inserted = sqlx::query_scalar::<_, i64>(
             "INSERT INTO tickets (device_id, idempotency_key, subject, description, category, urgency, status, \
-             priority, created_at, updated_at, request_hash, ticket_type, requester_name) \
-             VALUES ($1, $2, $3, $4, $5, $6, 'new', $7, $8, $8, $9, $10, $11) RETURNING id",
+             priority, created_at, updated_at, request_hash, ticket_type, requester_name, check_id, \
+             resolve_after_secs) \
+             VALUES ($1, $2, $3, $4, $5, $6, 'new', $7, $8, $8, $9, $10, $11, $12, $13) RETURNING id",
         )
         .bind(t.device_id)
         .bind(t.idempotency_key)
@@ -458,6 +462,8 @@ impl Store for PgStore {
         .bind(t.request_hash)
         .bind(t.ticket_type)
         .bind(t.requester_name)
+        .bind(t.check.map(|c| c.0))
+        .bind(t.check.map(|c| c.1))
         .fetch_one(&mut *tx)
         .await;
         let id = match inserted {
@@ -489,6 +495,18 @@ impl Store for PgStore {
             .execute(&mut *tx)
             .await?;
         }
+        // The device's checks failing as it is filed (and the check that
+        // opened it): a fix is verified against them.
+        sqlx::query(
+            "INSERT INTO ticket_watches (ticket_id, check_id) \
+             SELECT $1, check_id FROM check_results WHERE device_id = $2 AND state IN ('warning', 'critical') \
+             UNION SELECT $1, $3::text WHERE $3::text IS NOT NULL",
+        )
+        .bind(id)
+        .bind(t.device_id)
+        .bind(t.check.map(|c| c.0))
+        .execute(&mut *tx)
+        .await?;
         tx.commit().await?;
         Ok((id, true))
     }
@@ -578,6 +596,11 @@ impl Store for PgStore {
         actor: Option<&str>,
     ) -> StoreResult<i64> {
         self.insert_event(kind, ticket_id, None, None, actor).await
+    }
+
+    async fn publish_detail_event(&self, kind: &str, detail: &str) -> StoreResult<i64> {
+        self.insert_event(kind, None, None, Some(detail), None)
+            .await
     }
 
     async fn publish_device_event(
@@ -760,7 +783,7 @@ impl Store for PgStore {
             return Ok(Vec::new());
         }
         let rows = sqlx::query(
-            "SELECT ticket_id, id, user_id, body, internal, created_at FROM ticket_comments \
+            "SELECT ticket_id, id, user_id, body, internal, created_at, note FROM ticket_comments \
              WHERE ticket_id = ANY($1) AND NOT internal ORDER BY ticket_id, id",
         )
         .bind(ticket_ids)
@@ -968,4 +991,12 @@ impl super::webhooks::WebhookStore for PgStore {
 
 impl super::tray_reports::TrayReportStore for PgStore {
     super::tray_reports::tray_report_methods!();
+}
+
+impl super::check_tickets::CheckTicketStore for PgStore {
+    super::check_tickets::check_ticket_methods!();
+}
+
+impl super::problem_candidates::ProblemCandidateStore for PgStore {
+    super::problem_candidates::problem_candidate_methods!();
 }

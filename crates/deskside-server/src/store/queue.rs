@@ -241,12 +241,12 @@ pub(crate) fn page_sql(d: Dialect, sort: TicketSort) -> String {
     };
     format!(
         "SELECT t.id, t.subject, t.description, t.category, t.urgency, t.status, t.priority, \
-         t.created_at, t.updated_at, t.ticket_type, t.device_id, t.impact, t.tier, t.assignee_id, t.version, \
+         t.created_at, t.updated_at, t.ticket_type, t.rating_opens_at, t.device_id, t.impact, t.tier, t.assignee_id, t.version, \
          t.channel, t.requester_name, t.requester_email, t.team_id, t.created_by, t.problem_id, \
          t.sla_state, t.sla_due_at, \
          d.hostname AS device_name, u.email AS assignee_email, v.seen_at, tm.name AS team_name, \
          COALESCE((SELECT MAX(c.created_at) FROM ticket_comments c \
-                   WHERE c.ticket_id = t.id AND c.user_id IS NULL), t.created_at) AS employee_at \
+                   WHERE c.ticket_id = t.id AND c.user_id IS NULL AND c.note IS NULL), t.created_at) AS employee_at \
          FROM tickets t \
          LEFT JOIN devices d ON d.id = t.device_id \
          LEFT JOIN users u ON u.id = t.assignee_id \

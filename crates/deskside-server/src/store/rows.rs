@@ -9,7 +9,7 @@ use super::{AttachmentRow, DeviceSummary, EnrollSecret, StoreResult, TicketRow, 
 pub(crate) const SECRET_COLUMNS: &str = "id, label, created_at, expires_at, revoked_at";
 
 /// A ticket's columns.
-pub(crate) const TICKET_COLUMNS: &str = "id, subject, description, category, urgency, status, priority, created_at, updated_at, ticket_type";
+pub(crate) const TICKET_COLUMNS: &str = "id, subject, description, category, urgency, status, priority, created_at, updated_at, ticket_type, rating_opens_at";
 
 /// The technician fields read with [`TICKET_COLUMNS`] for a [`TicketWork`].
 pub(crate) const WORK_COLUMNS: &str = "device_id, impact, tier, assignee_id, version, channel, \

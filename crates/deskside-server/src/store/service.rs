@@ -902,7 +902,7 @@ macro_rules! service_methods {
             .await?;
             let replies = sqlx::query_as::<_, (i64, bool, DateTime<Utc>)>(&format!(
                 "SELECT ticket_id, user_id IS NOT NULL, created_at FROM ticket_comments \
-                 WHERE ticket_id IN {within} AND NOT internal ORDER BY ticket_id, id"
+                 WHERE ticket_id IN {within} AND NOT internal AND note IS NULL ORDER BY ticket_id, id"
             ))
             .bind(&list)
             .fetch_all(&self.pool)

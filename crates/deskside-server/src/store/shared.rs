@@ -579,7 +579,7 @@ macro_rules! shared_methods {
                 include_internal: bool,
             ) -> StoreResult<Vec<CommentRow>> {
                 let rows = sqlx::query(
-                    "SELECT id, user_id, body, internal, created_at FROM ticket_comments \
+                    "SELECT id, user_id, body, internal, created_at, note FROM ticket_comments \
                      WHERE ticket_id = $1 AND ($2 OR NOT internal) ORDER BY id",
                 )
                 .bind(ticket_id)
@@ -644,7 +644,8 @@ macro_rules! shared_methods {
                 let now = Utc::now();
                 let done = sqlx::query(
                     "UPDATE tickets SET rating = $1, rating_comment = $2, rated_at = $3, updated_at = $3 \
-                     WHERE id = $4 AND status IN ('resolved', 'closed') AND rating IS NULL",
+                     WHERE id = $4 AND status IN ('resolved', 'closed') AND rating IS NULL \
+                     AND (rating_opens_at IS NULL OR rating_opens_at <= $3)",
                 )
                 .bind(i32::try_from(score).unwrap_or(0))
                 .bind(comment)

@@ -340,6 +340,17 @@ impl Store for SqliteStore {
             .execute(&mut *tx)
             .await?;
         }
+        if let Some(running) = &c.running_checks {
+            let running = serde_json::to_string(running).unwrap_or_default();
+            sqlx::query(
+                "DELETE FROM check_results WHERE device_id = ?1 \
+                 AND check_id NOT IN (SELECT value FROM json_each(?2))",
+            )
+            .bind(c.device_id)
+            .bind(running)
+            .execute(&mut *tx)
+            .await?;
+        }
         // A sample sent again (an acknowledgement lost) is stored once.
         for (t, v) in &samples {
             sqlx::query(
@@ -457,8 +468,9 @@ impl Store for SqliteStore {
         let now = Utc::now();
         let inserted = sqlx::query_scalar::<_, i64>(
             "INSERT INTO tickets (device_id, idempotency_key, subject, description, category, urgency, status, \
-             priority, created_at, updated_at, request_hash, ticket_type, requester_name) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'new', ?7, ?8, ?8, ?9, ?10, ?11) RETURNING id",
+             priority, created_at, updated_at, request_hash, ticket_type, requester_name, check_id, \
+             resolve_after_secs) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'new', ?7, ?8, ?8, ?9, ?10, ?11, ?12, ?13) RETURNING id",
         )
         .bind(t.device_id)
         .bind(t.idempotency_key)
@@ -471,6 +483,8 @@ impl Store for SqliteStore {
         .bind(t.request_hash)
         .bind(t.ticket_type)
         .bind(t.requester_name)
+        .bind(t.check.map(|c| c.0))
+        .bind(t.check.map(|c| c.1))
         .fetch_one(&mut *tx)
         .await;
         let id = match inserted {
@@ -502,6 +516,18 @@ impl Store for SqliteStore {
             .execute(&mut *tx)
             .await?;
         }
+        // The device's checks failing as it is filed (and the check that
+        // opened it): a fix is verified against them.
+        sqlx::query(
+            "INSERT INTO ticket_watches (ticket_id, check_id) \
+             SELECT ?1, check_id FROM check_results WHERE device_id = ?2 AND state IN ('warning', 'critical') \
+             UNION SELECT ?1, ?3 WHERE ?3 IS NOT NULL",
+        )
+        .bind(id)
+        .bind(t.device_id)
+        .bind(t.check.map(|c| c.0))
+        .execute(&mut *tx)
+        .await?;
         tx.commit().await?;
         Ok((id, true))
     }
@@ -598,6 +624,11 @@ impl Store for SqliteStore {
         actor: Option<&str>,
     ) -> StoreResult<i64> {
         self.insert_event(kind, ticket_id, None, None, actor).await
+    }
+
+    async fn publish_detail_event(&self, kind: &str, detail: &str) -> StoreResult<i64> {
+        self.insert_event(kind, None, None, Some(detail), None)
+            .await
     }
 
     async fn publish_device_event(
@@ -776,7 +807,7 @@ impl Store for SqliteStore {
             return Ok(Vec::new());
         }
         let rows = sqlx::query(
-            "SELECT ticket_id, id, user_id, body, internal, created_at FROM ticket_comments \
+            "SELECT ticket_id, id, user_id, body, internal, created_at, note FROM ticket_comments \
              WHERE ticket_id IN (SELECT value FROM json_each(?1)) AND NOT internal ORDER BY ticket_id, id",
         )
         .bind(serde_json::to_string(ticket_ids).unwrap_or_else(|_| "[]".into()))
@@ -936,4 +967,12 @@ impl super::webhooks::WebhookStore for SqliteStore {
 
 impl super::tray_reports::TrayReportStore for SqliteStore {
     super::tray_reports::tray_report_methods!();
+}
+
+impl super::check_tickets::CheckTicketStore for SqliteStore {
+    super::check_tickets::check_ticket_methods!();
+}
+
+impl super::problem_candidates::ProblemCandidateStore for SqliteStore {
+    super::problem_candidates::problem_candidate_methods!();
 }

@@ -103,3 +103,77 @@ impl DeviceKey {
             "proof": {"challenge": challenge, "signature": signature}})
     }
 }
+
+/// A desk serving `store` with `limits` on a free local port, its blobs
+/// in a temporary directory; its base URL.
+pub async fn serve<S: Store>(store: S, limits: deskside_server::api::Limits) -> String {
+    let _ = tracing_subscriber::fmt().with_test_writer().try_init();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let blobs = deskside_server::blobs::DiskBlobs::new(
+        std::env::temp_dir().join(format!("deskside-test-blobs-{}", addr.port())),
+    )
+    .unwrap();
+    tokio::spawn(deskside_server::api::serve(
+        listener,
+        deskside_server::api::router(store, blobs, limits),
+        std::future::pending(),
+    ));
+    format!("http://{addr}")
+}
+
+/// A JSON request with a bearer token (none when empty): the status and
+/// the JSON answer (`Null` when there is none).
+pub async fn call(
+    method: reqwest::Method,
+    url: String,
+    token: &str,
+    body: Option<serde_json::Value>,
+) -> (reqwest::StatusCode, serde_json::Value) {
+    let mut req = http().request(method, url);
+    if !token.is_empty() {
+        req = req.header("authorization", format!("Bearer {token}"));
+    }
+    if let Some(b) = body {
+        req = req
+            .header("content-type", "application/json")
+            .body(serde_json::to_vec(&b).unwrap());
+    }
+    let r = req.send().await.unwrap();
+    let status = r.status();
+    let bytes = r.bytes().await.unwrap();
+    (
+        status,
+        serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null),
+    )
+}
+
+/// Files `ticket` (the ticket part's JSON) as the device with token
+/// `device`, under idempotency key `key`.
+pub async fn file_ticket(
+    base: &str,
+    device: &str,
+    key: &str,
+    ticket: serde_json::Value,
+) -> (reqwest::StatusCode, serde_json::Value) {
+    let form = reqwest::multipart::Form::new().part(
+        "ticket",
+        reqwest::multipart::Part::bytes(serde_json::to_vec(&ticket).unwrap())
+            .mime_str("application/json")
+            .unwrap(),
+    );
+    let r = http()
+        .post(format!("{base}/api/v1/agent/tickets"))
+        .header("authorization", format!("Bearer {device}"))
+        .header("idempotency-key", key)
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    let status = r.status();
+    let bytes = r.bytes().await.unwrap();
+    (
+        status,
+        serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null),
+    )
+}

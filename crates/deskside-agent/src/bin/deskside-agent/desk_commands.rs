@@ -172,6 +172,7 @@ pub fn ticket(cfg: &AgentConfig, command: TicketCommand) -> Result<ExitCode> {
                 attachments: Vec::new(),
                 report: None,
                 leave_out: Vec::new(),
+                check: None,
             })?;
             // Safely queued: that is success. Delivery is a bonus now and
             // certain later.

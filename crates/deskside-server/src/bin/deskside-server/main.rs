@@ -166,6 +166,7 @@ async fn serve<S: Store>(store: S, cfg: &ServerConfig) -> Result<()> {
         offline_after: cfg.offline_after,
         login_per_minute: cfg.login_per_minute,
         sla_interval: Some(cfg.sla_interval),
+        candidate_interval: Some(cfg.problem_candidate_interval),
         webhook_interval: Some(std::time::Duration::from_secs(5)),
         webhook_allowed_networks: cfg
             .webhook_allowed_networks
