@@ -20,6 +20,7 @@ use chrono::{DateTime, TimeDelta};
 use deskside_protocol::{CheckTicket, DeskNote, DeskNoteKind};
 
 use super::*;
+use crate::store::DeskRecord;
 
 /// How long a ticket the desk resolved stays watched: the check failing
 /// again within it reopens the ticket (and counts as a reopen).
@@ -27,6 +28,8 @@ pub const CHECK_WATCH: TimeDelta = TimeDelta::days(7);
 /// How long a technician's fix is watched, and the employee's rating
 /// waits.
 pub const FIX_WATCH: TimeDelta = TimeDelta::hours(24);
+/// A check failing again is noted at most once in this long per ticket.
+const NOTE_QUIET: TimeDelta = TimeDelta::hours(1);
 /// Bounds of `resolve_after` (the policy's validation says the same).
 const RESOLVE_AFTER: std::ops::RangeInclusive<u64> = 60..=7 * 24 * 3600;
 
@@ -60,60 +63,64 @@ fn english(kind: DeskNoteKind, check_id: &str, at: DateTime<Utc>) -> String {
     }
 }
 
-/// Writes a desk note once per `key`.
-async fn note<S: Store>(
-    state: &AppState<S>,
-    ticket_id: i64,
-    kind: DeskNoteKind,
-    check_id: &str,
-    at: DateTime<Utc>,
-    key: &str,
-) -> Result<(), ApiError> {
-    let note = DeskNote {
-        kind,
-        check_id: check_id.to_owned(),
-        at,
-    };
-    let json = serde_json::to_string(&note).map_err(|e| invalid(e.to_string()))?;
-    state
-        .store
-        .add_desk_note(
-            ticket_id,
-            &english(kind, check_id, at),
-            &json,
-            key,
-            Utc::now(),
-        )
-        .await?;
-    Ok(())
+/// A desk note and, for a status change, its audit record, owned.
+struct Record {
+    body: String,
+    note: String,
+    key: String,
+    audit: String,
 }
 
-/// Audits, evaluates and announces a status change the desk made.
-async fn changed<S: Store>(
-    state: &AppState<S>,
-    ticket_id: i64,
-    from: &str,
-    to: &str,
-    reason: &str,
-    check_id: &str,
-) {
-    let detail = serde_json::json!({
-        "before": {"status": from},
-        "after": {"status": to},
-        "reason": reason,
-        "check_id": check_id,
-    })
-    .to_string();
-    if let Err(e) = state
-        .store
-        .audit_desk_change(ticket_id, &detail, Utc::now())
-        .await
-    {
-        tracing::warn!(ticket = ticket_id, "desk change not audited: {e}");
+impl Record {
+    /// The note of `kind` about `check_id` (at `at` on the device), once
+    /// per `key`; with `change` (from, to, reason), the audit record of
+    /// that status change.
+    fn new(
+        kind: DeskNoteKind,
+        check_id: &str,
+        at: DateTime<Utc>,
+        key: String,
+        change: Option<(&str, &str, &str)>,
+    ) -> Self {
+        let note = DeskNote {
+            kind,
+            check_id: check_id.to_owned(),
+            at,
+        };
+        Self {
+            body: english(kind, check_id, at),
+            note: serde_json::to_string(&note).unwrap_or_default(),
+            key,
+            audit: change
+                .map(|(from, to, reason)| {
+                    serde_json::json!({
+                        "before": {"status": from},
+                        "after": {"status": to},
+                        "reason": reason,
+                        "check_id": check_id,
+                    })
+                    .to_string()
+                })
+                .unwrap_or_default(),
+        }
     }
+
+    fn as_desk(&self) -> DeskRecord<'_> {
+        DeskRecord {
+            body: &self.body,
+            note: &self.note,
+            key: &self.key,
+            audit: &self.audit,
+        }
+    }
+}
+
+/// Evaluates and announces a status change the desk made (its note and
+/// audit record were written with it).
+async fn changed<S: Store>(state: &AppState<S>, ticket_id: i64, resolved: bool) {
     super::sla::after_change(state, ticket_id).await;
     super::events::publish(state, "ticket.updated", ticket_id, None).await;
-    if to == "resolved" {
+    if resolved {
         super::events::publish(state, "ticket.resolved", ticket_id, None).await;
     }
 }
@@ -135,17 +142,20 @@ pub(super) async fn attach<S: Store>(
     else {
         return Ok(None);
     };
-    if status == "resolved" && state.store.reopen_if_watched(id, now).await? {
-        note(
-            state,
-            id,
-            DeskNoteKind::Relapsed,
-            &c.check_id,
-            c.failing_since,
-            &format!("relapse:{key}"),
-        )
-        .await?;
-        changed(state, id, "resolved", "open", "relapse", &c.check_id).await;
+    let relapse = Record::new(
+        DeskNoteKind::Relapsed,
+        &c.check_id,
+        c.failing_since,
+        format!("relapse:{key}"),
+        Some(("resolved", "open", "relapse")),
+    );
+    if status == "resolved"
+        && state
+            .store
+            .reopen_if_watched(id, now, &relapse.as_desk())
+            .await?
+    {
+        changed(state, id, false).await;
     }
     tracing::info!(ticket = id, device = device_id, check = %c.check_id, "a failing episode went to the check's ticket");
     Ok(Some(id))
@@ -163,21 +173,19 @@ pub(super) async fn on_check_failing<S: Store>(
 ) -> Result<(), ApiError> {
     let key = format!("{check_id}:{}", at.timestamp_millis());
     let now = Utc::now();
+    let relapse = Record::new(
+        DeskNoteKind::Relapsed,
+        check_id,
+        at,
+        format!("relapse:{key}"),
+        Some(("resolved", "open", "relapse")),
+    );
     let reopened = state
         .store
-        .reopen_watching(device_id, check_id, now)
+        .reopen_watching(device_id, check_id, now, &relapse.as_desk())
         .await?;
     for &id in &reopened {
-        note(
-            state,
-            id,
-            DeskNoteKind::Relapsed,
-            check_id,
-            at,
-            &format!("relapse:{key}"),
-        )
-        .await?;
-        changed(state, id, "resolved", "open", "relapse", check_id).await;
+        changed(state, id, false).await;
         tracing::info!(
             ticket = id,
             device = device_id,
@@ -192,15 +200,24 @@ pub(super) async fn on_check_failing<S: Store>(
         && status != "resolved"
         && !reopened.contains(&id)
     {
-        note(
-            state,
-            id,
+        let failed = Record::new(
             DeskNoteKind::FailedAgain,
             check_id,
             at,
-            &format!("failed:{key}"),
-        )
-        .await?;
+            format!("failed:{key}"),
+            None,
+        );
+        state
+            .store
+            .add_desk_note(
+                id,
+                &failed.body,
+                &failed.note,
+                &failed.key,
+                now,
+                now - NOTE_QUIET,
+            )
+            .await?;
     }
     Ok(())
 }
@@ -248,9 +265,16 @@ pub async fn verify_pass<S: Store>(state: &AppState<S>, now: DateTime<Utc>) -> V
         if now < r.ok_since + TimeDelta::seconds(r.resolve_after_secs) {
             continue;
         }
+        let verified = Record::new(
+            DeskNoteKind::VerifiedByDevice,
+            &r.check_id,
+            r.ok_since,
+            format!("verified:{}", now.timestamp_millis()),
+            Some((&r.status, "resolved", "verified_by_device")),
+        );
         match state
             .store
-            .resolve_verified(r.ticket_id, now, now + CHECK_WATCH)
+            .resolve_verified(r.ticket_id, now, now + CHECK_WATCH, &verified.as_desk())
             .await
         {
             Ok(true) => {}
@@ -260,28 +284,7 @@ pub async fn verify_pass<S: Store>(state: &AppState<S>, now: DateTime<Utc>) -> V
                 continue;
             }
         }
-        let key = format!("verified:{}", now.timestamp_millis());
-        if let Err(e) = note(
-            state,
-            r.ticket_id,
-            DeskNoteKind::VerifiedByDevice,
-            &r.check_id,
-            r.ok_since,
-            &key,
-        )
-        .await
-        {
-            tracing::warn!(ticket = r.ticket_id, "verification note not written: {e:?}");
-        }
-        changed(
-            state,
-            r.ticket_id,
-            &r.status,
-            "resolved",
-            "verified_by_device",
-            &r.check_id,
-        )
-        .await;
+        changed(state, r.ticket_id, true).await;
         tracing::info!(ticket = r.ticket_id, check = %r.check_id, "resolved: verified by the device");
         resolved.push(r.ticket_id);
     }

@@ -2,8 +2,9 @@
 //! device: which ticket a new failing episode goes to, the desk's own
 //! notes, reopening a resolved ticket when a watched check fails again,
 //! and resolving a check's ticket once the device shows it ok for long
-//! enough. Every change is one conditional statement, so two nodes (or a
-//! technician and the desk) racing over a ticket change it once. The SQL
+//! enough. Every status change is conditional, so two nodes (or a
+//! technician and the desk) racing over a ticket change it once, and
+//! commits with its note and audit record ([`DeskRecord`]). The SQL
 //! is the same for both backends ([`check_ticket_methods`]);
 //! [`super::Store`] requires the trait.
 
@@ -12,6 +13,21 @@ use std::future::Future;
 use chrono::{DateTime, Utc};
 
 use super::StoreResult;
+
+/// What the desk writes beside a status change it makes by itself, in
+/// the same transaction: a public note (no author; `note` is its JSON,
+/// once per `key`) and an audit record (`audit`, no user).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DeskRecord<'a> {
+    /// The note's English text.
+    pub body: &'a str,
+    /// The note, JSON ([`deskside_protocol::DeskNote`]).
+    pub note: &'a str,
+    /// The note's idempotency key.
+    pub key: &'a str,
+    /// The audit record's detail, JSON.
+    pub audit: &'a str,
+}
 
 /// What the desk verifies about one ticket.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -58,8 +74,11 @@ pub trait CheckTicketStore {
         now: DateTime<Utc>,
     ) -> impl Future<Output = StoreResult<Option<(i64, String)>>> + Send;
     /// Adds a public note the desk wrote by itself (no author; `note` is
-    /// its JSON), once per `key`; the ticket's update time moves so that
-    /// its device hears of it. False when the key was used.
+    /// its JSON), once per `key`, and only if the desk wrote no note on
+    /// the ticket after `quiet_since` (a flapping check does not fill the
+    /// conversation); the ticket's update time moves with it, in one
+    /// transaction, so that its device hears of it. False when nothing
+    /// was written.
     fn add_desk_note(
         &self,
         ticket_id: i64,
@@ -67,33 +86,37 @@ pub trait CheckTicketStore {
         note: &str,
         key: &str,
         now: DateTime<Utc>,
+        quiet_since: DateTime<Utc>,
     ) -> impl Future<Output = StoreResult<bool>> + Send;
     /// Reopens `device_id`'s resolved tickets that watch `check_id` and
-    /// whose watch runs at `now`; returns their ids. The watch ends (a
-    /// new resolution starts another).
+    /// whose watch runs at `now`, each with `record`; returns their ids.
+    /// The watch ends (a new resolution starts another).
     fn reopen_watching(
         &self,
         device_id: i64,
         check_id: &str,
         now: DateTime<Utc>,
+        record: &DeskRecord<'_>,
     ) -> impl Future<Output = StoreResult<Vec<i64>>> + Send;
-    /// Reopens one ticket for a relapse if it is resolved and watched at
-    /// `now` (a failing episode's ticket arriving for it).
+    /// Reopens one ticket for a relapse, with `record`, if it is resolved
+    /// and watched at `now` (a failing episode's ticket arriving for it).
     fn reopen_if_watched(
         &self,
         ticket_id: i64,
         now: DateTime<Utc>,
+        record: &DeskRecord<'_>,
     ) -> impl Future<Output = StoreResult<bool>> + Send;
     /// Open tickets opened by a check that is ok on their device now.
     fn recovered_check_tickets(&self) -> impl Future<Output = StoreResult<Vec<Recovered>>> + Send;
-    /// Resolves a check's ticket the device verified: only while it is
-    /// new, open or pending and its check still ok. Its watch runs until
-    /// `watch_until`.
+    /// Resolves a check's ticket the device verified, with `record`: only
+    /// while it is new, open or pending and its check still ok. Its watch
+    /// runs until `watch_until`.
     fn resolve_verified(
         &self,
         ticket_id: i64,
         now: DateTime<Utc>,
         watch_until: DateTime<Utc>,
+        record: &DeskRecord<'_>,
     ) -> impl Future<Output = StoreResult<bool>> + Send;
     /// After a technician resolved a ticket that watches checks: relapses
     /// reopen it until `watch_until`, its rating waits for
@@ -105,19 +128,38 @@ pub trait CheckTicketStore {
         watch_until: DateTime<Utc>,
         rating_opens_at: DateTime<Utc>,
     ) -> impl Future<Output = StoreResult<bool>> + Send;
-    /// Audits a change the desk made by itself (no user).
-    fn audit_desk_change(
-        &self,
-        ticket_id: i64,
-        detail: &str,
-        now: DateTime<Utc>,
-    ) -> impl Future<Output = StoreResult<()>> + Send;
     /// What is verified about a ticket.
     fn verification(
         &self,
         ticket_id: i64,
     ) -> impl Future<Output = StoreResult<Verification>> + Send;
 }
+
+/// Writes a [`DeskRecord`] for ticket `$id` in transaction `$tx`.
+macro_rules! desk_record {
+    ($tx:ident, $id:expr, $record:expr, $now:expr) => {
+        sqlx::query(
+            "INSERT INTO ticket_comments (ticket_id, user_id, body, internal, created_at, idempotency_key, note) \
+             VALUES ($1, NULL, $2, FALSE, $3, $4, $5) ON CONFLICT (ticket_id, idempotency_key) DO NOTHING",
+        )
+        .bind($id)
+        .bind($record.body)
+        .bind($now)
+        .bind($record.key)
+        .bind($record.note)
+        .execute(&mut *$tx)
+        .await?;
+        sqlx::query(
+            "INSERT INTO ticket_audit (ticket_id, user_id, action, detail, at) VALUES ($1, NULL, 'update', $2, $3)",
+        )
+        .bind($id)
+        .bind($record.audit)
+        .bind($now)
+        .execute(&mut *$tx)
+        .await?;
+    };
+}
+pub(crate) use desk_record;
 
 /// The [`CheckTicketStore`] methods, the same SQL for both backends.
 macro_rules! check_ticket_methods {
@@ -147,13 +189,15 @@ macro_rules! check_ticket_methods {
             note: &str,
             key: &str,
             now: DateTime<Utc>,
+            quiet_since: DateTime<Utc>,
         ) -> StoreResult<bool> {
-            // A key used before changes nothing. The update time moves
-            // after the note: a device that read in between sees the note
-            // at its next check-in at the latest.
+            let mut tx = self.write().await?;
+            // A key used before, or a note of the desk's since
+            // `quiet_since`, writes nothing.
             let added = sqlx::query_scalar::<_, i64>(
-                "INSERT INTO ticket_comments (ticket_id, user_id, body, internal, created_at, \
-                 idempotency_key, note) VALUES ($1, NULL, $2, FALSE, $3, $4, $5) \
+                "INSERT INTO ticket_comments (ticket_id, user_id, body, internal, created_at, idempotency_key, note) \
+                 SELECT $1, NULL, $2, FALSE, $3, $4, $5 WHERE NOT EXISTS (SELECT 1 FROM ticket_comments c \
+                 WHERE c.ticket_id = $1 AND c.note IS NOT NULL AND c.created_at > $6) \
                  ON CONFLICT (ticket_id, idempotency_key) DO NOTHING RETURNING id",
             )
             .bind(ticket_id)
@@ -161,7 +205,8 @@ macro_rules! check_ticket_methods {
             .bind(now)
             .bind(key)
             .bind(note)
-            .fetch_optional(&self.pool)
+            .bind(quiet_since)
+            .fetch_optional(&mut *tx)
             .await?;
             if added.is_none() {
                 return Ok(false);
@@ -169,8 +214,9 @@ macro_rules! check_ticket_methods {
             sqlx::query("UPDATE tickets SET updated_at = $1 WHERE id = $2 AND updated_at < $1")
                 .bind(now)
                 .bind(ticket_id)
-                .execute(&self.pool)
+                .execute(&mut *tx)
                 .await?;
+            tx.commit().await?;
             Ok(true)
         }
 
@@ -179,8 +225,10 @@ macro_rules! check_ticket_methods {
             device_id: i64,
             check_id: &str,
             now: DateTime<Utc>,
+            record: &super::check_tickets::DeskRecord<'_>,
         ) -> StoreResult<Vec<i64>> {
-            Ok(sqlx::query_scalar::<_, i64>(
+            let mut tx = self.write().await?;
+            let ids = sqlx::query_scalar::<_, i64>(
                 "UPDATE tickets SET status = 'open', updated_at = $3, version = version + 1, \
                  watch_until = NULL, rating_opens_at = NULL \
                  WHERE device_id = $1 AND status = 'resolved' AND watch_until > $3 \
@@ -190,11 +238,22 @@ macro_rules! check_ticket_methods {
             .bind(device_id)
             .bind(check_id)
             .bind(now)
-            .fetch_all(&self.pool)
-            .await?)
+            .fetch_all(&mut *tx)
+            .await?;
+            for &id in &ids {
+                super::check_tickets::desk_record!(tx, id, record, now);
+            }
+            tx.commit().await?;
+            Ok(ids)
         }
 
-        async fn reopen_if_watched(&self, ticket_id: i64, now: DateTime<Utc>) -> StoreResult<bool> {
+        async fn reopen_if_watched(
+            &self,
+            ticket_id: i64,
+            now: DateTime<Utc>,
+            record: &super::check_tickets::DeskRecord<'_>,
+        ) -> StoreResult<bool> {
+            let mut tx = self.write().await?;
             let done = sqlx::query(
                 "UPDATE tickets SET status = 'open', updated_at = $2, version = version + 1, \
                  watch_until = NULL, rating_opens_at = NULL \
@@ -202,9 +261,14 @@ macro_rules! check_ticket_methods {
             )
             .bind(ticket_id)
             .bind(now)
-            .execute(&self.pool)
+            .execute(&mut *tx)
             .await?;
-            Ok(done.rows_affected() == 1)
+            if done.rows_affected() != 1 {
+                return Ok(false);
+            }
+            super::check_tickets::desk_record!(tx, ticket_id, record, now);
+            tx.commit().await?;
+            Ok(true)
         }
 
         async fn recovered_check_tickets(&self) -> StoreResult<Vec<super::check_tickets::Recovered>> {
@@ -226,7 +290,9 @@ macro_rules! check_ticket_methods {
             ticket_id: i64,
             now: DateTime<Utc>,
             watch_until: DateTime<Utc>,
+            record: &super::check_tickets::DeskRecord<'_>,
         ) -> StoreResult<bool> {
+            let mut tx = self.write().await?;
             let done = sqlx::query(
                 "UPDATE tickets SET status = 'resolved', updated_at = $2, version = version + 1, \
                  verified_at = $2, watch_until = $3, rating_opens_at = NULL \
@@ -237,9 +303,14 @@ macro_rules! check_ticket_methods {
             .bind(ticket_id)
             .bind(now)
             .bind(watch_until)
-            .execute(&self.pool)
+            .execute(&mut *tx)
             .await?;
-            Ok(done.rows_affected() == 1)
+            if done.rows_affected() != 1 {
+                return Ok(false);
+            }
+            super::check_tickets::desk_record!(tx, ticket_id, record, now);
+            tx.commit().await?;
+            Ok(true)
         }
 
         async fn begin_watch(
@@ -259,18 +330,6 @@ macro_rules! check_ticket_methods {
             .execute(&self.pool)
             .await?;
             Ok(done.rows_affected() == 1)
-        }
-
-        async fn audit_desk_change(&self, ticket_id: i64, detail: &str, now: DateTime<Utc>) -> StoreResult<()> {
-            sqlx::query(
-                "INSERT INTO ticket_audit (ticket_id, user_id, action, detail, at) VALUES ($1, NULL, 'update', $2, $3)",
-            )
-            .bind(ticket_id)
-            .bind(detail)
-            .bind(now)
-            .execute(&self.pool)
-            .await?;
-            Ok(())
         }
 
         async fn verification(&self, ticket_id: i64) -> StoreResult<super::check_tickets::Verification> {

@@ -25,7 +25,7 @@ use std::future::Future;
 
 use chrono::{DateTime, Utc};
 
-pub use check_tickets::{CheckTicketStore, Recovered, Verification};
+pub use check_tickets::{CheckTicketStore, DeskRecord, Recovered, Verification};
 pub use kb::{ArticleFields, ArticleRow, ArticleUpdate, KbStore, TextHit, TextRow};
 pub use kpis::{DayCounts, Durations, GroupCounts, KpiGroup, KpiSpan, KpiStore, ServiceGauges};
 pub use postgres::PgStore;
