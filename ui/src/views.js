@@ -216,7 +216,11 @@ export function readablePreview(bundle, checks = [], leftOut = []) {
   if (charts.cpu.length || bundle.metrics?.current) {
     add('metrics', 'ui.preview.metrics', [{ key: 'ui.preview.line.metrics', args: { count: charts.cpu.length } }], bundle.metrics, { charts });
   }
-  const procs = bundle.processes?.by_cpu ?? [];
+  // The busiest programs by CPU; when none used any CPU while the bundle
+  // was made (an idle machine), by memory: the list is in the bundle
+  // either way, so the employee sees it and may leave it out.
+  const byCpu = bundle.processes?.by_cpu ?? [];
+  const procs = byCpu.length ? byCpu : (bundle.processes?.by_memory ?? []);
   if (procs.length) {
     add('processes', 'ui.preview.processes', procs.slice(0, 5).map((p) => ({
       key: 'ui.preview.line.process', args: { name: p.name, cpu: Math.round(p.cpu_percent), memory: gib(p.memory_bytes) },

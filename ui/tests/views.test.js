@@ -184,6 +184,17 @@ describe('readablePreview', () => {
     expect(s.find((x) => x.id === 'processes').excluded).toBe(false);
   });
 
+  it('shows the process list of an idle machine too, so it can be left out', () => {
+    // Nothing used CPU while the bundle was made: the list by memory is
+    // still in the bundle (a CI run found the section, and its box, gone).
+    const idle = { ...bundle, processes: { by_cpu: [], by_memory: [{ name: 'Xorg', cpu_percent: 0, memory_bytes: 2 ** 30 }] } };
+    const procs = readablePreview(idle).find((x) => x.id === 'processes');
+    expect(procs.excludable).toBe(true);
+    expect(procs.lines).toEqual([{ key: 'ui.preview.line.process', args: { name: 'Xorg', cpu: 0, memory: '1.0 GiB' } }]);
+    const none = { ...bundle, processes: { by_cpu: [], by_memory: [] } };
+    expect(readablePreview(none).some((x) => x.id === 'processes')).toBe(false);
+  });
+
   it('charts the day: rollups then the last hour, as percentages', () => {
     expect(dayCharts(bundle.metrics)).toEqual({ cpu: [10, 30], memory: [25, 75] });
     expect(dayCharts(undefined)).toEqual({ cpu: [], memory: [] });
