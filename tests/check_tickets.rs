@@ -14,7 +14,7 @@
 use std::os::unix::fs::PermissionsExt;
 use std::time::Duration;
 
-use deskside_e2e::{AgentProc, Desk, sigterm};
+use deskside_e2e::{AgentProc, Daemon, Desk, sigterm};
 use deskside_server::store::{CheckTicketStore, Role, Store};
 
 /// Polls `f` every second for up to `secs` seconds; on failure, shows
@@ -91,13 +91,15 @@ async fn a_failing_check_files_one_ticket_and_the_desk_resolves_it_once_fixed() 
             .append(true)
             .open(&log)
             .unwrap();
-        agent
-            .command(&["--config", &cfg, "run"])
-            .env("RUST_LOG", "info")
-            .stdout(std::process::Stdio::null())
-            .stderr(file)
-            .spawn()
-            .unwrap()
+        Daemon(
+            agent
+                .command(&["--config", &cfg, "run"])
+                .env("RUST_LOG", "info")
+                .stdout(std::process::Stdio::null())
+                .stderr(file)
+                .spawn()
+                .unwrap(),
+        )
     };
     let mut daemon = run();
 

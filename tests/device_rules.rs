@@ -9,7 +9,7 @@
 use std::os::unix::fs::PermissionsExt;
 use std::time::Duration;
 
-use deskside_e2e::{AgentProc, Desk, sigterm};
+use deskside_e2e::{AgentProc, Daemon, Desk, sigterm};
 use deskside_server::store::{Role, Store};
 
 fn executable(path: &std::path::Path, script: &str) {
@@ -79,12 +79,14 @@ async fn desk_checks_run_only_what_the_device_allows() {
             &secret,
         ])
         .await;
-    let mut daemon = agent
-        .command(&["--config", &cfg, "run"])
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut daemon = Daemon(
+        agent
+            .command(&["--config", &cfg, "run"])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
 
     // Exactly the desk policy's checks: the built-in policy's results of
     // the first check-in (before the desk's policy arrived) are forgotten

@@ -50,6 +50,31 @@ pub fn have(tool: &str) -> bool {
         .is_ok_and(|o| o.status.success())
 }
 
+/// A process the test started (an agent's `run`), killed when dropped if
+/// it still runs: a failing assertion leaves nothing behind.
+pub struct Daemon(pub std::process::Child);
+
+impl Daemon {
+    /// Its process id.
+    pub fn id(&self) -> u32 {
+        self.0.id()
+    }
+
+    /// Waits for it to exit.
+    pub fn wait(&mut self) -> std::io::Result<std::process::ExitStatus> {
+        self.0.wait()
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        if let Ok(None) = self.0.try_wait() {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+}
+
 /// Asks process `pid` to stop (SIGTERM); whether the signal was sent.
 pub fn sigterm(pid: u32) -> bool {
     Command::new("kill")
